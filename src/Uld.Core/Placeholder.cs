@@ -1,0 +1,1 @@
+namespace Uld.Core; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Uld.Inference; internal static class Placeholder { }

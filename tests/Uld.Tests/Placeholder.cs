@@ -1,0 +1,1 @@
+namespace Uld.Tests; public class Placeholder { }
