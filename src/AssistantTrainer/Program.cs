@@ -1,1 +1,3 @@
-return 0;
+using Uld.Trainer.Cli;
+
+return TrainerCli.Run(args);

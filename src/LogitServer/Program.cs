@@ -1,4 +1,13 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
-app.Run();
+using Uld.LogitServer;
+using Uld.LogitServer.Deployments;
+
+try
+{
+    LogitServerApp.Build(args).Run();
+    return 0;
+}
+catch (DeploymentConfigurationException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}

@@ -1,0 +1,17 @@
+using System.CommandLine;
+
+namespace Uld.Trainer.Cli;
+
+/// <summary>The command tree of uld-trainer; tests invoke it in-process.</summary>
+public static class TrainerCli
+{
+    public static RootCommand Build() => new("uld-trainer: import, train and export models for UldServer.")
+    {
+        ImportCommand.Create(),
+        ExportOnnxCommand.Create(),
+        GenerateCommand.Create(),
+        BenchCommand.Create(),
+    };
+
+    public static int Run(params string[] args) => Build().Parse(args).Invoke();
+}

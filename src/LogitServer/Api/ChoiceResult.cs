@@ -1,0 +1,46 @@
+using Uld.Core.OpenAi;
+using Uld.Core.Tokenization;
+using Uld.LogitServer.Engine;
+
+namespace Uld.LogitServer.Api;
+
+/// <summary>What one choice produced, gathered from its sequence's events for a non-streaming response.</summary>
+public sealed record ChoiceResult(string Text, string FinishReason, int CompletionTokens, List<TokenEvent> Tokens, PromptLogprobsEvent? PromptLogprobs)
+{
+    /// <summary>Reads a sequence to its end; stops it early when a stop string appears.</summary>
+    public static async Task<ChoiceResult> CollectAsync(Sequence sequence, TextAssembler text, CancellationToken cancellationToken)
+    {
+        var tokens = new List<TokenEvent>();
+        PromptLogprobsEvent? promptLogprobs = null;
+        await foreach (var e in sequence.Events.ReadAllAsync(cancellationToken))
+        {
+            switch (e)
+            {
+                case PromptLogprobsEvent p:
+                    promptLogprobs = p;
+                    break;
+                case TokenEvent t:
+                    tokens.Add(t);
+                    text.Add(t.Token);
+                    if (text.Stopped)
+                    {
+                        sequence.Cancel();
+                        return new ChoiceResult(text.Text, "stop", tokens.Count, tokens, promptLogprobs);
+                    }
+                    break;
+                case FinishedEvent f:
+                    text.Flush();
+                    return new ChoiceResult(text.Text, f.Reason == "cancelled" ? "stop" : f.Reason, tokens.Count, tokens, promptLogprobs);
+                case FailedEvent f:
+                    throw new OpenAiException(500, f.Message, "server_error");
+            }
+        }
+        throw new OpenAiException(500, "the generation ended without a result.", "server_error");
+    }
+
+    public static TokenLogprob ChatLogprob(ModelTokenizer tokenizer, TokenEvent t) => new(
+        tokenizer.TokenText(t.Token), t.Logprob, Bytes(tokenizer.TokenText(t.Token)),
+        t.Top.Select(x => new TopLogprob(tokenizer.TokenText(x.Token), x.Logprob, Bytes(tokenizer.TokenText(x.Token)))).ToList());
+
+    private static int[] Bytes(string text) => System.Text.Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();
+}

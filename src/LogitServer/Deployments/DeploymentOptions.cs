@@ -1,0 +1,51 @@
+namespace Uld.LogitServer.Deployments;
+
+public enum DeploymentKind
+{
+    /// <summary>One model directory served as is (a target, retain or gradient-unlearned checkpoint).</summary>
+    Plain,
+    /// <summary>A base and an assistant combined as l_base − α·l_assistant.</summary>
+    Uld,
+}
+
+/// <summary>One deployment, as configured under <c>LogitServer:Deployments</c>.</summary>
+public sealed class DeploymentOptions
+{
+    /// <summary>What clients pass as <c>model</c>.</summary>
+    public string Name { get; set; } = "";
+    public DeploymentKind Kind { get; set; } = DeploymentKind.Plain;
+    /// <summary>Plain: the model directory.</summary>
+    public string? Model { get; set; }
+    /// <summary>ULD: the base model directory.</summary>
+    public string? Base { get; set; }
+    /// <summary>ULD: the assistant model directory (same tokenizer as the base).</summary>
+    public string? Assistant { get; set; }
+    public double AlphaDefault { get; set; } = 0.8;
+    /// <summary>The floor callers may not go below: lower α would undo the unlearning.</summary>
+    public double AlphaMin { get; set; } = 0.8;
+    public double AlphaMax { get; set; } = 2.0;
+    public double RelativeTopDefault { get; set; } = 0.1;
+    public double RelativeTopMin { get; set; } = 0.0;
+    public double RelativeTopMax { get; set; } = 1.0;
+}
+
+/// <summary>Server-wide engine settings, under <c>LogitServer</c>.</summary>
+public sealed class LogitServerOptions
+{
+    public const string Section = "LogitServer";
+
+    public List<DeploymentOptions> Deployments { get; set; } = [];
+    /// <summary>Most sequences decoded together in one step, per deployment.</summary>
+    public int MaxBatchSize { get; set; } = 32;
+    /// <summary>Requests that may wait for a slot; beyond this new requests get 503 + Retry-After.</summary>
+    public int MaxQueuedRequests { get; set; } = 256;
+    /// <summary>"cpu" (default) or "cuda"; CUDA falls back to CPU with a log line when its provider is absent.</summary>
+    public string ExecutionProvider { get; set; } = "cpu";
+    /// <summary>ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default (one per core).</summary>
+    public int IntraOpThreads { get; set; }
+    /// <summary>Run a ULD pair's base and assistant steps on two threads at once.</summary>
+    public bool ParallelUldModels { get; set; } = true;
+    /// <summary>Skip sha256 verification of model files at start-up (large models, trusted storage).</summary>
+    public bool SkipHashCheck { get; set; }
+    public int DefaultMaxTokens { get; set; } = 256;
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+using Uld.LogitServer.Deployments;
+
+namespace Uld.LogitServer.Engine;
+
+/// <summary>One <see cref="BatchScheduler"/> per deployment; drains them all on shutdown so in-flight generations finish.</summary>
+public sealed class SchedulerPool : IHostedService, IDisposable
+{
+    private readonly Dictionary<string, BatchScheduler> _schedulers;
+    private readonly ILogger<SchedulerPool> _logger;
+
+    public SchedulerPool(DeploymentRegistry registry, IOptions<LogitServerOptions> options, ILogger<SchedulerPool> logger)
+    {
+        _logger = logger;
+        _schedulers = registry.All.ToDictionary(d => d.Name, d => new BatchScheduler(d, options.Value, logger), StringComparer.Ordinal);
+    }
+
+    public BatchScheduler? Find(string name) => _schedulers.GetValueOrDefault(name);
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _logger.LogInformation("Draining {Count} deployments", _schedulers.Count);
+        await Task.WhenAll(_schedulers.Values.Select(s => s.DrainAsync())).WaitAsync(cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _schedulers.Values) s.Dispose();
+    }
+}

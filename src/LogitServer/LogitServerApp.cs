@@ -1,0 +1,45 @@
+using Prometheus;
+using Uld.Core.OpenAi;
+using Uld.LogitServer.Api;
+using Uld.LogitServer.Deployments;
+using Uld.LogitServer.Engine;
+
+namespace Uld.LogitServer;
+
+/// <summary>Builds the LogitServer web application; Program.cs runs it, tests host it on loopback.</summary>
+public static class LogitServerApp
+{
+    /// <summary>Requests larger than this are refused with 413.</summary>
+    public const long MaxRequestBodyBytes = 4 * 1024 * 1024;
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Services.Configure<LogitServerOptions>(builder.Configuration.GetSection(LogitServerOptions.Section));
+        builder.Services.AddSingleton<DeploymentRegistry>();
+        builder.Services.AddSingleton<SchedulerPool>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SchedulerPool>());
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.UseHttpMetrics();
+
+        app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
+        app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
+        app.MapGet("/v1/models", (DeploymentRegistry registry) => Results.Json(new ModelList("list", registry.All.Select(d =>
+            new ModelCard(d.Name, "model", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "uldserver",
+                d.IsUld ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault) : null)).ToList()),
+            JsonBody.Options));
+        app.MapGet("/health", (DeploymentRegistry registry) => Results.Json(new { status = "ok", deployments = registry.All.Select(d => d.Name) }));
+        app.MapMetrics("/metrics");
+        app.MapFallback(context => OpenAiErrorMiddleware.WriteAsync(context,
+            new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
+
+        // Resolve the registry now so that a bad configuration fails start-up, not the first request.
+        app.Services.GetRequiredService<SchedulerPool>();
+        return app;
+    }
+}

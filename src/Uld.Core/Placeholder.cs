@@ -1,1 +1,0 @@
-namespace Uld.Core; internal static class Placeholder { }

@@ -1,1 +1,0 @@
-namespace Uld.Inference; internal static class Placeholder { }

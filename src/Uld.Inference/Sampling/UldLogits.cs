@@ -1,0 +1,57 @@
+namespace Uld.Inference.Sampling;
+
+/// <summary>
+/// The ULD next-token distribution (docs/METHODS.md): take the base model's log-softmax, keep tokens with
+/// p_base ≥ r · max p_base (the relative-top filter), give kept tokens l_base − α · l_assistant, mask the rest,
+/// and normalise. With no assistant or α = 0 this is exactly the base distribution — "no unlearning".
+/// </summary>
+public static class UldLogits
+{
+    /// <summary>Writes the log-probabilities of the distribution to sample from into <paramref name="logprobs"/>.</summary>
+    public static void Combine(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> assistantLogits, double alpha, double relativeTop,
+        Span<float> logprobs)
+    {
+        LogSoftmax(baseLogits, logprobs);
+        if (assistantLogits.IsEmpty || alpha == 0) return;
+        if (assistantLogits.Length != baseLogits.Length)
+            throw new ArgumentException("base and assistant logits must cover the same vocabulary.");
+
+        var maxLogprob = float.NegativeInfinity;
+        foreach (var lp in logprobs) maxLogprob = Math.Max(maxLogprob, lp);
+        // p ≥ r·p_max  ⇔  log p ≥ log r + log p_max; r = 0 keeps every token.
+        var threshold = relativeTop > 0 ? maxLogprob + (float)Math.Log(relativeTop) : float.NegativeInfinity;
+        var a = (float)alpha;
+        for (var v = 0; v < logprobs.Length; v++)
+        {
+            logprobs[v] = logprobs[v] >= threshold ? baseLogits[v] - a * assistantLogits[v] : float.NegativeInfinity;
+        }
+        LogSoftmax(logprobs, logprobs);
+    }
+
+    /// <summary>Numerically stable log-softmax; <paramref name="output"/> may alias <paramref name="logits"/>.</summary>
+    public static void LogSoftmax(ReadOnlySpan<float> logits, Span<float> output)
+    {
+        var max = float.NegativeInfinity;
+        foreach (var l in logits) max = Math.Max(max, l);
+        double sum = 0;
+        foreach (var l in logits) sum += Math.Exp(l - max);
+        var logSum = max + (float)Math.Log(sum);
+        for (var i = 0; i < logits.Length; i++) output[i] = logits[i] - logSum;
+    }
+
+    /// <summary>The <paramref name="k"/> most likely tokens, most likely first (ties: lower id first).</summary>
+    public static (int Token, float Logprob)[] Top(ReadOnlySpan<float> logprobs, int k)
+    {
+        if (k <= 0) return [];
+        var best = new List<(int Token, float Logprob)>(k + 1);
+        for (var v = 0; v < logprobs.Length; v++)
+        {
+            var lp = logprobs[v];
+            if (best.Count == k && lp <= best[^1].Logprob) continue;
+            var at = best.FindIndex(b => lp > b.Logprob);
+            best.Insert(at < 0 ? best.Count : at, (v, lp));
+            if (best.Count > k) best.RemoveAt(k);
+        }
+        return [.. best];
+    }
+}

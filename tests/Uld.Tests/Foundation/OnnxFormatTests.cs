@@ -1,0 +1,62 @@
+using Microsoft.ML.OnnxRuntime;
+using Uld.Core.Safetensors;
+using Uld.Inference;
+using Uld.Tests.Support;
+using Uld.Trainer.Model;
+using Uld.Trainer.Onnx;
+
+namespace Uld.Tests.Foundation;
+
+[Collection(Stories260KCollection.Name)]
+public sealed class OnnxFormatTests(Stories260KFixture fixture)
+{
+    [Fact]
+    public void Graph_declares_the_optimum_decoder_with_past_interface_with_dynamic_dims()
+    {
+        using var session = new InferenceSession(fixture.Model.OnnxPath);
+        var inputs = session.InputMetadata;
+        var outputs = session.OutputMetadata;
+        string[] expectedInputs = ["input_ids", "attention_mask", "position_ids",
+            .. Enumerable.Range(0, 5).SelectMany(i => new[] { $"past_key_values.{i}.key", $"past_key_values.{i}.value" })];
+        string[] expectedOutputs = ["logits", .. Enumerable.Range(0, 5).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" })];
+        Assert.Equal(expectedInputs, inputs.Keys);
+        Assert.Equal(expectedOutputs, outputs.Keys);
+
+        Assert.Equal([-1, -1], inputs["input_ids"].Dimensions);
+        Assert.Equal(["batch_size", "sequence_length"], inputs["input_ids"].SymbolicDimensions);
+        Assert.Equal(["batch_size", "total_sequence_length"], inputs["attention_mask"].SymbolicDimensions);
+        Assert.Equal(typeof(long), inputs["position_ids"].ElementType);
+        Assert.Equal([-1, 4, -1, 8], inputs["past_key_values.3.value"].Dimensions);
+        Assert.Equal("past_sequence_length", inputs["past_key_values.0.key"].SymbolicDimensions[2]);
+        Assert.Equal([-1, -1, 512], outputs["logits"].Dimensions);
+        Assert.Equal("total_sequence_length", outputs["present.4.key"].SymbolicDimensions[2]);
+    }
+
+    [Fact]
+    public void Graph_uses_only_standard_onnx_operators_at_opset_17()
+    {
+        var graph = LlamaOnnxExporter.Build(fixture.Model.Config, SafetensorsFile.Read(fixture.Model.WeightsPath).Tensors);
+        string[] standard = ["Add", "And", "Cast", "Concat", "Cos", "Expand", "Gather", "LessOrEqual", "MatMul", "Mul", "Neg", "Range",
+            "Reciprocal", "ReduceMean", "Reshape", "Shape", "Sigmoid", "Sin", "Slice", "Softmax", "Sqrt", "Squeeze", "Transpose", "Unsqueeze", "Where"];
+        Assert.Empty(graph.Nodes.Select(n => n.OpType).Distinct().Except(standard));
+    }
+
+    [Fact]
+    public void External_data_export_loads_and_computes_the_same_logits()
+    {
+        using var temp = new TempDirectory();
+        using var model = LlamaWeights.LoadDirectory(fixture.Model);
+        var weights = SafetensorsFile.Read(fixture.Model.WeightsPath).Tensors;
+        var path = temp["onnx/model.onnx"];
+        var diff = OnnxExport.ExportAndVerify(model, weights, path, externalDataThreshold: 0, maxDiff: 1e-4);
+
+        Assert.InRange(diff, 0, 1e-4);
+        Assert.True(File.Exists(path + "_data"));
+        Assert.True(new FileInfo(path).Length < 64 * 1024, "weights should live in the data file, not the graph");
+        Assert.True(new FileInfo(path + "_data").Length > 900_000);
+
+        using var external = new OnnxCausalLm(path);
+        using var inline = new OnnxCausalLm(fixture.Model.OnnxPath);
+        Assert.Equal(GreedyDecoder.Generate(inline, [1], 12), GreedyDecoder.Generate(external, [1], 12));
+    }
+}

@@ -1,1 +1,0 @@
-namespace Uld.Tests; public class Placeholder { }
