@@ -16,6 +16,11 @@ public sealed class OnnxModelWriter
     public const long DefaultExternalDataThreshold = 1L << 30;
     /// <summary>Offsets in the data file are page-aligned so that runtimes can memory-map each tensor.</summary>
     private const int ExternalAlignment = 4096;
+    /// <summary>
+    /// Small tensors (shapes, axes, scalars) stay inline: shape inference must read them when the graph loads,
+    /// and onnx's own external-data conversion uses the same 1 KiB cut-off.
+    /// </summary>
+    private const int InlineBelowBytes = 1024;
 
     public long ExternalDataThreshold { get; init; } = DefaultExternalDataThreshold;
     public string ProducerName { get; init; } = "uldserver";
@@ -24,7 +29,7 @@ public sealed class OnnxModelWriter
     /// <summary>Writes <paramref name="path"/> (and its data file when needed) atomically; returns the files written.</summary>
     public IReadOnlyList<string> Write(OnnxGraph graph, string path)
     {
-        var totalBytes = graph.Initializers.Sum(i => (long)i.Data.Length);
+        var totalBytes = graph.Initializers.Where(i => i.Data.Length >= InlineBelowBytes).Sum(i => (long)i.Data.Length);
         var dataPath = path + "_data";
         var external = totalBytes > ExternalDataThreshold;
         var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -32,7 +37,7 @@ public sealed class OnnxModelWriter
         {
             AtomicFile.Write(dataPath, stream =>
             {
-                foreach (var init in graph.Initializers)
+                foreach (var init in graph.Initializers.Where(i => i.Data.Length >= InlineBelowBytes))
                 {
                     var padding = (ExternalAlignment - stream.Position % ExternalAlignment) % ExternalAlignment;
                     stream.Write(new byte[padding]);
@@ -94,7 +99,7 @@ public sealed class OnnxModelWriter
     {
         foreach (var d in init.Dims) t.Int64(1, d);
         t.Int32(2, (int)init.Type).String(8, init.Name);
-        if (externalOffsets is null)
+        if (externalOffsets is null || !externalOffsets.ContainsKey(init.Name))
         {
             t.Bytes(9, init.Data);
             return;
