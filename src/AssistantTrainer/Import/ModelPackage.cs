@@ -27,6 +27,11 @@ public sealed record TokenizerFiles(JsonObject TokenizerJson, JsonObject Tokeniz
         if (chatTemplate is not null) config["chat_template"] = chatTemplate;
         return new TokenizerFiles(SentencePieceTokenizerJson.Create(pieces, ids), config);
     }
+
+    /// <summary>The tokenizer of an existing model directory, for models derived from it (same vocabulary, same bytes).</summary>
+    public static TokenizerFiles FromDirectory(ModelDirectory directory) => new(
+        JsonNode.Parse(File.ReadAllText(directory.TokenizerPath))!.AsObject(),
+        JsonNode.Parse(File.ReadAllText(directory.PathOf(ModelDirectory.TokenizerConfigFile)))!.AsObject());
 }
 
 /// <summary>

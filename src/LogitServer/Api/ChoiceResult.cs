@@ -39,8 +39,13 @@ public sealed record ChoiceResult(string Text, string FinishReason, int Completi
     }
 
     public static TokenLogprob ChatLogprob(ModelTokenizer tokenizer, TokenEvent t) => new(
-        tokenizer.TokenText(t.Token), t.Logprob, Bytes(tokenizer.TokenText(t.Token)),
-        t.Top.Select(x => new TopLogprob(tokenizer.TokenText(x.Token), x.Logprob, Bytes(tokenizer.TokenText(x.Token)))).ToList());
+        tokenizer.TokenText(t.Token), WireLogprob(t.Logprob), Bytes(tokenizer.TokenText(t.Token)),
+        t.Top.Select(x => new TopLogprob(tokenizer.TokenText(x.Token), WireLogprob(x.Logprob), Bytes(tokenizer.TokenText(x.Token)))).ToList());
+
+    /// <summary>
+    /// JSON has no −∞: a token the ULD filter masked (probability 0) is reported as −9999, the floor OpenAI's API uses.
+    /// </summary>
+    public static double WireLogprob(float logprob) => float.IsNegativeInfinity(logprob) ? -9999.0 : logprob;
 
     private static int[] Bytes(string text) => System.Text.Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();
 }

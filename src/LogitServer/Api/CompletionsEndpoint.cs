@@ -110,9 +110,9 @@ public static class CompletionsEndpoint
         {
             var text = tokenizer.TokenText(token);
             tokens.Add(text);
-            logprobs.Add(logprob);
+            logprobs.Add(logprob is { } value ? ChoiceResult.WireLogprob((float)value) : null);
             var dict = new Dictionary<string, double>();
-            foreach (var (t, lp) in top) dict.TryAdd(tokenizer.TokenText(t), lp);
+            foreach (var (t, lp) in top) dict.TryAdd(tokenizer.TokenText(t), ChoiceResult.WireLogprob(lp));
             tops.Add(dict);
             offsets.Add(position);
             position += text.Length;

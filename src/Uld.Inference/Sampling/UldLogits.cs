@@ -39,7 +39,10 @@ public static class UldLogits
         for (var i = 0; i < logits.Length; i++) output[i] = logits[i] - logSum;
     }
 
-    /// <summary>The <paramref name="k"/> most likely tokens, most likely first (ties: lower id first).</summary>
+    /// <summary>
+    /// The <paramref name="k"/> most likely tokens, most likely first (ties: lower id first). Tokens the filter
+    /// masked out (probability 0) are never listed, so fewer than k can come back.
+    /// </summary>
     public static (int Token, float Logprob)[] Top(ReadOnlySpan<float> logprobs, int k)
     {
         if (k <= 0) return [];
@@ -47,6 +50,7 @@ public static class UldLogits
         for (var v = 0; v < logprobs.Length; v++)
         {
             var lp = logprobs[v];
+            if (float.IsNegativeInfinity(lp)) continue;
             if (best.Count == k && lp <= best[^1].Logprob) continue;
             var at = best.FindIndex(b => lp > b.Logprob);
             best.Insert(at < 0 ? best.Count : at, (v, lp));

@@ -1,0 +1,33 @@
+using Uld.Core.Models;
+using Uld.Core.Safetensors;
+
+namespace Uld.Trainer.Model;
+
+/// <summary>
+/// A model made of the first K transformer layers of a base, with the base's embedding, final norm and head — the
+/// starting point of a ULD assistant (docs/METHODS.md). It shares the base's vocabulary by construction.
+/// </summary>
+public static class LayerTruncation
+{
+    public static LlamaForCausalLM FirstLayers(ModelDirectory baseDirectory, int layers)
+    {
+        var config = baseDirectory.Config;
+        if (layers < 1 || layers > config.NumHiddenLayers)
+            throw new ArgumentException($"the assistant needs between 1 and {config.NumHiddenLayers} layers of the base; got {layers}.");
+        var weights = SafetensorsFile.Read(baseDirectory.WeightsPath).Tensors
+            .Where(kv => LayerIndex(kv.Key) is not { } i || i < layers)
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var model = new LlamaForCausalLM(config with { NumHiddenLayers = layers });
+        LlamaWeights.Load(model, weights, baseDirectory.WeightsPath);
+        model.eval();
+        return model;
+    }
+
+    private static int? LayerIndex(string name)
+    {
+        const string prefix = "model.layers.";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var end = name.IndexOf('.', prefix.Length);
+        return int.Parse(name.AsSpan(prefix.Length, end - prefix.Length), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

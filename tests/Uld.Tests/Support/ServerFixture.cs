@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+using Uld.Core.Models;
+using Uld.Trainer.Import;
+using Uld.Trainer.Model;
+using Uld.Trainer.Torch;
+
+namespace Uld.Tests.Support;
+
+/// <summary>
+/// stories260K as a base, a 2-layer truncation of it as a stand-in ULD assistant, and one LogitServer serving:
+/// "stories" (plain), "stories-uld" (α ∈ [0.5, 2], default 1) and "stories-uld-lab" (α may go to 0).
+/// </summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private readonly TempDirectory _temp = new();
+
+    public string BaseDirectory => _temp["stories260K"];
+    public string AssistantDirectory => _temp["assistant"];
+    public LogitServerHost Server { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        TorchRuntime.EnsureInitialized();
+        ModelImporter.ImportLlama2c(SharedPaths.Stories260KCheckpoint, SharedPaths.Stories260KTokenizer, BaseDirectory, "stories260K", new ModelPackage.Options());
+        CreateTruncatedAssistant(ModelDirectory.Open(BaseDirectory), AssistantDirectory, layers: 2);
+        Server = await LogitServerHost.StartAsync(Settings(BaseDirectory, AssistantDirectory));
+    }
+
+    public static Dictionary<string, string?> Settings(string baseDir, string assistantDir, int maxBatch = 32, int maxQueued = 256) => new()
+    {
+        ["LogitServer:MaxBatchSize"] = maxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["LogitServer:MaxQueuedRequests"] = maxQueued.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["LogitServer:Deployments:0:Name"] = "stories",
+        ["LogitServer:Deployments:0:Kind"] = "Plain",
+        ["LogitServer:Deployments:0:Model"] = baseDir,
+        ["LogitServer:Deployments:1:Name"] = "stories-uld",
+        ["LogitServer:Deployments:1:Kind"] = "Uld",
+        ["LogitServer:Deployments:1:Base"] = baseDir,
+        ["LogitServer:Deployments:1:Assistant"] = assistantDir,
+        ["LogitServer:Deployments:1:AlphaDefault"] = "1.0",
+        ["LogitServer:Deployments:1:AlphaMin"] = "0.5",
+        ["LogitServer:Deployments:1:AlphaMax"] = "2.0",
+        ["LogitServer:Deployments:2:Name"] = "stories-uld-lab",
+        ["LogitServer:Deployments:2:Kind"] = "Uld",
+        ["LogitServer:Deployments:2:Base"] = baseDir,
+        ["LogitServer:Deployments:2:Assistant"] = assistantDir,
+        ["LogitServer:Deployments:2:AlphaDefault"] = "1.0",
+        ["LogitServer:Deployments:2:AlphaMin"] = "0",
+    };
+
+    public static void CreateTruncatedAssistant(ModelDirectory baseDir, string output, int layers)
+    {
+        using var model = LayerTruncation.FirstLayers(baseDir, layers);
+        ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseDir), baseDir.Generation, new ModelManifest
+        {
+            Name = "stories260K-first2",
+            Role = ModelRoles.UldAssistant,
+            BaseModel = baseDir.Manifest.Name,
+            Method = "layer-truncation",
+            Hyperparameters = new JsonObject { ["layers"] = layers },
+        }, new ModelPackage.Options());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        _temp.Dispose();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ServerCollection : ICollectionFixture<ServerFixture>
+{
+    public const string Name = "logit-server";
+}
