@@ -11,6 +11,10 @@ public sealed class OpenAiErrorMiddleware(RequestDelegate next, ILogger<OpenAiEr
     {
         try
         {
+            // Refuse a declared oversize body before reading it, so the client gets a 413 rather than a reset.
+            var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            if (context.Request.ContentLength > limit)
+                throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
             await next(context);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
