@@ -9,6 +9,7 @@ public static class TrainerCli
     {
         ImportCommand.Create(),
         ExportOnnxCommand.Create(),
+        TruncateCommand.Create(),
         GenerateCommand.Create(),
         BenchCommand.Create(),
     };

@@ -1,5 +1,7 @@
 using Uld.Core.Models;
+using System.Text.Json.Nodes;
 using Uld.Core.Safetensors;
+using Uld.Trainer.Import;
 
 namespace Uld.Trainer.Model;
 
@@ -29,5 +31,22 @@ public static class LayerTruncation
         if (!name.StartsWith(prefix, StringComparison.Ordinal)) return null;
         var end = name.IndexOf('.', prefix.Length);
         return int.Parse(name.AsSpan(prefix.Length, end - prefix.Length), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Writes the untrained first-K-layers model as a ULD assistant directory (role uld-assistant, same tokenizer
+    /// bytes as the base). Useful on its own to exercise ULD serving before an assistant is trained.
+    /// </summary>
+    public static ModelManifest WriteAssistant(ModelDirectory baseDirectory, int layers, string output, bool overwrite, Action<string>? progress = null)
+    {
+        using var model = FirstLayers(baseDirectory, layers);
+        return ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseDirectory), baseDirectory.Generation, new ModelManifest
+        {
+            Name = Path.GetFileName(Path.GetFullPath(output)),
+            Role = ModelRoles.UldAssistant,
+            BaseModel = baseDirectory.Manifest.Name,
+            Method = "layer-truncation",
+            Hyperparameters = new JsonObject { ["layers"] = layers },
+        }, new ModelPackage.Options { Overwrite = overwrite }, progress);
     }
 }

@@ -1,9 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Uld.LogitServer;
 
 namespace Uld.Tests.Support;
@@ -24,14 +19,8 @@ public sealed class LogitServerHost : IAsyncDisposable
 
     public static async Task<LogitServerHost> StartAsync(IDictionary<string, string?> settings)
     {
-        var app = LogitServerApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new LogitServerHost(app, new Uri(address));
+        var (app, address) = await LogitServerApp.StartOnLoopbackAsync(settings);
+        return new LogitServerHost(app, address);
     }
 
     public async ValueTask DisposeAsync()

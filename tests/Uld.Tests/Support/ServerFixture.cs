@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Uld.Core.Models;
 using Uld.Trainer.Import;
 using Uld.Trainer.Model;
@@ -22,7 +21,7 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         TorchRuntime.EnsureInitialized();
         ModelImporter.ImportLlama2c(SharedPaths.Stories260KCheckpoint, SharedPaths.Stories260KTokenizer, BaseDirectory, "stories260K", new ModelPackage.Options());
-        CreateTruncatedAssistant(ModelDirectory.Open(BaseDirectory), AssistantDirectory, layers: 2);
+        LayerTruncation.WriteAssistant(ModelDirectory.Open(BaseDirectory), layers: 2, AssistantDirectory, overwrite: false);
         Server = await LogitServerHost.StartAsync(Settings(BaseDirectory, AssistantDirectory));
     }
 
@@ -47,19 +46,6 @@ public sealed class ServerFixture : IAsyncLifetime
         ["LogitServer:Deployments:2:AlphaDefault"] = "1.0",
         ["LogitServer:Deployments:2:AlphaMin"] = "0",
     };
-
-    public static void CreateTruncatedAssistant(ModelDirectory baseDir, string output, int layers)
-    {
-        using var model = LayerTruncation.FirstLayers(baseDir, layers);
-        ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseDir), baseDir.Generation, new ModelManifest
-        {
-            Name = "stories260K-first2",
-            Role = ModelRoles.UldAssistant,
-            BaseModel = baseDir.Manifest.Name,
-            Method = "layer-truncation",
-            Hyperparameters = new JsonObject { ["layers"] = layers },
-        }, new ModelPackage.Options());
-    }
 
     public async Task DisposeAsync()
     {
