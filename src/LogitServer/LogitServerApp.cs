@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Prometheus;
 using Uld.Core.OpenAi;
 using Uld.LogitServer.Api;
+using Uld.Web;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
 

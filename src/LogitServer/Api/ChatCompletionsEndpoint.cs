@@ -3,6 +3,8 @@ using Uld.Core.OpenAi;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
 
+using Uld.Web;
+
 namespace Uld.LogitServer.Api;
 
 /// <summary>POST /v1/chat/completions: the deployment's chat template, then generation, streamed or whole.</summary>

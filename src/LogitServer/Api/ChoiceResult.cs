@@ -2,6 +2,8 @@ using Uld.Core.OpenAi;
 using Uld.Core.Tokenization;
 using Uld.LogitServer.Engine;
 
+using Uld.Web;
+
 namespace Uld.LogitServer.Api;
 
 /// <summary>What one choice produced, gathered from its sequence's events for a non-streaming response.</summary>

@@ -3,6 +3,8 @@ using Uld.Core.OpenAi;
 using Uld.Core.Tokenization;
 using Uld.LogitServer.Engine;
 
+using Uld.Web;
+
 namespace Uld.LogitServer.Api;
 
 /// <summary>

@@ -2,6 +2,8 @@ using Uld.Core.OpenAi;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
 
+using Uld.Web;
+
 namespace Uld.LogitServer.Api;
 
 /// <summary>A validated request, ready to become sequences: the prompt, n, limits and per-row sampling settings.</summary>

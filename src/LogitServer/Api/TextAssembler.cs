@@ -1,5 +1,7 @@
 using Uld.Core.Tokenization;
 
+using Uld.Web;
+
 namespace Uld.LogitServer.Api;
 
 /// <summary>

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Uld.Core.OpenAi;
 
-namespace Uld.LogitServer.Api;
+namespace Uld.Web;
 
 /// <summary>Every failure leaves as an OpenAI-shaped error with the right status (and Retry-After when it applies).</summary>
 public sealed class OpenAiErrorMiddleware(RequestDelegate next, ILogger<OpenAiErrorMiddleware> logger)

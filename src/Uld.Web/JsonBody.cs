@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Uld.Core.OpenAi;
 
-namespace Uld.LogitServer.Api;
+namespace Uld.Web;
 
 /// <summary>Reads a request body as JSON, turning malformed JSON and wrong types into OpenAI 400 errors naming the field.</summary>
 public static class JsonBody

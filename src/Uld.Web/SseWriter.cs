@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Uld.Core.OpenAi;
 
-namespace Uld.LogitServer.Api;
+namespace Uld.Web;
 
 /// <summary>Server-sent events in the OpenAI style: "data: {json}\n\n" flushed per chunk, "data: [DONE]" at the end.</summary>
 public sealed class SseWriter(HttpResponse response)
