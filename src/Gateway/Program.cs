@@ -1,4 +1,12 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
-app.Run();
+using Uld.Gateway;
+
+try
+{
+    GatewayApp.Build(args).Run();
+    return 0;
+}
+catch (InvalidOperationException e) when (e.Source is not null)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}

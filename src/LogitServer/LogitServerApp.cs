@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Prometheus;
 using Uld.Core.OpenAi;
 using Uld.LogitServer.Api;
@@ -47,15 +45,6 @@ public static class LogitServerApp
     }
 
     /// <summary>Starts a server on a free loopback port with the given settings (tests, benchmarks); returns it and its address.</summary>
-    public static async Task<(WebApplication App, Uri Address)> StartOnLoopbackAsync(IDictionary<string, string?> settings)
-    {
-        var app = Build(["--urls", "http://127.0.0.1:0"], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return (app, new Uri(address));
-    }
+    public static Task<(WebApplication App, Uri Address)> StartOnLoopbackAsync(IDictionary<string, string?> settings, int port = 0) =>
+        LoopbackHost.StartAsync((args, configure) => Build(args, configure), settings, port);
 }

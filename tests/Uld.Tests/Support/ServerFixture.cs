@@ -17,6 +17,11 @@ public sealed class ServerFixture : IAsyncLifetime
     public string AssistantDirectory => _temp["assistant"];
     public LogitServerHost Server { get; private set; } = null!;
 
+    private Task<GatewayStack>? _gateway;
+
+    /// <summary>A gateway over two replicas, started on first use and shared by the gateway tests that don't kill replicas.</summary>
+    public Task<GatewayStack> SharedGatewayAsync() => _gateway ??= GatewayStack.StartAsync(BaseDirectory, AssistantDirectory);
+
     public async Task InitializeAsync()
     {
         TorchRuntime.EnsureInitialized();
@@ -49,6 +54,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        if (_gateway is not null) await (await _gateway).DisposeAsync();
         await Server.DisposeAsync();
         _temp.Dispose();
     }

@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using Uld.Tests.Support;
+
+namespace Uld.Tests.Gateway;
+
+[Collection(ServerCollection.Name)]
+public sealed class GatewaySecurityTests(ServerFixture fixture)
+{
+    [Theory]
+    [InlineData(null, "invalid_api_key")]
+    [InlineData("sk-wrong", "invalid_api_key")]
+    public async Task Missing_or_wrong_keys_are_401(string? key, string code)
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        using var client = stack.Client(key);
+        var (status, error, _) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 3));
+        Assert.Equal(401, status);
+        Assert.Equal(code, error!["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_key_may_only_use_its_models()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        using var client = stack.Client(GatewayStack.LimitedKey);
+        var (status, error, _) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories-uld-lab", "hi", 3));
+        Assert.Equal(403, status);
+        Assert.Equal("model", error!["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Alpha_below_the_floor_needs_a_grant()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        var body = Api.Chat("stories-uld-lab", "Once upon a time", 3);
+        body["uld_alpha"] = 0.2;
+        using var team = stack.Client();
+        var (status, error, _) = await Api.PostAsync(team, "/v1/chat/completions", body);
+        Assert.Equal(403, status);
+        Assert.Equal("uld_alpha", error!["error"]!["param"]!.GetValue<string>());
+
+        using var lab = stack.Client(GatewayStack.LabKey);
+        var granted = await Api.PostAsync(lab, "/v1/chat/completions", body);
+        Assert.Equal(200, granted.Status);
+        Assert.Equal(0.2, granted.Body!["uld_alpha"]!.GetValue<double>());
+
+        body["uld_alpha"] = 1.0; // at or above the floor: anyone
+        Assert.Equal(200, (await Api.PostAsync(team, "/v1/chat/completions", body)).Status);
+    }
+
+    [Fact]
+    public async Task Rate_limits_answer_429_with_retry_after()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        using var client = stack.Client(GatewayStack.ThrottledKey); // 3 requests per minute
+        var statuses = new List<int>();
+        (int Status, JsonNode? Body, HttpResponseMessage Response) last = default;
+        for (var i = 0; i < 5; i++)
+        {
+            last = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 2));
+            statuses.Add(last.Status);
+        }
+        Assert.Equal([200, 200, 200, 429, 429], statuses);
+        Assert.Equal("rate_limit_exceeded", last.Body?["error"]?["code"]?.GetValue<string>());
+        Assert.InRange(int.Parse(last.Response!.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+    }
+
+    [Fact]
+    public async Task Oversized_bodies_are_413()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        using var client = stack.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent(Api.Chat("stories", new string('a', 100_000), 3).ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+        using var response = await client.SendAsync(request);
+        Assert.Equal(413, (int)response.StatusCode);
+        Assert.Equal("invalid_request_error", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["type"]!.GetValue<string>());
+    }
+}
