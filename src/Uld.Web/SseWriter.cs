@@ -27,7 +27,8 @@ public sealed class SseWriter(HttpResponse response)
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            if (!_started)
+            // A writer may also finish a stream someone else started (the gateway ending a proxied stream).
+            if (!_started && !response.HasStarted)
             {
                 response.ContentType = "text/event-stream";
                 response.Headers.CacheControl = "no-cache";

@@ -20,10 +20,14 @@ public static class ForwardingResilienceMiddleware
     public static async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
         var guard = StreamAbortGuard.Install(context);
+        var proxy = context.GetReverseProxyFeature();
+        // Load balancing narrows AvailableDestinations to its pick; keep the healthy set to choose again from.
+        var candidates = proxy.AvailableDestinations;
         try
         {
             for (var attempt = 1; ; attempt++)
             {
+                proxy.AvailableDestinations = candidates;
                 await next();
                 var error = context.Features.Get<IForwarderErrorFeature>();
                 if (error is null) return;
@@ -34,11 +38,12 @@ public static class ForwardingResilienceMiddleware
                     await EndStartedResponseAsync(context, guard, error);
                     return;
                 }
-                var proxy = context.GetReverseProxyFeature();
-                if (attempt < MaxAttempts && NeverReachedReplica(error) && TryExcludeFailedDestination(proxy))
+                if (attempt < MaxAttempts && NeverReachedReplica(error) && candidates.Count > 1)
                 {
+                    candidates = candidates.Where(d => d != proxy.ProxiedDestination).ToList();
                     GatewayMetrics.Retries.WithLabels(proxy.Cluster.Config.ClusterId).Inc();
                     context.Features.Set<IForwarderErrorFeature>(null);
+                    context.Response.StatusCode = StatusCodes.Status200OK; // the forwarder refuses a context already marked failed
                     context.Request.Body.Position = 0;
                     continue;
                 }
@@ -57,15 +62,6 @@ public static class ForwardingResilienceMiddleware
         error.Error is ForwarderError.Request or ForwarderError.NoAvailableDestinations
         && error.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } or BrokenCircuitException
             or HttpRequestException { InnerException: BrokenCircuitException };
-
-    private static bool TryExcludeFailedDestination(IReverseProxyFeature proxy)
-    {
-        var failed = proxy.ProxiedDestination;
-        var remaining = proxy.AvailableDestinations.Where(d => d != failed).ToList();
-        if (remaining.Count == 0) return false;
-        proxy.AvailableDestinations = remaining;
-        return true;
-    }
 
     private static async Task EndStartedResponseAsync(HttpContext context, StreamAbortGuard guard, IForwarderErrorFeature error)
     {

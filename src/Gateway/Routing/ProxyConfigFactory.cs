@@ -38,7 +38,7 @@ public static class ProxyConfigFactory
             },
             HttpRequest = new ForwarderRequestConfig { ActivityTimeout = options.ActivityTimeout },
             Destinations = kv.Value.Replicas.Select((address, i) => (address, i))
-                .ToDictionary(x => $"{kv.Key}-{x.i}", x => new DestinationConfig { Address = x.address, Health = x.address }),
+                .ToDictionary(x => $"{kv.Key}-{x.i}", x => new DestinationConfig { Address = x.address }),
         }).ToList();
 
         var routes = new List<RouteConfig>

@@ -1,0 +1,63 @@
+using System.Text.Json.Nodes;
+using Uld.Tests.Support;
+
+namespace Uld.Tests.Gateway;
+
+/// <summary>A replica dies under load: streams on it end cleanly, everything after it still succeeds.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class GatewayFailoverTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task Killing_a_replica_under_load_ends_its_streams_with_an_error_and_later_requests_succeed()
+    {
+        await using var stack = await GatewayStack.StartAsync(fixture.BaseDirectory, fixture.AssistantDirectory);
+        using var client = stack.Client();
+
+        // Load: 8 long streams spread over both replicas.
+        var started = new TaskCompletionSource();
+        var streams = Enumerable.Range(0, 8).Select(async i =>
+        {
+            var body = Api.Chat("stories", $"Once upon a time {i}", 480);
+            body["stream"] = true;
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            var events = new List<(string? Event, string Data)>();
+            await foreach (var e in Api.ReadEventsAsync(response))
+            {
+                events.Add(e);
+                if (events.Count == 3) started.TrySetResult();
+            }
+            return events;
+        }).ToList();
+        await started.Task;
+        await Task.Delay(20);
+        stack.Relays[0].Kill();
+
+        var results = await Task.WhenAll(streams);
+        Assert.All(results, events => Assert.Equal("[DONE]", events[^1].Data));
+        var broken = results.Where(events => events.Any(e => e.Event == "error")).ToList();
+        Assert.NotEmpty(broken); // some streams were on the killed replica…
+        Assert.Contains(results, events => events.All(e => e.Event is null)); // …and the others finished normally
+        Assert.All(broken, events =>
+        {
+            Assert.Equal("error", events[^2].Event);
+            Assert.Equal("upstream_failed", JsonNode.Parse(events[^2].Data)!["error"]!["code"]!.GetValue<string>());
+        });
+
+        // After the failure every request succeeds: connection failures are re-sent to the live replica.
+        var later = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "Lily had a dog", 5))));
+        Assert.All(later, r => Assert.Equal(200, r.Status));
+    }
+
+    [Fact]
+    public async Task With_every_replica_down_clients_get_an_openai_error()
+    {
+        await using var stack = await GatewayStack.StartAsync(fixture.BaseDirectory, fixture.AssistantDirectory);
+        foreach (var relay in stack.Relays) relay.Kill();
+        using var client = stack.Client();
+        var (status, error, response) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 3));
+        Assert.True(status is 502 or 503, $"status {status}: {error}");
+        Assert.Equal("server_error", error!["error"]!["type"]!.GetValue<string>());
+        if (status == 503) Assert.NotNull(response.Headers.RetryAfter);
+    }
+}
