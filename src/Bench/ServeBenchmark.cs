@@ -19,12 +19,6 @@ public static class ServeBenchmark
 {
     public sealed record Cell(string Deployment, int Streams, double TokensPerSecond, double TtftP50Ms, double TtftP95Ms, int Tokens);
 
-    private static readonly string[] Prompts =
-    [
-        "Once upon a time", "Lily had a dog", "Tom and Sue went to", "The big red ball", "One day, a little bird",
-        "Max was sad because", "The sun was shining", "Mom said", "There was a cat", "Ben liked to eat",
-        "In the park", "The little boy", "A girl named Sara", "It was a rainy day", "The dog ran", "Grandma made a cake",
-    ];
 
     public static async Task<int> RunAsync(string baseDir, string assistantDir, int tokens, int[] concurrency, int rounds, string resultsDir)
     {
@@ -41,7 +35,7 @@ public static class ServeBenchmark
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(10) };
 
         // Warm-up: first sessions runs allocate and JIT.
-        await Task.WhenAll(new[] { "plain", "uld" }.Select(d => Stream(http, d, Prompts[0], 16)));
+        await Task.WhenAll(new[] { "plain", "uld" }.Select(d => LoadClient.StreamAsync(http, d, LoadClient.Prompts[0], 16)));
 
         var samples = new Dictionary<(string, int), List<(double Seconds, List<double> Ttft, int Tokens)>>();
         await AnsiConsole.Progress().StartAsync(async ctx =>
@@ -54,7 +48,7 @@ public static class ServeBenchmark
                     foreach (var deployment in new[] { "plain", "uld" })
                     {
                         var started = Stopwatch.GetTimestamp();
-                        var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => Stream(http, deployment, Prompts[i % Prompts.Length], tokens)));
+                        var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => LoadClient.StreamAsync(http, deployment, LoadClient.Prompts[i % LoadClient.Prompts.Length], tokens)));
                         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                         var key = (deployment, streams);
                         if (!samples.TryGetValue(key, out var list)) samples[key] = list = [];
@@ -80,7 +74,7 @@ public static class ServeBenchmark
                 for (var round = 0; round < rounds; round++)
                 {
                     var sequences = Enumerable.Range(0, streams).Select(i => new Sequence(
-                        scheduler.Deployment.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true),
+                        scheduler.Deployment.Tokenizer.Encode(LoadClient.Prompts[i % LoadClient.Prompts.Length], addBos: true),
                         new SamplingParameters(0, 1, null, scheduler.Deployment.IsUld ? scheduler.Deployment.Options.AlphaDefault : 0,
                             scheduler.Deployment.Options.RelativeTopDefault, 0), tokens)).ToList();
                     var started = Stopwatch.GetTimestamp();
@@ -116,35 +110,6 @@ public static class ServeBenchmark
         .Select(l => (Deployment: l.Split("deployment=\"")[1].Split('"')[0], Seconds: double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)))
         .GroupBy(x => x.Deployment)
         .ToDictionary(g => g.Key, g => g.Sum(x => x.Seconds));
-
-    private static async Task<(double TtftMs, int Tokens)> Stream(HttpClient http, string deployment, string prompt, int maxTokens)
-    {
-        var body = new JsonObject
-        {
-            ["model"] = deployment,
-            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }),
-            ["max_tokens"] = maxTokens,
-            ["temperature"] = 0,
-            ["stream"] = true,
-            ["stream_options"] = new JsonObject { ["include_usage"] = true },
-        };
-        var started = Stopwatch.GetTimestamp();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        response.EnsureSuccessStatusCode();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        double? ttft = null;
-        var tokens = 0;
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            if (!line.StartsWith("data: {", StringComparison.Ordinal)) continue;
-            var chunk = JsonNode.Parse(line[6..])!;
-            if (ttft is null && chunk["choices"]!.AsArray().Any(c => c!["delta"]?["content"]?.GetValue<string>() is { Length: > 0 }))
-                ttft = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (chunk["usage"] is { } usage) tokens = usage["completion_tokens"]!.GetValue<int>();
-        }
-        return (ttft ?? Stopwatch.GetElapsedTime(started).TotalMilliseconds, tokens);
-    }
 
     private static void Report(List<Cell> cells, Dictionary<(string, int), double> direct, int[] concurrency, int tokens, int rounds, string resultsDir, string profile)
     {

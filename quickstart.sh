@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Quickstart: builds UldServer, starts one LogitServer and the Gateway in front of it on loopback, prints a curl
+# that works, and stops both on Ctrl-C.
+#
+# Models: the default models under models/ when they are there (models/README.md); until then, stories260K is
+# imported from ../shared into artifacts/ on first run, with an untrained 2-layer truncation as its ULD assistant.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+SERVER_PORT="${SERVER_PORT:-8081}"
+API_KEY="${ULD_API_KEY:-sk-quickstart-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+
+echo "==> building (Release)"
+dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
+trainer() { dotnet src/AssistantTrainer/bin/Release/net10.0/uld-trainer.dll "$@"; }
+
+if [ -f models/tofu-mini-target/manifest.json ] && [ -f models/tofu-mini-uld/manifest.json ]; then
+  BASE=models/tofu-mini-target; ASSISTANT=models/tofu-mini-uld; NAME=tofu-mini
+else
+  BASE=artifacts/stories260K; ASSISTANT=artifacts/stories260K-first2; NAME=stories
+  if [ ! -f "$BASE/manifest.json" ]; then
+    [ -f ../shared/models/stories260K/stories260K.bin ] || { echo "no models/ defaults and no ../shared/models/stories260K to import" >&2; exit 1; }
+    echo "==> importing stories260K into $BASE"
+    trainer import llama2c --checkpoint ../shared/models/stories260K/stories260K.bin \
+      --tokenizer ../shared/models/stories260K/tok512.bin --output "$BASE"
+  fi
+  [ -f "$ASSISTANT/manifest.json" ] || trainer truncate --base "$BASE" -k 2 -o "$ASSISTANT"
+fi
+
+pids=()
+cleanup() {
+  echo; echo "==> stopping"
+  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+echo "==> starting LogitServer on 127.0.0.1:$SERVER_PORT"
+LogitServer__Deployments__0__Name="$NAME" LogitServer__Deployments__0__Kind=Plain LogitServer__Deployments__0__Model="$BASE" \
+LogitServer__Deployments__1__Name="$NAME-uld" LogitServer__Deployments__1__Kind=Uld \
+LogitServer__Deployments__1__Base="$BASE" LogitServer__Deployments__1__Assistant="$ASSISTANT" \
+  dotnet src/LogitServer/bin/Release/net10.0/LogitServer.dll --urls "http://127.0.0.1:$SERVER_PORT" &
+pids+=($!)
+
+KEY_HASH=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
+echo "==> starting Gateway on 127.0.0.1:$GATEWAY_PORT"
+env Gateway__Clusters__local__Replicas__0="http://127.0.0.1:$SERVER_PORT" \
+  Gateway__Clusters__local__Models__0="$NAME" Gateway__Clusters__local__Models__1="$NAME-uld" \
+  "Gateway__Experiments__$NAME-ab__Variants__0__Name=uld" "Gateway__Experiments__$NAME-ab__Variants__0__Model=$NAME-uld" \
+  "Gateway__Experiments__$NAME-ab__Variants__1__Name=plain" "Gateway__Experiments__$NAME-ab__Variants__1__Model=$NAME" \
+  Gateway__ApiKeys__0__Name=quickstart Gateway__ApiKeys__0__Sha256="$KEY_HASH" \
+  dotnet src/Gateway/bin/Release/net10.0/Gateway.dll --urls "http://127.0.0.1:$GATEWAY_PORT" &
+pids+=($!)
+
+for _ in $(seq 1 60); do
+  curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$SERVER_PORT/health" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+
+cat <<EOT
+
+UldServer is up: gateway http://127.0.0.1:$GATEWAY_PORT → LogitServer http://127.0.0.1:$SERVER_PORT
+Deployments: $NAME (plain), $NAME-uld (ULD), experiment $NAME-ab (A/B between them). API key: $API_KEY
+
+  curl -s http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions \\
+    -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' \\
+    -d '{"model":"$NAME-uld","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":40,"temperature":0}'
+
+Ctrl-C stops both.
+EOT
+wait

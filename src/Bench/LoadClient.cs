@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Uld.Bench;
+
+/// <summary>The benchmark's client side: streaming chat requests, timed to the first token and counted by usage.</summary>
+public static class LoadClient
+{
+    public static readonly string[] Prompts =
+    [
+        "Once upon a time", "Lily had a dog", "Tom and Sue went to", "The big red ball", "One day, a little bird",
+        "Max was sad because", "The sun was shining", "Mom said", "There was a cat", "Ben liked to eat",
+        "In the park", "The little boy", "A girl named Sara", "It was a rainy day", "The dog ran", "Grandma made a cake",
+    ];
+
+    public static async Task<(double TtftMs, int Tokens)> StreamAsync(HttpClient http, string deployment, string prompt, int maxTokens)
+    {
+        var body = new JsonObject
+        {
+            ["model"] = deployment,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }),
+            ["max_tokens"] = maxTokens,
+            ["temperature"] = 0,
+            ["stream"] = true,
+            ["stream_options"] = new JsonObject { ["include_usage"] = true },
+        };
+        var started = Stopwatch.GetTimestamp();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        double? ttft = null;
+        var tokens = 0;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: {", StringComparison.Ordinal)) continue;
+            var chunk = JsonNode.Parse(line[6..])!;
+            if (ttft is null && chunk["choices"]!.AsArray().Any(c => c!["delta"]?["content"]?.GetValue<string>() is { Length: > 0 }))
+                ttft = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (chunk["usage"] is { } usage) tokens = usage["completion_tokens"]!.GetValue<int>();
+        }
+        return (ttft ?? Stopwatch.GetElapsedTime(started).TotalMilliseconds, tokens);
+    }
+}
