@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Uld.Core.Models;
 
 namespace Uld.Core;
 
@@ -15,4 +16,17 @@ public static class Json
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
     };
+
+    /// <summary>Reads a JSON file of the model directory; malformed or empty files are a <see cref="ModelFormatException"/> naming the file.</summary>
+    public static T ReadFile<T>(string path, string what) where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Options) ?? throw new ModelFormatException($"{path} is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException($"{path} is not a valid {what}: {e.Message}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Uld.Core.OpenAi;
 using Uld.Gateway.Experiments;
 using Uld.Gateway.Security;
+using Uld.Web;
 
 namespace Uld.Gateway.Routing;
 
@@ -29,7 +30,7 @@ public sealed class ModelRoutingMiddleware(RequestDelegate next, ModelCatalog ca
             return;
         }
 
-        var body = await ReadBodyAsync(context.Request, context.RequestAborted);
+        var body = await JsonBody.ReadAsync<JsonObject>(context.Request, context.RequestAborted);
         var model = body["model"] is JsonValue m && m.GetValueKind() == JsonValueKind.String ? m.GetValue<string>() : null;
         if (string.IsNullOrWhiteSpace(model)) throw OpenAiException.InvalidRequest("'model' is required.", "model");
         var key = ApiKeyMiddleware.KeyOf(context);
@@ -87,18 +88,5 @@ public sealed class ModelRoutingMiddleware(RequestDelegate next, ModelCatalog ca
         if (key.AlphaMax is { } max && alpha > max) throw Forbidden($"This API key may not set uld_alpha above {max}.");
         if (options.Value.AlphaFloors.TryGetValue(deployment, out var floor) && alpha < floor && !key.MayLowerAlphaBelowFloor)
             throw Forbidden($"uld_alpha below {floor} would undo the unlearning of '{deployment}'; this API key is not granted that.");
-    }
-
-    private static async Task<JsonObject> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await JsonSerializer.DeserializeAsync<JsonObject>(request.Body, cancellationToken: cancellationToken)
-                   ?? throw OpenAiException.InvalidRequest("The request body must be a JSON object.");
-        }
-        catch (JsonException e)
-        {
-            throw OpenAiException.InvalidRequest($"The request body is not valid JSON: {e.Message}");
-        }
     }
 }

@@ -12,19 +12,7 @@ public sealed record GenerationConfig
     [JsonPropertyName("max_length")] public int? MaxLength { get; init; }
     [JsonPropertyName("do_sample")] public bool? DoSample { get; init; }
 
-    public static GenerationConfig Load(string path)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<GenerationConfig>(File.ReadAllText(path), Json.Options)
-                   ?? throw new ModelFormatException($"{path} is empty.");
-        }
-        catch (JsonException e)
-        {
-            // eos_token_id may be a list in some checkpoints; those are handled by the importer, not here.
-            throw new ModelFormatException($"{path} is not a valid generation config: {e.Message}");
-        }
-    }
+    public static GenerationConfig Load(string path) => Json.ReadFile<GenerationConfig>(path, "generation config");
 
     public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json.Options));
 }

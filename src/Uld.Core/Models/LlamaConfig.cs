@@ -39,16 +39,7 @@ public sealed record LlamaConfig
 
     public static LlamaConfig Load(string path)
     {
-        LlamaConfig? config;
-        try
-        {
-            config = JsonSerializer.Deserialize<LlamaConfig>(File.ReadAllText(path), Json.Options);
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"{path} is not valid JSON: {e.Message}");
-        }
-        if (config is null) throw new ModelFormatException($"{path} is empty.");
+        var config = Json.ReadFile<LlamaConfig>(path, "model config");
         config.Validate(path);
         return config;
     }

@@ -37,18 +37,7 @@ public sealed record ModelManifest
     /// <summary>Relative path (forward slashes) → lowercase hex sha256, for every file except the manifest itself.</summary>
     [JsonPropertyName("files")] public IReadOnlyDictionary<string, string> Files { get; init; } = new SortedDictionary<string, string>();
 
-    public static ModelManifest Load(string path)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), Json.Options)
-                   ?? throw new ModelFormatException($"{path} is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"{path} is not a valid manifest: {e.Message}");
-        }
-    }
+    public static ModelManifest Load(string path) => Json.ReadFile<ModelManifest>(path, "manifest");
 
     public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json.Options));
 }
