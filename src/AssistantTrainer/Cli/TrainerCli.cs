@@ -10,6 +10,7 @@ public static class TrainerCli
         ImportCommand.Create(),
         ExportOnnxCommand.Create(),
         TruncateCommand.Create(),
+        TokenizerCommand.Create(),
         GenerateCommand.Create(),
         BenchCommand.Create(),
     };

@@ -61,9 +61,45 @@ public sealed class ModelTokenizer
                 pieces.Select(PieceText).ToArray());
         }
 
+        if (IsByteLevelBpe(json)) return LoadByteLevel(json, jsonPath);
+
         var type = json["model"]?["type"]?.GetValue<string>() ?? "(none)";
         throw new ModelFormatException(
-            $"{jsonPath}: unsupported tokenizer format (model type \"{type}\"); supported: SentencePiece-style BPE with byte fallback.");
+            $"{jsonPath}: unsupported tokenizer format (model type \"{type}\"); supported: SentencePiece-style BPE with byte fallback, byte-level BPE.");
+    }
+
+    private static bool IsByteLevelBpe(JsonObject json) =>
+        json["model"]?["type"]?.GetValue<string>() == "BPE" && json["pre_tokenizer"]?["type"]?.GetValue<string>() == "ByteLevel";
+
+    /// <summary>GPT-2 style byte-level BPE (what <see cref="ByteLevelBpeTrainer"/> writes), as a Microsoft.ML.Tokenizers BpeTokenizer.</summary>
+    private static ModelTokenizer LoadByteLevel(JsonObject json, string source)
+    {
+        var model = json["model"]!.AsObject();
+        var vocab = (model["vocab"]?.AsObject() ?? throw new ModelFormatException($"{source}: model.vocab is missing."))
+            .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
+        var merges = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m!.GetValue<string>()).ToList();
+        var specials = (json["added_tokens"]?.AsArray() ?? [])
+            .Where(t => t?["special"]?.GetValue<bool>() == true)
+            .ToDictionary(t => t!["content"]!.GetValue<string>(), t => t!["id"]!.GetValue<int>(), StringComparer.Ordinal);
+        var tokenizer = BpeTokenizer.Create(new BpeOptions(vocab)
+        {
+            Merges = merges,
+            ByteLevel = true,
+            PreTokenizer = new RegexPreTokenizer(ByteLevel.PreTokenizer(), specials),
+            SpecialTokens = specials,
+        });
+        int Special(params string[] names) => names.Select(n => specials.GetValueOrDefault(n, -1)).FirstOrDefault(id => id >= 0, -1);
+        var ids = new SpecialTokenIds(Unk: -1, Bos: Special("<s>", "<|begin_of_text|>", "<|endoftext|>"), Eos: Special("</s>", "<|end_of_text|>", "<|endoftext|>"),
+            Pad: Special("<pad>") is var pad && pad >= 0 ? pad : null);
+        var texts = new string[vocab.Count];
+        var charToByte = ByteLevel.ByteToChar.Select((c, b) => (c, b)).ToDictionary(x => x.c, x => (byte)x.b);
+        foreach (var (piece, id) in vocab)
+        {
+            texts[id] = specials.ContainsKey(piece) || !piece.All(charToByte.ContainsKey)
+                ? piece
+                : System.Text.Encoding.UTF8.GetString(piece.Select(c => charToByte[c]).ToArray());
+        }
+        return new ModelTokenizer(tokenizer, ids, texts);
     }
 
     public IReadOnlyList<int> Encode(string text, bool addBos)
