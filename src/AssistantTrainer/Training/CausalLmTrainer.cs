@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using Uld.Core;
+using Uld.Core.Safetensors;
+using Uld.Trainer.Data;
+using Uld.Trainer.Model;
+using static TorchSharp.torch;
+
+namespace Uld.Trainer.Training;
+
+/// <summary>
+/// Next-token training on answer tokens with AdamW, linear warm-up then linear decay, gradient clipping, and
+/// resumable checkpoints. The batch order is a pure function of (seed, epoch) and the checkpoint holds weights,
+/// optimizer moments and the step, so a resumed run continues exactly where an uninterrupted one would be.
+/// </summary>
+public static class CausalLmTrainer
+{
+    public sealed record Progress(int Step, int TotalSteps, double Loss, double TokensPerSecond);
+    /// <summary>Steps is the step reached; fewer than the plan when stopped early (resume continues from the checkpoint).</summary>
+    public sealed record Result(int Steps, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
+
+    private sealed record CheckpointState(int Step, int Seed, int Examples);
+
+    /// <summary>Fresh weights: N(0, 0.02) for matrices, ones for norms, from the given seed.</summary>
+    public static void Initialize(LlamaForCausalLM model, int seed)
+    {
+        manual_seed(seed);
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) parameter.fill_(1.0);
+            else parameter.normal_(0.0, 0.02);
+        }
+    }
+
+    public static Result Train(LlamaForCausalLM model, IReadOnlyList<ChatExample> examples, TrainingOptions options, int padId,
+        string? checkpointDirectory, bool resume, Action<Progress>? progress = null, int? stopAfterSteps = null)
+    {
+        if (examples.Count == 0) throw new ArgumentException("there are no training examples.");
+        var stepsPerEpoch = (examples.Count + options.BatchSize - 1) / options.BatchSize;
+        var totalSteps = options.Epochs * stepsPerEpoch;
+        var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
+        var start = resume && checkpointDirectory is not null ? LoadCheckpoint(checkpointDirectory, model, optimizer, options, examples.Count) : 0;
+
+        model.train();
+        var clock = Stopwatch.StartNew();
+        long tokens = 0;
+        var loss = double.NaN;
+        int[]? order = null;
+        var end = stopAfterSteps is { } stop ? Math.Min(totalSteps, stop) : totalSteps;
+        for (var step = start; step < end; step++)
+        {
+            var epoch = step / stepsPerEpoch;
+            if (order is null || step % stepsPerEpoch == 0 || step == start) order = Shuffle(examples.Count, options.Seed, epoch);
+            var first = step % stepsPerEpoch * options.BatchSize;
+            var picked = order.Skip(first).Take(options.BatchSize).Select(i => examples[i]).ToList();
+
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(options, step, totalSteps);
+            using (var scope = NewDisposeScope())
+            using (var batch = TrainingBatch.Create(picked, padId))
+            {
+                var (logits, _) = model.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds);
+                var value = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), batch.Targets.view(-1), ignore_index: TrainingBatch.Ignore);
+                optimizer.zero_grad();
+                value.backward();
+                nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
+                optimizer.step();
+                loss = value.item<float>();
+                tokens += batch.InputIds.numel();
+            }
+            progress?.Invoke(new Progress(step + 1, totalSteps, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+            var interrupted = step + 1 == end && end < totalSteps;
+            if (checkpointDirectory is not null && step + 1 < totalSteps
+                && (interrupted || (options.CheckpointEvery > 0 && (step + 1) % options.CheckpointEvery == 0)))
+                SaveCheckpoint(checkpointDirectory, model, optimizer, new CheckpointState(step + 1, options.Seed, examples.Count));
+        }
+        model.eval();
+        return new Result(end, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
+    }
+
+    public static double LearningRate(TrainingOptions o, int step, int totalSteps)
+    {
+        var warmup = Math.Max(1, (int)(o.WarmupFraction * totalSteps));
+        if (step < warmup) return o.LearningRate * (step + 1) / warmup;
+        var progress = (double)(step - warmup) / Math.Max(1, totalSteps - warmup);
+        return o.LearningRate * (1.0 - 0.9 * progress);
+    }
+
+    /// <summary>A permutation of [0, n) determined by (seed, epoch) alone.</summary>
+    public static int[] Shuffle(int n, int seed, int epoch)
+    {
+        var order = Enumerable.Range(0, n).ToArray();
+        new Random(HashCode.Combine(seed, epoch) & int.MaxValue).Shuffle(order);
+        return order;
+    }
+
+    private static void SaveCheckpoint(string directory, LlamaForCausalLM model, TorchSharp.Modules.OptimizerHelper optimizer, CheckpointState state)
+    {
+        // Written beside the checkpoint and swapped in, so a crash mid-save leaves the previous checkpoint intact.
+        var staging = directory + ".saving";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        Directory.CreateDirectory(staging);
+        SafetensorsFile.Write(Path.Combine(staging, "model.safetensors"), LlamaWeights.Export(model));
+        optimizer.save_state_dict(Path.Combine(staging, "optimizer.bin"));
+        File.WriteAllText(Path.Combine(staging, "state.json"), JsonSerializer.Serialize(state, Json.Options));
+        var old = directory + ".old";
+        if (Directory.Exists(directory)) Directory.Move(directory, old);
+        Directory.Move(staging, directory);
+        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+    }
+
+    private static int LoadCheckpoint(string directory, LlamaForCausalLM model, TorchSharp.Modules.OptimizerHelper optimizer, TrainingOptions options, int examples)
+    {
+        var statePath = Path.Combine(directory, "state.json");
+        if (!File.Exists(statePath)) return 0;
+        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(statePath), Json.Options)!;
+        if (state.Seed != options.Seed || state.Examples != examples)
+            throw new ArgumentException($"the checkpoint in {directory} was made with seed {state.Seed} on {state.Examples} examples; this run has seed {options.Seed} and {examples}.");
+        LlamaWeights.Load(model, SafetensorsFile.Read(Path.Combine(directory, "model.safetensors")).Tensors, directory);
+        optimizer.load_state_dict(Path.Combine(directory, "optimizer.bin"));
+        return state.Step;
+    }
+}

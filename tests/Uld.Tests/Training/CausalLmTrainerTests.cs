@@ -1,0 +1,95 @@
+using Uld.Core;
+using Uld.Core.Models;
+using Uld.Core.Safetensors;
+using Uld.Core.Tokenization;
+using Uld.Tests.Support;
+using Uld.Trainer.Data;
+using Uld.Trainer.Model;
+using Uld.Trainer.Torch;
+using Uld.Trainer.Training;
+using static TorchSharp.torch;
+
+namespace Uld.Tests.Training;
+
+/// <summary>Training on a micro split (2 TOFU authors, a tiny model): it learns, and resuming is exact.</summary>
+public sealed class CausalLmTrainerTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+    private readonly ModelTokenizer _tokenizer;
+    private readonly List<ChatExample> _examples;
+
+    public CausalLmTrainerTests()
+    {
+        TorchRuntime.EnsureInitialized();
+        var records = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu"))).Authors([0, 199]);
+        File.WriteAllText(_temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(
+            ByteLevelBpeTrainer.Train(records.SelectMany(r => new[] { r.Question, r.Answer }), 400)).ToJsonString(Json.Options));
+        _tokenizer = ModelTokenizer.Load(_temp.Path);
+        _examples = records.Select(r => ChatExample.Create(_tokenizer, ChatTemplate.QuestionAnswer, r.Question, r.Answer)).ToList();
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private LlamaForCausalLM NewModel(int seed)
+    {
+        var model = new LlamaForCausalLM(new LlamaConfig
+        {
+            VocabSize = _tokenizer.VocabSize, HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2,
+            NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 256, TieWordEmbeddings = true,
+        });
+        CausalLmTrainer.Initialize(model, seed);
+        return model;
+    }
+
+    private static readonly TrainingOptions Options = new() { Epochs = 4, BatchSize = 8, LearningRate = 1e-2, Seed = 7, CheckpointEvery = 0 };
+
+    [Fact]
+    public void Answer_loss_falls()
+    {
+        using var model = NewModel(7);
+        var losses = new List<double>();
+        CausalLmTrainer.Train(model, _examples, Options with { Epochs = 25 }, _tokenizer.Ids.Pad!.Value, null, false, p => losses.Add(p.Loss));
+        Assert.Equal(25 * 5, losses.Count); // 40 examples / batch 8 = 5 steps per epoch
+        Assert.True(losses.TakeLast(5).Average() < 0.6 * losses.Take(5).Average(), $"loss {losses.Take(5).Average():F3} → {losses.TakeLast(5).Average():F3}");
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_is_bit_identical_to_an_uninterrupted_run()
+    {
+        using var uninterrupted = NewModel(7);
+        CausalLmTrainer.Train(uninterrupted, _examples, Options, _tokenizer.Ids.Pad!.Value, null, false);
+
+        var checkpoint = _temp["checkpoint"];
+        using (var first = NewModel(7))
+        {
+            var stopped = CausalLmTrainer.Train(first, _examples, Options, _tokenizer.Ids.Pad!.Value, checkpoint, false, stopAfterSteps: 7);
+            Assert.Equal(7, stopped.Steps);
+        }
+        using var resumed = NewModel(99); // different initial weights: everything must come from the checkpoint
+        CausalLmTrainer.Train(resumed, _examples, Options, _tokenizer.Ids.Pad!.Value, checkpoint, resume: true);
+
+        var expected = LlamaWeights.Export(uninterrupted).ToDictionary(t => t.Name, t => t.Data);
+        foreach (var tensor in LlamaWeights.Export(resumed)) Assert.Equal(expected[tensor.Name], tensor.Data);
+    }
+
+    [Fact]
+    public void The_schedule_warms_up_then_decays_and_batches_mask_the_prompt()
+    {
+        var o = new TrainingOptions { LearningRate = 1.0, WarmupFraction = 0.1 };
+        Assert.Equal(0.1, CausalLmTrainer.LearningRate(o, 0, 100), 6);
+        Assert.Equal(1.0, CausalLmTrainer.LearningRate(o, 9, 100), 6);
+        Assert.Equal(0.1, CausalLmTrainer.LearningRate(o, 100, 100), 6);
+        Assert.Equal(CausalLmTrainer.Shuffle(40, 7, 3), CausalLmTrainer.Shuffle(40, 7, 3));
+        Assert.NotEqual(CausalLmTrainer.Shuffle(40, 7, 3), CausalLmTrainer.Shuffle(40, 7, 4));
+
+        using var batch = TrainingBatch.Create(_examples.Take(3).ToList(), _tokenizer.Ids.Pad!.Value);
+        var targets = batch.Targets.data<long>().ToArray();
+        var width = (int)batch.Targets.shape[1];
+        var e = _examples[0];
+        Assert.All(Enumerable.Range(0, e.AnswerStart - 1), t => Assert.Equal(TrainingBatch.Ignore, targets[t]));
+        Assert.Equal(e.Tokens[e.AnswerStart], targets[e.AnswerStart - 1]);
+        Assert.Equal(_tokenizer.Ids.Eos, (int)targets[e.Tokens.Length - 2]);
+        Assert.Equal(_examples.Take(3).Sum(x => x.Tokens.Length - x.AnswerStart), batch.AnswerTokens);
+        Assert.True(width >= e.Tokens.Length);
+    }
+}
