@@ -11,6 +11,7 @@ public static class TrainerCli
         ExportOnnxCommand.Create(),
         TruncateCommand.Create(),
         TokenizerCommand.Create(),
+        TrainCommand.Create(),
         GenerateCommand.Create(),
         BenchCommand.Create(),
     };
