@@ -1,0 +1,34 @@
+using Uld.Tests.Support;
+using Uld.Trainer.Cli;
+
+namespace Uld.Tests.Training;
+
+/// <summary>Bad arguments to the training commands: a clear message, exit code 2, nothing written.</summary>
+public sealed class TrainingCliTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private static string Tofu => SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu"));
+    private static string Split => Path.Combine(SharedPaths.RepositoryRoot, "data", "tofu-mini.json");
+
+    [Fact]
+    public void Tokenizer_train_rejects_a_missing_corpus_and_a_tiny_vocabulary()
+    {
+        Assert.Equal(CliErrors.BadInput, TrainerCli.Run("tokenizer", "train", "--corpus", _temp["none.json"], "-o", _temp["tok"]));
+        Assert.Equal(CliErrors.BadInput, TrainerCli.Run("tokenizer", "train", "--corpus", Path.Combine(Tofu, "forget01.json"), "--vocab-size", "10", "-o", _temp["tok"]));
+        Assert.False(File.Exists(_temp["tok/tokenizer.json"]));
+    }
+
+    [Theory]
+    [InlineData("--role", "retain")] // retain needs --forget
+    [InlineData("--role", "retain", "--forget", "forget9")] // no such forget set
+    public void Train_rejects_inconsistent_splits(params string[] extra)
+    {
+        Assert.Equal(0, TrainerCli.Run("tokenizer", "train", "--corpus", Path.Combine(Tofu, "forget01.json"), "--vocab-size", "300", "-o", _temp["tok"]));
+        string[] args = ["train", "--data", Tofu, "--split", Split, "--tokenizer", _temp["tok"], "-o", _temp["model"], .. extra];
+        Assert.Equal(CliErrors.BadInput, TrainerCli.Run(args));
+        Assert.False(Directory.Exists(_temp["model"]));
+    }
+}
