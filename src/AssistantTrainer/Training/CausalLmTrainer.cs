@@ -45,16 +45,15 @@ public static class CausalLmTrainer
 
         model.train();
         var clock = Stopwatch.StartNew();
+        var end = stopAfterSteps is { } stop ? Math.Min(totalSteps, stop) : totalSteps;
         long tokens = 0;
         var loss = double.NaN;
-        int[]? order = null;
-        var end = stopAfterSteps is { } stop ? Math.Min(totalSteps, stop) : totalSteps;
+        IReadOnlyList<int[]>? batches = null;
         for (var step = start; step < end; step++)
         {
             var epoch = step / stepsPerEpoch;
-            if (order is null || step % stepsPerEpoch == 0 || step == start) order = Shuffle(examples.Count, options.Seed, epoch);
-            var first = step % stepsPerEpoch * options.BatchSize;
-            var picked = order.Skip(first).Take(options.BatchSize).Select(i => examples[i]).ToList();
+            if (batches is null || step % stepsPerEpoch == 0) batches = Batches(examples, options.BatchSize, options.Seed, epoch);
+            var picked = batches[step % stepsPerEpoch].Select(i => examples[i]).ToList();
 
             foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(options, step, totalSteps);
             using (var scope = NewDisposeScope())
@@ -67,7 +66,7 @@ public static class CausalLmTrainer
                 nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
                 optimizer.step();
                 loss = value.item<float>();
-                tokens += batch.InputIds.numel();
+                tokens += picked.Sum(e => e.Tokens.Length); // real tokens, not padding
             }
             progress?.Invoke(new Progress(step + 1, totalSteps, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
             var interrupted = step + 1 == end && end < totalSteps;
@@ -87,11 +86,31 @@ public static class CausalLmTrainer
         return o.LearningRate * (1.0 - 0.9 * progress);
     }
 
+    /// <summary>
+    /// The epoch's batches, determined by (seed, epoch) alone: shuffle, sort each window of 8 batches by length so
+    /// that a batch holds similar lengths (less padding, less wasted compute), then shuffle the batch order.
+    /// </summary>
+    public static IReadOnlyList<int[]> Batches(IReadOnlyList<ChatExample> examples, int batchSize, int seed, int epoch)
+    {
+        var order = Shuffle(examples.Count, seed, epoch);
+        var window = 8 * batchSize;
+        var sorted = order.Chunk(window).SelectMany(w => w.OrderByDescending(i => examples[i].Tokens.Length).ThenBy(i => i)).ToArray();
+        var batches = sorted.Chunk(batchSize).ToArray();
+        new Random(EpochSeed(seed, epoch) ^ 0x5bd1e995).Shuffle(batches);
+        return batches;
+    }
+
+    /// <summary>
+    /// A seed for one epoch that is the same in every process (HashCode.Combine is randomised per process, which would
+    /// make a resumed run in a new process shuffle differently).
+    /// </summary>
+    private static int EpochSeed(int seed, int epoch) => (int)(((uint)seed * 2654435761u) ^ ((uint)epoch * 40503u)) & int.MaxValue;
+
     /// <summary>A permutation of [0, n) determined by (seed, epoch) alone.</summary>
     public static int[] Shuffle(int n, int seed, int epoch)
     {
         var order = Enumerable.Range(0, n).ToArray();
-        new Random(HashCode.Combine(seed, epoch) & int.MaxValue).Shuffle(order);
+        new Random(EpochSeed(seed, epoch)).Shuffle(order);
         return order;
     }
 
