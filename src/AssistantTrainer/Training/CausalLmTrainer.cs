@@ -78,6 +78,24 @@ public static class CausalLmTrainer
         return new Result(end, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
     }
 
+    /// <summary>Mean cross-entropy per answer token over all examples (no gradient).</summary>
+    public static double AnswerLoss(LlamaForCausalLM model, IReadOnlyList<ChatExample> examples, int padId, int batchSize = 32)
+    {
+        using var noGrad = no_grad();
+        double total = 0;
+        long count = 0;
+        foreach (var chunk in examples.Chunk(batchSize))
+        {
+            using var scope = NewDisposeScope();
+            using var batch = TrainingBatch.Create(chunk, padId);
+            var (logits, _) = model.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds);
+            total += nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), batch.Targets.view(-1),
+                ignore_index: TrainingBatch.Ignore, reduction: nn.Reduction.Sum).item<float>();
+            count += batch.AnswerTokens;
+        }
+        return total / count;
+    }
+
     public static double LearningRate(TrainingOptions o, int step, int totalSteps)
     {
         var warmup = Math.Max(1, (int)(o.WarmupFraction * totalSteps));
