@@ -99,11 +99,7 @@ public static class TrainCommand
                 return 0;
             }
 
-            var manifest = ModelPackage.Write(outputDir, model, new TokenizerFiles(
-                    System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(tokenizerDir, ModelDirectory.TokenizerFile)))!.AsObject(),
-                    File.Exists(Path.Combine(tokenizerDir, ModelDirectory.TokenizerConfigFile))
-                        ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(tokenizerDir, ModelDirectory.TokenizerConfigFile)))!.AsObject()
-                        : []),
+            var manifest = ModelPackage.Write(outputDir, model, TokenizerFiles.FromFolder(tokenizerDir),
                 new GenerationConfig { BosTokenId = tok.Ids.Bos, EosTokenId = tok.Ids.Eos, PadTokenId = tok.Ids.Pad, MaxLength = config.MaxPositionEmbeddings },
                 new ModelManifest
                 {

@@ -29,9 +29,16 @@ public sealed record TokenizerFiles(JsonObject TokenizerJson, JsonObject Tokeniz
     }
 
     /// <summary>The tokenizer of an existing model directory, for models derived from it (same vocabulary, same bytes).</summary>
-    public static TokenizerFiles FromDirectory(ModelDirectory directory) => new(
-        JsonNode.Parse(File.ReadAllText(directory.TokenizerPath))!.AsObject(),
-        JsonNode.Parse(File.ReadAllText(directory.PathOf(ModelDirectory.TokenizerConfigFile)))!.AsObject());
+    public static TokenizerFiles FromDirectory(ModelDirectory directory) => FromFolder(directory.Root);
+
+    /// <summary>tokenizer.json and (if present) tokenizer_config.json of a folder, e.g. the output of `tokenizer train`.</summary>
+    public static TokenizerFiles FromFolder(string folder)
+    {
+        var config = Path.Combine(folder, ModelDirectory.TokenizerConfigFile);
+        return new TokenizerFiles(
+            JsonNode.Parse(File.ReadAllText(Path.Combine(folder, ModelDirectory.TokenizerFile)))!.AsObject(),
+            File.Exists(config) ? JsonNode.Parse(File.ReadAllText(config))!.AsObject() : []);
+    }
 }
 
 /// <summary>
