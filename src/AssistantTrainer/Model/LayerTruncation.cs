@@ -11,16 +11,19 @@ namespace Uld.Trainer.Model;
 /// </summary>
 public static class LayerTruncation
 {
-    public static LlamaForCausalLM FirstLayers(ModelDirectory baseDirectory, int layers)
+    public static LlamaForCausalLM FirstLayers(ModelDirectory baseDirectory, int layers) =>
+        FirstLayers(baseDirectory.Config, SafetensorsFile.Read(baseDirectory.WeightsPath).Tensors, layers, baseDirectory.WeightsPath);
+
+    public static LlamaForCausalLM FirstLayers(LlamaForCausalLM baseModel, int layers) =>
+        FirstLayers(baseModel.Config, LlamaWeights.Export(baseModel).ToDictionary(t => t.Name, StringComparer.Ordinal), layers, "the base model");
+
+    private static LlamaForCausalLM FirstLayers(LlamaConfig config, IReadOnlyDictionary<string, SafeTensor> weights, int layers, string source)
     {
-        var config = baseDirectory.Config;
         if (layers < 1 || layers > config.NumHiddenLayers)
             throw new ArgumentException($"the assistant needs between 1 and {config.NumHiddenLayers} layers of the base; got {layers}.");
-        var weights = SafetensorsFile.Read(baseDirectory.WeightsPath).Tensors
-            .Where(kv => LayerIndex(kv.Key) is not { } i || i < layers)
-            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var kept = weights.Where(kv => LayerIndex(kv.Key) is not { } i || i < layers).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var model = new LlamaForCausalLM(config with { NumHiddenLayers = layers });
-        LlamaWeights.Load(model, weights, baseDirectory.WeightsPath);
+        LlamaWeights.Load(model, kept, source);
         model.eval();
         return model;
     }

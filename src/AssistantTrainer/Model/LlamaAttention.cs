@@ -1,4 +1,3 @@
-using TorchSharp.Modules;
 using Uld.Core.Models;
 using static TorchSharp.torch;
 
@@ -16,7 +15,7 @@ public sealed class LlamaAttention : nn.Module
     /// </summary>
     public const float MaskedScore = -1e9f;
 
-    private readonly Linear _q, _k, _v, _o;
+    private readonly LlamaLinear _q, _k, _v, _o;
     private readonly int _heads, _kvHeads, _headDim;
 
     public LlamaAttention(LlamaConfig c) : base(nameof(LlamaAttention))
@@ -24,10 +23,10 @@ public sealed class LlamaAttention : nn.Module
         _heads = c.NumAttentionHeads;
         _kvHeads = c.KeyValueHeads;
         _headDim = c.HeadDim;
-        _q = nn.Linear(c.HiddenSize, _heads * _headDim, hasBias: false);
-        _k = nn.Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: false);
-        _v = nn.Linear(c.HiddenSize, _kvHeads * _headDim, hasBias: false);
-        _o = nn.Linear(_heads * _headDim, c.HiddenSize, hasBias: false);
+        _q = new LlamaLinear(c.HiddenSize, _heads * _headDim);
+        _k = new LlamaLinear(c.HiddenSize, _kvHeads * _headDim);
+        _v = new LlamaLinear(c.HiddenSize, _kvHeads * _headDim);
+        _o = new LlamaLinear(_heads * _headDim, c.HiddenSize);
         register_module("q_proj", _q);
         register_module("k_proj", _k);
         register_module("v_proj", _v);

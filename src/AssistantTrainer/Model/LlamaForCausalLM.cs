@@ -16,7 +16,7 @@ public sealed class LlamaForCausalLM : nn.Module
     private readonly Embedding _embed;
     private readonly LlamaDecoderLayer[] _layers;
     private readonly RmsNorm _norm;
-    private readonly Linear? _lmHead;
+    private readonly LlamaLinear? _lmHead;
     private readonly float[] _inverseFrequencies;
 
     public LlamaForCausalLM(LlamaConfig config) : base(nameof(LlamaForCausalLM))
@@ -32,12 +32,15 @@ public sealed class LlamaForCausalLM : nn.Module
         register_module("model", body);
         if (!config.TieWordEmbeddings)
         {
-            _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+            _lmHead = new LlamaLinear(config.HiddenSize, config.VocabSize);
             register_module("lm_head", _lmHead);
         }
     }
 
     public int LayerCount => _layers.Length;
+
+    /// <summary>The untied output head, or null when the head is the embedding.</summary>
+    public LlamaLinear? LmHead => _lmHead;
 
     /// <summary>
     /// One pass over <paramref name="inputIds"/> [batch, seq] given an optional cache of earlier tokens.

@@ -1,4 +1,3 @@
-using TorchSharp.Modules;
 using Uld.Core.Models;
 using static TorchSharp.torch;
 
@@ -7,13 +6,13 @@ namespace Uld.Trainer.Model;
 /// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
 public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear _gate, _up, _down;
+    private readonly LlamaLinear _gate, _up, _down;
 
     public LlamaMlp(LlamaConfig c) : base(nameof(LlamaMlp))
     {
-        _gate = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
-        _up = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
-        _down = nn.Linear(c.IntermediateSize, c.HiddenSize, hasBias: false);
+        _gate = new LlamaLinear(c.HiddenSize, c.IntermediateSize);
+        _up = new LlamaLinear(c.HiddenSize, c.IntermediateSize);
+        _down = new LlamaLinear(c.IntermediateSize, c.HiddenSize);
         register_module("gate_proj", _gate);
         register_module("up_proj", _up);
         register_module("down_proj", _down);
