@@ -12,6 +12,7 @@ public static class TrainerCli
         TruncateCommand.Create(),
         TokenizerCommand.Create(),
         TrainCommand.Create(),
+        UnlearnCommand.Create(),
         GenerateCommand.Create(),
         BenchCommand.Create(),
     };

@@ -32,3 +32,32 @@ public sealed class TrainingCliTests : IDisposable
         Assert.False(Directory.Exists(_temp["model"]));
     }
 }
+
+[Collection(Stories260KCollection.Name)]
+public sealed class UnlearnCliTests(Stories260KFixture fixture) : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private string[] Args(string method, string split, string forget) =>
+        ["unlearn", "--method", method, "--base", fixture.Model.Root, "--data", SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu")),
+         "--split", split, "--forget", forget, "-o", _temp["assistant"]];
+
+    [Theory]
+    [InlineData("npo+gd")] // a baseline that is not there yet says so
+    [InlineData("gradient-magic")] // an unknown method
+    public void Methods_other_than_uld_are_refused_clearly(string method)
+    {
+        Assert.Equal(CliErrors.BadInput, TrainerCli.Run(Args(method, Path.Combine(SharedPaths.RepositoryRoot, "data", "tofu-mini.json"), "forget1")));
+        Assert.False(Directory.Exists(_temp["assistant"]));
+    }
+
+    [Fact]
+    public void An_empty_forget_set_is_refused()
+    {
+        File.WriteAllText(_temp["split.json"], """{"name":"x","authors":[0,1],"forget":{"none":[]}}""");
+        Assert.Equal(CliErrors.BadInput, TrainerCli.Run(Args("uld", _temp["split.json"], "none")));
+        Assert.False(Directory.Exists(_temp["assistant"]));
+    }
+}
