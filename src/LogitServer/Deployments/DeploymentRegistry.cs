@@ -98,14 +98,24 @@ public sealed class DeploymentRegistry : IDisposable
         var baseModel = Session(baseDir);
         try
         {
+            ModelTokenizer tokenizer;
+            ChatTemplate template;
+            try
+            {
+                (tokenizer, template) = (ModelTokenizer.Load(baseDir.Root), ChatTemplate.Load(baseDir.Root));
+            }
+            catch (ModelFormatException e)
+            {
+                throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
+            }
             return new Deployment
             {
                 Options = d,
                 BaseDirectory = baseDir,
                 BaseModel = baseModel,
                 AssistantModel = assistantDir is null ? null : Session(assistantDir),
-                Tokenizer = ModelTokenizer.Load(baseDir.Root),
-                ChatTemplate = ChatTemplate.Load(baseDir.Root),
+                Tokenizer = tokenizer,
+                ChatTemplate = template,
             };
         }
         catch
