@@ -17,6 +17,9 @@ public static class Json
         AllowTrailingCommas = true,
     };
 
+    /// <summary>For records without explicit names (e.g. hyper-parameters in a manifest): snake_case like the rest of the files.</summary>
+    public static readonly JsonSerializerOptions SnakeCase = new(Options) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     /// <summary>Reads a JSON file of the model directory; malformed or empty files are a <see cref="ModelFormatException"/> naming the file.</summary>
     public static T ReadFile<T>(string path, string what) where T : class
     {

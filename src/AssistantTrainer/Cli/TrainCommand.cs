@@ -127,7 +127,7 @@ public static class TrainCommand
 
     private static JsonObject JsonSerializerNode(TrainingOptions options, string? forget)
     {
-        var node = System.Text.Json.JsonSerializer.SerializeToNode(options, Uld.Core.Json.Options)!.AsObject();
+        var node = System.Text.Json.JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
         if (forget is not null) node["forget_set"] = forget;
         return node;
     }

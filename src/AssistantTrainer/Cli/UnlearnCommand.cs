@@ -74,7 +74,7 @@ public static class UnlearnCommand
                     });
                 });
             using var merged = UldAssistantTrainer.Merge(assistant);
-            var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.Options)!.AsObject();
+            var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
             hyper["layers"] = k;
             hyper["forget_set"] = parse.GetValue(forget);
             var manifest = ModelPackage.Write(parse.GetValue(output)!.FullName, merged, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation,
