@@ -16,12 +16,11 @@ namespace Uld.Trainer.Cli;
 public static class UnlearnCommand
 {
     /// <summary>The gradient-based baselines of docs/METHODS.md; named here so that asking for one gets a clear answer.</summary>
-    private static readonly string[] Baselines =
-        ["ga", "ga+gd", "ga+kl", "npo", "npo+gd", "npo+kl", "dpo", "dpo+gd", "idk", "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector"];
+    private static readonly string[] NotYet = ["dpo", "dpo+gd", "idk", "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector"];
 
     public static Command Create()
     {
-        var method = new Option<string>("--method") { Description = "uld (gradient baselines: not implemented yet)", Required = true };
+        var method = new Option<string>("--method") { Description = $"uld, or a gradient baseline: {string.Join(", ", GradientUnlearner.Methods)}", Required = true };
         var baseDir = new Option<DirectoryInfo>("--base") { Description = "the model to unlearn from (model directory)", Required = true };
         var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", Required = true };
         var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
@@ -44,14 +43,24 @@ public static class UnlearnCommand
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
-            if (Baselines.Contains(m)) throw new NotSupportedException($"method '{m}' is one of the gradient baselines, which are not implemented yet; use --method uld.");
-            if (m != "uld") throw new ArgumentException($"unknown method '{m}'; known: uld, {string.Join(", ", Baselines)}.");
+            if (NotYet.Contains(m)) throw new NotSupportedException($"method '{m}' is not implemented yet; available: uld, {string.Join(", ", GradientUnlearner.Methods)}.");
+            if (m != "uld" && !GradientUnlearner.Methods.Contains(m))
+                throw new ArgumentException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods.Concat(NotYet))}.");
             TorchRuntime.EnsureInitialized();
 
             var baseModel = ModelDirectory.Open(parse.GetValue(baseDir)!.FullName);
             var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
             var (forgetRecords, retainRecords) = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor).Split(definition, parse.GetValue(forget)!);
             var tokenizer = ModelTokenizer.Load(baseModel.Root);
+            if (m != "uld")
+            {
+                return RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName,
+                    new GradientOptions
+                    {
+                        Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr),
+                        RetainWeight = 1.0, Seed = parse.GetValue(seed),
+                    }, parse.GetValue(forget)!, parse.GetValue(force));
+            }
             var options = new UldOptions
             {
                 Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
@@ -98,5 +107,46 @@ public static class UnlearnCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>A gradient baseline: the whole base fine-tuned against the forget set, written with role "unlearned".</summary>
+    private static int RunGradient(string method, ModelDirectory baseModel, ModelTokenizer tokenizer, IReadOnlyList<TofuRecord> forgetRecords,
+        IReadOnlyList<TofuRecord> retainRecords, string output, string splitPath, GradientOptions options, string forgetSet, bool force)
+    {
+        var template = ChatTemplate.Load(baseModel.Root);
+        List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
+        using var model = LlamaWeights.LoadDirectory(baseModel);
+        using var reference = LlamaWeights.LoadDirectory(baseModel);
+        GradientUnlearner.Result result = null!;
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(method);
+                result = GradientUnlearner.Unlearn(method, model, reference, Examples(forgetRecords), Examples(retainRecords), options,
+                    tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) =>
+                    {
+                        (task.MaxValue, task.Value) = (total, step);
+                        task.Description = $"{method}: forget term {f:F3}, retain term {r:F3}";
+                    });
+            });
+        var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
+        hyper["forget_set"] = forgetSet;
+        ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest
+        {
+            Name = Path.GetFileName(output.TrimEnd('/')),
+            Role = ModelRoles.Unlearned,
+            BaseModel = baseModel.Manifest.Name,
+            Method = method,
+            Hyperparameters = hyper,
+            TrainingData = [new DataFile(Path.GetFileName(splitPath), FileHash.Sha256(splitPath))],
+            Metrics = new JsonObject
+            {
+                ["final_forget_term"] = result.FinalForgetTerm,
+                ["final_retain_term"] = result.FinalRetainTerm,
+                ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
+            },
+        }, new ModelPackage.Options { Overwrite = force });
+        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}: {method} of {baseModel.Manifest.Name}, {result.Elapsed.TotalMinutes:F1} min");
+        return 0;
     }
 }

@@ -45,7 +45,7 @@ public sealed class UnlearnCliTests(Stories260KFixture fixture) : IDisposable
          "--split", split, "--forget", forget, "-o", _temp["assistant"]];
 
     [Theory]
-    [InlineData("npo+gd")] // a baseline that is not there yet says so
+    [InlineData("flat-kl")] // a baseline that is not there yet says so
     [InlineData("gradient-magic")] // an unknown method
     public void Methods_other_than_uld_are_refused_clearly(string method)
     {

@@ -1,0 +1,65 @@
+using Uld.Core;
+using Uld.Core.Models;
+using Uld.Core.Tokenization;
+using Uld.Tests.Support;
+using Uld.Trainer.Data;
+using Uld.Trainer.Model;
+using Uld.Trainer.Torch;
+using Uld.Trainer.Training;
+using Uld.Trainer.Unlearning;
+
+namespace Uld.Tests.Training;
+
+/// <summary>Each gradient baseline moves its losses the right way on a micro split (a tiny target trained for seconds).</summary>
+public sealed class GradientUnlearnerTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Baselines_raise_forget_loss_and_retain_terms_protect_the_retain_set()
+    {
+        TorchRuntime.EnsureInitialized();
+        var tofu = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu")));
+        var (forgetRecords, retainRecords) = (tofu.Authors([199]), tofu.Authors([0]));
+        File.WriteAllText(_temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(ByteLevelBpeTrainer.Train(
+            forgetRecords.Concat(retainRecords).SelectMany(r => new[] { r.Question, r.Answer }), 400)).ToJsonString(Json.Options));
+        var tokenizer = ModelTokenizer.Load(_temp.Path);
+        var pad = tokenizer.Ids.Pad!.Value;
+        List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, ChatTemplate.QuestionAnswer, r.Question, r.Answer)).ToList();
+        var (forget, retain) = (Examples(forgetRecords), Examples(retainRecords));
+
+        var config = new LlamaConfig
+        {
+            VocabSize = tokenizer.VocabSize, HiddenSize = 48, IntermediateSize = 96, NumHiddenLayers = 2,
+            NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 256, TieWordEmbeddings = true,
+        };
+        using var target = new LlamaForCausalLM(config);
+        CausalLmTrainer.Initialize(target, 5);
+        CausalLmTrainer.Train(target, [.. forget, .. retain], new TrainingOptions { Epochs = 20, BatchSize = 8, LearningRate = 1e-2, Seed = 5 }, pad, null, false);
+        var weights = LlamaWeights.Export(target).ToDictionary(t => t.Name);
+        LlamaForCausalLM Copy()
+        {
+            var model = new LlamaForCausalLM(config);
+            LlamaWeights.Load(model, weights, "target");
+            return model;
+        }
+        var (forgetBefore, retainBefore) = (CausalLmTrainer.AnswerLoss(target, forget, pad), CausalLmTrainer.AnswerLoss(target, retain, pad));
+
+        var after = new Dictionary<string, (double Forget, double Retain)>();
+        foreach (var method in new[] { "ga", "ga+gd", "npo", "npo+gd", "npo+kl" })
+        {
+            using var model = Copy();
+            using var reference = Copy();
+            GradientUnlearner.Unlearn(method, model, reference, forget, retain,
+                new GradientOptions { Epochs = 4, BatchSize = 8, LearningRate = 2e-3, Seed = 1 }, pad);
+            after[method] = (CausalLmTrainer.AnswerLoss(model, forget, pad), CausalLmTrainer.AnswerLoss(model, retain, pad));
+        }
+
+        var report = $"before: forget {forgetBefore:F2}, retain {retainBefore:F2}; " + string.Join("; ", after.Select(kv => $"{kv.Key}: {kv.Value.Forget:F2}/{kv.Value.Retain:F2}"));
+        Assert.All(after, kv => Assert.True(kv.Value.Forget > forgetBefore + 0.5, $"{kv.Key} should raise the forget NLL — {report}"));
+        Assert.True(after["ga+gd"].Retain < after["ga"].Retain, $"GD should protect retain under GA — {report}");
+        Assert.True(after["npo+gd"].Retain < after["npo"].Retain + 0.05, $"GD should not hurt retain under NPO — {report}");
+    }
+}
