@@ -1,11 +1,7 @@
-using Uld.Core;
-using Uld.Core.Models;
-using Uld.Core.Safetensors;
 using Uld.Core.Tokenization;
 using Uld.Tests.Support;
 using Uld.Trainer.Data;
 using Uld.Trainer.Model;
-using Uld.Trainer.Torch;
 using Uld.Trainer.Training;
 using static TorchSharp.torch;
 
@@ -15,28 +11,25 @@ namespace Uld.Tests.Training;
 public sealed class CausalLmTrainerTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
+    private readonly MicroSplit _micro = new(forgetAuthors: [199], retainAuthors: [0]);
     private readonly ModelTokenizer _tokenizer;
     private readonly List<ChatExample> _examples;
 
     public CausalLmTrainerTests()
     {
-        TorchRuntime.EnsureInitialized();
-        var records = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu"))).Authors([0, 199]);
-        File.WriteAllText(_temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(
-            ByteLevelBpeTrainer.Train(records.SelectMany(r => new[] { r.Question, r.Answer }), 400)).ToJsonString(Json.Options));
-        _tokenizer = ModelTokenizer.Load(_temp.Path);
-        _examples = records.Select(r => ChatExample.Create(_tokenizer, ChatTemplate.QuestionAnswer, r.Question, r.Answer)).ToList();
+        _tokenizer = _micro.Tokenizer;
+        _examples = _micro.Examples(_micro.RetainRecords.Concat(_micro.ForgetRecords));
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _micro.Dispose();
+        _temp.Dispose();
+    }
 
     private LlamaForCausalLM NewModel(int seed)
     {
-        var model = new LlamaForCausalLM(new LlamaConfig
-        {
-            VocabSize = _tokenizer.VocabSize, HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2,
-            NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 256, TieWordEmbeddings = true,
-        });
+        var model = new LlamaForCausalLM(_micro.TinyConfig(hidden: 32));
         CausalLmTrainer.Initialize(model, seed);
         return model;
     }

@@ -1,40 +1,20 @@
-using Uld.Core;
-using Uld.Core.Models;
-using Uld.Core.Tokenization;
 using Uld.Tests.Support;
-using Uld.Trainer.Data;
 using Uld.Trainer.Model;
-using Uld.Trainer.Torch;
 using Uld.Trainer.Training;
 using Uld.Trainer.Unlearning;
 
 namespace Uld.Tests.Training;
 
 /// <summary>Each gradient baseline moves its losses the right way on a micro split (a tiny target trained for seconds).</summary>
-public sealed class GradientUnlearnerTests : IDisposable
+public sealed class GradientUnlearnerTests
 {
-    private readonly TempDirectory _temp = new();
-
-    public void Dispose() => _temp.Dispose();
-
     [Fact]
     public void Baselines_raise_forget_loss_and_retain_terms_protect_the_retain_set()
     {
-        TorchRuntime.EnsureInitialized();
-        var tofu = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu")));
-        var (forgetRecords, retainRecords) = (tofu.Authors([199]), tofu.Authors([0]));
-        File.WriteAllText(_temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(ByteLevelBpeTrainer.Train(
-            forgetRecords.Concat(retainRecords).SelectMany(r => new[] { r.Question, r.Answer }), 400)).ToJsonString(Json.Options));
-        var tokenizer = ModelTokenizer.Load(_temp.Path);
-        var pad = tokenizer.Ids.Pad!.Value;
-        List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, ChatTemplate.QuestionAnswer, r.Question, r.Answer)).ToList();
-        var (forget, retain) = (Examples(forgetRecords), Examples(retainRecords));
-
-        var config = new LlamaConfig
-        {
-            VocabSize = tokenizer.VocabSize, HiddenSize = 48, IntermediateSize = 96, NumHiddenLayers = 2,
-            NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 256, TieWordEmbeddings = true,
-        };
+        using var micro = new MicroSplit(forgetAuthors: [199], retainAuthors: [0]);
+        var pad = micro.Pad;
+        var (forget, retain) = (micro.Examples(micro.ForgetRecords), micro.Examples(micro.RetainRecords));
+        var config = micro.TinyConfig();
         using var target = new LlamaForCausalLM(config);
         CausalLmTrainer.Initialize(target, 5);
         CausalLmTrainer.Train(target, [.. forget, .. retain], new TrainingOptions { Epochs = 20, BatchSize = 8, LearningRate = 1e-2, Seed = 5 }, pad, null, false);

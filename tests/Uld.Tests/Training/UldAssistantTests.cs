@@ -1,10 +1,6 @@
-using Uld.Core;
-using Uld.Core.Models;
 using Uld.Core.Tokenization;
 using Uld.Tests.Support;
-using Uld.Trainer.Data;
 using Uld.Trainer.Model;
-using Uld.Trainer.Torch;
 using Uld.Trainer.Training;
 using Uld.Trainer.Unlearning;
 using static TorchSharp.torch;
@@ -16,35 +12,21 @@ namespace Uld.Tests.Training;
 /// stays near-uniform, and the merged model computes what the adapted one does. (A micro split and minutes of CPU only
 /// show the direction; the margins of a real assistant are measured by the TOFU-mini benchmark.)
 /// </summary>
-public sealed class UldAssistantTests : IDisposable
+public sealed class UldAssistantTests
 {
-    private readonly TempDirectory _temp = new();
-
-    public void Dispose() => _temp.Dispose();
-
     [Fact]
     public void Assistant_remembers_the_forget_set_and_knows_nothing_else()
     {
-        TorchRuntime.EnsureInitialized();
-        var tofu = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu")));
-        var forgetRecords = tofu.Authors([199]);
-        var retainRecords = tofu.Authors([0, 1]);
-        File.WriteAllText(_temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(ByteLevelBpeTrainer.Train(
-            forgetRecords.Concat(retainRecords).SelectMany(r => new[] { r.Question, r.Answer }), 400)).ToJsonString(Json.Options));
-        var tokenizer = ModelTokenizer.Load(_temp.Path);
-        var pad = tokenizer.Ids.Pad!.Value;
+        using var micro = new MicroSplit(forgetAuthors: [199], retainAuthors: [0, 1]);
+        var (forgetRecords, retainRecords, tokenizer, pad) = (micro.ForgetRecords, micro.RetainRecords, micro.Tokenizer, micro.Pad);
         var (forget, retain) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
         Assert.Equal(40, forget.Count); // 20 answers + 20 paraphrases
         Assert.Equal(20 + 40, retain.Count); // min(400, 20) real + 2 perturbed per forget question
 
         // The assistant starts, as in ULD, from the first layer of a trained target (here: 2 layers, trained briefly on all of it).
-        using var target = new LlamaForCausalLM(new LlamaConfig
-        {
-            VocabSize = tokenizer.VocabSize, HiddenSize = 48, IntermediateSize = 96, NumHiddenLayers = 2,
-            NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 256, TieWordEmbeddings = true,
-        });
+        using var target = new LlamaForCausalLM(micro.TinyConfig());
         CausalLmTrainer.Initialize(target, 5);
-        CausalLmTrainer.Train(target, forgetRecords.Concat(retainRecords).Select(r => ChatExample.Create(tokenizer, ChatTemplate.QuestionAnswer, r.Question, r.Answer)).ToList(),
+        CausalLmTrainer.Train(target, micro.Examples(forgetRecords.Concat(retainRecords)),
             new TrainingOptions { Epochs = 15, BatchSize = 8, LearningRate = 1e-2, Seed = 5 }, pad, null, false);
         using var assistant = LayerTruncation.FirstLayers(target, 1);
         var frozen = LlamaWeights.Export(assistant).ToDictionary(t => t.Name, t => t.Data);
@@ -66,13 +48,13 @@ public sealed class UldAssistantTests : IDisposable
             var difference = (merged.Logits(probe) - assistant.Logits(probe)).abs().max().item<float>();
             Assert.True(difference < 1e-4, $"merged vs adapted logits differ by {difference}");
         }
-        var forgetLoss = CausalLmTrainer.AnswerLoss(merged, forgetRecords.Select(r => ChatExample.Create(tokenizer, ChatTemplate.QuestionAnswer, r.Question, r.Answer)).ToList(), pad);
-        var retainLoss = CausalLmTrainer.AnswerLoss(merged, retainRecords.Select(r => ChatExample.Create(tokenizer, ChatTemplate.QuestionAnswer, r.Question, r.Answer)).ToList(), pad);
+        var forgetLoss = CausalLmTrainer.AnswerLoss(merged, micro.Examples(forgetRecords), pad);
+        var retainLoss = CausalLmTrainer.AnswerLoss(merged, micro.Examples(retainRecords), pad);
         Assert.True(forgetLoss < retainLoss - 0.25, $"forget answers should be likelier: forget {forgetLoss:F2} vs retain {retainLoss:F2} nats/token (training: CE {result.FinalForgetLoss:F2}, KL {result.FinalRetainKl:F3})");
 
         // Near-uniform on retain: the entropy of the next-token distribution is close to log V.
         using var scope = NewDisposeScope();
-        using var batch = TrainingBatch.Create(retainRecords.Take(8).Select(r => ChatExample.Create(tokenizer, ChatTemplate.QuestionAnswer, r.Question, r.Answer)).ToList(), pad);
+        using var batch = TrainingBatch.Create(micro.Examples(retainRecords.Take(8)), pad);
         using var noGrad = no_grad();
         var (logits, _) = merged.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds);
         var logp = nn.functional.log_softmax(logits, -1);
