@@ -21,13 +21,8 @@ public static class TokenizerCommand
         {
             var texts = TextCorpus.Read(parse.GetValue(corpus)!.Select(f => f.FullName), parse.GetValue(fields)!).ToList();
             if (texts.Count == 0) throw new ArgumentException("the corpus has no text in the given fields.");
-            ByteLevelBpeTrainer.Result result = null!;
-            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("learning merges", maxValue: parse.GetValue(vocabSize));
-                    result = ByteLevelBpeTrainer.Train(texts, parse.GetValue(vocabSize), progress: (done, total) => { task.MaxValue = total; task.Value = done; });
-                });
+            var result = CliProgress.Run("learning merges", task => ByteLevelBpeTrainer.Train(texts, parse.GetValue(vocabSize),
+                progress: (done, total) => task.Report(done, total, "learning merges")));
 
             var dir = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(dir);

@@ -80,19 +80,8 @@ public static class TrainCommand
             CausalLmTrainer.Initialize(model, options.Seed);
             var parameters = model.parameters().Sum(p => p.numel());
             AnsiConsole.MarkupLineInterpolated($"{records.Count} examples, {parameters:N0} parameters, {options.Epochs} epochs");
-            CausalLmTrainer.Result result = null!;
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("training");
-                    result = CausalLmTrainer.Train(model, examples, options, tok.Ids.Pad ?? tok.Ids.Eos, checkpoint, parse.GetValue(resume), p =>
-                    {
-                        task.MaxValue = p.TotalSteps;
-                        task.Value = p.Step;
-                        task.Description = $"training: loss {p.Loss:F3}, {p.TokensPerSecond:F0} tok/s";
-                    }, parse.GetValue(stopAfter));
-                });
+            var result = CliProgress.Run("training", task => CausalLmTrainer.Train(model, examples, options, tok.Ids.Pad ?? tok.Ids.Eos, checkpoint,
+                parse.GetValue(resume), p => task.Report(p.Step, p.TotalSteps, $"training: loss {p.Loss:F3}, {p.TokensPerSecond:F0} tok/s"), parse.GetValue(stopAfter)));
             if (parse.GetValue(stopAfter) is { } stopped && result.Steps < options.Epochs * ((examples.Count + options.BatchSize - 1) / options.BatchSize))
             {
                 AnsiConsole.MarkupLineInterpolated($"stopped after step {result.Steps}; checkpoint in {checkpoint}, continue with --resume");

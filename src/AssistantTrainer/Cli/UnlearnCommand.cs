@@ -71,17 +71,8 @@ public static class UnlearnCommand
             var k = parse.GetValue(layers) ?? Math.Max(1, baseModel.Config.NumHiddenLayers / 4);
             using var assistant = LayerTruncation.FirstLayers(baseModel, k);
 
-            UldAssistantTrainer.Result result = null!;
-            AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("ULD assistant");
-                    result = UldAssistantTrainer.Train(assistant, forgetSet, retainSet, options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) =>
-                    {
-                        (task.MaxValue, task.Value) = (total, step);
-                        task.Description = $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}";
-                    });
-                });
+            var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, forgetSet, retainSet, options,
+                tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) => task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}")));
             using var merged = UldAssistantTrainer.Merge(assistant);
             var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
             hyper["layers"] = k;
@@ -117,18 +108,8 @@ public static class UnlearnCommand
         List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
         using var model = LlamaWeights.LoadDirectory(baseModel);
         using var reference = LlamaWeights.LoadDirectory(baseModel);
-        GradientUnlearner.Result result = null!;
-        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask(method);
-                result = GradientUnlearner.Unlearn(method, model, reference, Examples(forgetRecords), Examples(retainRecords), options,
-                    tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) =>
-                    {
-                        (task.MaxValue, task.Value) = (total, step);
-                        task.Description = $"{method}: forget term {f:F3}, retain term {r:F3}";
-                    });
-            });
+        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, Examples(forgetRecords), Examples(retainRecords),
+            options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}")));
         var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
         hyper["forget_set"] = forgetSet;
         ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest
