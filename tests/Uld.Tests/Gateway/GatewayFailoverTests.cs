@@ -13,8 +13,10 @@ public sealed class GatewayFailoverTests(ServerFixture fixture)
         await using var stack = await GatewayStack.StartAsync(fixture.BaseDirectory, fixture.AssistantDirectory);
         using var client = stack.Client();
 
-        // Load: 8 long streams spread over both replicas.
+        // Load: 8 long streams spread over both replicas; the replica dies once every stream has begun (a request whose
+        // response had not started would rightly get a plain 502 instead).
         var started = new TaskCompletionSource();
+        var streaming = 0;
         var streams = Enumerable.Range(0, 8).Select(async i =>
         {
             var body = Api.Chat("stories", $"Once upon a time {i}", 480);
@@ -25,7 +27,7 @@ public sealed class GatewayFailoverTests(ServerFixture fixture)
             await foreach (var e in Api.ReadEventsAsync(response))
             {
                 events.Add(e);
-                if (events.Count == 3) started.TrySetResult();
+                if (events.Count == 3 && Interlocked.Increment(ref streaming) == 8) started.TrySetResult();
             }
             return events;
         }).ToList();
