@@ -38,8 +38,8 @@ public static class CausalLmTrainer
         string? checkpointDirectory, bool resume, Action<Progress>? progress = null, int? stopAfterSteps = null)
     {
         if (examples.Count == 0) throw new ArgumentException("there are no training examples.");
-        var stepsPerEpoch = (examples.Count + options.BatchSize - 1) / options.BatchSize;
-        var totalSteps = options.Epochs * stepsPerEpoch;
+        var plan = new BatchPlan(examples, options.BatchSize, options.Seed);
+        var totalSteps = options.Epochs * plan.StepsPerEpoch;
         var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
         var start = resume && checkpointDirectory is not null ? LoadCheckpoint(checkpointDirectory, model, optimizer, options, examples.Count) : 0;
 
@@ -48,12 +48,9 @@ public static class CausalLmTrainer
         var end = stopAfterSteps is { } stop ? Math.Min(totalSteps, stop) : totalSteps;
         long tokens = 0;
         var loss = double.NaN;
-        IReadOnlyList<int[]>? batches = null;
         for (var step = start; step < end; step++)
         {
-            var epoch = step / stepsPerEpoch;
-            if (batches is null || step % stepsPerEpoch == 0) batches = Batches(examples, options.BatchSize, options.Seed, epoch);
-            var picked = batches[step % stepsPerEpoch].Select(i => examples[i]).ToList();
+            var picked = plan.At(step);
 
             foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(options, step, totalSteps);
             using (var scope = NewDisposeScope())

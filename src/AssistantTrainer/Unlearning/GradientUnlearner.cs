@@ -42,15 +42,14 @@ public static class GradientUnlearner
 
         foreach (var p in reference.parameters()) p.requires_grad_(false);
         var optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, weight_decay: o.WeightDecay);
-        var stepsPerEpoch = (forget.Count + o.BatchSize - 1) / o.BatchSize;
-        var total = o.Epochs * stepsPerEpoch;
+        var plan = new BatchPlan(forget, o.BatchSize, o.Seed);
+        var total = o.Epochs * plan.StepsPerEpoch;
         var clock = Stopwatch.StartNew();
         double lastForget = double.NaN, lastRetain = 0;
         model.train();
         for (var step = 0; step < total; step++)
         {
-            var epoch = step / stepsPerEpoch;
-            var forgetBatch = CausalLmTrainer.Batches(forget, o.BatchSize, o.Seed, epoch)[step % stepsPerEpoch].Select(i => forget[i]).ToList();
+            var forgetBatch = plan.At(step);
             using var scope = NewDisposeScope();
             using var f = TrainingBatch.Create(forgetBatch, padId);
             var (logits, _) = model.Forward(f.InputIds, f.AttentionMask, f.PositionIds);
@@ -61,8 +60,7 @@ public static class GradientUnlearner
 
             if (retainTerm is not null)
             {
-                var order = CausalLmTrainer.Shuffle(retain.Count, o.Seed + 1, step * o.BatchSize / retain.Count);
-                var retainBatch = Enumerable.Range(step * o.BatchSize, o.BatchSize).Select(i => retain[order[i % retain.Count]]).ToList();
+                var retainBatch = BatchPlan.Cycle(retain, o.BatchSize, o.Seed + 1, step);
                 using var r = TrainingBatch.Create(retainBatch, padId);
                 var (retainLogits, _) = model.Forward(r.InputIds, r.AttentionMask, r.PositionIds);
                 var term = retainTerm == "gd" ? TokenCrossEntropy(retainLogits, r.Targets) : KlFromReference(reference, r, retainLogits);

@@ -46,8 +46,8 @@ public static class UldAssistantTrainer
             if (lora) trainable.Add(parameter);
         }
         var optimizer = optim.AdamW(trainable, lr: o.LearningRate, weight_decay: o.WeightDecay);
-        var stepsPerEpoch = (forget.Count + o.BatchSize - 1) / o.BatchSize;
-        var total = o.Epochs * stepsPerEpoch;
+        var plan = new BatchPlan(forget, o.BatchSize, o.Seed);
+        var total = o.Epochs * plan.StepsPerEpoch;
         var schedule = new TrainingOptions { LearningRate = o.LearningRate, WarmupFraction = 0.1 };
         var vocab = assistant.Config.VocabSize;
         var clock = Stopwatch.StartNew();
@@ -56,10 +56,8 @@ public static class UldAssistantTrainer
         assistant.train();
         for (var step = 0; step < total; step++)
         {
-            var epoch = step / stepsPerEpoch;
-            var forgetBatch = CausalLmTrainer.Batches(forget, o.BatchSize, o.Seed, epoch)[step % stepsPerEpoch].Select(i => forget[i]).ToList();
-            var retainOrder = CausalLmTrainer.Shuffle(retain.Count, o.Seed + 1, step * o.BatchSize / retain.Count);
-            var retainBatch = Enumerable.Range(step * o.BatchSize, o.BatchSize).Select(i => retain[retainOrder[i % retain.Count]]).ToList();
+            var forgetBatch = plan.At(step);
+            var retainBatch = BatchPlan.Cycle(retain, o.BatchSize, o.Seed + 1, step);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = CausalLmTrainer.LearningRate(schedule, step, total);
 
             using var scope = NewDisposeScope();
