@@ -1,6 +1,6 @@
 using Uld.Core.Evaluation;
 
-namespace Uld.Tests.Training;
+namespace Uld.Tests.Evaluation;
 
 public sealed class RougeLTests
 {
