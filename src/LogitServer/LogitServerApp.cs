@@ -30,6 +30,8 @@ public static class LogitServerApp
 
         app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
         app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
+        app.MapPost("/tokenize", TokenizeEndpoint.TokenizeAsync);
+        app.MapPost("/detokenize", TokenizeEndpoint.DetokenizeAsync);
         app.MapGet("/v1/models", (DeploymentRegistry registry) => Results.Json(new ModelList("list", registry.All.Select(d =>
             new ModelCard(d.Name, "model", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "uldserver",
                 d.IsUld ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault) : null)).ToList()),

@@ -21,10 +21,12 @@ public sealed class ModelRoutingMiddleware(RequestDelegate next, ModelCatalog ca
     public const string VariantHeader = "X-Uld-Variant";
     public const string ExperimentHeader = "X-Uld-Experiment";
 
+    /// <summary>Requests whose body names the model, and so the cluster.</summary>
+    private static readonly HashSet<string> RoutedPaths = ["/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize"];
+
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!HttpMethods.IsPost(context.Request.Method) ||
-            !(context.Request.Path.Equals("/v1/chat/completions") || context.Request.Path.Equals("/v1/completions")))
+        if (!HttpMethods.IsPost(context.Request.Method) || !RoutedPaths.Contains(context.Request.Path.Value ?? ""))
         {
             await next(context);
             return;

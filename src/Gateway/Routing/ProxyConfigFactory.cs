@@ -41,15 +41,13 @@ public static class ProxyConfigFactory
                 .ToDictionary(x => $"{kv.Key}-{x.i}", x => new DestinationConfig { Address = x.address }),
         }).ToList();
 
-        var routes = new List<RouteConfig>
+        // The OpenAI API under /v1 plus the tokenizer endpoints evaluation uses; the cluster is chosen per request.
+        var routes = new[] { "/v1/{**rest}", "/tokenize", "/detokenize" }.Select((path, i) => new RouteConfig
         {
-            new()
-            {
-                RouteId = RouteId,
-                ClusterId = clusters[0].ClusterId,
-                Match = new RouteMatch { Path = "/v1/{**rest}" },
-            },
-        };
+            RouteId = i == 0 ? RouteId : RouteId + path.Replace('/', '-'),
+            ClusterId = clusters[0].ClusterId,
+            Match = new RouteMatch { Path = path },
+        }).ToList();
         return (routes, clusters);
     }
 }

@@ -14,29 +14,9 @@ public static class ChatCompletionsEndpoint
     {
         var aborted = context.RequestAborted;
         var request = await JsonBody.ReadAsync<ChatCompletionRequest>(context.Request, aborted);
-        if (request.Messages is not { Count: > 0 }) throw OpenAiException.InvalidRequest("'messages' must be a non-empty array.", "messages");
-        var messages = request.Messages.Select((m, i) =>
-        {
-            var text = m.Text() ?? throw OpenAiException.InvalidRequest($"messages[{i}].content must be a string or an array of text parts.", $"messages[{i}].content");
-            return (m.Role ?? throw OpenAiException.InvalidRequest($"messages[{i}].role is required.", $"messages[{i}].role"), text);
-        }).ToList();
-
+        var messages = PromptBuilder.Messages(request.Messages);
         var scheduler = !string.IsNullOrWhiteSpace(request.Model) ? pool.Find(request.Model) : null;
-        IReadOnlyList<int> prompt = [];
-        if (scheduler is not null)
-        {
-            var deployment = scheduler.Deployment;
-            string rendered;
-            try
-            {
-                rendered = deployment.ChatTemplate.Render(messages);
-            }
-            catch (ArgumentException e)
-            {
-                throw OpenAiException.InvalidRequest(e.Message, "messages");
-            }
-            prompt = deployment.Tokenizer.Encode(rendered, addBos: true);
-        }
+        IReadOnlyList<int> prompt = scheduler is null ? [] : PromptBuilder.Chat(scheduler.Deployment, messages);
         if (request.TopLogprobs is not null && request.Logprobs != true)
             throw OpenAiException.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
         var g = GenerationRequest.Validate(request, pool, prompt, request.MaxCompletionTokens ?? request.MaxTokens,

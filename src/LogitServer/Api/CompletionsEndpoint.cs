@@ -20,16 +20,8 @@ public static class CompletionsEndpoint
     {
         var aborted = context.RequestAborted;
         var request = await JsonBody.ReadAsync<CompletionRequest>(context.Request, aborted);
-        var promptText = request.Prompt.ValueKind switch
-        {
-            JsonValueKind.String => request.Prompt.GetString()!,
-            JsonValueKind.Array when request.Prompt.GetArrayLength() == 1 && request.Prompt[0].ValueKind == JsonValueKind.String => request.Prompt[0].GetString()!,
-            JsonValueKind.Undefined or JsonValueKind.Null => throw OpenAiException.InvalidRequest("'prompt' is required.", "prompt"),
-            _ => throw OpenAiException.InvalidRequest("'prompt' must be a string (or an array holding one string).", "prompt"),
-        };
         var scheduler = !string.IsNullOrWhiteSpace(request.Model) ? pool.Find(request.Model) : null;
-        var tokenizer = scheduler?.Deployment.Tokenizer;
-        IReadOnlyList<int> prompt = tokenizer?.Encode(promptText, addBos: true) ?? [];
+        var (prompt, text) = PromptBuilder.Completion(scheduler?.Deployment, request.Prompt);
         var echo = request.Echo ?? false;
         var topLogprobs = request.Logprobs ?? 0;
         if (request.Stream == true && echo && request.Logprobs is not null)
@@ -41,7 +33,8 @@ public static class CompletionsEndpoint
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var model = request.Model!;
         var sequences = g.Submit(aborted);
-        tokenizer = g.Deployment.Tokenizer;
+        var tokenizer = g.Deployment.Tokenizer;
+        var promptText = text ?? tokenizer.Decode(prompt);
         var lastPromptToken = prompt[^1];
 
         if (g.Stream)
@@ -99,7 +92,7 @@ public static class CompletionsEndpoint
         new(id, "text_completion", created, model, [new CompletionChoice(index, text, null, finish)], null, alpha);
 
     /// <summary>
-    /// Legacy completions logprobs: echoed prompt tokens (without BOS, so every token has a logprob) then generated ones.
+    /// Legacy completions logprobs: echoed prompt tokens (without BOS) then generated ones.
     /// </summary>
     private static CompletionLogprobs Logprobs(ModelTokenizer tokenizer, PromptLogprobsEvent? prompt, IReadOnlyList<int> promptIds, ChoiceResult result, int offset)
     {
@@ -121,7 +114,9 @@ public static class CompletionsEndpoint
         }
         if (prompt is not null)
         {
-            for (var i = 1; i < promptIds.Count; i++) Add(promptIds[i], prompt.Logprobs[i], prompt.Top[i]);
+            // The first token has no logprob; a BOS is left out of the echo like it is left out of the text.
+            var first = promptIds[0] == tokenizer.Ids.Bos ? 1 : 0;
+            for (var i = first; i < promptIds.Count; i++) Add(promptIds[i], i == 0 ? null : prompt.Logprobs[i], i == 0 ? [] : prompt.Top[i]);
         }
         position = Math.Max(position, offset);
         foreach (var t in result.Tokens) Add(t.Token, t.Logprob, t.Top);

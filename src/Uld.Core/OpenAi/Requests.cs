@@ -75,3 +75,22 @@ public sealed class StopConverter : JsonConverter<IReadOnlyList<string>>
     public override void Write(Utf8JsonWriter writer, IReadOnlyList<string> value, JsonSerializerOptions options) =>
         JsonSerializer.Serialize(writer, value.ToArray(), options);
 }
+
+/// <summary>
+/// POST /tokenize (the vLLM extension): either a raw <c>prompt</c> or chat <c>messages</c> rendered with the deployment's
+/// chat template. Evaluation uses it to score answers with exactly the tokens the server would see.
+/// </summary>
+public sealed record TokenizeRequest
+{
+    [JsonPropertyName("model")] public string? Model { get; init; }
+    [JsonPropertyName("prompt")] public string? Prompt { get; init; }
+    [JsonPropertyName("messages")] public IReadOnlyList<ChatMessage>? Messages { get; init; }
+    /// <summary>Prepend BOS (default true).</summary>
+    [JsonPropertyName("add_special_tokens")] public bool? AddSpecialTokens { get; init; }
+}
+
+public sealed record DetokenizeRequest
+{
+    [JsonPropertyName("model")] public string? Model { get; init; }
+    [JsonPropertyName("tokens")] public IReadOnlyList<int>? Tokens { get; init; }
+}

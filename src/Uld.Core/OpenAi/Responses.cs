@@ -97,3 +97,10 @@ public sealed record UldPolicyCard(
 public sealed record ModelList(
     [property: JsonPropertyName("object")] string Object,
     [property: JsonPropertyName("data")] IReadOnlyList<ModelCard> Data);
+
+public sealed record TokenizeResponse(
+    [property: JsonPropertyName("count")] int Count,
+    [property: JsonPropertyName("max_model_len")] int MaxModelLength,
+    [property: JsonPropertyName("tokens")] IReadOnlyList<int> Tokens);
+
+public sealed record DetokenizeResponse([property: JsonPropertyName("prompt")] string Prompt);

@@ -33,6 +33,45 @@ public sealed class ApiContractTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Tokenize_gives_the_ids_that_token_prompts_score_exactly_like_text_prompts()
+    {
+        const string text = "Once upon a time, there was a little girl named Lily.";
+        var (status, tokenized, _) = await Api.PostAsync(Http, "/tokenize", new JsonObject { ["model"] = "stories", ["prompt"] = text });
+        Assert.Equal(200, status);
+        var ids = tokenized!["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray();
+        Assert.Equal(1, ids[0]); // BOS
+        Assert.Equal(ids.Length, tokenized["count"]!.GetValue<int>());
+
+        async Task<double[]> Score(JsonNode prompt)
+        {
+            var (s, body, _) = await Api.PostAsync(Http, "/v1/completions", new JsonObject
+            {
+                ["model"] = "stories", ["prompt"] = prompt, ["echo"] = true, ["logprobs"] = 0, ["max_tokens"] = 0,
+            });
+            Assert.Equal(200, s);
+            Assert.Equal(text, body!["choices"]![0]!["text"]!.GetValue<string>().TrimStart());
+            return body["choices"]![0]!["logprobs"]!["token_logprobs"]!.AsArray().Select(t => t!.GetValue<double>()).ToArray();
+        }
+        Assert.Equal(await Score(JsonValue.Create(text)), await Score(new JsonArray(ids.Select(i => (JsonNode)i).ToArray())));
+
+        var (_, detok, _) = await Api.PostAsync(Http, "/detokenize", new JsonObject { ["model"] = "stories", ["tokens"] = new JsonArray(ids.Select(i => (JsonNode)i).ToArray()) });
+        Assert.Equal(text, detok!["prompt"]!.GetValue<string>().TrimStart());
+
+        // Chat messages are rendered with the deployment's template, exactly like /v1/chat/completions does.
+        var (_, chat, _) = await Api.PostAsync(Http, "/tokenize", new JsonObject
+        {
+            ["model"] = "stories", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Who is Lily?" }),
+        });
+        Assert.True(chat!["count"]!.GetValue<int>() > 3);
+
+        var (badStatus, bad, _) = await Api.PostAsync(Http, "/v1/completions", new JsonObject { ["model"] = "stories", ["prompt"] = new JsonArray(1, 999999) });
+        Assert.Equal(400, badStatus);
+        Assert.Equal("prompt", bad!["error"]!["param"]!.GetValue<string>());
+        var (missing, _, _) = await Api.PostAsync(Http, "/tokenize", new JsonObject { ["model"] = "nope", ["prompt"] = "x" });
+        Assert.Equal(404, missing);
+    }
+
+    [Fact]
     public async Task Completions_continue_the_prompt_with_its_spacing()
     {
         var (_, body, _) = await Api.PostAsync(Http, "/v1/completions", new JsonObject
