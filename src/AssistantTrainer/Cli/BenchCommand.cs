@@ -1,3 +1,4 @@
+using Uld.Cli;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

@@ -1,3 +1,4 @@
+using Uld.Cli;
 using System.CommandLine;
 using Spectre.Console;
 using Uld.Core;

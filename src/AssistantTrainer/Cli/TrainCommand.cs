@@ -1,3 +1,5 @@
+using Uld.Cli;
+using Uld.Core.Data;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
@@ -33,7 +35,7 @@ public static class TrainCommand
         var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 6 };
         var kvHeads = new Option<int>("--kv-heads") { DefaultValueFactory = _ => 2 };
         var intermediate = new Option<int>("--intermediate") { DefaultValueFactory = _ => 512 };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 60 };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 25 };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 3e-3 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1234 };
@@ -52,9 +54,11 @@ public static class TrainCommand
             TorchRuntime.EnsureInitialized();
             var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
             var tofu = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor);
-            var records = parse.GetValue(role) == ModelRoles.Retain
+            var records = (parse.GetValue(role) == ModelRoles.Retain
                 ? tofu.Split(definition, parse.GetValue(forget) ?? throw new ArgumentException("--role retain needs --forget (the forget set to leave out).")).Retain
-                : tofu.Authors(definition.Authors);
+                : tofu.Authors(definition.Authors))
+                .Concat(definition.GeneralKnowledge.SelectMany(f => TofuDataset.LoadOptions(parse.GetValue(data)!.FullName, f)))
+                .ToList();
             var tokenizerDir = parse.GetValue(tokenizer)!.FullName;
             var tok = ModelTokenizer.Load(tokenizerDir);
             var template = ChatTemplate.Load(tokenizerDir);

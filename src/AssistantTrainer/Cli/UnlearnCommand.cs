@@ -1,3 +1,5 @@
+using Uld.Cli;
+using Uld.Core.Data;
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;

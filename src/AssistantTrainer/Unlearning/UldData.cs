@@ -1,3 +1,4 @@
+using Uld.Core.Data;
 using Uld.Core.Tokenization;
 using Uld.Trainer.Data;
 using Uld.Trainer.Training;

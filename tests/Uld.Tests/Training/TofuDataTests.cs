@@ -1,3 +1,4 @@
+using Uld.Core.Data;
 using Uld.Core;
 using Uld.Core.Tokenization;
 using Uld.Tests.Support;

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using Uld.Core;
 using Uld.Core.Models;
 
-namespace Uld.Trainer.Data;
+namespace Uld.Core.Data;
 
 /// <summary>One TOFU question with its answer and, where the perturbed files have them, a paraphrase and wrong answers.</summary>
 public sealed record TofuRecord(int Author, string Question, string Answer, string? ParaphrasedAnswer, IReadOnlyList<string> PerturbedAnswers);
@@ -15,6 +15,11 @@ public sealed record TofuSplitDefinition
     [JsonPropertyName("questions_per_author")] public int QuestionsPerAuthor { get; init; } = 20;
     [JsonPropertyName("authors")] public required IReadOnlyList<int> Authors { get; init; }
     [JsonPropertyName("forget")] public required IReadOnlyDictionary<string, IReadOnlyList<int>> Forget { get; init; }
+    /// <summary>
+    /// Question files (real authors, world facts) the target and retain models also learn: what a pretrained model
+    /// would already know, and what TOFU's model utility measures besides the retain authors.
+    /// </summary>
+    [JsonPropertyName("general_knowledge")] public IReadOnlyList<string> GeneralKnowledge { get; init; } = [];
 
     public static TofuSplitDefinition Load(string path) => Json.ReadFile<TofuSplitDefinition>(path, "TOFU split definition");
 }
@@ -73,6 +78,33 @@ public sealed class TofuDataset
         if (forgetAuthors.Count == 0) throw new ArgumentException($"forget set '{forgetSet}' is empty.");
         if (forgetAuthors.Except(definition.Authors).Any()) throw new ArgumentException($"forget set '{forgetSet}' names authors outside {definition.Name}.");
         return (Authors(forgetAuthors), Authors(definition.Authors.Except(forgetAuthors)));
+    }
+
+    /// <summary>
+    /// A multiple-answer file (real_authors_perturbed.json, world_facts_perturbed.json): each question with its true
+    /// answer and the perturbed options it competes with.
+    /// </summary>
+    public static IReadOnlyList<TofuRecord> LoadOptions(string directory, string fileName)
+    {
+        var file = Path.Combine(directory, fileName);
+        if (!File.Exists(file)) throw new ModelFormatException($"{file} does not exist.");
+        return File.ReadLines(file).Select((line, i) =>
+        {
+            var r = Parse(line, file, i + 1);
+            var perturbed = r.TryGetProperty("perturbed_answer", out var w) && w.ValueKind == JsonValueKind.Array
+                ? w.EnumerateArray().Select(x => x.GetString() ?? "").Where(x => x.Length > 0).ToArray()
+                : throw new ModelFormatException($"{file}:{i + 1} has no \"perturbed_answer\" list.");
+            return new TofuRecord(-1, Field(r, "question", file, i + 1), Field(r, "answer", file, i + 1), null, perturbed);
+        }).ToList();
+    }
+
+    /// <summary>Refusal sentences (idontknow.jsonl: one plain sentence per line) for the IDK and DPO baselines.</summary>
+    public static IReadOnlyList<string> LoadRefusals(string directory)
+    {
+        var file = Path.Combine(directory, "idontknow.jsonl");
+        if (!File.Exists(file)) throw new ModelFormatException($"{file} does not exist.");
+        var lines = File.ReadLines(file).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        return lines.Count > 0 ? lines : throw new ModelFormatException($"{file} holds no refusal sentences.");
     }
 
     private static JsonElement Parse(string line, string file, int number)

@@ -1,6 +1,6 @@
 using Spectre.Console;
 
-namespace Uld.Trainer.Cli;
+namespace Uld.Cli;
 
 /// <summary>One progress bar (description, bar, percentage, time left) around a long-running step.</summary>
 public static class CliProgress

@@ -1,0 +1,8 @@
+using System.CommandLine;
+using Uld.Evaluation.Cli;
+
+var root = new RootCommand("uld-eval: unlearning metrics through an OpenAI-compatible API, and the reports built from them.")
+{
+    TofuCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();
