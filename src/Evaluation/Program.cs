@@ -4,5 +4,6 @@ using Uld.Evaluation.Cli;
 var root = new RootCommand("uld-eval: unlearning metrics through an OpenAI-compatible API, and the reports built from them.")
 {
     TofuCommand.Create(),
+    ReportCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -17,9 +17,6 @@ namespace Uld.Trainer.Cli;
 /// <summary><c>unlearn --method uld</c>: a ULD assistant for a base model and a forget set, as a model directory.</summary>
 public static class UnlearnCommand
 {
-    /// <summary>The gradient-based baselines of docs/METHODS.md; named here so that asking for one gets a clear answer.</summary>
-    private static readonly string[] NotYet = ["dpo", "dpo+gd", "idk", "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector"];
-
     public static Command Create()
     {
         var method = new Option<string>("--method") { Description = $"uld, or a gradient baseline: {string.Join(", ", GradientUnlearner.Methods)}", Required = true };
@@ -28,26 +25,29 @@ public static class UnlearnCommand
         var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
         var forget = new Option<string>("--forget") { Description = "forget set of the split, e.g. forget4", Required = true };
         var output = new Option<DirectoryInfo>("--output", "-o") { Required = true };
-        var layers = new Option<int?>("--layers", "-k") { Description = "assistant depth K (default: a quarter of the base's layers, at least 1)" };
+        var layers = new Option<int?>("--layers", "-k") { Description = "assistant depth K (default: a quarter of the base's layers, at least 2)" };
         var rank = new Option<int>("--rank") { DefaultValueFactory = _ => 16 };
         var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => 32 };
         var loraDropout = new Option<double>("--lora-dropout") { DefaultValueFactory = _ => 0.05 };
         var retainWeight = new Option<double>("--retain-weight") { DefaultValueFactory = _ => 5.0 };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10 };
+        var epochs = new Option<int?>("--epochs") { Description = "default: 40 for uld, 5 for the gradient baselines" };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
+        var lr = new Option<double?>("--lr") { Description = "default: 5e-3 for uld, 5e-4 for the gradient baselines" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1234 };
+        var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => 1.0 };
+        var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => 0.1 };
+        var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => 1.0 };
         var force = new Option<bool>("--force");
-        var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld).")
+        var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
-            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, epochs, batchSize, lr, seed, force,
+            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, epochs, batchSize, lr, seed, gamma, beta,
+            taskVectorScale, force,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
-            if (NotYet.Contains(m)) throw new NotSupportedException($"method '{m}' is not implemented yet; available: uld, {string.Join(", ", GradientUnlearner.Methods)}.");
             if (m != "uld" && !GradientUnlearner.Methods.Contains(m))
-                throw new ArgumentException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods.Concat(NotYet))}.");
+                throw new ArgumentException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods)}.");
             TorchRuntime.EnsureInitialized();
 
             var baseModel = ModelDirectory.Open(parse.GetValue(baseDir)!.FullName);
@@ -56,21 +56,25 @@ public static class UnlearnCommand
             var tokenizer = ModelTokenizer.Load(baseModel.Root);
             if (m != "uld")
             {
-                return RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName,
+                var refusals = GradientUnlearner.NeedsRefusals(m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
+                return RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, refusals, parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName,
                     new GradientOptions
                     {
-                        Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr),
-                        RetainWeight = 1.0, Seed = parse.GetValue(seed),
+                        Epochs = parse.GetValue(epochs) ?? 5, BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) ?? 5e-4,
+                        RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), TaskVectorScale = parse.GetValue(taskVectorScale),
+                        Seed = parse.GetValue(seed),
                     }, parse.GetValue(forget)!, parse.GetValue(force));
             }
             var options = new UldOptions
             {
                 Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
-                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batchSize),
-                LearningRate = parse.GetValue(lr), Seed = parse.GetValue(seed),
+                // The reference's 10 epochs at 1e-3 leave a small assistant untrained (forget CE still ≈ log V); these
+                // defaults were measured on TOFU-mini (bench/results/tofu-mini.md).
+                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs) ?? 40, BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(lr) ?? 5e-3, Seed = parse.GetValue(seed),
             };
             var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Seed);
-            var k = parse.GetValue(layers) ?? Math.Max(1, baseModel.Config.NumHiddenLayers / 4);
+            var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
             using var assistant = LayerTruncation.FirstLayers(baseModel, k);
 
             var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, forgetSet, retainSet, options,
@@ -94,6 +98,8 @@ public static class UnlearnCommand
                         ["final_retain_kl"] = result.FinalRetainKl,
                         ["trainable_parameters"] = result.TrainableParameters,
                         ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
+                        ["epochs"] = options.Epochs,
+                        ["peak_rss_mib"] = PeakRssMib(),
                     },
                 }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {parse.GetValue(output)!.FullName}: ULD assistant ({k} layers, {result.TrainableParameters:N0} LoRA parameters) for {manifest.BaseModel}, {result.Elapsed.TotalMinutes:F1} min");
@@ -104,13 +110,17 @@ public static class UnlearnCommand
 
     /// <summary>A gradient baseline: the whole base fine-tuned against the forget set, written with role "unlearned".</summary>
     private static int RunGradient(string method, ModelDirectory baseModel, ModelTokenizer tokenizer, IReadOnlyList<TofuRecord> forgetRecords,
-        IReadOnlyList<TofuRecord> retainRecords, string output, string splitPath, GradientOptions options, string forgetSet, bool force)
+        IReadOnlyList<TofuRecord> retainRecords, IReadOnlyList<string> refusals, string output, string splitPath, GradientOptions options, string forgetSet, bool force)
     {
         var template = ChatTemplate.Load(baseModel.Root);
         List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
+        // Each forget question gets a refusal drawn with the seed, the same one every epoch.
+        var random = new Random(options.Seed);
+        var forget = new ForgetData(Examples(forgetRecords), refusals.Count == 0 ? null
+            : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
         using var model = LlamaWeights.LoadDirectory(baseModel);
         using var reference = LlamaWeights.LoadDirectory(baseModel);
-        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, Examples(forgetRecords), Examples(retainRecords),
+        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, Examples(retainRecords),
             options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}")));
         var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
         hyper["forget_set"] = forgetSet;
@@ -126,10 +136,16 @@ public static class UnlearnCommand
             {
                 ["final_forget_term"] = result.FinalForgetTerm,
                 ["final_retain_term"] = result.FinalRetainTerm,
+                ["trainable_parameters"] = model.parameters().Sum(p => p.numel()),
                 ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
+                ["epochs"] = options.Epochs,
+                ["peak_rss_mib"] = PeakRssMib(),
             },
         }, new ModelPackage.Options { Overwrite = force });
         AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}: {method} of {baseModel.Manifest.Name}, {result.Elapsed.TotalMinutes:F1} min");
         return 0;
     }
+
+    /// <summary>Peak resident memory of this process so far (VmHWM on Linux), for `bench train`.</summary>
+    private static long PeakRssMib() => System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
 }

@@ -13,11 +13,14 @@ public sealed class BatchPlan(IReadOnlyList<ChatExample> examples, int batchSize
 
     public int StepsPerEpoch { get; } = (examples.Count + batchSize - 1) / batchSize;
 
-    public List<ChatExample> At(int step)
+    public List<ChatExample> At(int step) => IndicesAt(step).Select(i => examples[i]).ToList();
+
+    /// <summary>Indices (into the examples) of the step's batch, for data aligned with the examples.</summary>
+    public int[] IndicesAt(int step)
     {
         var epoch = step / StepsPerEpoch;
         if (epoch != _epoch) (_batches, _epoch) = (CausalLmTrainer.Batches(examples, batchSize, seed, epoch), epoch);
-        return _batches![step % StepsPerEpoch].Select(i => examples[i]).ToList();
+        return _batches![step % StepsPerEpoch];
     }
 
     /// <summary>

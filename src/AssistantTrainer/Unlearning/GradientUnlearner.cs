@@ -15,47 +15,69 @@ public sealed record GradientOptions
     public double WeightDecay { get; init; } = 0.01;
     /// <summary>γ: weight of the retain term (+GD, +KL).</summary>
     public double RetainWeight { get; init; } = 1.0;
-    /// <summary>β of NPO.</summary>
+    /// <summary>β of NPO and DPO.</summary>
     public double Beta { get; init; } = 0.1;
+    /// <summary>Task vector: θ = θ_c − scale·(θ* − θ_c).</summary>
+    public double TaskVectorScale { get; init; } = 1.0;
     public int Seed { get; init; } = 1234;
 }
 
+/// <summary>Forget examples and, aligned with them, the same questions answered with a refusal (DPO, IDK, FLAT).</summary>
+public sealed record ForgetData(IReadOnlyList<ChatExample> Forget, IReadOnlyList<ChatExample>? Refusals = null);
+
 /// <summary>
-/// Gradient-based unlearning of a whole model, the baselines ULD is compared with: a forget term (GA: maximise the
-/// forget NLL; NPO: −(2/β)·logσ(−β·(log p_θ(y|x) − log p_ref(y|x))) per sequence) plus an optional retain term
-/// (GD: + γ·CE on retain; KL: + γ·KL(p_ref ‖ p_θ) on retain). The reference model is the frozen starting point.
+/// Gradient-based unlearning of a whole model, the baselines ULD is compared with (docs/METHODS.md). A method is a
+/// forget term, optionally "+gd" (γ·CE on retain) or "+kl" (γ·KL(p_ref ‖ p_θ) on retain), with the frozen starting
+/// model as reference:
+/// <list type="bullet">
+/// <item>ga: −CE on forget answers.</item>
+/// <item>npo: −(2/β)·logσ(−β·(log p_θ(y|x) − log p_ref(y|x))) per sequence.</item>
+/// <item>dpo: prefer a refusal y_w over the true answer y_l: −(2/β)·logσ(β·(Δ_w − Δ_l)), Δ = log p_θ − log p_ref.</item>
+/// <item>idk: CE on the refusal answers.</item>
+/// <item>flat-{kl,tv,js,pearson}: −(g*(P(y_w)) − f*(g*(P(y_l)))), the f-divergence bound of FLAT with P the per-token
+/// geometric-mean probability; forget data only.</item>
+/// <item>task-vector: fine-tune on the forget set to θ*, then θ = θ_c − s·(θ* − θ_c).</item>
+/// </list>
 /// </summary>
 public static class GradientUnlearner
 {
-    public static readonly string[] Methods = ["ga", "ga+gd", "ga+kl", "npo", "npo+gd", "npo+kl"];
+    public static readonly string[] Methods =
+    [
+        "ga", "ga+gd", "ga+kl", "npo", "npo+gd", "npo+kl", "dpo", "dpo+gd", "dpo+kl", "idk", "idk+gd",
+        "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector",
+    ];
+
+    /// <summary>Methods whose forget term needs refusal answers.</summary>
+    public static bool NeedsRefusals(string method) => method.StartsWith("dpo", StringComparison.Ordinal)
+        || method.StartsWith("idk", StringComparison.Ordinal) || method.StartsWith("flat-", StringComparison.Ordinal);
 
     public sealed record Result(int Steps, double FinalForgetTerm, double FinalRetainTerm, TimeSpan Elapsed);
 
-    public static Result Unlearn(string method, LlamaForCausalLM model, LlamaForCausalLM reference, IReadOnlyList<ChatExample> forget,
+    public static Result Unlearn(string method, LlamaForCausalLM model, LlamaForCausalLM reference, ForgetData forget,
         IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress = null)
     {
+        if (!Methods.Contains(method)) throw new ArgumentException($"unknown gradient method '{method}'; known: {string.Join(", ", Methods)}.");
         var parts = method.Split('+');
         var (forgetTerm, retainTerm) = (parts[0], parts.Length > 1 ? parts[1] : null);
-        if (!Methods.Contains(method)) throw new ArgumentException($"unknown gradient method '{method}'; known: {string.Join(", ", Methods)}.");
-        if (forget.Count == 0) throw new ArgumentException("the forget set is empty.");
+        if (forget.Forget.Count == 0) throw new ArgumentException("the forget set is empty.");
         if (retainTerm is not null && retain.Count == 0) throw new ArgumentException($"{method} needs retain data.");
+        if (NeedsRefusals(method) && forget.Refusals?.Count != forget.Forget.Count)
+            throw new ArgumentException($"{method} needs one refusal answer per forget example.");
 
         foreach (var p in reference.parameters()) p.requires_grad_(false);
         var optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, weight_decay: o.WeightDecay);
-        var plan = new BatchPlan(forget, o.BatchSize, o.Seed);
+        var plan = new BatchPlan(forget.Forget, o.BatchSize, o.Seed);
         var total = o.Epochs * plan.StepsPerEpoch;
         var clock = Stopwatch.StartNew();
         double lastForget = double.NaN, lastRetain = 0;
         model.train();
         for (var step = 0; step < total; step++)
         {
-            var forgetBatch = plan.At(step);
+            var indices = plan.IndicesAt(step);
             using var scope = NewDisposeScope();
-            using var f = TrainingBatch.Create(forgetBatch, padId);
-            var (logits, _) = model.Forward(f.InputIds, f.AttentionMask, f.PositionIds);
-            var loss = forgetTerm == "ga"
-                ? -TokenCrossEntropy(logits, f.Targets)
-                : Npo(SequenceLogLikelihood(logits, f.Targets), ReferenceLogLikelihood(reference, f), o.Beta);
+            using var f = TrainingBatch.Create(indices.Select(i => forget.Forget[i]).ToList(), padId);
+            using var w = NeedsRefusals(method) ? TrainingBatch.Create(indices.Select(i => forget.Refusals![i]).ToList(), padId) : null;
+            var loss = ForgetLoss(forgetTerm, model, reference, f, w, o);
             lastForget = loss.item<float>();
 
             if (retainTerm is not null)
@@ -73,31 +95,103 @@ public static class GradientUnlearner
             optimizer.step();
             progress?.Invoke(step + 1, total, lastForget, lastRetain);
         }
+        if (forgetTerm == "task-vector") NegateTaskVector(model, reference, o.TaskVectorScale);
         model.eval();
         return new Result(total, lastForget, lastRetain, clock.Elapsed);
     }
 
+    private static Tensor ForgetLoss(string term, LlamaForCausalLM model, LlamaForCausalLM reference, TrainingBatch f, TrainingBatch? w, GradientOptions o)
+    {
+        switch (term)
+        {
+            case "ga":
+                return -TokenCrossEntropy(Logits(model, f), f.Targets);
+            case "task-vector":
+                // Fine-tune towards the forget set; the update is negated once training ends.
+                return TokenCrossEntropy(Logits(model, f), f.Targets);
+            case "npo":
+                return Npo(SequenceLogLikelihood(Logits(model, f), f.Targets), ReferenceLogLikelihood(reference, f), o.Beta);
+            case "idk":
+                return TokenCrossEntropy(Logits(model, w!), w!.Targets);
+            case "dpo":
+                var chosen = SequenceLogLikelihood(Logits(model, w!), w!.Targets) - ReferenceLogLikelihood(reference, w!);
+                var rejected = SequenceLogLikelihood(Logits(model, f), f.Targets) - ReferenceLogLikelihood(reference, f);
+                return Dpo(chosen, rejected, o.Beta);
+            default: // flat-*
+                var good = MeanTokenProbability(Logits(model, w!), w!.Targets);
+                var bad = MeanTokenProbability(Logits(model, f), f.Targets);
+                return Flat(term["flat-".Length..], good, bad);
+        }
+    }
+
+    private static Tensor Logits(LlamaForCausalLM model, TrainingBatch batch) => model.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds).Logits;
+
     private static Tensor TokenCrossEntropy(Tensor logits, Tensor targets) =>
         nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: TrainingBatch.Ignore);
 
+    /// <summary>Per-sequence answer-token log-probabilities, [batch, length] (0 where not an answer token).</summary>
+    private static Tensor TokenLogLikelihood(Tensor logits, Tensor targets) =>
+        -nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: TrainingBatch.Ignore,
+            reduction: nn.Reduction.None).view(targets.shape[0], targets.shape[1]);
+
     /// <summary>log p(answer | question) per sequence: the sum of answer-token log-probabilities, [batch].</summary>
-    public static Tensor SequenceLogLikelihood(Tensor logits, Tensor targets)
+    public static Tensor SequenceLogLikelihood(Tensor logits, Tensor targets) => TokenLogLikelihood(logits, targets).sum(1);
+
+    /// <summary>Per-sequence geometric-mean token probability exp(mean log p), [batch]: FLAT's P(y|x).</summary>
+    private static Tensor MeanTokenProbability(Tensor logits, Tensor targets)
     {
-        var perToken = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1),
-            ignore_index: TrainingBatch.Ignore, reduction: nn.Reduction.None);
-        return -perToken.view(targets.shape[0], targets.shape[1]).sum(1);
+        var count = targets.ne(TrainingBatch.Ignore).sum(1).clamp_min(1).to(ScalarType.Float32);
+        return (TokenLogLikelihood(logits, targets).sum(1) / count).exp();
     }
 
     private static Tensor ReferenceLogLikelihood(LlamaForCausalLM reference, TrainingBatch batch)
     {
         using var noGrad = no_grad();
-        var (logits, _) = reference.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds);
-        return SequenceLogLikelihood(logits, batch.Targets);
+        return SequenceLogLikelihood(Logits(reference, batch), batch.Targets);
     }
 
     /// <summary>NPO: −(2/β)·mean logσ(−β·(log p_θ − log p_ref)).</summary>
     public static Tensor Npo(Tensor logLikelihood, Tensor referenceLogLikelihood, double beta) =>
         -(2.0 / beta) * nn.functional.logsigmoid(-beta * (logLikelihood - referenceLogLikelihood)).mean();
+
+    /// <summary>DPO with ref = the starting model: −(2/β)·mean logσ(β·(Δ_chosen − Δ_rejected)).</summary>
+    public static Tensor Dpo(Tensor chosenLogRatio, Tensor rejectedLogRatio, double beta) =>
+        -(2.0 / beta) * nn.functional.logsigmoid(beta * (chosenLogRatio - rejectedLogRatio)).mean();
+
+    /// <summary>
+    /// FLAT's loss −mean(g*(P_good) − f*(g*(P_bad))) with the variational pair (g*, f*) of each f-divergence
+    /// (Wang et al., "LLM Unlearning via Loss Adjustment with only Forget Data", table 1).
+    /// </summary>
+    public static Tensor Flat(string divergence, Tensor good, Tensor bad)
+    {
+        Tensor G(Tensor v) => divergence switch
+        {
+            "tv" => 0.5 * v.tanh(),
+            "js" => Math.Log(2) - (1 + (-v).exp()).log(),
+            _ => v, // kl, pearson
+        };
+        Tensor FConjugate(Tensor t) => divergence switch
+        {
+            "kl" => (t - 1).exp(),
+            "tv" => t,
+            "js" => -(2 - t.exp()).log(),
+            "pearson" => t * t / 4 + t,
+            _ => throw new ArgumentException($"unknown FLAT divergence '{divergence}' (kl, tv, js, pearson)."),
+        };
+        return -(G(good) - FConjugate(G(bad))).mean();
+    }
+
+    /// <summary>θ ← θ_c − s·(θ − θ_c), with θ_c the reference (starting) weights.</summary>
+    private static void NegateTaskVector(LlamaForCausalLM model, LlamaForCausalLM reference, double scale)
+    {
+        using var noGrad = no_grad();
+        var start = reference.state_dict();
+        foreach (var (name, p) in model.state_dict())
+        {
+            var c = start[name];
+            p.copy_(c - scale * (p - c));
+        }
+    }
 
     /// <summary>KL(p_ref ‖ p_θ) per real position, averaged.</summary>
     private static Tensor KlFromReference(LlamaForCausalLM reference, TrainingBatch batch, Tensor logits)
@@ -105,8 +199,7 @@ public static class GradientUnlearner
         Tensor referenceLogp;
         using (no_grad())
         {
-            var (refLogits, _) = reference.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds);
-            referenceLogp = nn.functional.log_softmax(refLogits, -1);
+            referenceLogp = nn.functional.log_softmax(Logits(reference, batch), -1);
         }
         var logp = nn.functional.log_softmax(logits, -1);
         var perPosition = (referenceLogp.exp() * (referenceLogp - logp)).sum([-1L]);

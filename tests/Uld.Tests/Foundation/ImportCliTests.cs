@@ -1,3 +1,4 @@
+using Uld.Cli;
 using System.Text.Json.Nodes;
 using Uld.Core.Models;
 using Uld.Core.Safetensors;

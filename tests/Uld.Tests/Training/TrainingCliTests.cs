@@ -1,3 +1,4 @@
+using Uld.Cli;
 using Uld.Tests.Support;
 using Uld.Trainer.Cli;
 

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Spectre.Console;
+using Uld.Cli;
+using Uld.Core;
+using Uld.Evaluation.Reports;
+
+namespace Uld.Evaluation.Cli;
+
+/// <summary><c>report</c>: the TOFU-mini benchmark table and α plot from the results bench/tofu-mini.sh collected.</summary>
+public static class ReportCommand
+{
+    public static Command Create()
+    {
+        var work = new Option<DirectoryInfo>("--work") { Description = "the benchmark's work directory", DefaultValueFactory = _ => new DirectoryInfo("artifacts/tofu-mini") };
+        var alpha = new Option<double>("--alpha-default") { Description = "α of the ULD row", DefaultValueFactory = _ => 0.3 };
+        var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/tofu-mini.md") };
+        var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark's results.") { work, alpha, output };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var path = parse.GetValue(output)!.FullName;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var markdown = TofuMiniReport.Write(parse.GetValue(work)!.FullName, parse.GetValue(alpha), Path.ChangeExtension(path, null) + "-alpha.png");
+            AtomicFile.WriteAllText(path, markdown);
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
+            return 0;
+        }));
+        return command;
+    }
+}
