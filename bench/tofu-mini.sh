@@ -4,6 +4,7 @@
 # uld-eval (forget quality, model utility, ROUGE-L, α sweep); writes bench/results/tofu-mini.md and the α plot.
 #
 #   bench/tofu-mini.sh [--forget "forget4 forget2 forget1"] [--work artifacts/tofu-mini] [--methods "ga ga+gd ..."]
+#   INSTALL_DEFAULTS=1 bench/tofu-mini.sh --forget forget4    # also (re)writes the default models under models/
 #
 # Every step skips outputs that already exist, so an interrupted run continues where it stopped (delete a directory
 # under --work to rebuild it). Timing on a 2-core machine: ~15 min for the target, ~7 min per retain model, a few
@@ -15,9 +16,12 @@ DATA="${DATA:-../shared/data/tofu}"
 WORK=artifacts/tofu-mini
 FORGET="forget4 forget2 forget1"
 METHODS="ga ga+gd ga+kl npo npo+gd npo+kl dpo dpo+gd idk+gd flat-kl task-vector"
-ALPHAS="0.1 0.2 0.3 0.5 0.75 1 1.5"  # must include ALPHA_DEFAULT: the ULD row of the table
+ALPHAS="0.1 0.2 0.3 0.5 1"  # must include ALPHA_DEFAULT: the ULD row of the table
 ALPHA_DEFAULT="${ALPHA_DEFAULT:-0.3}"
 PORT="${PORT:-8190}"
+GATEWAY_PORT="${GATEWAY_PORT:-8191}"
+AB_FORGET=forget4         # the forget set of the A/B report and of the default models
+AB_BASELINE=npo+gd        # the gradient checkpoint ULD is A/B-tested against (seed 001's strongest baseline)
 while [ $# -gt 0 ]; do
   case "$1" in
     --forget) FORGET="$2"; shift 2 ;;
@@ -34,7 +38,7 @@ dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
 # Run from a copy so that rebuilding while a long run is going cannot swap assemblies under it.
 BIN="$WORK/bin"
 rm -rf "$BIN" && mkdir -p "$BIN"
-for p in AssistantTrainer LogitServer Evaluation; do cp -r "src/$p/bin/Release/net10.0" "$BIN/$p"; done
+for p in AssistantTrainer LogitServer Gateway Evaluation; do cp -r "src/$p/bin/Release/net10.0" "$BIN/$p"; done
 trainer() { dotnet "$BIN/AssistantTrainer/uld-trainer.dll" "$@"; }
 evaluate() { dotnet "$BIN/Evaluation/uld-eval.dll" "$@"; }
 
@@ -69,9 +73,35 @@ for f in $FORGET; do
   server=$!
   trap 'kill $server 2>/dev/null || true' EXIT
   for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
-  evaluate tofu --url "http://127.0.0.1:$PORT" --data "$DATA" --forget "$f" --retain-model retain "${models[@]}" -o "$WORK/results/$f.json"
+  [ -f "$WORK/results/$f.json" ] || evaluate tofu --url "http://127.0.0.1:$PORT" --data "$DATA" --forget "$f" --retain-model retain "${models[@]}" -o "$WORK/results/$f.json"
+
+  if [ "$f" = "$AB_FORGET" ]; then
+    # A/B: the gateway splits one model name between ULD and the gradient baseline; the report measures both
+    # variants on the same prompts through it.
+    key="sk-bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    env Gateway__Clusters__bench__Replicas__0="http://127.0.0.1:$PORT" Gateway__Clusters__bench__Models__0=uld \
+      "Gateway__Clusters__bench__Models__1=$AB_BASELINE" Gateway__Clusters__bench__Models__2=retain \
+      Gateway__Experiments__tofu-mini-ab__Variants__0__Name=uld Gateway__Experiments__tofu-mini-ab__Variants__0__Model=uld \
+      "Gateway__Experiments__tofu-mini-ab__Variants__1__Name=$AB_BASELINE" "Gateway__Experiments__tofu-mini-ab__Variants__1__Model=$AB_BASELINE" \
+      Gateway__ApiKeys__0__Name=bench Gateway__ApiKeys__0__Sha256="$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)" \
+      dotnet "$BIN/Gateway/Gateway.dll" --urls "http://127.0.0.1:$GATEWAY_PORT" > "$WORK/gateway.log" 2>&1 &
+    gateway=$!
+    trap 'kill $server $gateway 2>/dev/null || true' EXIT
+    for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
+    evaluate ab --url "http://127.0.0.1:$GATEWAY_PORT" --api-key "$key" --experiment tofu-mini-ab --retain-model retain \
+      --data "$DATA" --forget "$f" -o bench/results/ab-report.md
+    kill -INT $gateway; wait $gateway 2>/dev/null || true
+  fi
   kill -INT $server; wait $server 2>/dev/null || true
   trap - EXIT
 done
 
 evaluate report --work "$WORK" --alpha-default "$ALPHA_DEFAULT" -o bench/results/tofu-mini.md
+
+if [ "${INSTALL_DEFAULTS:-0}" = 1 ]; then
+  # The default models under models/: serving-only copies (ONNX, no training weights) of the target, its ULD
+  # assistant for the A/B forget set and the A/B baseline.
+  trainer package -m "$WORK/target" -o models/tofu-mini-target --force
+  trainer package -m "$WORK/$AB_FORGET/uld" -o models/tofu-mini-uld --base-name tofu-mini-target --force
+  trainer package -m "$WORK/$AB_FORGET/$AB_BASELINE" -o models/tofu-mini-npo-gd --base-name tofu-mini-target --force
+fi

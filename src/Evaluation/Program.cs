@@ -5,5 +5,6 @@ var root = new RootCommand("uld-eval: unlearning metrics through an OpenAI-compa
 {
     TofuCommand.Create(),
     ReportCommand.Create(),
+    AbCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

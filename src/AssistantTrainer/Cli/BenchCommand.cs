@@ -32,6 +32,7 @@ public static class BenchCommand
         forward.SetAction(parse => CliErrors.Run(() => Forward(parse.GetValue(modelDir)!.FullName, parse.GetValue(prompt),
             parse.GetValue(iterations), parse.GetValue(results)!.FullName)));
         command.Subcommands.Add(forward);
+        command.Subcommands.Add(TrainBenchmark.Create());
         return command;
     }
 

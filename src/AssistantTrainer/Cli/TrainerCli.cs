@@ -15,6 +15,7 @@ public static class TrainerCli
         UnlearnCommand.Create(),
         GenerateCommand.Create(),
         BenchCommand.Create(),
+        PackageCommand.Create(),
     };
 
     public static int Run(params string[] args) => Build().Parse(args).Invoke();

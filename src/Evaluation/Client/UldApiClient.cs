@@ -7,7 +7,8 @@ using Uld.Core.Evaluation;
 namespace Uld.Evaluation.Client;
 
 /// <summary>A deployment to evaluate: its model name and, for ULD deployments, the α (and r) to request.</summary>
-public sealed record DeploymentRef(string Model, double? Alpha = null, double? RelativeTop = null)
+/// <param name="User">OpenAI's end-user id; behind the gateway it decides an A/B experiment's variant.</param>
+public sealed record DeploymentRef(string Model, double? Alpha = null, double? RelativeTop = null, string? User = null)
 {
     /// <summary>"name", "name@α" or "name@α@r".</summary>
     public static DeploymentRef Parse(string text)
@@ -20,7 +21,8 @@ public sealed record DeploymentRef(string Model, double? Alpha = null, double? R
         return new DeploymentRef(parts[0], Number(1), Number(2));
     }
 
-    public override string ToString() => Alpha is null ? Model : RelativeTop is null ? $"{Model}@{Alpha}" : $"{Model}@{Alpha}@{RelativeTop}";
+    public override string ToString() =>
+        (Alpha is null ? Model : RelativeTop is null ? $"{Model}@{Alpha}" : $"{Model}@{Alpha}@{RelativeTop}") + (User is null ? "" : "#" + User);
 }
 
 /// <summary>
@@ -85,6 +87,18 @@ public sealed class UldApiClient(HttpClient http)
         return response["choices"]![0]!["text"]!.GetValue<string>();
     }
 
+    /// <summary>
+    /// The A/B variant a user lands in behind the gateway (its X-Uld-Variant header on a one-token request), or null
+    /// when the model is not an experiment.
+    /// </summary>
+    public async Task<string?> VariantOfAsync(string experiment, string user, CancellationToken ct)
+    {
+        var body = new JsonObject { ["model"] = experiment, ["user"] = user, ["messages"] = UserMessage("Hello"), ["max_tokens"] = 1 };
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", body, ct);
+        if (!response.IsSuccessStatusCode) throw new EvaluationException($"experiment '{experiment}' answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        return response.Headers.TryGetValues("X-Uld-Variant", out var values) ? values.FirstOrDefault() : null;
+    }
+
     private async Task<int[]> TokensAsync(JsonObject body, CancellationToken ct)
     {
         var response = await PostAsync("/tokenize", body, ct);
@@ -98,6 +112,7 @@ public sealed class UldApiClient(HttpClient http)
         body["model"] = d.Model;
         if (d.Alpha is { } alpha) body["uld_alpha"] = alpha;
         if (d.RelativeTop is { } r) body["uld_relative_top"] = r;
+        if (d.User is { } user) body["user"] = user;
         return body;
     }
 

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Spectre.Console;
+using Uld.Cli;
+using Uld.Core;
+using Uld.Core.Data;
+using Uld.Evaluation.Client;
+using Uld.Evaluation.Reports;
+using Uld.Evaluation.Tofu;
+
+namespace Uld.Evaluation.Cli;
+
+/// <summary>
+/// <c>ab</c>: the variants of a gateway A/B experiment measured on the same prompts. One sticky user is found per
+/// variant (the gateway names the variant in X-Uld-Variant), then each user's traffic is evaluated like a deployment.
+/// </summary>
+public static class AbCommand
+{
+    public static Command Create()
+    {
+        var url = new Option<string>("--url") { Description = "gateway base URL", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+        var apiKey = new Option<string?>("--api-key") { Description = "gateway key; default $ULD_API_KEY" };
+        var experiment = new Option<string>("--experiment") { Description = "experiment (model name) configured in the gateway", Required = true };
+        var retain = new Option<string>("--retain-model") { Description = "retain model deployment reachable through the gateway", Required = true };
+        var data = new Option<DirectoryInfo>("--data") { DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+        var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
+        var forget = new Option<string>("--forget") { DefaultValueFactory = _ => "forget4" };
+        var maxQuestions = new Option<int>("--max-questions") { DefaultValueFactory = _ => 300 };
+        var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/ab-report.md") };
+        var command = new Command("ab", "A/B report of a gateway experiment: metrics side by side, example answers, plot.")
+        {
+            url, apiKey, experiment, retain, data, split, forget, maxQuestions, output,
+        };
+        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
+        {
+            var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
+            var sets = TofuEvalSets.Load(parse.GetValue(data)!.FullName, definition, parse.GetValue(forget)!, parse.GetValue(maxQuestions));
+            using var http = UldApiClient.CreateHttp(TofuCommand.BaseUrl(parse.GetValue(url)!), parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("ULD_API_KEY"));
+            var client = new UldApiClient(http);
+            var name = parse.GetValue(experiment)!;
+
+            // Stickiness makes a user a handle on a variant: probe users until every variant seen has one.
+            var users = new Dictionary<string, string>();
+            for (var i = 0; i < 64 && users.Count < 8; i++)
+            {
+                var user = $"ab-report-{i}";
+                var variant = await client.VariantOfAsync(name, user, ct) ?? throw new ArgumentException($"'{name}' is not an A/B experiment of this gateway (no X-Uld-Variant header).");
+                users.TryAdd(variant, user);
+                if (i >= 16 && users.Count >= 2) break;
+            }
+            if (users.Count < 2) throw new ArgumentException($"64 users all landed in one variant of '{name}'; is the experiment's weight split degenerate?");
+
+            var deployments = users.Select(kv => new DeploymentRef(name, User: kv.Value)).ToList();
+            var labels = users.ToDictionary(kv => new DeploymentRef(name, User: kv.Value).ToString(), kv => kv.Key);
+            var options = new TofuEvaluationOptions();
+            var run = await TofuCommand.EvaluateAsync(new TofuEvaluator(client, sets, options), deployments, DeploymentRef.Parse(parse.GetValue(retain)!),
+                parse.GetValue(forget)!, definition.Name, options, ct);
+            var path = parse.GetValue(output)!.FullName;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var markdown = AbReport.Write(name, run, labels, Path.ChangeExtension(path, null) + ".png");
+            AtomicFile.WriteAllText(path, markdown);
+            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".json"), System.Text.Json.JsonSerializer.Serialize(run, Json.Options));
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
+            return 0;
+        }));
+        return command;
+    }
+}
