@@ -15,10 +15,14 @@ echo "==> building (Release)"
 dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
 trainer() { dotnet src/AssistantTrainer/bin/Release/net10.0/uld-trainer.dll "$@"; }
 
-if [ -f models/tofu-mini-target/manifest.json ] && [ -f models/tofu-mini-uld/manifest.json ]; then
-  BASE=models/tofu-mini-target; ASSISTANT=models/tofu-mini-uld; NAME=tofu-mini
+if [ -f models/tofu-mini-target/manifest.json ] && [ -f models/tofu-mini-uld/manifest.json ] && [ -f models/tofu-mini-npo-gd/manifest.json ]; then
+  # The default models (models/README.md): a TOFU-mini target, its ULD assistant for the last 4 authors and an
+  # NPO+GD checkpoint unlearned on the same authors.
+  BASE=models/tofu-mini-target; ASSISTANT=models/tofu-mini-uld; BASELINE=models/tofu-mini-npo-gd; NAME=tofu-mini
+  QUESTION="What genre is Basil Mahfouz Al-Kuwaiti known for?"
 else
-  BASE=artifacts/stories260K; ASSISTANT=artifacts/stories260K-first2; NAME=stories
+  BASE=artifacts/stories260K; ASSISTANT=artifacts/stories260K-first2; BASELINE=""; NAME=stories
+  QUESTION="Once upon a time"
   if [ ! -f "$BASE/manifest.json" ]; then
     [ -f ../shared/models/stories260K/stories260K.bin ] || { echo "no models/ defaults and no ../shared/models/stories260K to import" >&2; exit 1; }
     echo "==> importing stories260K into $BASE"
@@ -27,6 +31,9 @@ else
   fi
   [ -f "$ASSISTANT/manifest.json" ] || trainer truncate --base "$BASE" -k 2 -o "$ASSISTANT"
 fi
+# The ULD deployment's α policy: callers may raise α but not lower it below the default (α = 0 would serve the
+# target unchanged); no relative-top filter, which small memorising models need (bench/results/tofu-mini.md).
+ALPHA="${ULD_ALPHA:-0.3}"
 
 pids=()
 cleanup() {
@@ -36,11 +43,21 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# With the default models, the NPO+GD checkpoint is served too and the A/B experiment is ULD vs NPO+GD.
+baseline_env=(); cluster_env=(); AB_OTHER="$NAME"; AB_OTHER_NAME=plain
+if [ -n "$BASELINE" ]; then
+  baseline_env=(LogitServer__Deployments__2__Name="$NAME-npo-gd" LogitServer__Deployments__2__Kind=Plain LogitServer__Deployments__2__Model="$BASELINE")
+  cluster_env=(Gateway__Clusters__local__Models__2="$NAME-npo-gd")
+  AB_OTHER="$NAME-npo-gd"; AB_OTHER_NAME=npo-gd
+fi
+
 echo "==> starting LogitServer on 127.0.0.1:$SERVER_PORT"
 LogitServer__Deployments__0__Name="$NAME" LogitServer__Deployments__0__Kind=Plain LogitServer__Deployments__0__Model="$BASE" \
 LogitServer__Deployments__1__Name="$NAME-uld" LogitServer__Deployments__1__Kind=Uld \
 LogitServer__Deployments__1__Base="$BASE" LogitServer__Deployments__1__Assistant="$ASSISTANT" \
-  dotnet src/LogitServer/bin/Release/net10.0/LogitServer.dll --urls "http://127.0.0.1:$SERVER_PORT" &
+LogitServer__Deployments__1__AlphaDefault="$ALPHA" LogitServer__Deployments__1__AlphaMin="$ALPHA" LogitServer__Deployments__1__AlphaMax=4 \
+LogitServer__Deployments__1__RelativeTopDefault=0 \
+  env "${baseline_env[@]}" dotnet src/LogitServer/bin/Release/net10.0/LogitServer.dll --urls "http://127.0.0.1:$SERVER_PORT" &
 pids+=($!)
 
 KEY_HASH=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
@@ -48,7 +65,8 @@ echo "==> starting Gateway on 127.0.0.1:$GATEWAY_PORT"
 env Gateway__Clusters__local__Replicas__0="http://127.0.0.1:$SERVER_PORT" \
   Gateway__Clusters__local__Models__0="$NAME" Gateway__Clusters__local__Models__1="$NAME-uld" \
   "Gateway__Experiments__$NAME-ab__Variants__0__Name=uld" "Gateway__Experiments__$NAME-ab__Variants__0__Model=$NAME-uld" \
-  "Gateway__Experiments__$NAME-ab__Variants__1__Name=plain" "Gateway__Experiments__$NAME-ab__Variants__1__Model=$NAME" \
+  "Gateway__Experiments__$NAME-ab__Variants__1__Name=$AB_OTHER_NAME" "Gateway__Experiments__$NAME-ab__Variants__1__Model=$AB_OTHER" \
+  "${cluster_env[@]}" \
   Gateway__ApiKeys__0__Name=quickstart Gateway__ApiKeys__0__Sha256="$KEY_HASH" \
   dotnet src/Gateway/bin/Release/net10.0/Gateway.dll --urls "http://127.0.0.1:$GATEWAY_PORT" &
 pids+=($!)
@@ -61,11 +79,11 @@ done
 cat <<EOT
 
 UldServer is up: gateway http://127.0.0.1:$GATEWAY_PORT → LogitServer http://127.0.0.1:$SERVER_PORT
-Deployments: $NAME (plain), $NAME-uld (ULD), experiment $NAME-ab (A/B between them). API key: $API_KEY
+Deployments: $NAME (plain), $NAME-uld (ULD, α ≥ $ALPHA)${BASELINE:+, $NAME-npo-gd (NPO+GD)}; experiment $NAME-ab (ULD vs $AB_OTHER_NAME). API key: $API_KEY
 
   curl -s http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions \\
     -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' \\
-    -d '{"model":"$NAME-uld","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":40,"temperature":0}'
+    -d '{"model":"$NAME-uld","messages":[{"role":"user","content":"$QUESTION"}],"max_tokens":40,"temperature":0}'
 
 Ctrl-C stops both.
 EOT

@@ -16,6 +16,7 @@ public static class TrainerCli
         GenerateCommand.Create(),
         BenchCommand.Create(),
         PackageCommand.Create(),
+        QuantizeCommand.Create(),
     };
 
     public static int Run(params string[] args) => Build().Parse(args).Invoke();

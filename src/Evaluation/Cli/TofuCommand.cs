@@ -24,10 +24,11 @@ public static class TofuCommand
         var maxQuestions = new Option<int>("--max-questions") { Description = "questions per set (TOFU's reference: 300)", DefaultValueFactory = _ => 300 };
         var maxTokens = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 200 };
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 16 };
+        var questionFormat = new Option<string>("--question-format") { Description = "how questions are asked, {0} = the question (a paraphrase probe)", DefaultValueFactory = _ => "{0}" };
         var output = new Option<FileInfo>("--output", "-o") { Description = "results JSON (a .md summary is written beside it)", Required = true };
         var command = new Command("tofu", "TOFU forget quality, model utility, ROUGE-L, truth ratio, and MUSE VerbMem/KnowMem/PrivLeak through the API.")
         {
-            url, apiKey, models, retain, data, split, forget, maxQuestions, maxTokens, concurrency, output,
+            url, apiKey, models, retain, data, split, forget, maxQuestions, maxTokens, concurrency, questionFormat, output,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -36,7 +37,9 @@ public static class TofuCommand
             var deployments = parse.GetValue(models)!.Select(DeploymentRef.Parse).ToList();
             var retainRef = parse.GetValue(retain) is { } r ? DeploymentRef.Parse(r) : null;
             using var http = UldApiClient.CreateHttp(BaseUrl(parse.GetValue(url)!), parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("ULD_API_KEY"));
-            var options = new TofuEvaluationOptions { MaxNewTokens = parse.GetValue(maxTokens), Concurrency = parse.GetValue(concurrency) };
+            var format = parse.GetValue(questionFormat)!;
+            if (!format.Contains("{0}", StringComparison.Ordinal)) throw new ArgumentException("--question-format must contain {0} (the question).");
+            var options = new TofuEvaluationOptions { MaxNewTokens = parse.GetValue(maxTokens), Concurrency = parse.GetValue(concurrency), QuestionFormat = format };
             var run = await EvaluateAsync(new TofuEvaluator(new UldApiClient(http), sets, options), deployments, retainRef,
                 parse.GetValue(forget)!, definition.Name, options, ct);
             var path = parse.GetValue(output)!.FullName;

@@ -16,6 +16,13 @@ public sealed record TofuEvaluationOptions
     /// <summary>k of the min-k% probability membership score.</summary>
     public double MinKFraction { get; init; } = 0.4;
     public int Examples { get; init; } = 3;
+    /// <summary>
+    /// How a question is put to the model ("{0}" = as written). Other wordings probe whether forgotten knowledge comes
+    /// back when the question is asked differently (seed 003).
+    /// </summary>
+    public string QuestionFormat { get; init; } = "{0}";
+
+    public string Ask(string question) => string.Format(System.Globalization.CultureInfo.InvariantCulture, QuestionFormat, question);
 }
 
 /// <summary>
@@ -76,7 +83,7 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
             var paraphrase = await client.ScoreAsync(d, prompt, await AnswerAsync(d, r.ParaphrasedAnswer!, ct), ct);
             var perturbed = new List<AnswerScore>();
             foreach (var p in r.PerturbedAnswers) perturbed.Add(await client.ScoreAsync(d, prompt, await AnswerAsync(d, p, ct), ct));
-            var generated = await client.AnswerAsync(d, r.Question, options.MaxNewTokens, ct);
+            var generated = await client.AnswerAsync(d, options.Ask(r.Question), options.MaxNewTokens, ct);
             return (Probability: truth.NormalizedProbability, Rouge: RougeL.Recall(r.Answer, generated),
                 Ratio: TofuStatistics.TruthRatio(paraphrase, perturbed), Generated: generated);
         }, tick, ct);
@@ -96,7 +103,7 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
             var truth = await client.ScoreAsync(d, prompt, await AnswerAsync(d, r.Answer, ct), ct);
             var perturbed = new List<AnswerScore>();
             foreach (var p in r.PerturbedAnswers) perturbed.Add(await client.ScoreAsync(d, prompt, await AnswerAsync(d, p, ct), ct));
-            var generated = await client.AnswerAsync(d, r.Question, options.MaxNewTokens, ct);
+            var generated = await client.AnswerAsync(d, options.Ask(r.Question), options.MaxNewTokens, ct);
             return (Probability: TofuStatistics.OptionProbability(truth, perturbed), Rouge: RougeL.Recall(r.Answer, generated),
                 Ratio: TofuStatistics.TruthRatio(truth, perturbed));
         }, tick, ct);
@@ -136,7 +143,7 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
 
     // Tokenisation depends only on the deployment's tokenizer; cache per model.
     private Task<int[]> PromptAsync(DeploymentRef d, string question, CancellationToken ct) =>
-        _tokens.GetOrAdd((d.Model, question, true), _ => client.ChatPromptAsync(d.Model, question, ct));
+        _tokens.GetOrAdd((d.Model, question, true), _ => client.ChatPromptAsync(d.Model, options.Ask(question), ct));
 
     private Task<int[]> AnswerAsync(DeploymentRef d, string answer, CancellationToken ct) =>
         _tokens.GetOrAdd((d.Model, answer, false), _ => client.AnswerTokensAsync(d.Model, answer, ct));

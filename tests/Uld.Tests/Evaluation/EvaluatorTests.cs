@@ -1,0 +1,73 @@
+using Uld.Core.Data;
+using Uld.Evaluation.Client;
+using Uld.Evaluation.Tofu;
+using Uld.Tests.Support;
+
+namespace Uld.Tests.Evaluation;
+
+/// <summary>The TOFU evaluator against a real LogitServer on loopback (stories260K knows nothing of TOFU, which is the point).</summary>
+[Collection(ServerCollection.Name)]
+public sealed class EvaluatorTests(ServerFixture fixture)
+{
+    private static TofuEvalSets Sets()
+    {
+        var data = SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu"));
+        var split = TofuSplitDefinition.Load(Path.Combine(SharedPaths.RepositoryRoot, "data", "tofu-mini.json"));
+        return TofuEvalSets.Load(data, split, "forget1", maxQuestions: 4);
+    }
+
+    [Fact]
+    public async Task Evaluates_a_deployment_through_the_api_with_consistent_metrics()
+    {
+        var sets = Sets();
+        var client = new UldApiClient(fixture.Server.Http);
+        var evaluator = new TofuEvaluator(client, sets, new TofuEvaluationOptions { MaxNewTokens = 16, Concurrency = 4 });
+        var plain = await evaluator.EvaluateAsync(new DeploymentRef("stories"), null, default);
+        var uld = await evaluator.EvaluateAsync(new DeploymentRef("stories-uld-lab", Alpha: 0), null, default);
+
+        Assert.Equal(4, plain.Forget.Questions);
+        Assert.Equal(4, plain.ForgetTruthRatios.Count);
+        Assert.All(new[] { plain.Forget, plain.Retain, plain.RealAuthors, plain.WorldFacts }, m =>
+        {
+            Assert.InRange(m.Probability, 1e-9, 1.0);
+            Assert.InRange(m.RougeL, 0.0, 1.0);
+            Assert.True(m.TruthRatio > 0);
+        });
+        // α = 0 serves the base distribution, so every number matches the plain deployment's (up to the float
+        // rounding of different batch compositions).
+        Assert.All(plain.ForgetTruthRatios.Zip(uld.ForgetTruthRatios), p => Assert.Equal(p.First, p.Second, 1e-5 * p.First));
+        Assert.Equal(plain.ModelUtility, uld.ModelUtility, 1e-5);
+
+        TofuEvaluator.CompareWithRetain(plain, plain);
+        Assert.Equal(1.0, plain.ForgetQuality);
+        Assert.Equal(0.0, plain.PrivLeak!.Value, 12);
+
+        // The scored log-probability is the sum of the echoed answer-token logprobs, and a longer (wrong) answer scores lower.
+        var prompt = await client.ChatPromptAsync("stories", sets.Forget[0].Question, default);
+        var answer = await client.AnswerTokensAsync("stories", sets.Forget[0].Answer, default);
+        var score = await client.ScoreAsync(new DeploymentRef("stories"), prompt, answer, default);
+        Assert.Equal(answer.Length, score.Tokens);
+        Assert.True(score.LogProbability < 0);
+        var doubled = await client.ScoreAsync(new DeploymentRef("stories"), prompt, [.. answer, .. answer], default);
+        Assert.True(doubled.LogProbability < score.LogProbability);
+    }
+
+    [Fact]
+    public async Task Refusals_from_the_server_become_clear_errors()
+    {
+        var client = new UldApiClient(fixture.Server.Http);
+        var e = await Assert.ThrowsAsync<EvaluationException>(() => client.AnswerAsync(new DeploymentRef("no-such-model"), "Who?", 4, default));
+        Assert.Contains("404", e.Message);
+        var policy = await Assert.ThrowsAsync<EvaluationException>(() => client.AnswerAsync(new DeploymentRef("stories-uld", Alpha: 9), "Who?", 4, default));
+        Assert.Contains("uld_alpha", policy.Message);
+    }
+
+    [Fact]
+    public void Deployment_references_parse_alpha_and_relative_top()
+    {
+        Assert.Equal(new DeploymentRef("uld", 0.5), DeploymentRef.Parse("uld@0.5"));
+        Assert.Equal(new DeploymentRef("uld", 1, 0.1), DeploymentRef.Parse("uld@1@0.1"));
+        Assert.Equal("uld@0.5#u1", new DeploymentRef("uld", 0.5, User: "u1").ToString());
+        Assert.Throws<ArgumentException>(() => DeploymentRef.Parse("uld@x"));
+    }
+}
