@@ -17,24 +17,20 @@ public static class AbCommand
 {
     public static Command Create()
     {
-        var url = new Option<string>("--url") { Description = "gateway base URL", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
-        var apiKey = new Option<string?>("--api-key") { Description = "gateway key; default $ULD_API_KEY" };
+        var common = new EvalOptions("http://127.0.0.1:8080");
         var experiment = new Option<string>("--experiment") { Description = "experiment (model name) configured in the gateway", Required = true };
         var retain = new Option<string>("--retain-model") { Description = "retain model deployment reachable through the gateway", Required = true };
-        var data = new Option<DirectoryInfo>("--data") { DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
-        var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
-        var forget = new Option<string>("--forget") { DefaultValueFactory = _ => "forget4" };
-        var maxQuestions = new Option<int>("--max-questions") { DefaultValueFactory = _ => 300 };
         var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/ab-report.md") };
         var command = new Command("ab", "A/B report of a gateway experiment: metrics side by side, example answers, plot.")
         {
-            url, apiKey, experiment, retain, data, split, forget, maxQuestions, output,
+            experiment, retain, output,
         };
+        common.AddTo(command);
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
-            var sets = TofuEvalSets.Load(parse.GetValue(data)!.FullName, definition, parse.GetValue(forget)!, parse.GetValue(maxQuestions));
-            using var http = UldApiClient.CreateHttp(TofuCommand.BaseUrl(parse.GetValue(url)!), parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("ULD_API_KEY"));
+            var definition = common.LoadSplit(parse);
+            var sets = common.LoadSets(parse, definition);
+            using var http = common.CreateHttp(parse);
             var client = new UldApiClient(http);
             var name = parse.GetValue(experiment)!;
 
@@ -53,7 +49,7 @@ public static class AbCommand
             var labels = users.ToDictionary(kv => new DeploymentRef(name, User: kv.Value).ToString(), kv => kv.Key);
             var options = new TofuEvaluationOptions();
             var run = await TofuCommand.EvaluateAsync(new TofuEvaluator(client, sets, options), deployments, DeploymentRef.Parse(parse.GetValue(retain)!),
-                parse.GetValue(forget)!, definition.Name, options, ct);
+                parse.GetValue(common.Forget)!, definition.Name, options, ct);
             var path = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var markdown = AbReport.Write(name, run, labels, Path.ChangeExtension(path, null) + ".png");

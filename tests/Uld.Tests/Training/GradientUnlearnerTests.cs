@@ -16,17 +16,8 @@ public sealed class GradientUnlearnerTests
         using var micro = new MicroSplit(forgetAuthors: [199], retainAuthors: [0]);
         var pad = micro.Pad;
         var (forget, retain) = (micro.Examples(micro.ForgetRecords), micro.Examples(micro.RetainRecords));
-        var config = micro.TinyConfig();
-        using var target = new LlamaForCausalLM(config);
-        CausalLmTrainer.Initialize(target, 5);
-        CausalLmTrainer.Train(target, [.. forget, .. retain], new TrainingOptions { Epochs = 20, BatchSize = 8, LearningRate = 1e-2, Seed = 5 }, pad, null, false);
-        var weights = LlamaWeights.Export(target).ToDictionary(t => t.Name);
-        LlamaForCausalLM Copy()
-        {
-            var model = new LlamaForCausalLM(config);
-            LlamaWeights.Load(model, weights, "target");
-            return model;
-        }
+        using var target = TrainTarget(micro, forget, retain);
+        LlamaForCausalLM Copy() => CopyOf(target);
         var (forgetBefore, retainBefore) = (CausalLmTrainer.AnswerLoss(target, forget, pad), CausalLmTrainer.AnswerLoss(target, retain, pad));
 
         var after = new Dictionary<string, (double Forget, double Retain)>();
@@ -53,17 +44,8 @@ public sealed class GradientUnlearnerTests
         var (forget, retain) = (micro.Examples(micro.ForgetRecords), micro.Examples(micro.RetainRecords));
         var refusals = micro.ForgetRecords.Select((r, i) => ChatExample.Create(micro.Tokenizer, ChatTemplate.QuestionAnswer, r.Question,
             i % 2 == 0 ? "I don't have that information." : "I'm not certain about that.")).ToList();
-        var config = micro.TinyConfig();
-        using var target = new LlamaForCausalLM(config);
-        CausalLmTrainer.Initialize(target, 5);
-        CausalLmTrainer.Train(target, [.. forget, .. retain], new TrainingOptions { Epochs = 20, BatchSize = 8, LearningRate = 1e-2, Seed = 5 }, pad, null, false);
-        var weights = LlamaWeights.Export(target).ToDictionary(t => t.Name);
-        LlamaForCausalLM Copy()
-        {
-            var model = new LlamaForCausalLM(config);
-            LlamaWeights.Load(model, weights, "target");
-            return model;
-        }
+        using var target = TrainTarget(micro, forget, retain);
+        LlamaForCausalLM Copy() => CopyOf(target);
         var (forgetBefore, refusalBefore) = (CausalLmTrainer.AnswerLoss(target, forget, pad), CausalLmTrainer.AnswerLoss(target, refusals, pad));
 
         var after = new Dictionary<string, (double Forget, double Refusal)>();
@@ -83,5 +65,21 @@ public sealed class GradientUnlearnerTests
         Assert.All(after.Where(kv => kv.Key is not ("idk" or "task-vector")), kv => Assert.True(kv.Value.Forget > forgetBefore + 0.3, $"{kv.Key} should raise the forget NLL — {report}"));
         Assert.True(after["task-vector"].Forget > forgetBefore + 0.1, $"negating the forget task vector should raise the forget NLL — {report}");
         Assert.Throws<ArgumentException>(() => GradientUnlearner.Unlearn("dpo", target, target, new ForgetData(forget), retain, new GradientOptions(), pad));
+    }
+
+    /// <summary>A tiny target that has seen forget and retain answers for a few seconds: what the baselines start from.</summary>
+    private static LlamaForCausalLM TrainTarget(MicroSplit micro, List<ChatExample> forget, List<ChatExample> retain)
+    {
+        var target = new LlamaForCausalLM(micro.TinyConfig());
+        CausalLmTrainer.Initialize(target, 5);
+        CausalLmTrainer.Train(target, [.. forget, .. retain], new TrainingOptions { Epochs = 20, BatchSize = 8, LearningRate = 1e-2, Seed = 5 }, micro.Pad, null, false);
+        return target;
+    }
+
+    private static LlamaForCausalLM CopyOf(LlamaForCausalLM target)
+    {
+        var model = new LlamaForCausalLM(target.Config);
+        LlamaWeights.Load(model, LlamaWeights.Export(target).ToDictionary(t => t.Name), "target");
+        return model;
     }
 }
