@@ -39,16 +39,15 @@ public static class TrainCommand
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 3e-3 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1234 };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "steps between resumable checkpoints", DefaultValueFactory = _ => 200 };
-        var resume = new Option<bool>("--resume") { Description = "continue from the checkpoint beside the output" };
-        var stopAfter = new Option<int?>("--stop-after") { Description = "stop (with a checkpoint) after this many steps; --resume continues" };
+        var checkpoints = new CheckpointOptions();
         var force = new Option<bool>("--force") { Description = "replace an existing output directory" };
 
         var command = new Command("train", "Train a Llama from scratch on a TOFU split (target or retain model).")
         {
             data, split, role, forget, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, batchSize, lr, seed,
-            checkpointEvery, resume, stopAfter, force,
+            force,
         };
+        checkpoints.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             TorchRuntime.EnsureInitialized();
@@ -74,23 +73,18 @@ public static class TrainCommand
             var options = new TrainingOptions
             {
                 Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr),
-                Seed = parse.GetValue(seed), CheckpointEvery = parse.GetValue(checkpointEvery),
+                Seed = parse.GetValue(seed), CheckpointEvery = parse.GetValue(checkpoints.Every),
             };
             var outputDir = parse.GetValue(output)!.FullName.TrimEnd('/');
             if (Directory.Exists(outputDir) && !parse.GetValue(force)) throw new IOException($"output {outputDir} already exists (pass --force to replace it).");
-            var checkpoint = outputDir + ".checkpoint";
 
             using var model = new LlamaForCausalLM(config);
             CausalLmTrainer.Initialize(model, options.Seed);
             var parameters = model.parameters().Sum(p => p.numel());
             AnsiConsole.MarkupLineInterpolated($"{records.Count} examples, {parameters:N0} parameters, {options.Epochs} epochs");
-            var result = CliProgress.Run("training", task => CausalLmTrainer.Train(model, examples, options, tok.Ids.Pad ?? tok.Ids.Eos, checkpoint,
-                parse.GetValue(resume), p => task.Report(p.Step, p.TotalSteps, $"training: loss {p.Loss:F3}, {p.TokensPerSecond:F0} tok/s"), parse.GetValue(stopAfter)));
-            if (parse.GetValue(stopAfter) is { } stopped && result.Steps < options.Epochs * ((examples.Count + options.BatchSize - 1) / options.BatchSize))
-            {
-                AnsiConsole.MarkupLineInterpolated($"stopped after step {result.Steps}; checkpoint in {checkpoint}, continue with --resume");
-                return 0;
-            }
+            var result = CliProgress.Run("training", task => CausalLmTrainer.Train(model, examples, options, tok.Ids.Pad ?? tok.Ids.Eos,
+                checkpoints.Plan(parse, outputDir), p => task.Report(p.Step, p.TotalSteps, $"training: loss {p.Loss:F3}, {p.TokensPerSecond:F0} tok/s")));
+            if (CheckpointOptions.StoppedEarly(result.Steps, options.Epochs * ((examples.Count + options.BatchSize - 1) / options.BatchSize), outputDir)) return 0;
 
             var manifest = ModelPackage.Write(outputDir, model, TokenizerFiles.FromFolder(tokenizerDir),
                 new GenerationConfig { BosTokenId = tok.Ids.Bos, EosTokenId = tok.Ids.Eos, PadTokenId = tok.Ids.Pad, MaxLength = config.MaxPositionEmbeddings },
@@ -111,7 +105,7 @@ public static class TrainCommand
                         ["train_rouge_l_recall"] = TrainRougeL(model, tok, template, records),
                     },
                 }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
-            if (Directory.Exists(checkpoint)) Directory.Delete(checkpoint, recursive: true);
+            CheckpointOptions.Remove(outputDir);
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {outputDir}: loss {result.FinalLoss:F3}, {result.TokensPerSecond:F0} tok/s, {result.Elapsed.TotalMinutes:F1} min, train ROUGE-L recall {manifest.Metrics!["train_rouge_l_recall"]}");
             return 0;
         }));

@@ -10,6 +10,7 @@ using Uld.Trainer.Data;
 using Uld.Trainer.Import;
 using Uld.Trainer.Model;
 using Uld.Trainer.Torch;
+using Uld.Trainer.Training;
 using Uld.Trainer.Unlearning;
 
 namespace Uld.Trainer.Cli;
@@ -38,11 +39,13 @@ public static class UnlearnCommand
         var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => 0.1 };
         var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => 1.0 };
         var force = new Option<bool>("--force");
+        var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
             method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, epochs, batchSize, lr, seed, gamma, beta,
             taskVectorScale, force,
         };
+        checkpoints.AddTo(command);
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
@@ -58,6 +61,7 @@ public static class UnlearnCommand
             {
                 var refusals = GradientUnlearner.NeedsRefusals(m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
                 return RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, refusals, parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName,
+                    checkpoints.Plan(parse, parse.GetValue(output)!.FullName),
                     new GradientOptions
                     {
                         Epochs = parse.GetValue(epochs) ?? 5, BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) ?? 5e-4,
@@ -77,8 +81,14 @@ public static class UnlearnCommand
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
             using var assistant = LayerTruncation.FirstLayers(baseModel, k);
 
+            var totalSteps = 0;
             var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, forgetSet, retainSet, options,
-                tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) => task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}")));
+                tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) =>
+                {
+                    totalSteps = total;
+                    task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}");
+                }, checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
+            if (CheckpointOptions.StoppedEarly(result.Steps, totalSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
             var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
             hyper["layers"] = k;
@@ -102,6 +112,7 @@ public static class UnlearnCommand
                         ["peak_rss_mib"] = PeakRssMib(),
                     },
                 }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
+            CheckpointOptions.Remove(parse.GetValue(output)!.FullName);
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {parse.GetValue(output)!.FullName}: ULD assistant ({k} layers, {result.TrainableParameters:N0} LoRA parameters) for {manifest.BaseModel}, {result.Elapsed.TotalMinutes:F1} min");
             return 0;
         }));
@@ -110,7 +121,8 @@ public static class UnlearnCommand
 
     /// <summary>A gradient baseline: the whole base fine-tuned against the forget set, written with role "unlearned".</summary>
     private static int RunGradient(string method, ModelDirectory baseModel, ModelTokenizer tokenizer, IReadOnlyList<TofuRecord> forgetRecords,
-        IReadOnlyList<TofuRecord> retainRecords, IReadOnlyList<string> refusals, string output, string splitPath, GradientOptions options, string forgetSet, bool force)
+        IReadOnlyList<TofuRecord> retainRecords, IReadOnlyList<string> refusals, string output, string splitPath, CheckpointPlan checkpoints, GradientOptions options,
+        string forgetSet, bool force)
     {
         var template = ChatTemplate.Load(baseModel.Root);
         List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
@@ -120,8 +132,14 @@ public static class UnlearnCommand
             : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
         using var model = LlamaWeights.LoadDirectory(baseModel);
         using var reference = LlamaWeights.LoadDirectory(baseModel);
+        var totalSteps = 0;
         var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, Examples(retainRecords),
-            options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}")));
+            options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) =>
+            {
+                totalSteps = total;
+                task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}");
+            }, checkpoints));
+        if (CheckpointOptions.StoppedEarly(result.Steps, totalSteps, output)) return 0;
         var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
         hyper["forget_set"] = forgetSet;
         ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest
@@ -142,6 +160,7 @@ public static class UnlearnCommand
                 ["peak_rss_mib"] = PeakRssMib(),
             },
         }, new ModelPackage.Options { Overwrite = force });
+        CheckpointOptions.Remove(output);
         AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}: {method} of {baseModel.Manifest.Name}, {result.Elapsed.TotalMinutes:F1} min");
         return 0;
     }

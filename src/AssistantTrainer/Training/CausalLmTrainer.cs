@@ -20,7 +20,6 @@ public static class CausalLmTrainer
     /// <summary>Steps is the step reached; fewer than the plan when stopped early (resume continues from the checkpoint).</summary>
     public sealed record Result(int Steps, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
 
-    private sealed record CheckpointState(int Step, int Seed, int Examples);
 
     /// <summary>Fresh weights: N(0, 0.02) for matrices, ones for norms, from the given seed.</summary>
     public static void Initialize(LlamaForCausalLM model, int seed)
@@ -35,17 +34,22 @@ public static class CausalLmTrainer
     }
 
     public static Result Train(LlamaForCausalLM model, IReadOnlyList<ChatExample> examples, TrainingOptions options, int padId,
-        string? checkpointDirectory, bool resume, Action<Progress>? progress = null, int? stopAfterSteps = null)
+        string? checkpointDirectory, bool resume, Action<Progress>? progress = null, int? stopAfterSteps = null) =>
+        Train(model, examples, options, padId, new CheckpointPlan(checkpointDirectory, resume, options.CheckpointEvery, stopAfterSteps), progress);
+
+    public static Result Train(LlamaForCausalLM model, IReadOnlyList<ChatExample> examples, TrainingOptions options, int padId,
+        CheckpointPlan checkpoints, Action<Progress>? progress = null)
     {
         if (examples.Count == 0) throw new ArgumentException("there are no training examples.");
         var plan = new BatchPlan(examples, options.BatchSize, options.Seed);
         var totalSteps = options.Epochs * plan.StepsPerEpoch;
         var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
-        var start = resume && checkpointDirectory is not null ? LoadCheckpoint(checkpointDirectory, model, optimizer, options, examples.Count) : 0;
+        var fingerprint = $"train seed {options.Seed}, {examples.Count} examples";
+        var start = checkpoints.Start(model, optimizer, fingerprint);
 
         model.train();
         var clock = Stopwatch.StartNew();
-        var end = stopAfterSteps is { } stop ? Math.Min(totalSteps, stop) : totalSteps;
+        var end = checkpoints.End(totalSteps);
         long tokens = 0;
         var loss = double.NaN;
         for (var step = start; step < end; step++)
@@ -66,10 +70,7 @@ public static class CausalLmTrainer
                 tokens += picked.Sum(e => e.Tokens.Length); // real tokens, not padding
             }
             progress?.Invoke(new Progress(step + 1, totalSteps, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
-            var interrupted = step + 1 == end && end < totalSteps;
-            if (checkpointDirectory is not null && step + 1 < totalSteps
-                && (interrupted || (options.CheckpointEvery > 0 && (step + 1) % options.CheckpointEvery == 0)))
-                SaveCheckpoint(checkpointDirectory, model, optimizer, new CheckpointState(step + 1, options.Seed, examples.Count));
+            checkpoints.AfterStep(step + 1, end, totalSteps, model, optimizer, fingerprint);
         }
         model.eval();
         return new Result(end, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
@@ -127,32 +128,5 @@ public static class CausalLmTrainer
         var order = Enumerable.Range(0, n).ToArray();
         new Random(EpochSeed(seed, epoch)).Shuffle(order);
         return order;
-    }
-
-    private static void SaveCheckpoint(string directory, LlamaForCausalLM model, TorchSharp.Modules.OptimizerHelper optimizer, CheckpointState state)
-    {
-        // Written beside the checkpoint and swapped in, so a crash mid-save leaves the previous checkpoint intact.
-        var staging = directory + ".saving";
-        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        Directory.CreateDirectory(staging);
-        SafetensorsFile.Write(Path.Combine(staging, "model.safetensors"), LlamaWeights.Export(model));
-        optimizer.save_state_dict(Path.Combine(staging, "optimizer.bin"));
-        File.WriteAllText(Path.Combine(staging, "state.json"), JsonSerializer.Serialize(state, Json.Options));
-        var old = directory + ".old";
-        if (Directory.Exists(directory)) Directory.Move(directory, old);
-        Directory.Move(staging, directory);
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-    }
-
-    private static int LoadCheckpoint(string directory, LlamaForCausalLM model, TorchSharp.Modules.OptimizerHelper optimizer, TrainingOptions options, int examples)
-    {
-        var statePath = Path.Combine(directory, "state.json");
-        if (!File.Exists(statePath)) return 0;
-        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(statePath), Json.Options)!;
-        if (state.Seed != options.Seed || state.Examples != examples)
-            throw new ArgumentException($"the checkpoint in {directory} was made with seed {state.Seed} on {state.Examples} examples; this run has seed {options.Seed} and {examples}.");
-        LlamaWeights.Load(model, SafetensorsFile.Read(Path.Combine(directory, "model.safetensors")).Tensors, directory);
-        optimizer.load_state_dict(Path.Combine(directory, "optimizer.bin"));
-        return state.Step;
     }
 }

@@ -51,11 +51,13 @@ public static class GradientUnlearner
     public static bool NeedsRefusals(string method) => method.StartsWith("dpo", StringComparison.Ordinal)
         || method.StartsWith("idk", StringComparison.Ordinal) || method.StartsWith("flat-", StringComparison.Ordinal);
 
+    /// <summary>Steps is the step reached; fewer than planned when stopped early (resume continues from the checkpoint).</summary>
     public sealed record Result(int Steps, double FinalForgetTerm, double FinalRetainTerm, TimeSpan Elapsed);
 
     public static Result Unlearn(string method, LlamaForCausalLM model, LlamaForCausalLM reference, ForgetData forget,
-        IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress = null)
+        IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
     {
+        checkpoints ??= CheckpointPlan.None;
         if (!Methods.Contains(method)) throw new ArgumentException($"unknown gradient method '{method}'; known: {string.Join(", ", Methods)}.");
         var parts = method.Split('+');
         var (forgetTerm, retainTerm) = (parts[0], parts.Length > 1 ? parts[1] : null);
@@ -68,10 +70,13 @@ public static class GradientUnlearner
         var optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, weight_decay: o.WeightDecay);
         var plan = new BatchPlan(forget.Forget, o.BatchSize, o.Seed);
         var total = o.Epochs * plan.StepsPerEpoch;
+        var fingerprint = $"{method} seed {o.Seed}, {forget.Forget.Count} forget / {retain.Count} retain examples";
+        var start = checkpoints.Start(model, optimizer, fingerprint);
+        var end = checkpoints.End(total);
         var clock = Stopwatch.StartNew();
         double lastForget = double.NaN, lastRetain = 0;
         model.train();
-        for (var step = 0; step < total; step++)
+        for (var step = start; step < end; step++)
         {
             var indices = plan.IndicesAt(step);
             using var scope = NewDisposeScope();
@@ -94,10 +99,11 @@ public static class GradientUnlearner
             nn.utils.clip_grad_norm_(model.parameters(), 1.0);
             optimizer.step();
             progress?.Invoke(step + 1, total, lastForget, lastRetain);
+            checkpoints.AfterStep(step + 1, end, total, model, optimizer, fingerprint);
         }
-        if (forgetTerm == "task-vector") NegateTaskVector(model, reference, o.TaskVectorScale);
+        if (forgetTerm == "task-vector" && end == total) NegateTaskVector(model, reference, o.TaskVectorScale);
         model.eval();
-        return new Result(total, lastForget, lastRetain, clock.Elapsed);
+        return new Result(end, lastForget, lastRetain, clock.Elapsed);
     }
 
     private static Tensor ForgetLoss(string term, LlamaForCausalLM model, LlamaForCausalLM reference, TrainingBatch f, TrainingBatch? w, GradientOptions o)

@@ -32,8 +32,9 @@ public static class UldAssistantTrainer
     public sealed record Result(int Steps, double FinalForgetLoss, double FinalRetainKl, long TrainableParameters, TimeSpan Elapsed);
 
     public static Result Train(LlamaForCausalLM assistant, IReadOnlyList<ChatExample> forget, IReadOnlyList<ChatExample> retain, UldOptions o,
-        int padId, Action<int, int, double, double>? progress = null)
+        int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
     {
+        checkpoints ??= CheckpointPlan.None;
         if (forget.Count == 0) throw new ArgumentException("the forget set is empty.");
         if (retain.Count == 0) throw new ArgumentException("the retain set is empty.");
         manual_seed(o.Seed);
@@ -50,12 +51,17 @@ public static class UldAssistantTrainer
         var total = o.Epochs * plan.StepsPerEpoch;
         var schedule = new TrainingOptions { LearningRate = o.LearningRate, WarmupFraction = 0.1 };
         var vocab = assistant.Config.VocabSize;
+        var fingerprint = $"uld seed {o.Seed}, rank {o.Rank}, {forget.Count} forget / {retain.Count} retain examples";
+        var start = checkpoints.Start(assistant, optimizer, fingerprint);
+        var end = checkpoints.End(total);
         var clock = Stopwatch.StartNew();
         double forgetLoss = double.NaN, retainKl = double.NaN;
 
         assistant.train();
-        for (var step = 0; step < total; step++)
+        for (var step = start; step < end; step++)
         {
+            // LoRA dropout draws from a generator seeded per step, so a resumed run draws what an uninterrupted one would.
+            manual_seed(o.Seed + step);
             var forgetBatch = plan.At(step);
             var retainBatch = BatchPlan.Cycle(retain, o.BatchSize, o.Seed + 1, step);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = CausalLmTrainer.LearningRate(schedule, step, total);
@@ -73,9 +79,10 @@ public static class UldAssistantTrainer
             optimizer.step();
             (forgetLoss, retainKl) = (ce.item<float>(), kl.item<float>());
             progress?.Invoke(step + 1, total, forgetLoss, retainKl);
+            checkpoints.AfterStep(step + 1, end, total, assistant, optimizer, fingerprint);
         }
         assistant.eval();
-        return new Result(total, forgetLoss, retainKl, trainable.Sum(p => p.numel()), clock.Elapsed);
+        return new Result(end, forgetLoss, retainKl, trainable.Sum(p => p.numel()), clock.Elapsed);
     }
 
     /// <summary>KL(U ‖ p) = −log V − mean_v log p_v, averaged over real (unpadded) positions.</summary>
