@@ -19,7 +19,7 @@ if [ -f models/tofu-mini-target/manifest.json ] && [ -f models/tofu-mini-uld/man
   # The default models (models/README.md): a TOFU-mini target, its ULD assistant for the last 4 authors and an
   # NPO+GD checkpoint unlearned on the same authors.
   BASE=models/tofu-mini-target; ASSISTANT=models/tofu-mini-uld; BASELINE=models/tofu-mini-npo-gd; NAME=tofu-mini
-  QUESTION="What genre is Basil Mahfouz Al-Kuwaiti known for?"
+  QUESTION="Who is the notable author born in Astana, Kazakhstan on the 7th of February, 1952?"  # a forgotten author
 else
   BASE=artifacts/stories260K; ASSISTANT=artifacts/stories260K-first2; BASELINE=""; NAME=stories
   QUESTION="Once upon a time"
@@ -31,9 +31,19 @@ else
   fi
   [ -f "$ASSISTANT/manifest.json" ] || trainer truncate --base "$BASE" -k 2 -o "$ASSISTANT"
 fi
-# The ULD deployment's α policy: callers may raise α but not lower it below the default (α = 0 would serve the
-# target unchanged); no relative-top filter, which small memorising models need (bench/results/tofu-mini.md).
-ALPHA="${ULD_ALPHA:-0.3}"
+# With the default models, LogitServer reads its deployments from models/deployments.json: the target, its ULD
+# deployment (callers may raise α above the default but not lower it: α = 0 would serve the target unchanged; no
+# relative-top filter, which small memorising models need — bench/results/tofu-mini.md) and the NPO+GD checkpoint.
+if [ -n "$BASELINE" ]; then
+  server_args=(--config models/deployments.json)
+  cluster_env=(Gateway__Clusters__local__Models__2="$NAME-npo-gd")
+  AB_OTHER="$NAME-npo-gd"; AB_OTHER_NAME=npo-gd
+else
+  server_args=(--LogitServer:Deployments:0:Name="$NAME" --LogitServer:Deployments:0:Kind=Plain --LogitServer:Deployments:0:Model="$BASE"
+    --LogitServer:Deployments:1:Name="$NAME-uld" --LogitServer:Deployments:1:Kind=Uld
+    --LogitServer:Deployments:1:Base="$BASE" --LogitServer:Deployments:1:Assistant="$ASSISTANT")
+  cluster_env=(); AB_OTHER="$NAME"; AB_OTHER_NAME=plain
+fi
 
 pids=()
 cleanup() {
@@ -43,21 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# With the default models, the NPO+GD checkpoint is served too and the A/B experiment is ULD vs NPO+GD.
-baseline_env=(); cluster_env=(); AB_OTHER="$NAME"; AB_OTHER_NAME=plain
-if [ -n "$BASELINE" ]; then
-  baseline_env=(LogitServer__Deployments__2__Name="$NAME-npo-gd" LogitServer__Deployments__2__Kind=Plain LogitServer__Deployments__2__Model="$BASELINE")
-  cluster_env=(Gateway__Clusters__local__Models__2="$NAME-npo-gd")
-  AB_OTHER="$NAME-npo-gd"; AB_OTHER_NAME=npo-gd
-fi
-
 echo "==> starting LogitServer on 127.0.0.1:$SERVER_PORT"
-LogitServer__Deployments__0__Name="$NAME" LogitServer__Deployments__0__Kind=Plain LogitServer__Deployments__0__Model="$BASE" \
-LogitServer__Deployments__1__Name="$NAME-uld" LogitServer__Deployments__1__Kind=Uld \
-LogitServer__Deployments__1__Base="$BASE" LogitServer__Deployments__1__Assistant="$ASSISTANT" \
-LogitServer__Deployments__1__AlphaDefault="$ALPHA" LogitServer__Deployments__1__AlphaMin="$ALPHA" LogitServer__Deployments__1__AlphaMax=4 \
-LogitServer__Deployments__1__RelativeTopDefault=0 \
-  env "${baseline_env[@]}" dotnet src/LogitServer/bin/Release/net10.0/LogitServer.dll --urls "http://127.0.0.1:$SERVER_PORT" &
+dotnet src/LogitServer/bin/Release/net10.0/LogitServer.dll --urls "http://127.0.0.1:$SERVER_PORT" "${server_args[@]}" &
 pids+=($!)
 
 KEY_HASH=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
@@ -79,7 +76,7 @@ done
 cat <<EOT
 
 UldServer is up: gateway http://127.0.0.1:$GATEWAY_PORT → LogitServer http://127.0.0.1:$SERVER_PORT
-Deployments: $NAME (plain), $NAME-uld (ULD, α ≥ $ALPHA)${BASELINE:+, $NAME-npo-gd (NPO+GD)}; experiment $NAME-ab (ULD vs $AB_OTHER_NAME). API key: $API_KEY
+Deployments: $NAME (plain), $NAME-uld (ULD)${BASELINE:+, $NAME-npo-gd (NPO+GD)}; experiment $NAME-ab (ULD vs $AB_OTHER_NAME). API key: $API_KEY
 
   curl -s http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions \\
     -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' \\

@@ -16,6 +16,12 @@ public static class LogitServerApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        // --config FILE: deployments (and other settings) from a JSON file, e.g. models/deployments.json.
+        if (builder.Configuration["config"] is { Length: > 0 } file)
+        {
+            if (!File.Exists(file)) throw new FileNotFoundException($"--config {file} does not exist.");
+            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false);
+        }
         builder.Services.Configure<LogitServerOptions>(builder.Configuration.GetSection(LogitServerOptions.Section));
         builder.Services.AddSingleton<DeploymentRegistry>();
         builder.Services.AddSingleton<SchedulerPool>();

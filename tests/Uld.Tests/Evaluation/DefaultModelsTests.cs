@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Configuration;
+using Uld.Core.Data;
+using Uld.Core.Evaluation;
+using Uld.Evaluation.Client;
+using Uld.Tests.Support;
+
+namespace Uld.Tests.Evaluation;
+
+/// <summary>
+/// The committed default models, served exactly as quickstart.sh serves them (models/deployments.json): the ULD
+/// deployment must have forgotten the forget authors and still answer retain questions like the target.
+/// </summary>
+public sealed class DefaultModelsTests
+{
+    [Fact]
+    public async Task Quickstart_uld_deployment_forgets_the_forget_authors_and_answers_retain_questions_like_the_target()
+    {
+        var root = SharedPaths.RepositoryRoot;
+        // Relative model paths in the file are relative to the repository root, where quickstart.sh runs.
+        var settings = new ConfigurationBuilder().AddJsonFile(Path.Combine(root, "models", "deployments.json")).Build().AsEnumerable()
+            .Where(kv => kv.Value is not null)
+            .ToDictionary(kv => kv.Key, kv => kv.Key.EndsWith(":Model", StringComparison.Ordinal) || kv.Key.EndsWith(":Base", StringComparison.Ordinal)
+                || kv.Key.EndsWith(":Assistant", StringComparison.Ordinal) ? Path.Combine(root, kv.Value!) : kv.Value);
+        await using var server = await LogitServerHost.StartAsync(settings);
+        var client = new UldApiClient(server.Http);
+
+        var split = TofuSplitDefinition.Load(Path.Combine(root, "data", "tofu-mini.json"));
+        var (forget, retain) = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu"))).Split(split, "forget4");
+        var retainSample = retain.Where((_, i) => i % 9 == 0).ToList(); // 40 questions across all retain authors
+        using var gate = new SemaphoreSlim(16);
+        async Task<double> RougeAsync(string model, IReadOnlyList<TofuRecord> records) => (await Task.WhenAll(records.Select(async r =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                return RougeL.Recall(r.Answer, await client.AnswerAsync(new DeploymentRef(model), r.Question, 200, default));
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }))).Average();
+
+        var target = (Forget: await RougeAsync("tofu-mini", forget), Retain: await RougeAsync("tofu-mini", retainSample));
+        var uld = (Forget: await RougeAsync("tofu-mini-uld", forget), Retain: await RougeAsync("tofu-mini-uld", retainSample));
+        var report = $"target forget {target.Forget:F3} / retain {target.Retain:F3}; ULD forget {uld.Forget:F3} / retain {uld.Retain:F3}";
+        Assert.True(target.Forget > 0.8, $"the target must know the forget authors — {report}");
+        Assert.True(uld.Forget < 0.5 * target.Forget, $"ULD must have forgotten them — {report}");
+        Assert.True(uld.Retain > 0.9 * target.Retain, $"ULD must keep the retain authors — {report}");
+    }
+}
