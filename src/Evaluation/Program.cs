@@ -6,5 +6,6 @@ var root = new RootCommand("uld-eval: unlearning metrics through an OpenAI-compa
     TofuCommand.Create(),
     ReportCommand.Create(),
     AbCommand.Create(),
+    ReportCommand.CreateRobustness(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -3,6 +3,7 @@ using Spectre.Console;
 using Uld.Cli;
 using Uld.Core;
 using Uld.Evaluation.Reports;
+using Uld.Evaluation.Tofu;
 
 namespace Uld.Evaluation.Cli;
 
@@ -21,6 +22,25 @@ public static class ReportCommand
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var markdown = TofuMiniReport.Write(parse.GetValue(work)!.FullName, parse.GetValue(alpha), Path.ChangeExtension(path, null) + "-alpha.png");
             AtomicFile.WriteAllText(path, markdown);
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary><c>robustness</c>: the probe table from two <c>tofu</c> runs (questions as written, and reworded).</summary>
+    public static Command CreateRobustness()
+    {
+        var asWritten = new Option<FileInfo>("--as-written") { Required = true };
+        var reworded = new Option<FileInfo>("--reworded") { Required = true };
+        var rewording = new Option<string>("--rewording") { Required = true, Description = "the --question-format of the reworded run" };
+        var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/robustness.md") };
+        var command = new Command("robustness", "Write bench/results/robustness.md from a run with questions as written and one reworded.") { asWritten, reworded, rewording, output };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            EvaluationRun Load(Option<FileInfo> o) => Json.ReadFile<EvaluationRun>(parse.GetValue(o)!.FullName, "evaluation results");
+            var path = parse.GetValue(output)!.FullName;
+            AtomicFile.WriteAllText(path, RobustnessReport.Write(Load(asWritten), Load(reworded), parse.GetValue(rewording)!));
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
             return 0;
         }));

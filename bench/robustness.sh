@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Robustness probes (seed 003) on a finished TOFU-mini benchmark (bench/tofu-mini.sh): does forgotten knowledge come
+# back after int8 / int4 weight quantization, or when the forget questions are reworded? Writes
+# bench/results/robustness.md.
+#
+#   bench/robustness.sh [--work artifacts/tofu-mini] [--forget forget4]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA="${DATA:-../shared/data/tofu}"
+WORK=artifacts/tofu-mini
+F=forget4
+ALPHA="${ALPHA:-0.8}"
+PORT="${PORT:-8192}"
+REWORDING="I have a question about a writer. {0} Please answer in one or two sentences."
+BASELINES="npo+gd ga+gd"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --work) WORK="$2"; shift 2 ;;
+    --forget) F="$2"; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -f "$WORK/$F/uld/manifest.json" ] || { echo "no $WORK/$F/uld: run bench/tofu-mini.sh first" >&2; exit 2; }
+BIN="$WORK/bin"
+[ -f "$BIN/AssistantTrainer/uld-trainer.dll" ] || { echo "no $BIN: run bench/tofu-mini.sh first" >&2; exit 2; }
+trainer() { dotnet "$BIN/AssistantTrainer/uld-trainer.dll" "$@"; }
+evaluate() { dotnet "$BIN/Evaluation/uld-eval.dll" "$@"; }
+
+Q="$WORK/quantized"
+for bits in 8 4; do
+  for m in $BASELINES uld; do
+    [ -f "$Q/$F-$m-int$bits/manifest.json" ] || trainer quantize -m "$WORK/$F/$m" --bits $bits -o "$Q/$F-$m-int$bits"
+  done
+  [ -f "$Q/target-int$bits/manifest.json" ] || trainer quantize -m "$WORK/target" --bits $bits -o "$Q/target-int$bits"
+done
+
+i=0; args=(--urls "http://127.0.0.1:$PORT"); models=()
+plain() { args+=(--LogitServer:Deployments:$i:Name="$1" --LogitServer:Deployments:$i:Kind=Plain --LogitServer:Deployments:$i:Model="$2"); models+=(-m "$1"); i=$((i + 1)); }
+uld() {
+  args+=(--LogitServer:Deployments:$i:Name="$1" --LogitServer:Deployments:$i:Kind=Uld --LogitServer:Deployments:$i:Base="$2"
+    --LogitServer:Deployments:$i:Assistant="$3" --LogitServer:Deployments:$i:AlphaDefault="$ALPHA" --LogitServer:Deployments:$i:AlphaMin=0
+    --LogitServer:Deployments:$i:AlphaMax=4 --LogitServer:Deployments:$i:RelativeTopDefault=0)
+  models+=(-m "$1"); i=$((i + 1))
+}
+plain retain "$WORK/retain-$F"
+plain target "$WORK/target"
+for m in $BASELINES; do
+  plain "$m" "$WORK/$F/$m"; plain "$m-int8" "$Q/$F-$m-int8"; plain "$m-int4" "$Q/$F-$m-int4"
+done
+uld uld "$WORK/target" "$WORK/$F/uld"
+uld uld-int8 "$Q/target-int8" "$Q/$F-uld-int8"
+uld uld-int4 "$Q/target-int4" "$Q/$F-uld-int4"
+
+dotnet "$BIN/LogitServer/LogitServer.dll" "${args[@]}" > "$WORK/logitserver-robustness.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
+common=(--url "http://127.0.0.1:$PORT" --data "$DATA" --forget "$F" --retain-model retain --max-questions 100 "${models[@]}")
+evaluate tofu "${common[@]}" -o "$WORK/results/robustness-$F.json"
+evaluate tofu "${common[@]}" --question-format "$REWORDING" -o "$WORK/results/robustness-$F-reworded.json"
+kill -INT $server; wait $server 2>/dev/null || true
+trap - EXIT
+evaluate robustness --as-written "$WORK/results/robustness-$F.json" --reworded "$WORK/results/robustness-$F-reworded.json" \
+  --rewording "$REWORDING" -o bench/results/robustness.md
