@@ -33,9 +33,10 @@ public static class TrainBenchmark
         return command;
     }
 
-    private sealed record Row(string Method, long TrainableParameters, int Epochs, double Seconds, long PeakRssMib)
+    private sealed record Row(string Method, long TrainableParameters, int Epochs, int Steps, double Seconds, long PeakRssMib)
     {
         public double SecondsPerEpoch => Seconds / Epochs;
+        public double MillisecondsPerStep => 1000 * Seconds / Steps;
     }
 
     private static int Run(string baseDir, string data, string forget, int epochs, string[] methods, string resultsDir)
@@ -54,7 +55,7 @@ public static class TrainBenchmark
                     var output = Path.Combine(scratch.FullName, method.Replace('+', '_'));
                     RunUnlearn(["unlearn", "--method", method, "--base", baseDir, "--data", data, "--forget", forget, "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "-o", output]);
                     var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "manifest.json")))!["metrics"]!;
-                    rows.Add(new Row(method, metrics["trainable_parameters"]!.GetValue<long>(), epochs, metrics["train_seconds"]!.GetValue<double>(),
+                    rows.Add(new Row(method, metrics["trainable_parameters"]!.GetValue<long>(), epochs, metrics["steps"]!.GetValue<int>(), metrics["train_seconds"]!.GetValue<double>(),
                         metrics["peak_rss_mib"]!.GetValue<long>()));
                     task.Increment(1);
                 }
@@ -66,18 +67,18 @@ public static class TrainBenchmark
         }
 
         var reference = rows.FirstOrDefault(r => r.Method == "npo+gd") ?? rows[^1];
-        var table = new Table().AddColumns("method", "trainable params", "epochs", "s / epoch", $"speed-up vs {reference.Method}", "peak RSS MiB");
+        var table = new Table().AddColumns("method", "trainable params", "epochs", "steps", "ms / step", "s / epoch", $"speed-up vs {reference.Method}", "peak RSS MiB");
         var md = new StringBuilder();
         md.AppendLine("# Unlearning cost: ULD vs gradient-based baselines").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"`uld-trainer bench train --base {Path.GetFileName(baseDir)} --forget {forget} --epochs {epochs}`, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores. Each method is one `unlearn` process on the same data, run one after the other. ULD epochs cover D′f and D′r (augmented); the gradient methods' epochs cover the forget set with a retain batch per step.").AppendLine();
-        md.AppendLine("| method | trainable params | epochs | s / epoch | speed-up vs " + reference.Method + " | peak RSS MiB |");
-        md.AppendLine("|---|---|---|---|---|---|");
+        md.AppendLine("| method | trainable params | epochs | steps | ms / step | s / epoch | speed-up vs " + reference.Method + " (per epoch) | peak RSS MiB |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var r in rows)
         {
             var speedUp = reference.SecondsPerEpoch / r.SecondsPerEpoch;
             table.AddRow(r.Method, r.TrainableParameters.ToString("N0", CultureInfo.InvariantCulture), r.Epochs.ToString(CultureInfo.InvariantCulture),
-                r.SecondsPerEpoch.ToString("F1", CultureInfo.InvariantCulture), speedUp.ToString("F2", CultureInfo.InvariantCulture) + "×", r.PeakRssMib.ToString(CultureInfo.InvariantCulture));
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Method} | {r.TrainableParameters:N0} | {r.Epochs} | {r.SecondsPerEpoch:F1} | {speedUp:F2}× | {r.PeakRssMib} |");
+                r.Steps.ToString(CultureInfo.InvariantCulture), r.MillisecondsPerStep.ToString("F0", CultureInfo.InvariantCulture), r.SecondsPerEpoch.ToString("F1", CultureInfo.InvariantCulture), speedUp.ToString("F2", CultureInfo.InvariantCulture) + "×", r.PeakRssMib.ToString(CultureInfo.InvariantCulture));
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Method} | {r.TrainableParameters:N0} | {r.Epochs} | {r.Steps} | {r.MillisecondsPerStep:F0} | {r.SecondsPerEpoch:F1} | {speedUp:F2}× | {r.PeakRssMib} |");
         }
         AnsiConsole.Write(table);
         Directory.CreateDirectory(resultsDir);

@@ -109,6 +109,7 @@ public static class UnlearnCommand
                         ["trainable_parameters"] = result.TrainableParameters,
                         ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
                         ["epochs"] = options.Epochs,
+                        ["steps"] = result.Steps,
                         ["peak_rss_mib"] = PeakRssMib(),
                     },
                 }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
@@ -157,6 +158,7 @@ public static class UnlearnCommand
                 ["trainable_parameters"] = model.parameters().Sum(p => p.numel()),
                 ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
                 ["epochs"] = options.Epochs,
+                ["steps"] = result.Steps,
                 ["peak_rss_mib"] = PeakRssMib(),
             },
         }, new ModelPackage.Options { Overwrite = force });
