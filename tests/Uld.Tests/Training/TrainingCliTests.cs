@@ -46,9 +46,9 @@ public sealed class UnlearnCliTests(Stories260KFixture fixture) : IDisposable
          "--split", split, "--forget", forget, "-o", _temp["assistant"]];
 
     [Theory]
-    [InlineData("flat-kl")] // a baseline that is not there yet says so
     [InlineData("gradient-magic")] // an unknown method
-    public void Methods_other_than_uld_are_refused_clearly(string method)
+    [InlineData("npo+dpo")] // an unknown combination of known terms
+    public void Unknown_methods_are_refused_clearly(string method)
     {
         Assert.Equal(CliErrors.BadInput, TrainerCli.Run(Args(method, Path.Combine(SharedPaths.RepositoryRoot, "data", "tofu-mini.json"), "forget1")));
         Assert.False(Directory.Exists(_temp["assistant"]));
