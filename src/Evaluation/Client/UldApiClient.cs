@@ -116,9 +116,27 @@ public sealed class UldApiClient(HttpClient http)
         return body;
     }
 
+    /// <summary>Attempts per request when the server says "later" (429 rate limit, 503 queue full).</summary>
+    private const int Attempts = 6;
+
     private async Task<JsonNode> PostAsync(string path, JsonObject body, CancellationToken ct)
     {
-        using var response = await http.PostAsJsonAsync(path, body, ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await http.PostAsJsonAsync(path, body, ct);
+            if (response.StatusCode is System.Net.HttpStatusCode.TooManyRequests or System.Net.HttpStatusCode.ServiceUnavailable && attempt < Attempts)
+            {
+                // Wait as long as the server asks (Retry-After), or back off exponentially.
+                var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(Math.Pow(2, attempt - 1));
+                await Task.Delay(wait, ct);
+                continue;
+            }
+            return await ReadAsync(response, path, body, ct);
+        }
+    }
+
+    private static async Task<JsonNode> ReadAsync(HttpResponseMessage response, string path, JsonObject body, CancellationToken ct)
+    {
         var text = await response.Content.ReadAsStringAsync(ct);
         if (!response.IsSuccessStatusCode)
         {
