@@ -59,7 +59,7 @@ for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>
 common=(--url "http://127.0.0.1:$PORT" --data "$DATA" --forget "$F" --retain-model retain --max-questions 100 "${models[@]}")
 evaluate tofu "${common[@]}" -o "$WORK/results/robustness-$F.json"
 evaluate tofu "${common[@]}" --question-format "$REWORDING" -o "$WORK/results/robustness-$F-reworded.json"
-kill -INT $server; wait $server 2>/dev/null || true
+kill -TERM $server; wait $server 2>/dev/null || true
 trap - EXIT
 evaluate robustness --as-written "$WORK/results/robustness-$F.json" --reworded "$WORK/results/robustness-$F-reworded.json" \
   --rewording "$REWORDING" -o bench/results/robustness.md

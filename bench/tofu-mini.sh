@@ -91,9 +91,9 @@ for f in $FORGET; do
     for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
     evaluate ab --url "http://127.0.0.1:$GATEWAY_PORT" --api-key "$key" --experiment tofu-mini-ab --retain-model retain \
       --data "$DATA" --forget "$f" -o bench/results/ab-report.md
-    kill -INT $gateway; wait $gateway 2>/dev/null || true
+    kill -TERM $gateway; wait $gateway 2>/dev/null || true
   fi
-  kill -INT $server; wait $server 2>/dev/null || true
+  kill -TERM $server; wait $server 2>/dev/null || true
   trap - EXIT
 done
 
