@@ -54,7 +54,7 @@ public static class AbCommand
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var markdown = AbReport.Write(name, run, labels, Path.ChangeExtension(path, null) + ".png");
             AtomicFile.WriteAllText(path, markdown);
-            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".json"), System.Text.Json.JsonSerializer.Serialize(run, Json.Options));
+            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".json"), run.ToJson());
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
             return 0;
         }));

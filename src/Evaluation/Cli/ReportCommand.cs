@@ -38,7 +38,7 @@ public static class ReportCommand
         var command = new Command("robustness", "Write bench/results/robustness.md from a run with questions as written and one reworded.") { asWritten, reworded, rewording, output };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            EvaluationRun Load(Option<FileInfo> o) => Json.ReadFile<EvaluationRun>(parse.GetValue(o)!.FullName, "evaluation results");
+            EvaluationRun Load(Option<FileInfo> o) => EvaluationRun.Load(parse.GetValue(o)!.FullName);
             var path = parse.GetValue(output)!.FullName;
             AtomicFile.WriteAllText(path, RobustnessReport.Write(Load(asWritten), Load(reworded), parse.GetValue(rewording)!));
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");

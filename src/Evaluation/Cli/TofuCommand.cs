@@ -40,7 +40,7 @@ public static class TofuCommand
                 parse.GetValue(common.Forget)!, definition.Name, options, ct);
             var path = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(run, Json.Options));
+            AtomicFile.WriteAllText(path, run.ToJson());
             AtomicFile.WriteAllText(Path.ChangeExtension(path, ".md"), RunMarkdown.Write(run));
             AnsiConsole.Write(new Markup(Markup.Escape(RunMarkdown.Write(run))));
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");

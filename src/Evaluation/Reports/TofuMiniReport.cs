@@ -24,7 +24,7 @@ public static class TofuMiniReport
     {
         var runs = Directory.Exists(Path.Combine(work, "results"))
             ? Directory.EnumerateFiles(Path.Combine(work, "results"), "forget*.json")
-                .Select(f => JsonSerializer.Deserialize<EvaluationRun>(File.ReadAllText(f))!)
+                .Select(EvaluationRun.Load)
                 .OrderBy(r => int.TryParse(r.ForgetSet["forget".Length..], out var n) ? n : 0).ToList()
             : [];
         if (runs.Count == 0) throw new ArgumentException($"no evaluation results under {work}/results (run bench/tofu-mini.sh first).");

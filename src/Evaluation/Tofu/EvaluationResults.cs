@@ -50,6 +50,28 @@ public sealed record DeploymentResult
 /// <summary>One evaluation run: a forget set, its retain model and the deployments measured.</summary>
 public sealed record EvaluationRun
 {
+    /// <summary>
+    /// Results may hold ∞: a relative-top filter can give an answer probability 0, and its truth ratio is then infinite
+    /// (which the KS test orders correctly). JSON has no such number, so it is written as "Infinity".
+    /// </summary>
+    public static readonly System.Text.Json.JsonSerializerOptions JsonOptions =
+        new(Uld.Core.Json.Options) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, JsonOptions);
+
+    public static EvaluationRun Load(string path)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<EvaluationRun>(File.ReadAllText(path), JsonOptions)
+                ?? throw new InvalidDataException($"{path} is empty.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not an evaluation result: {e.Message}");
+        }
+    }
+
     [JsonPropertyName("forget_set")] public required string ForgetSet { get; init; }
     [JsonPropertyName("split")] public required string Split { get; init; }
     [JsonPropertyName("retain_deployment")] public string? RetainDeployment { get; init; }

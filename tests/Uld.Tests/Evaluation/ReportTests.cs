@@ -48,4 +48,16 @@ public sealed class ReportTests
         Assert.True(png.Length > 10_000);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png.Take(4));
     }
+
+    [Fact]
+    public void Results_with_infinite_truth_ratios_round_trip()
+    {
+        // A relative-top filter can give a paraphrase probability 0: its truth ratio is ∞ and must survive the JSON.
+        var run = new EvaluationRun { ForgetSet = "forget1", Split = "tofu-mini", Results = [Result("uld@1@0.1", 1, 0.0, 0.9, 0.0) with { ForgetTruthRatios = [double.PositiveInfinity, 0.5] }] };
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp["run.json"], run.ToJson());
+        Assert.Equal([double.PositiveInfinity, 0.5], EvaluationRun.Load(temp["run.json"]).Results[0].ForgetTruthRatios);
+        File.WriteAllText(temp["bad.json"], "{ not json");
+        Assert.Throws<InvalidDataException>(() => EvaluationRun.Load(temp["bad.json"]));
+    }
 }
