@@ -47,7 +47,6 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         var real = await OptionSetAsync(d, sets.RealAuthors, Tick, ct);
         var world = await OptionSetAsync(d, sets.WorldFacts, Tick, ct);
         var verbMem = await ForEachAsync(sets.Forget, r => VerbMemAsync(d, r, ct), Tick, ct);
-        var members = await ForEachAsync(sets.Forget, r => MinKAsync(d, r, ct), () => { }, ct);
         var nonMembers = await ForEachAsync(sets.Holdout, r => MinKAsync(d, r, ct), Tick, ct);
 
         var utility = Means.Harmonic([
@@ -59,7 +58,7 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         {
             Deployment = d.ToString(), Model = d.Model, Alpha = d.Alpha, RelativeTop = d.RelativeTop,
             Forget = forget.Metrics, Retain = retain.Metrics, RealAuthors = real, WorldFacts = world, ModelUtility = utility,
-            VerbMem = verbMem.Average(), MiaAuc = Auc(members, nonMembers), ForgetTruthRatios = forget.TruthRatios,
+            VerbMem = verbMem.Average(), MiaAuc = Auc(forget.MinK, nonMembers), ForgetTruthRatios = forget.TruthRatios,
             ForgetExamples = forget.Examples, RetainExamples = retain.Examples, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         };
     }
@@ -72,26 +71,28 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         result.PrivLeak = (result.MiaAuc - retain.MiaAuc) / retain.MiaAuc;
     }
 
-    private sealed record QaSet(SetMetrics Metrics, IReadOnlyList<double> TruthRatios, IReadOnlyList<ExampleAnswer> Examples);
+    /// <param name="MinK">min-k% score of each true answer (the forget set's are the membership probe's members)</param>
+    private sealed record QaSet(SetMetrics Metrics, IReadOnlyList<double> TruthRatios, IReadOnlyList<ExampleAnswer> Examples, IReadOnlyList<double> MinK);
 
     private async Task<QaSet> QaSetAsync(DeploymentRef d, IReadOnlyList<TofuRecord> records, Action tick, CancellationToken ct)
     {
         var rows = await ForEachAsync(records, async r =>
         {
             var prompt = await PromptAsync(d, r.Question, ct);
-            var truth = await client.ScoreAsync(d, prompt, await AnswerAsync(d, r.Answer, ct), ct);
+            var truthLogprobs = await client.AnswerLogprobsAsync(d, prompt, await AnswerAsync(d, r.Answer, ct), ct);
+            var truth = new AnswerScore(truthLogprobs.Sum(), truthLogprobs.Length);
             var paraphrase = await client.ScoreAsync(d, prompt, await AnswerAsync(d, r.ParaphrasedAnswer!, ct), ct);
             var perturbed = new List<AnswerScore>();
             foreach (var p in r.PerturbedAnswers) perturbed.Add(await client.ScoreAsync(d, prompt, await AnswerAsync(d, p, ct), ct));
             var generated = await client.AnswerAsync(d, options.Ask(r.Question), options.MaxNewTokens, ct);
             return (Probability: truth.NormalizedProbability, Rouge: RougeL.Recall(r.Answer, generated),
-                Ratio: TofuStatistics.TruthRatio(paraphrase, perturbed), Generated: generated);
+                Ratio: TofuStatistics.TruthRatio(paraphrase, perturbed), Generated: generated, MinK: MinK(truthLogprobs));
         }, tick, ct);
         var ratios = rows.Select(x => x.Ratio).ToList();
         var metrics = new SetMetrics(rows.Length, rows.Average(x => x.Probability), rows.Average(x => x.Rouge), ratios.Average(),
             ratios.Average(TofuStatistics.TruthScore));
         var examples = records.Zip(rows).Take(options.Examples).Select(x => new ExampleAnswer(x.First.Question, x.First.Answer, x.Second.Generated, x.Second.Rouge)).ToList();
-        return new QaSet(metrics, ratios, examples);
+        return new QaSet(metrics, ratios, examples, rows.Select(x => x.MinK).ToList());
     }
 
     /// <summary>Real authors / world facts: the true answer's probability among the options, ROUGE-L, truth ratio vs the options.</summary>
@@ -124,9 +125,12 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
     }
 
     /// <summary>Min-k% probability: the mean of the lowest k% answer-token log-probabilities (high for memorised text).</summary>
-    private async Task<double> MinKAsync(DeploymentRef d, TofuRecord r, CancellationToken ct)
+    private async Task<double> MinKAsync(DeploymentRef d, TofuRecord r, CancellationToken ct) =>
+        MinK(await client.AnswerLogprobsAsync(d, await PromptAsync(d, r.Question, ct), await AnswerAsync(d, r.Answer, ct), ct));
+
+    private double MinK(double[] logprobs)
     {
-        var logprobs = await client.AnswerLogprobsAsync(d, await PromptAsync(d, r.Question, ct), await AnswerAsync(d, r.Answer, ct), ct);
+        if (logprobs.Length == 0) return 0;
         var k = Math.Max(1, (int)Math.Ceiling(logprobs.Length * options.MinKFraction));
         return logprobs.Order().Take(k).Average();
     }
