@@ -84,7 +84,7 @@ public static class TrainCommand
             AnsiConsole.MarkupLineInterpolated($"{records.Count} examples, {parameters:N0} parameters, {options.Epochs} epochs");
             var result = CliProgress.Run("training", task => CausalLmTrainer.Train(model, examples, options, tok.Ids.Pad ?? tok.Ids.Eos,
                 checkpoints.Plan(parse, outputDir), p => task.Report(p.Step, p.TotalSteps, $"training: loss {p.Loss:F3}, {p.TokensPerSecond:F0} tok/s")));
-            if (CheckpointOptions.StoppedEarly(result.Steps, options.Epochs * ((examples.Count + options.BatchSize - 1) / options.BatchSize), outputDir)) return 0;
+            if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, outputDir)) return 0;
 
             var manifest = ModelPackage.Write(outputDir, model, TokenizerFiles.FromFolder(tokenizerDir),
                 new GenerationConfig { BosTokenId = tok.Ids.Bos, EosTokenId = tok.Ids.Eos, PadTokenId = tok.Ids.Pad, MaxLength = config.MaxPositionEmbeddings },

@@ -81,14 +81,10 @@ public static class UnlearnCommand
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
             using var assistant = LayerTruncation.FirstLayers(baseModel, k);
 
-            var totalSteps = 0;
             var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, forgetSet, retainSet, options,
-                tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) =>
-                {
-                    totalSteps = total;
-                    task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}");
-                }, checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
-            if (CheckpointOptions.StoppedEarly(result.Steps, totalSteps, parse.GetValue(output)!.FullName)) return 0;
+                tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) => task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}"),
+                checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
+            if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
             var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
             hyper["layers"] = k;
@@ -133,14 +129,10 @@ public static class UnlearnCommand
             : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
         using var model = LlamaWeights.LoadDirectory(baseModel);
         using var reference = LlamaWeights.LoadDirectory(baseModel);
-        var totalSteps = 0;
         var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, Examples(retainRecords),
-            options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) =>
-            {
-                totalSteps = total;
-                task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}");
-            }, checkpoints));
-        if (CheckpointOptions.StoppedEarly(result.Steps, totalSteps, output)) return 0;
+            options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
+            checkpoints));
+        if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
         var hyper = JsonSerializer.SerializeToNode(options, Uld.Core.Json.SnakeCase)!.AsObject();
         hyper["forget_set"] = forgetSet;
         ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest

@@ -18,7 +18,7 @@ public static class CausalLmTrainer
 {
     public sealed record Progress(int Step, int TotalSteps, double Loss, double TokensPerSecond);
     /// <summary>Steps is the step reached; fewer than the plan when stopped early (resume continues from the checkpoint).</summary>
-    public sealed record Result(int Steps, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
+    public sealed record Result(int Steps, int PlannedSteps, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
 
 
     /// <summary>Fresh weights: N(0, 0.02) for matrices, ones for norms, from the given seed.</summary>
@@ -73,7 +73,7 @@ public static class CausalLmTrainer
             checkpoints.AfterStep(step + 1, end, totalSteps, model, optimizer, fingerprint);
         }
         model.eval();
-        return new Result(end, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
+        return new Result(end, totalSteps, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
     }
 
     /// <summary>Mean cross-entropy per answer token over all examples (no gradient).</summary>

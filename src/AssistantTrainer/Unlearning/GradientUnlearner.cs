@@ -52,7 +52,7 @@ public static class GradientUnlearner
         || method.StartsWith("idk", StringComparison.Ordinal) || method.StartsWith("flat-", StringComparison.Ordinal);
 
     /// <summary>Steps is the step reached; fewer than planned when stopped early (resume continues from the checkpoint).</summary>
-    public sealed record Result(int Steps, double FinalForgetTerm, double FinalRetainTerm, TimeSpan Elapsed);
+    public sealed record Result(int Steps, int PlannedSteps, double FinalForgetTerm, double FinalRetainTerm, TimeSpan Elapsed);
 
     public static Result Unlearn(string method, LlamaForCausalLM model, LlamaForCausalLM reference, ForgetData forget,
         IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
@@ -103,7 +103,7 @@ public static class GradientUnlearner
         }
         if (forgetTerm == "task-vector" && end == total) NegateTaskVector(model, reference, o.TaskVectorScale);
         model.eval();
-        return new Result(end, lastForget, lastRetain, clock.Elapsed);
+        return new Result(end, total, lastForget, lastRetain, clock.Elapsed);
     }
 
     private static Tensor ForgetLoss(string term, LlamaForCausalLM model, LlamaForCausalLM reference, TrainingBatch f, TrainingBatch? w, GradientOptions o)

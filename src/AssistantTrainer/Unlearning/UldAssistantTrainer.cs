@@ -29,7 +29,7 @@ public sealed record UldOptions
 /// </summary>
 public static class UldAssistantTrainer
 {
-    public sealed record Result(int Steps, double FinalForgetLoss, double FinalRetainKl, long TrainableParameters, TimeSpan Elapsed);
+    public sealed record Result(int Steps, int PlannedSteps, double FinalForgetLoss, double FinalRetainKl, long TrainableParameters, TimeSpan Elapsed);
 
     public static Result Train(LlamaForCausalLM assistant, IReadOnlyList<ChatExample> forget, IReadOnlyList<ChatExample> retain, UldOptions o,
         int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
@@ -82,7 +82,7 @@ public static class UldAssistantTrainer
             checkpoints.AfterStep(step + 1, end, total, assistant, optimizer, fingerprint);
         }
         assistant.eval();
-        return new Result(end, forgetLoss, retainKl, trainable.Sum(p => p.numel()), clock.Elapsed);
+        return new Result(end, total, forgetLoss, retainKl, trainable.Sum(p => p.numel()), clock.Elapsed);
     }
 
     /// <summary>KL(U ‖ p) = −log V − mean_v log p_v, averaged over real (unpadded) positions.</summary>
