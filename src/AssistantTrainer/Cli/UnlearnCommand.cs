@@ -18,6 +18,10 @@ namespace Uld.Trainer.Cli;
 /// <summary><c>unlearn --method uld</c>: a ULD assistant for a base model and a forget set, as a model directory.</summary>
 public static class UnlearnCommand
 {
+    // --epochs and --lr default per method family, to the options records' defaults.
+    private static readonly UldOptions UldDefaults = new();
+    private static readonly GradientOptions GradientDefaults = new();
+
     public static Command Create()
     {
         var method = new Option<string>("--method") { Description = $"uld, or a gradient baseline: {string.Join(", ", GradientUnlearner.Methods)}", Required = true };
@@ -31,9 +35,9 @@ public static class UnlearnCommand
         var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => 32 };
         var loraDropout = new Option<double>("--lora-dropout") { DefaultValueFactory = _ => 0.05 };
         var retainWeight = new Option<double>("--retain-weight") { DefaultValueFactory = _ => 5.0 };
-        var epochs = new Option<int?>("--epochs") { Description = "default: 40 for uld, 5 for the gradient baselines" };
+        var epochs = new Option<int?>("--epochs") { Description = $"default: {UldDefaults.Epochs} for uld, {GradientDefaults.Epochs} for the gradient baselines" };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
-        var lr = new Option<double?>("--lr") { Description = "default: 5e-3 for uld, 5e-4 for the gradient baselines" };
+        var lr = new Option<double?>("--lr") { Description = $"default: {UldDefaults.LearningRate} for uld, {GradientDefaults.LearningRate} for the gradient baselines" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1234 };
         var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => 1.0 };
         var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => 0.1 };
@@ -64,7 +68,7 @@ public static class UnlearnCommand
                     checkpoints.Plan(parse, parse.GetValue(output)!.FullName),
                     new GradientOptions
                     {
-                        Epochs = parse.GetValue(epochs) ?? 5, BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) ?? 5e-4,
+                        Epochs = parse.GetValue(epochs) ?? GradientDefaults.Epochs, BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) ?? GradientDefaults.LearningRate,
                         RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), TaskVectorScale = parse.GetValue(taskVectorScale),
                         Seed = parse.GetValue(seed),
                     }, parse.GetValue(forget)!, parse.GetValue(force));
@@ -72,10 +76,8 @@ public static class UnlearnCommand
             var options = new UldOptions
             {
                 Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
-                // The reference's 10 epochs at 1e-3 leave a small assistant untrained (forget CE still ≈ log V); these
-                // defaults were measured on TOFU-mini (bench/results/tofu-mini.md).
-                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs) ?? 40, BatchSize = parse.GetValue(batchSize),
-                LearningRate = parse.GetValue(lr) ?? 5e-3, Seed = parse.GetValue(seed),
+                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs) ?? UldDefaults.Epochs, BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(lr) ?? UldDefaults.LearningRate, Seed = parse.GetValue(seed),
             };
             var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Seed);
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));

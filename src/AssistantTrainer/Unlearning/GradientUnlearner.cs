@@ -6,12 +6,12 @@ using static TorchSharp.torch;
 
 namespace Uld.Trainer.Unlearning;
 
-/// <summary>Settings of the gradient-based baselines (docs/METHODS.md; the reference uses lr 1e-5 at 7B scale).</summary>
+/// <summary>Settings of the gradient-based baselines (docs/METHODS.md; the reference uses lr 1e-5 at 7B scale, 5e-4 suits TOFU-mini).</summary>
 public sealed record GradientOptions
 {
     public int Epochs { get; init; } = 5;
     public int BatchSize { get; init; } = 16;
-    public double LearningRate { get; init; } = 1e-4;
+    public double LearningRate { get; init; } = 5e-4;
     public double WeightDecay { get; init; } = 0.01;
     /// <summary>γ: weight of the retain term (+GD, +KL).</summary>
     public double RetainWeight { get; init; } = 1.0;
