@@ -82,8 +82,7 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
             var truthLogprobs = await client.AnswerLogprobsAsync(d, prompt, await AnswerAsync(d, r.Answer, ct), ct);
             var truth = new AnswerScore(truthLogprobs.Sum(), truthLogprobs.Length);
             var paraphrase = await client.ScoreAsync(d, prompt, await AnswerAsync(d, r.ParaphrasedAnswer!, ct), ct);
-            var perturbed = new List<AnswerScore>();
-            foreach (var p in r.PerturbedAnswers) perturbed.Add(await client.ScoreAsync(d, prompt, await AnswerAsync(d, p, ct), ct));
+            var perturbed = await ScoreAllAsync(d, prompt, r.PerturbedAnswers, ct);
             var generated = await client.AnswerAsync(d, options.Ask(r.Question), options.MaxNewTokens, ct);
             return (Probability: truth.NormalizedProbability, Rouge: RougeL.Recall(r.Answer, generated),
                 Ratio: TofuStatistics.TruthRatio(paraphrase, perturbed), Generated: generated, MinK: MinK(truthLogprobs));
@@ -102,14 +101,20 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         {
             var prompt = await PromptAsync(d, r.Question, ct);
             var truth = await client.ScoreAsync(d, prompt, await AnswerAsync(d, r.Answer, ct), ct);
-            var perturbed = new List<AnswerScore>();
-            foreach (var p in r.PerturbedAnswers) perturbed.Add(await client.ScoreAsync(d, prompt, await AnswerAsync(d, p, ct), ct));
+            var perturbed = await ScoreAllAsync(d, prompt, r.PerturbedAnswers, ct);
             var generated = await client.AnswerAsync(d, options.Ask(r.Question), options.MaxNewTokens, ct);
             return (Probability: TofuStatistics.OptionProbability(truth, perturbed), Rouge: RougeL.Recall(r.Answer, generated),
                 Ratio: TofuStatistics.TruthRatio(truth, perturbed));
         }, tick, ct);
         return new SetMetrics(rows.Length, rows.Average(x => x.Probability), rows.Average(x => x.Rouge), rows.Average(x => x.Ratio),
             rows.Average(x => TofuStatistics.TruthScore(x.Ratio)));
+    }
+
+    private async Task<List<AnswerScore>> ScoreAllAsync(DeploymentRef d, int[] prompt, IReadOnlyList<string> answers, CancellationToken ct)
+    {
+        var scores = new List<AnswerScore>(answers.Count);
+        foreach (var answer in answers) scores.Add(await client.ScoreAsync(d, prompt, await AnswerAsync(d, answer, ct), ct));
+        return scores;
     }
 
     /// <summary>MUSE VerbMem: give the question and the first half of the answer's words, compare the continuation with the rest.</summary>

@@ -34,7 +34,8 @@ public static class CompletionsEndpoint
         var model = request.Model!;
         var sequences = g.Submit(aborted);
         var tokenizer = g.Deployment.Tokenizer;
-        var promptText = text ?? tokenizer.Decode(prompt);
+        // Only echo shows the prompt; a token prompt is decoded for it, not for every request.
+        var promptText = echo ? text ?? tokenizer.Decode(prompt) : "";
         var lastPromptToken = prompt[^1];
 
         if (g.Stream)
