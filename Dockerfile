@@ -7,9 +7,9 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props UldServer.sln ./
 COPY src/ src/
-RUN dotnet publish src/LogitServer/LogitServer.csproj -c Release -o /out/logitserver \
- && dotnet publish src/Gateway/Gateway.csproj -c Release -o /out/gateway \
- && dotnet publish src/AssistantTrainer/AssistantTrainer.csproj -c Release -o /out/trainer
+RUN dotnet publish src/apps/LogitServer/Uld.LogitServer.csproj -c Release -o /out/logitserver \
+ && dotnet publish src/apps/Gateway/Uld.Gateway.csproj -c Release -o /out/gateway \
+ && dotnet publish src/apps/Trainer/Uld.Trainer.csproj -c Release -o /out/trainer
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS logitserver
 WORKDIR /app
@@ -17,14 +17,14 @@ COPY --from=build /out/logitserver .
 COPY models/ /models/
 ENV ASPNETCORE_URLS=http://+:8080
 EXPOSE 8080
-ENTRYPOINT ["dotnet", "LogitServer.dll"]
+ENTRYPOINT ["dotnet", "uld-logitserver.dll"]
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS gateway
 WORKDIR /app
 COPY --from=build /out/gateway .
 ENV ASPNETCORE_URLS=http://+:8080
 EXPOSE 8080
-ENTRYPOINT ["dotnet", "Gateway.dll"]
+ENTRYPOINT ["dotnet", "uld-gateway.dll"]
 
 FROM mcr.microsoft.com/dotnet/runtime:10.0-noble AS trainer
 WORKDIR /app

@@ -13,7 +13,7 @@ API_KEY="${ULD_API_KEY:-sk-quickstart-$(head -c 12 /dev/urandom | od -An -tx1 | 
 
 echo "==> building (Release)"
 dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
-trainer() { dotnet src/AssistantTrainer/bin/Release/net10.0/uld-trainer.dll "$@"; }
+trainer() { dotnet src/apps/Trainer/bin/Release/net10.0/uld-trainer.dll "$@"; }
 
 if [ -f models/tofu-mini-target/manifest.json ] && [ -f models/tofu-mini-uld/manifest.json ] && [ -f models/tofu-mini-npo-gd/manifest.json ]; then
   # The default models (models/README.md): a TOFU-mini target, its ULD assistant for the last 4 authors and an
@@ -54,7 +54,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "==> starting LogitServer on 127.0.0.1:$SERVER_PORT"
-dotnet src/LogitServer/bin/Release/net10.0/LogitServer.dll --urls "http://127.0.0.1:$SERVER_PORT" "${server_args[@]}" &
+dotnet src/apps/LogitServer/bin/Release/net10.0/uld-logitserver.dll --urls "http://127.0.0.1:$SERVER_PORT" "${server_args[@]}" &
 pids+=($!)
 
 KEY_HASH=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
@@ -65,7 +65,7 @@ env Gateway__Clusters__local__Replicas__0="http://127.0.0.1:$SERVER_PORT" \
   "Gateway__Experiments__$NAME-ab__Variants__1__Name=$AB_OTHER_NAME" "Gateway__Experiments__$NAME-ab__Variants__1__Model=$AB_OTHER" \
   "${cluster_env[@]}" \
   Gateway__ApiKeys__0__Name=quickstart Gateway__ApiKeys__0__Sha256="$KEY_HASH" \
-  dotnet src/Gateway/bin/Release/net10.0/Gateway.dll --urls "http://127.0.0.1:$GATEWAY_PORT" &
+  dotnet src/apps/Gateway/bin/Release/net10.0/uld-gateway.dll --urls "http://127.0.0.1:$GATEWAY_PORT" &
 pids+=($!)
 
 for _ in $(seq 1 60); do

@@ -23,9 +23,9 @@ while [ $# -gt 0 ]; do
 done
 [ -f "$WORK/$F/uld/manifest.json" ] || { echo "no $WORK/$F/uld: run bench/tofu-mini.sh first" >&2; exit 2; }
 BIN="$WORK/bin"
-[ -f "$BIN/AssistantTrainer/uld-trainer.dll" ] || { echo "no $BIN: run bench/tofu-mini.sh first" >&2; exit 2; }
-trainer() { dotnet "$BIN/AssistantTrainer/uld-trainer.dll" "$@"; }
-evaluate() { dotnet "$BIN/Evaluation/uld-eval.dll" "$@"; }
+[ -f "$BIN/Trainer/uld-trainer.dll" ] || { echo "no $BIN: run bench/tofu-mini.sh first" >&2; exit 2; }
+trainer() { dotnet "$BIN/Trainer/uld-trainer.dll" "$@"; }
+evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }
 
 Q="$WORK/quantized"
 for bits in 8 4; do
@@ -52,7 +52,7 @@ uld uld "$WORK/target" "$WORK/$F/uld"
 uld uld-int8 "$Q/target-int8" "$Q/$F-uld-int8"
 uld uld-int4 "$Q/target-int4" "$Q/$F-uld-int4"
 
-dotnet "$BIN/LogitServer/LogitServer.dll" "${args[@]}" > "$WORK/logitserver-robustness.log" 2>&1 &
+dotnet "$BIN/LogitServer/uld-logitserver.dll" "${args[@]}" > "$WORK/logitserver-robustness.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done

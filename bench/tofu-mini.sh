@@ -38,9 +38,9 @@ dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
 # Run from a copy so that rebuilding while a long run is going cannot swap assemblies under it.
 BIN="$WORK/bin"
 rm -rf "$BIN" && mkdir -p "$BIN"
-for p in AssistantTrainer LogitServer Gateway Evaluation; do cp -r "src/$p/bin/Release/net10.0" "$BIN/$p"; done
-trainer() { dotnet "$BIN/AssistantTrainer/uld-trainer.dll" "$@"; }
-evaluate() { dotnet "$BIN/Evaluation/uld-eval.dll" "$@"; }
+for p in Trainer LogitServer Gateway Eval; do cp -r "src/apps/$p/bin/Release/net10.0" "$BIN/$p"; done
+trainer() { dotnet "$BIN/Trainer/uld-trainer.dll" "$@"; }
+evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }
 
 [ -f "$WORK/tokenizer/tokenizer.json" ] || trainer tokenizer train --corpus "$DATA/full.json" --vocab-size 1024 -o "$WORK/tokenizer"
 [ -f "$WORK/target/manifest.json" ] || trainer train --data "$DATA" --tokenizer "$WORK/tokenizer" -o "$WORK/target"
@@ -69,7 +69,7 @@ for f in $FORGET; do
   for a in $ALPHAS; do models+=(-m "uld@$a"); done
 
   echo "==> serving $f on 127.0.0.1:$PORT"
-  dotnet "$BIN/LogitServer/LogitServer.dll" "${args[@]}" > "$WORK/logitserver-$f.log" 2>&1 &
+  dotnet "$BIN/LogitServer/uld-logitserver.dll" "${args[@]}" > "$WORK/logitserver-$f.log" 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null || true' EXIT
   for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
@@ -85,7 +85,7 @@ for f in $FORGET; do
       "Gateway__Experiments__tofu-mini-ab__Variants__1__Name=$AB_BASELINE" "Gateway__Experiments__tofu-mini-ab__Variants__1__Model=$AB_BASELINE" \
       Gateway__ApiKeys__0__Name=bench Gateway__ApiKeys__0__Sha256="$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)" \
       Gateway__ApiKeys__0__RequestsPerMinute=1000000 \
-      dotnet "$BIN/Gateway/Gateway.dll" --urls "http://127.0.0.1:$GATEWAY_PORT" > "$WORK/gateway.log" 2>&1 &
+      dotnet "$BIN/Gateway/uld-gateway.dll" --urls "http://127.0.0.1:$GATEWAY_PORT" > "$WORK/gateway.log" 2>&1 &
     gateway=$!
     trap 'kill $server $gateway 2>/dev/null || true' EXIT
     for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
-using Uld.Core.Data;
-using Uld.Core.Evaluation;
-using Uld.Evaluation.Client;
+using Uld.Evaluation.Data;
+using Uld.Evaluation.Metrics;
+using Uld.Eval.Client;
 using Uld.Tests.Support;
 
 namespace Uld.Tests.Evaluation;

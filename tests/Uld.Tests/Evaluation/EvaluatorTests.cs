@@ -1,6 +1,6 @@
-using Uld.Core.Data;
-using Uld.Evaluation.Client;
-using Uld.Evaluation.Tofu;
+using Uld.Evaluation.Data;
+using Uld.Eval.Client;
+using Uld.Eval.Tofu;
 using Uld.Tests.Support;
 
 namespace Uld.Tests.Evaluation;

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Uld.Core;
-using Uld.Evaluation.Reports;
-using Uld.Evaluation.Tofu;
+using Uld.Contracts;
+using Uld.Eval.Reports;
+using Uld.Eval.Tofu;
 using Uld.Tests.Support;
 
 namespace Uld.Tests.Evaluation;

@@ -1,4 +1,4 @@
-using Uld.Core.Evaluation;
+using Uld.Evaluation.Metrics;
 
 namespace Uld.Tests.Evaluation;
 

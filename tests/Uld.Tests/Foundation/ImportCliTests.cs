@@ -1,7 +1,7 @@
 using Uld.Cli;
 using System.Text.Json.Nodes;
-using Uld.Core.Models;
-using Uld.Core.Safetensors;
+using Uld.Contracts.Models;
+using Uld.Trainer.Safetensors;
 using Uld.Inference;
 using Uld.Tests.Support;
 using Uld.Trainer.Cli;

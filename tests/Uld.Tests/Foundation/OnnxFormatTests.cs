@@ -1,5 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
-using Uld.Core.Safetensors;
+using Uld.Trainer.Safetensors;
 using Uld.Inference;
 using Uld.Tests.Support;
 using Uld.Trainer.Model;

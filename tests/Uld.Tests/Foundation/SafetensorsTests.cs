@@ -1,5 +1,5 @@
-using Uld.Core.Models;
-using Uld.Core.Safetensors;
+using Uld.Contracts.Models;
+using Uld.Trainer.Safetensors;
 using Uld.Tests.Support;
 using Uld.Trainer.Model;
 

@@ -1,5 +1,5 @@
-using Uld.Core.Models;
-using Uld.Core.Tokenization;
+using Uld.Contracts.Models;
+using Uld.Tokenization;
 using Uld.Inference;
 using Uld.Tests.Support;
 using Uld.Trainer.Model;

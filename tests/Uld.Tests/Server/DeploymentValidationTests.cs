@@ -28,11 +28,11 @@ public sealed class DeploymentValidationTests(ServerFixture fixture) : IDisposab
         var assistant = _temp["assistant"];
         Foundation.Stories260KImportTests.CopyDirectory(fixture.AssistantDirectory, assistant);
         var manifestPath = Path.Combine(assistant, "manifest.json");
-        var manifest = Uld.Core.Models.ModelManifest.Load(manifestPath);
+        var manifest = Uld.Contracts.Models.ModelManifest.Load(manifestPath);
         var tokenizer = Path.Combine(assistant, "tokenizer.json");
         File.WriteAllText(tokenizer, File.ReadAllText(tokenizer).Replace("\"▁the\"", "\"▁thee\""));
         var files = manifest.Files.ToDictionary();
-        files["tokenizer.json"] = Uld.Core.Models.FileHash.Sha256(tokenizer);
+        files["tokenizer.json"] = Uld.Contracts.Models.FileHash.Sha256(tokenizer);
         (manifest with { Files = files }).Save(manifestPath);
 
         var error = await Assert.ThrowsAsync<DeploymentConfigurationException>(() =>

@@ -1,7 +1,8 @@
-using Uld.Core.Data;
-using Uld.Core;
-using Uld.Core.Models;
-using Uld.Core.Tokenization;
+using Uld.Trainer.Tokenizer;
+using Uld.Evaluation.Data;
+using Uld.Contracts;
+using Uld.Contracts.Models;
+using Uld.Tokenization;
 using Uld.Trainer.Data;
 using Uld.Trainer.Model;
 using Uld.Trainer.Torch;

@@ -1,4 +1,4 @@
-using Uld.Core.Models;
+using Uld.Contracts.Models;
 using Uld.Trainer.Import;
 using Uld.Trainer.Model;
 using Uld.Trainer.Torch;

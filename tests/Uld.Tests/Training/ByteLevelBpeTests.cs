@@ -1,7 +1,8 @@
+using Uld.Trainer.Tokenizer;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Uld.Core;
-using Uld.Core.Tokenization;
+using Uld.Contracts;
+using Uld.Tokenization;
 using Uld.Tests.Support;
 
 namespace Uld.Tests.Training;

@@ -3,7 +3,7 @@ using Uld.Trainer.Model;
 using Uld.Trainer.Training;
 using Uld.Trainer.Unlearning;
 using Uld.Trainer.Data;
-using Uld.Core.Tokenization;
+using Uld.Tokenization;
 
 namespace Uld.Tests.Training;
 

@@ -1,6 +1,7 @@
-using Uld.Core.Data;
-using Uld.Core;
-using Uld.Core.Tokenization;
+using Uld.Trainer.Tokenizer;
+using Uld.Evaluation.Data;
+using Uld.Contracts;
+using Uld.Tokenization;
 using Uld.Tests.Support;
 using Uld.Trainer.Data;
 
@@ -38,7 +39,7 @@ public sealed class TofuDataTests
         var tofu = TofuDataset.Load(TofuDirectory);
         Assert.Throws<ArgumentException>(() => tofu.Split(Mini, "forget9"));
         Assert.Throws<ArgumentException>(() => tofu.Authors([200]));
-        Assert.Throws<Uld.Core.Models.ModelFormatException>(() => TofuDataset.Load(Path.Combine(TofuDirectory, "missing")));
+        Assert.Throws<Uld.Contracts.Models.ModelFormatException>(() => TofuDataset.Load(Path.Combine(TofuDirectory, "missing")));
     }
 
     [Fact]

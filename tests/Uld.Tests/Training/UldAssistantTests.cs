@@ -1,4 +1,4 @@
-using Uld.Core.Tokenization;
+using Uld.Tokenization;
 using Uld.Tests.Support;
 using Uld.Trainer.Model;
 using Uld.Trainer.Training;

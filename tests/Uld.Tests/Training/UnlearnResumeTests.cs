@@ -1,4 +1,4 @@
-using Uld.Core.Tokenization;
+using Uld.Tokenization;
 using Uld.Tests.Support;
 using Uld.Trainer.Data;
 using Uld.Trainer.Model;

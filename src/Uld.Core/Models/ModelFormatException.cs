@@ -1,4 +1,0 @@
-namespace Uld.Core.Models;
-
-/// <summary>A model file or directory that does not satisfy the contracts; the message names the file and the problem.</summary>
-public sealed class ModelFormatException(string message) : Exception(message);

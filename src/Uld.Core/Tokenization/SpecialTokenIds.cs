@@ -1,3 +1,0 @@
-namespace Uld.Core.Tokenization;
-
-public sealed record SpecialTokenIds(int Unk, int Bos, int Eos, int? Pad = null);

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+using Uld.Contracts;
+using Uld.LogitServer;
+using Uld.LogitServer.Engine;
+
+namespace Uld.Bench;
+
+/// <summary>
+/// Serving throughput and time to first token, plain vs ULD, at several concurrency levels, against a real
+/// LogitServer on loopback driven by concurrent streaming clients. Cells run interleaved (plain, ULD, plain, …)
+/// so that machine noise affects both alike; ratios are what to read.
+/// </summary>
+public static class ServeBenchmark
+{
+    public sealed record Cell(string Deployment, int Streams, double TokensPerSecond, double TtftP50Ms, double TtftP95Ms, int Tokens);
+
+
+    public static async Task<int> RunAsync(string baseDir, string assistantDir, int tokens, int[] concurrency, int rounds, string resultsDir)
+    {
+        var (app, address) = await LogitServerApp.StartOnLoopbackAsync(new Dictionary<string, string?>
+        {
+            ["LogitServer:Deployments:0:Name"] = "plain",
+            ["LogitServer:Deployments:0:Kind"] = "Plain",
+            ["LogitServer:Deployments:0:Model"] = baseDir,
+            ["LogitServer:Deployments:1:Name"] = "uld",
+            ["LogitServer:Deployments:1:Kind"] = "Uld",
+            ["LogitServer:Deployments:1:Base"] = baseDir,
+            ["LogitServer:Deployments:1:Assistant"] = assistantDir,
+        });
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(10) };
+
+        // Warm-up: first sessions runs allocate and JIT.
+        await Task.WhenAll(new[] { "plain", "uld" }.Select(d => LoadClient.StreamAsync(http, d, LoadClient.Prompts[0], 16)));
+
+        var samples = new Dictionary<(string, int), List<(double Seconds, List<double> Ttft, int Tokens)>>();
+        await AnsiConsole.Progress().StartAsync(async ctx =>
+        {
+            var task = ctx.AddTask("serving benchmark", maxValue: rounds * concurrency.Length * 2);
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var streams in concurrency)
+                {
+                    foreach (var deployment in new[] { "plain", "uld" })
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => LoadClient.StreamAsync(http, deployment, LoadClient.Prompts[i % LoadClient.Prompts.Length], tokens)));
+                        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                        var key = (deployment, streams);
+                        if (!samples.TryGetValue(key, out var list)) samples[key] = list = [];
+                        list.Add((seconds, results.Select(r => r.TtftMs).ToList(), results.Sum(r => r.Tokens)));
+                        task.Increment(1);
+                    }
+                }
+            }
+        });
+        var engineSeconds = EngineSeconds(await http.GetStringAsync("/metrics"));
+        var benchSeconds = samples.Values.SelectMany(v => v).Sum(v => v.Seconds);
+
+        // The same load straight into the schedulers, without HTTP: what continuous batching itself delivers.
+        var pool = app.Services.GetRequiredService<SchedulerPool>();
+        var direct = new Dictionary<(string, int), double>();
+        foreach (var streams in concurrency)
+        {
+            foreach (var deployment in new[] { "plain", "uld" })
+            {
+                var scheduler = pool.Find(deployment)!;
+                var seconds = 0.0;
+                var generated = 0;
+                for (var round = 0; round < rounds; round++)
+                {
+                    var sequences = Enumerable.Range(0, streams).Select(i => new Sequence(
+                        scheduler.Deployment.Tokenizer.Encode(LoadClient.Prompts[i % LoadClient.Prompts.Length], addBos: true),
+                        new SamplingParameters(0, 1, null, scheduler.Deployment.IsUld ? scheduler.Deployment.Options.AlphaDefault : 0,
+                            scheduler.Deployment.Options.RelativeTopDefault, 0), tokens)).ToList();
+                    var started = Stopwatch.GetTimestamp();
+                    foreach (var sequence in sequences) scheduler.TryEnqueue(sequence);
+                    foreach (var sequence in sequences)
+                    {
+                        await foreach (var e in sequence.Events.ReadAllAsync()) generated += e is TokenEvent ? 1 : 0;
+                    }
+                    seconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+                }
+                direct[(deployment, streams)] = generated / seconds;
+            }
+        }
+        await app.StopAsync();
+
+        var cells = samples.Select(kv =>
+        {
+            var ttft = kv.Value.SelectMany(s => s.Ttft).Order().ToList();
+            var tokensTotal = kv.Value.Sum(s => s.Tokens);
+            return new Cell(kv.Key.Item1, kv.Key.Item2, tokensTotal / kv.Value.Sum(s => s.Seconds), Percentile(ttft, 0.5), Percentile(ttft, 0.95), tokensTotal);
+        }).OrderBy(c => c.Streams).ThenBy(c => c.Deployment).ToList();
+        // Where the time goes: the share of the benchmark's wall time the engine thread spent in model steps.
+        var profile = $"Engine busy (prefill + decode steps, incl. sampling) vs benchmark wall time: " +
+                      string.Join(", ", engineSeconds.Select(kv => $"{kv.Key} {F(100 * kv.Value / benchSeconds)}%")) +
+                      "; the rest is HTTP/SSE, JSON, detokenization and the in-process load generator sharing the same cores.";
+        Report(cells, direct, concurrency, tokens, rounds, resultsDir, profile);
+        return 0;
+    }
+
+    /// <summary>Sum of uld_step_seconds per deployment from a Prometheus scrape.</summary>
+    private static Dictionary<string, double> EngineSeconds(string metrics) => metrics.Split('\n')
+        .Where(l => l.StartsWith("uld_step_seconds_sum{", StringComparison.Ordinal))
+        .Select(l => (Deployment: l.Split("deployment=\"")[1].Split('"')[0], Seconds: double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)))
+        .GroupBy(x => x.Deployment)
+        .ToDictionary(g => g.Key, g => g.Sum(x => x.Seconds));
+
+    private static void Report(List<Cell> cells, Dictionary<(string, int), double> direct, int[] concurrency, int tokens, int rounds, string resultsDir, string profile)
+    {
+        Cell Get(string d, int s) => cells.Single(c => c.Deployment == d && c.Streams == s);
+        var table = new Table().AddColumns("streams", "plain tok/s", "ULD tok/s", "ULD / plain", "plain TTFT p50 ms", "ULD TTFT p50 ms", "ULD TTFT p95 ms",
+            "engine-only plain tok/s", "engine-only ULD tok/s", "engine-only ULD / plain");
+        var md = new StringBuilder()
+            .AppendLine("# Serving benchmark: plain vs ULD")
+            .AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; {tokens} tokens per stream, greedy, streaming over loopback HTTP; {rounds} interleaved rounds per cell. tok/s is aggregate over all streams.")
+            .AppendLine()
+            .AppendLine("| streams | plain tok/s | ULD tok/s | ULD / plain | plain TTFT p50 ms | ULD TTFT p50 ms | ULD TTFT p95 ms | engine-only plain tok/s | engine-only ULD tok/s | engine-only ULD / plain |")
+            .AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var s in concurrency)
+        {
+            var (p, u) = (Get("plain", s), Get("uld", s));
+            string[] row = [s.ToString(CultureInfo.InvariantCulture), F(p.TokensPerSecond), F(u.TokensPerSecond), F(u.TokensPerSecond / p.TokensPerSecond) + "×",
+                F(p.TtftP50Ms), F(u.TtftP50Ms), F(u.TtftP95Ms),
+                F(direct[("plain", s)]), F(direct[("uld", s)]), F(direct[("uld", s)] / direct[("plain", s)]) + "×"];
+            table.AddRow(row);
+            md.AppendLine("| " + string.Join(" | ", row) + " |");
+        }
+        var (low, high) = (concurrency.Min(), concurrency.Max());
+        var speedups = new[] { "plain", "uld" }.Select(d => $"{d}: {F(Get(d, high).TokensPerSecond / Get(d, low).TokensPerSecond)}×").ToList();
+        var directSpeedups = new[] { "plain", "uld" }.Select(d => $"{d}: {F(direct[(d, high)] / direct[(d, low)])}×").ToList();
+        var summary = $"Aggregate speedup, {high} streams vs {low}: over HTTP {string.Join(", ", speedups)}; engine-only {string.Join(", ", directSpeedups)}.";
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine(summary);
+        AnsiConsole.WriteLine(profile);
+        md.AppendLine().AppendLine(summary).AppendLine().AppendLine(profile);
+        Directory.CreateDirectory(resultsDir);
+        var path = Path.Combine(resultsDir, "serve.md");
+        AtomicFile.WriteAllText(path, md.ToString());
+        AnsiConsole.WriteLine($"results: {path}");
+    }
+
+    private static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(q * sorted.Count))];
+    private static string F(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Spectre.Console;
+using Uld.Cli;
+using Uld.Contracts;
+using Uld.Evaluation.Data;
+using Uld.Eval.Client;
+using Uld.Eval.Reports;
+using Uld.Eval.Tofu;
+
+namespace Uld.Eval.Cli;
+
+/// <summary><c>tofu</c>: TOFU + MUSE-style metrics of deployments behind an OpenAI-compatible URL, as JSON and Markdown.</summary>
+public static class TofuCommand
+{
+    public static Command Create()
+    {
+        var common = new EvalOptions("http://127.0.0.1:8000");
+        var models = new Option<string[]>("--model", "-m") { Description = "deployment to evaluate: name, name@alpha or name@alpha@r (repeat)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var retain = new Option<string?>("--retain-model") { Description = "deployment of the retain model (never saw the forget set): forget quality and PrivLeak are measured against it" };
+        var maxTokens = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 200 };
+        var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 16 };
+        var questionFormat = new Option<string>("--question-format") { Description = "how questions are asked, {0} = the question (a paraphrase probe)", DefaultValueFactory = _ => "{0}" };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "results JSON (a .md summary is written beside it)", Required = true };
+        var command = new Command("tofu", "TOFU forget quality, model utility, ROUGE-L, truth ratio, and MUSE VerbMem/KnowMem/PrivLeak through the API.")
+        {
+            models, retain, maxTokens, concurrency, questionFormat, output,
+        };
+        common.AddTo(command);
+        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
+        {
+            var definition = common.LoadSplit(parse);
+            var sets = common.LoadSets(parse, definition);
+            var deployments = parse.GetValue(models)!.Select(DeploymentRef.Parse).ToList();
+            var retainRef = parse.GetValue(retain) is { } r ? DeploymentRef.Parse(r) : null;
+            using var http = common.CreateHttp(parse);
+            var format = parse.GetValue(questionFormat)!;
+            if (!format.Contains("{0}", StringComparison.Ordinal)) throw new ArgumentException("--question-format must contain {0} (the question).");
+            var options = new TofuEvaluationOptions { MaxNewTokens = parse.GetValue(maxTokens), Concurrency = parse.GetValue(concurrency), QuestionFormat = format };
+            var run = await EvaluateAsync(new TofuEvaluator(new UldApiClient(http), sets, options), deployments, retainRef,
+                parse.GetValue(common.Forget)!, definition.Name, options, ct);
+            var path = parse.GetValue(output)!.FullName;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            AtomicFile.WriteAllText(path, run.ToJson());
+            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".md"), RunMarkdown.Write(run));
+            AnsiConsole.Write(new Markup(Markup.Escape(RunMarkdown.Write(run))));
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Evaluates the retain model first (if given), then every deployment, comparing each with it.</summary>
+    public static async Task<EvaluationRun> EvaluateAsync(TofuEvaluator evaluator, IReadOnlyList<DeploymentRef> deployments, DeploymentRef? retain,
+        string forgetSet, string split, TofuEvaluationOptions options, CancellationToken ct)
+    {
+        var results = new List<DeploymentResult>();
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var all = (retain is null ? deployments : deployments.Where(d => d != retain).Prepend(retain)).ToList();
+                var tasks = all.Select(d => ctx.AddTask(Markup.Escape(d.ToString()), autoStart: false)).ToList();
+                for (var i = 0; i < all.Count; i++)
+                {
+                    var task = tasks[i];
+                    task.StartTask();
+                    results.Add(await evaluator.EvaluateAsync(all[i], (done, total) => (task.MaxValue, task.Value) = (total, done), ct));
+                    task.StopTask();
+                }
+            });
+        if (retain is not null)
+        {
+            foreach (var result in results.Skip(1)) TofuEvaluator.CompareWithRetain(result, results[0]);
+            TofuEvaluator.CompareWithRetain(results[0], results[0]);
+        }
+        return new EvaluationRun { ForgetSet = forgetSet, Split = split, RetainDeployment = retain?.ToString(), MaxNewTokens = options.MaxNewTokens, Results = results };
+    }
+}

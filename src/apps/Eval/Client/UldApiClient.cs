@@ -1,0 +1,152 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Uld.Evaluation.Metrics;
+
+namespace Uld.Eval.Client;
+
+/// <summary>A deployment to evaluate: its model name and, for ULD deployments, the α (and r) to request.</summary>
+/// <param name="User">OpenAI's end-user id; behind the gateway it decides an A/B experiment's variant.</param>
+public sealed record DeploymentRef(string Model, double? Alpha = null, double? RelativeTop = null, string? User = null)
+{
+    /// <summary>"name", "name@α" or "name@α@r".</summary>
+    public static DeploymentRef Parse(string text)
+    {
+        var parts = text.Split('@');
+        double? Number(int i) => parts.Length > i
+            ? double.TryParse(parts[i], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"'{text}': '{parts[i]}' is not a number.")
+            : null;
+        if (parts.Length > 3 || parts[0].Length == 0) throw new ArgumentException($"'{text}' is not a deployment (name, name@alpha or name@alpha@r).");
+        return new DeploymentRef(parts[0], Number(1), Number(2));
+    }
+
+    public override string ToString() =>
+        (Alpha is null ? Model : RelativeTop is null ? $"{Model}@{Alpha}" : $"{Model}@{Alpha}@{RelativeTop}") + (User is null ? "" : "#" + User);
+}
+
+/// <summary>
+/// The calls evaluation makes against an OpenAI-compatible server (LogitServer or the gateway): chat-template
+/// tokenisation (/tokenize), answer scoring (pre-tokenised /v1/completions with echo + logprobs, max_tokens 0) and
+/// greedy generation. Scoring from token ids makes the answer's tokens exactly those the model was trained on.
+/// </summary>
+public sealed class UldApiClient(HttpClient http)
+{
+    public static HttpClient CreateHttp(Uri baseUrl, string? apiKey)
+    {
+        var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromMinutes(5) };
+        if (!string.IsNullOrEmpty(apiKey)) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        return http;
+    }
+
+    /// <summary>The prompt a chat request with one user question becomes (template + BOS).</summary>
+    public async Task<int[]> ChatPromptAsync(string model, string question, CancellationToken ct) =>
+        await TokensAsync(new JsonObject { ["model"] = model, ["messages"] = UserMessage(question) }, ct);
+
+    /// <summary>Token ids of an answer as it follows "Answer:" (a leading space, no BOS).</summary>
+    public async Task<int[]> AnswerTokensAsync(string model, string answer, CancellationToken ct) =>
+        await TokensAsync(new JsonObject { ["model"] = model, ["prompt"] = " " + answer, ["add_special_tokens"] = false }, ct);
+
+    /// <summary>log P(answer | prompt) under the deployment's served distribution.</summary>
+    public async Task<AnswerScore> ScoreAsync(DeploymentRef d, IReadOnlyList<int> prompt, IReadOnlyList<int> answer, CancellationToken ct)
+    {
+        var logprobs = await AnswerLogprobsAsync(d, prompt, answer, ct);
+        return new AnswerScore(logprobs.Sum(), logprobs.Length);
+    }
+
+    /// <summary>Per-token log-probabilities of <paramref name="answer"/> after <paramref name="prompt"/>.</summary>
+    public async Task<double[]> AnswerLogprobsAsync(DeploymentRef d, IReadOnlyList<int> prompt, IReadOnlyList<int> answer, CancellationToken ct)
+    {
+        if (answer.Count == 0) return [];
+        var body = Request(d, new JsonObject
+        {
+            ["prompt"] = new JsonArray([.. prompt.Concat(answer).Select(t => (JsonNode)t)]),
+            ["echo"] = true, ["logprobs"] = 0, ["max_tokens"] = 0,
+        });
+        var response = await PostAsync("/v1/completions", body, ct);
+        var logprobs = response["choices"]![0]!["logprobs"]!["token_logprobs"]!.AsArray();
+        // Echoed logprobs cover every prompt token after BOS; the answer's are the last |answer|.
+        return logprobs.Skip(logprobs.Count - answer.Count).Select(l => l!.GetValue<double>()).ToArray();
+    }
+
+    /// <summary>Greedy chat answer to one question.</summary>
+    public async Task<string> AnswerAsync(DeploymentRef d, string question, int maxTokens, CancellationToken ct)
+    {
+        var response = await PostAsync("/v1/chat/completions",
+            Request(d, new JsonObject { ["messages"] = UserMessage(question), ["max_tokens"] = maxTokens, ["temperature"] = 0 }), ct);
+        return response["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+    }
+
+    /// <summary>Greedy continuation of a token prompt (VerbMem).</summary>
+    public async Task<string> ContinueAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct)
+    {
+        var response = await PostAsync("/v1/completions", Request(d, new JsonObject
+        {
+            ["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode)t)]), ["max_tokens"] = maxTokens, ["temperature"] = 0,
+        }), ct);
+        return response["choices"]![0]!["text"]!.GetValue<string>();
+    }
+
+    /// <summary>
+    /// The A/B variant a user lands in behind the gateway (its X-Uld-Variant header on a one-token request), or null
+    /// when the model is not an experiment.
+    /// </summary>
+    public async Task<string?> VariantOfAsync(string experiment, string user, CancellationToken ct)
+    {
+        var body = new JsonObject { ["model"] = experiment, ["user"] = user, ["messages"] = UserMessage("Hello"), ["max_tokens"] = 1 };
+        using var response = await http.PostAsJsonAsync("/v1/chat/completions", body, ct);
+        if (!response.IsSuccessStatusCode) throw new EvaluationException($"experiment '{experiment}' answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        return response.Headers.TryGetValues("X-Uld-Variant", out var values) ? values.FirstOrDefault() : null;
+    }
+
+    private async Task<int[]> TokensAsync(JsonObject body, CancellationToken ct)
+    {
+        var response = await PostAsync("/tokenize", body, ct);
+        return response["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray();
+    }
+
+    private static JsonArray UserMessage(string question) => [new JsonObject { ["role"] = "user", ["content"] = question }];
+
+    private static JsonObject Request(DeploymentRef d, JsonObject body)
+    {
+        body["model"] = d.Model;
+        if (d.Alpha is { } alpha) body["uld_alpha"] = alpha;
+        if (d.RelativeTop is { } r) body["uld_relative_top"] = r;
+        if (d.User is { } user) body["user"] = user;
+        return body;
+    }
+
+    /// <summary>Attempts per request when the server says "later" (429 rate limit, 503 queue full).</summary>
+    private const int Attempts = 6;
+
+    private async Task<JsonNode> PostAsync(string path, JsonObject body, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await http.PostAsJsonAsync(path, body, ct);
+            if (response.StatusCode is System.Net.HttpStatusCode.TooManyRequests or System.Net.HttpStatusCode.ServiceUnavailable && attempt < Attempts)
+            {
+                // Wait as long as the server asks (Retry-After), or back off exponentially.
+                var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(Math.Pow(2, attempt - 1));
+                await Task.Delay(wait, ct);
+                continue;
+            }
+            return await ReadAsync(response, path, body, ct);
+        }
+    }
+
+    private static async Task<JsonNode> ReadAsync(HttpResponseMessage response, string path, JsonObject body, CancellationToken ct)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            string? message = null;
+            try { message = JsonNode.Parse(text)?["error"]?["message"]?.GetValue<string>(); } catch (JsonException) { }
+            throw new EvaluationException($"{path} for '{body["model"]}' answered {(int)response.StatusCode}: {message ?? text}");
+        }
+        return JsonNode.Parse(text) ?? throw new EvaluationException($"{path} answered an empty body.");
+    }
+}
+
+/// <summary>The server refused or failed a request evaluation depends on (an HTTP failure with the server's message).</summary>
+public sealed class EvaluationException(string message) : HttpRequestException(message);

@@ -1,0 +1,11 @@
+using System.CommandLine;
+using Uld.Eval.Cli;
+
+var root = new RootCommand("uld-eval: unlearning metrics through an OpenAI-compatible API, and the reports built from them.")
+{
+    TofuCommand.Create(),
+    ReportCommand.Create(),
+    AbCommand.Create(),
+    ReportCommand.CreateRobustness(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,39 @@
+using System.Globalization;
+using System.Text;
+using Uld.Eval.Tofu;
+
+namespace Uld.Eval.Reports;
+
+/// <summary>The Markdown summary of one evaluation run: one row per deployment.</summary>
+public static class RunMarkdown
+{
+    public static string Write(EvaluationRun run)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# TOFU evaluation: {run.Split}, {run.ForgetSet}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Forget quality = KS-test p-value of forget truth ratios against `{run.RetainDeployment ?? "(none)"}`; model utility = harmonic mean of retain, real-authors and world-facts probability, ROUGE-L recall and truth score. Greedy answers, at most {run.MaxNewTokens} tokens.");
+        md.AppendLine();
+        md.AppendLine("| deployment | FQ | forget ROUGE-L | forget prob | MU | retain ROUGE-L | retain prob | VerbMem | PrivLeak | s |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in run.Results)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Deployment} | {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.Forget.Probability:F3} | {r.ModelUtility:F3} | {r.Retain.RougeL:F3} | {r.Retain.Probability:F3} | {r.VerbMem:F3} | {Format.Signed(r.PrivLeak)} | {r.Seconds:F0} |");
+        }
+        return md.ToString();
+    }
+}
+
+public static class Format
+{
+    /// <summary>p-values span many decades: fixed for large ones, scientific for small.</summary>
+    public static string P(double? p) => p switch
+    {
+        null => "—",
+        >= 0.01 => p.Value.ToString("F3", CultureInfo.InvariantCulture),
+        _ => p.Value.ToString("0.0e0", CultureInfo.InvariantCulture),
+    };
+
+    public static string Signed(double? v) => v is null ? "—" : v.Value.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,81 @@
+using System.Text.Json.Serialization;
+
+namespace Uld.Eval.Tofu;
+
+/// <summary>Means over one question set.</summary>
+public sealed record SetMetrics(
+    [property: JsonPropertyName("questions")] int Questions,
+    [property: JsonPropertyName("probability")] double Probability,
+    [property: JsonPropertyName("rouge_l_recall")] double RougeL,
+    [property: JsonPropertyName("truth_ratio")] double TruthRatio,
+    [property: JsonPropertyName("truth_score")] double TruthScore);
+
+public sealed record ExampleAnswer(
+    [property: JsonPropertyName("question")] string Question,
+    [property: JsonPropertyName("reference")] string Reference,
+    [property: JsonPropertyName("generated")] string Generated,
+    [property: JsonPropertyName("rouge_l_recall")] double RougeL);
+
+/// <summary>Everything measured for one deployment (at one α) on one forget set.</summary>
+public sealed record DeploymentResult
+{
+    [JsonPropertyName("deployment")] public required string Deployment { get; init; }
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    [JsonPropertyName("alpha")] public double? Alpha { get; init; }
+    [JsonPropertyName("relative_top")] public double? RelativeTop { get; init; }
+    [JsonPropertyName("forget")] public required SetMetrics Forget { get; init; }
+    [JsonPropertyName("retain")] public required SetMetrics Retain { get; init; }
+    [JsonPropertyName("real_authors")] public required SetMetrics RealAuthors { get; init; }
+    [JsonPropertyName("world_facts")] public required SetMetrics WorldFacts { get; init; }
+    /// <summary>Harmonic mean of {retain, real authors, world facts} × {probability, ROUGE-L, truth score}.</summary>
+    [JsonPropertyName("model_utility")] public required double ModelUtility { get; init; }
+    /// <summary>KS-test p-value of forget truth ratios against the retain model's; null for the retain model itself.</summary>
+    [JsonPropertyName("forget_quality")] public double? ForgetQuality { get; set; }
+    [JsonPropertyName("forget_ks_statistic")] public double? ForgetKsStatistic { get; set; }
+    /// <summary>MUSE VerbMem: ROUGE-L recall of the greedy continuation of the first half of each forget answer.</summary>
+    [JsonPropertyName("verbmem_forget")] public required double VerbMem { get; init; }
+    /// <summary>MUSE KnowMem: ROUGE-L recall of greedy answers to forget / retain questions.</summary>
+    [JsonPropertyName("knowmem_forget")] public double KnowMemForget => Forget.RougeL;
+    [JsonPropertyName("knowmem_retain")] public double KnowMemRetain => Retain.RougeL;
+    /// <summary>Min-k% probability AUC (forget answers as members vs unseen authors' answers).</summary>
+    [JsonPropertyName("mia_auc")] public required double MiaAuc { get; init; }
+    /// <summary>MUSE PrivLeak: (AUC − AUC_retain) / AUC_retain; ≈0 is ideal.</summary>
+    [JsonPropertyName("privleak")] public double? PrivLeak { get; set; }
+    [JsonPropertyName("forget_truth_ratios")] public required IReadOnlyList<double> ForgetTruthRatios { get; init; }
+    [JsonPropertyName("examples_forget")] public required IReadOnlyList<ExampleAnswer> ForgetExamples { get; init; }
+    [JsonPropertyName("examples_retain")] public required IReadOnlyList<ExampleAnswer> RetainExamples { get; init; }
+    [JsonPropertyName("seconds")] public double Seconds { get; init; }
+}
+
+/// <summary>One evaluation run: a forget set, its retain model and the deployments measured.</summary>
+public sealed record EvaluationRun
+{
+    /// <summary>
+    /// Results may hold ∞: a relative-top filter can give an answer probability 0, and its truth ratio is then infinite
+    /// (which the KS test orders correctly). JSON has no such number, so it is written as "Infinity".
+    /// </summary>
+    public static readonly System.Text.Json.JsonSerializerOptions JsonOptions =
+        new(Uld.Contracts.Json.Options) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, JsonOptions);
+
+    public static EvaluationRun Load(string path)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<EvaluationRun>(File.ReadAllText(path), JsonOptions)
+                ?? throw new InvalidDataException($"{path} is empty.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not an evaluation result: {e.Message}");
+        }
+    }
+
+    [JsonPropertyName("forget_set")] public required string ForgetSet { get; init; }
+    [JsonPropertyName("split")] public required string Split { get; init; }
+    [JsonPropertyName("retain_deployment")] public string? RetainDeployment { get; init; }
+    [JsonPropertyName("max_new_tokens")] public int MaxNewTokens { get; init; }
+    [JsonPropertyName("created")] public DateTimeOffset Created { get; init; } = DateTimeOffset.UtcNow;
+    [JsonPropertyName("results")] public required List<DeploymentResult> Results { get; init; }
+}

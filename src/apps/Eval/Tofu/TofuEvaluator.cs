@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Uld.Evaluation.Data;
+using Uld.Evaluation.Metrics;
+using Uld.Eval.Client;
+
+namespace Uld.Eval.Tofu;
+
+/// <summary>Settings of a TOFU evaluation run.</summary>
+public sealed record TofuEvaluationOptions
+{
+    /// <summary>Greedy answer length cap (TOFU answers are up to ~150 tokens with the small vocabularies used here).</summary>
+    public int MaxNewTokens { get; init; } = 200;
+    /// <summary>Requests in flight at once; the server batches them.</summary>
+    public int Concurrency { get; init; } = 16;
+    /// <summary>k of the min-k% probability membership score.</summary>
+    public double MinKFraction { get; init; } = 0.4;
+    public int Examples { get; init; } = 3;
+    /// <summary>
+    /// How a question is put to the model ("{0}" = as written). Other wordings probe whether forgotten knowledge comes
+    /// back when the question is asked differently (seed 003).
+    /// </summary>
+    public string QuestionFormat { get; init; } = "{0}";
+
+    public string Ask(string question) => string.Format(System.Globalization.CultureInfo.InvariantCulture, QuestionFormat, question);
+}
+
+/// <summary>
+/// TOFU and MUSE-style metrics of one deployment, measured only through the API (docs/METHODS.md): answer probability,
+/// ROUGE-L recall of greedy answers and truth ratio on every set, model utility, VerbMem and a min-k% membership AUC.
+/// Forget quality and PrivLeak need the retain model's numbers and are filled in by <see cref="CompareWithRetain"/>.
+/// </summary>
+public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEvaluationOptions options)
+{
+    private readonly ConcurrentDictionary<(string, string, bool), Task<int[]>> _tokens = new();
+
+    /// <param name="progress">(done, total) question evaluations.</param>
+    public async Task<DeploymentResult> EvaluateAsync(DeploymentRef d, Action<int, int>? progress, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var total = sets.Forget.Count * 2 + sets.Retain.Count + sets.RealAuthors.Count + sets.WorldFacts.Count + sets.Holdout.Count;
+        var done = 0;
+        void Tick() => progress?.Invoke(Interlocked.Increment(ref done), total);
+
+        var forget = await QaSetAsync(d, sets.Forget, Tick, ct);
+        var retain = await QaSetAsync(d, sets.Retain, Tick, ct);
+        var real = await OptionSetAsync(d, sets.RealAuthors, Tick, ct);
+        var world = await OptionSetAsync(d, sets.WorldFacts, Tick, ct);
+        var verbMem = await ForEachAsync(sets.Forget, r => VerbMemAsync(d, r, ct), Tick, ct);
+        var nonMembers = await ForEachAsync(sets.Holdout, r => MinKAsync(d, r, ct), Tick, ct);
+
+        var utility = Means.Harmonic([
+            retain.Metrics.Probability, retain.Metrics.RougeL, retain.Metrics.TruthScore,
+            real.Probability, real.RougeL, real.TruthScore,
+            world.Probability, world.RougeL, world.TruthScore,
+        ]);
+        return new DeploymentResult
+        {
+            Deployment = d.ToString(), Model = d.Model, Alpha = d.Alpha, RelativeTop = d.RelativeTop,
+            Forget = forget.Metrics, Retain = retain.Metrics, RealAuthors = real, WorldFacts = world, ModelUtility = utility,
+            VerbMem = verbMem.Average(), MiaAuc = Auc(forget.MinK, nonMembers), ForgetTruthRatios = forget.TruthRatios,
+            ForgetExamples = forget.Examples, RetainExamples = retain.Examples, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+        };
+    }
+
+    /// <summary>Forget quality (KS p-value of forget truth ratios) and PrivLeak, relative to the retain model.</summary>
+    public static void CompareWithRetain(DeploymentResult result, DeploymentResult retain)
+    {
+        var ks = KolmogorovSmirnov.TwoSample(result.ForgetTruthRatios, retain.ForgetTruthRatios);
+        (result.ForgetQuality, result.ForgetKsStatistic) = (ks.PValue, ks.Statistic);
+        result.PrivLeak = (result.MiaAuc - retain.MiaAuc) / retain.MiaAuc;
+    }
+
+    /// <param name="MinK">min-k% score of each true answer (the forget set's are the membership probe's members)</param>
+    private sealed record QaSet(SetMetrics Metrics, IReadOnlyList<double> TruthRatios, IReadOnlyList<ExampleAnswer> Examples, IReadOnlyList<double> MinK);
+
+    private async Task<QaSet> QaSetAsync(DeploymentRef d, IReadOnlyList<TofuRecord> records, Action tick, CancellationToken ct)
+    {
+        var rows = await ForEachAsync(records, async r =>
+        {
+            var prompt = await PromptAsync(d, r.Question, ct);
+            var truthLogprobs = await client.AnswerLogprobsAsync(d, prompt, await AnswerAsync(d, r.Answer, ct), ct);
+            var truth = new AnswerScore(truthLogprobs.Sum(), truthLogprobs.Length);
+            var paraphrase = await client.ScoreAsync(d, prompt, await AnswerAsync(d, r.ParaphrasedAnswer!, ct), ct);
+            var perturbed = await ScoreAllAsync(d, prompt, r.PerturbedAnswers, ct);
+            var generated = await client.AnswerAsync(d, options.Ask(r.Question), options.MaxNewTokens, ct);
+            return (Probability: truth.NormalizedProbability, Rouge: RougeL.Recall(r.Answer, generated),
+                Ratio: TofuStatistics.TruthRatio(paraphrase, perturbed), Generated: generated, MinK: MinK(truthLogprobs));
+        }, tick, ct);
+        var ratios = rows.Select(x => x.Ratio).ToList();
+        var metrics = new SetMetrics(rows.Length, rows.Average(x => x.Probability), rows.Average(x => x.Rouge), ratios.Average(),
+            ratios.Average(TofuStatistics.TruthScore));
+        var examples = records.Zip(rows).Take(options.Examples).Select(x => new ExampleAnswer(x.First.Question, x.First.Answer, x.Second.Generated, x.Second.Rouge)).ToList();
+        return new QaSet(metrics, ratios, examples, rows.Select(x => x.MinK).ToList());
+    }
+
+    /// <summary>Real authors / world facts: the true answer's probability among the options, ROUGE-L, truth ratio vs the options.</summary>
+    private async Task<SetMetrics> OptionSetAsync(DeploymentRef d, IReadOnlyList<TofuRecord> records, Action tick, CancellationToken ct)
+    {
+        var rows = await ForEachAsync(records, async r =>
+        {
+            var prompt = await PromptAsync(d, r.Question, ct);
+            var truth = await client.ScoreAsync(d, prompt, await AnswerAsync(d, r.Answer, ct), ct);
+            var perturbed = await ScoreAllAsync(d, prompt, r.PerturbedAnswers, ct);
+            var generated = await client.AnswerAsync(d, options.Ask(r.Question), options.MaxNewTokens, ct);
+            return (Probability: TofuStatistics.OptionProbability(truth, perturbed), Rouge: RougeL.Recall(r.Answer, generated),
+                Ratio: TofuStatistics.TruthRatio(truth, perturbed));
+        }, tick, ct);
+        return new SetMetrics(rows.Length, rows.Average(x => x.Probability), rows.Average(x => x.Rouge), rows.Average(x => x.Ratio),
+            rows.Average(x => TofuStatistics.TruthScore(x.Ratio)));
+    }
+
+    private async Task<List<AnswerScore>> ScoreAllAsync(DeploymentRef d, int[] prompt, IReadOnlyList<string> answers, CancellationToken ct)
+    {
+        var scores = new List<AnswerScore>(answers.Count);
+        foreach (var answer in answers) scores.Add(await client.ScoreAsync(d, prompt, await AnswerAsync(d, answer, ct), ct));
+        return scores;
+    }
+
+    /// <summary>MUSE VerbMem: give the question and the first half of the answer's words, compare the continuation with the rest.</summary>
+    private async Task<double> VerbMemAsync(DeploymentRef d, TofuRecord r, CancellationToken ct)
+    {
+        var words = r.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var half = words.Length / 2;
+        var prefix = string.Join(' ', words.Take(half));
+        var rest = string.Join(' ', words.Skip(half));
+        var prompt = (await PromptAsync(d, r.Question, ct)).Concat(half == 0 ? [] : await AnswerAsync(d, prefix, ct)).ToList();
+        var continuation = await client.ContinueAsync(d, prompt, options.MaxNewTokens, ct);
+        return RougeL.Recall(rest, continuation);
+    }
+
+    /// <summary>Min-k% probability: the mean of the lowest k% answer-token log-probabilities (high for memorised text).</summary>
+    private async Task<double> MinKAsync(DeploymentRef d, TofuRecord r, CancellationToken ct) =>
+        MinK(await client.AnswerLogprobsAsync(d, await PromptAsync(d, r.Question, ct), await AnswerAsync(d, r.Answer, ct), ct));
+
+    private double MinK(double[] logprobs)
+    {
+        if (logprobs.Length == 0) return 0;
+        var k = Math.Max(1, (int)Math.Ceiling(logprobs.Length * options.MinKFraction));
+        return logprobs.Order().Take(k).Average();
+    }
+
+    /// <summary>Area under the ROC curve of "member score > non-member score" (ties count half).</summary>
+    public static double Auc(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
+    {
+        var wins = 0.0;
+        foreach (var m in members)
+            foreach (var n in nonMembers)
+                wins += m > n ? 1 : m == n ? 0.5 : 0;
+        return wins / (members.Count * (double)nonMembers.Count);
+    }
+
+    // Tokenisation depends only on the deployment's tokenizer; cache per model.
+    private Task<int[]> PromptAsync(DeploymentRef d, string question, CancellationToken ct) =>
+        _tokens.GetOrAdd((d.Model, question, true), _ => client.ChatPromptAsync(d.Model, options.Ask(question), ct));
+
+    private Task<int[]> AnswerAsync(DeploymentRef d, string answer, CancellationToken ct) =>
+        _tokens.GetOrAdd((d.Model, answer, false), _ => client.AnswerTokensAsync(d.Model, answer, ct));
+
+    private async Task<T[]> ForEachAsync<T>(IReadOnlyList<TofuRecord> records, Func<TofuRecord, Task<T>> body, Action tick, CancellationToken ct)
+    {
+        var results = new T[records.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, records.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = ct },
+            async (i, _) =>
+            {
+                results[i] = await body(records[i]);
+                tick();
+            });
+        return results;
+    }
+}

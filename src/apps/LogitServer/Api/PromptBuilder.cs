@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Uld.Contracts.OpenAi;
+using Uld.LogitServer.Deployments;
+
+namespace Uld.LogitServer.Api;
+
+/// <summary>Turns request prompts (chat messages, text or token ids) into the token ids a deployment runs.</summary>
+public static class PromptBuilder
+{
+    public static IReadOnlyList<(string Role, string Content)> Messages(IReadOnlyList<ChatMessage>? messages)
+    {
+        if (messages is not { Count: > 0 }) throw OpenAiException.InvalidRequest("'messages' must be a non-empty array.", "messages");
+        return messages.Select((m, i) =>
+        {
+            var text = m.Text() ?? throw OpenAiException.InvalidRequest($"messages[{i}].content must be a string or an array of text parts.", $"messages[{i}].content");
+            return (m.Role ?? throw OpenAiException.InvalidRequest($"messages[{i}].role is required.", $"messages[{i}].role"), text);
+        }).ToList();
+    }
+
+    /// <summary>The chat template's rendering of <paramref name="messages"/>, with BOS, as token ids.</summary>
+    public static IReadOnlyList<int> Chat(Deployment deployment, IReadOnlyList<(string Role, string Content)> messages)
+    {
+        string rendered;
+        try
+        {
+            rendered = deployment.ChatTemplate.Render(messages);
+        }
+        catch (ArgumentException e)
+        {
+            throw OpenAiException.InvalidRequest(e.Message, "messages");
+        }
+        return deployment.Tokenizer.Encode(rendered, addBos: true);
+    }
+
+    /// <summary>
+    /// A completions prompt: a string (or one-string array), encoded with BOS; or an array of token ids, used as given —
+    /// the OpenAI API's pre-tokenised form, which lets a client score exactly the tokens it chose.
+    /// </summary>
+    public static (IReadOnlyList<int> Ids, string? Text) Completion(Deployment? deployment, JsonElement prompt)
+    {
+        switch (prompt.ValueKind)
+        {
+            case JsonValueKind.String:
+                return (deployment?.Tokenizer.Encode(prompt.GetString()!, addBos: true) ?? [], prompt.GetString());
+            case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String:
+                return (deployment?.Tokenizer.Encode(prompt[0].GetString()!, addBos: true) ?? [], prompt[0].GetString());
+            case JsonValueKind.Array when prompt.GetArrayLength() > 0 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number):
+                var ids = prompt.EnumerateArray().Select(e => e.TryGetInt32(out var id) ? id : -1).ToList();
+                var vocab = deployment?.Tokenizer.VocabSize ?? int.MaxValue;
+                var bad = ids.FindIndex(id => id < 0 || id >= vocab);
+                if (bad >= 0) throw OpenAiException.InvalidRequest($"prompt[{bad}] is not a token id of this model (0..{vocab - 1}).", "prompt");
+                return (ids, null);
+            case JsonValueKind.Undefined or JsonValueKind.Null:
+                throw OpenAiException.InvalidRequest("'prompt' is required.", "prompt");
+            default:
+                throw OpenAiException.InvalidRequest("'prompt' must be a string, an array holding one string, or an array of token ids.", "prompt");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using Uld.Contracts.Models;
+using Uld.Contracts.OpenAi;
+using Uld.Tokenization;
+using Uld.Inference;
+
+namespace Uld.LogitServer.Deployments;
+
+/// <summary>A loaded deployment: its sessions, tokenizer, context size and α policy. Owns the sessions.</summary>
+public sealed class Deployment : IDisposable
+{
+    public required DeploymentOptions Options { get; init; }
+    public required ModelDirectory BaseDirectory { get; init; }
+    public required OnnxCausalLm BaseModel { get; init; }
+    public OnnxCausalLm? AssistantModel { get; init; }
+    public required ModelTokenizer Tokenizer { get; init; }
+    public required ChatTemplate ChatTemplate { get; init; }
+
+    public string Name => Options.Name;
+    public bool IsUld => AssistantModel is not null;
+    public int ContextLength => BaseDirectory.Generation.MaxLength ?? BaseDirectory.Config.MaxPositionEmbeddings;
+    public int? EosId => BaseDirectory.Generation.EosTokenId ?? Tokenizer.Ids.Eos;
+
+    /// <summary>Resolves the request's α and r against the policy; out-of-policy values are a 400 naming the field.</summary>
+    public (double Alpha, double RelativeTop) ResolveUld(double? alpha, double? relativeTop)
+    {
+        if (!IsUld)
+        {
+            if (alpha is not null) throw OpenAiException.InvalidRequest($"uld_alpha is only accepted by ULD deployments; '{Name}' is a plain deployment.", "uld_alpha");
+            if (relativeTop is not null) throw OpenAiException.InvalidRequest($"uld_relative_top is only accepted by ULD deployments; '{Name}' is a plain deployment.", "uld_relative_top");
+            return (0, 0);
+        }
+        var a = alpha ?? Options.AlphaDefault;
+        if (!double.IsFinite(a) || a < Options.AlphaMin || a > Options.AlphaMax)
+            throw OpenAiException.InvalidRequest($"uld_alpha must be between {Options.AlphaMin} and {Options.AlphaMax} for '{Name}'; got {a}.", "uld_alpha");
+        var r = relativeTop ?? Options.RelativeTopDefault;
+        if (!double.IsFinite(r) || r < Options.RelativeTopMin || r > Options.RelativeTopMax)
+            throw OpenAiException.InvalidRequest($"uld_relative_top must be between {Options.RelativeTopMin} and {Options.RelativeTopMax} for '{Name}'; got {r}.", "uld_relative_top");
+        return (a, r);
+    }
+
+    public void Dispose()
+    {
+        BaseModel.Dispose();
+        AssistantModel?.Dispose();
+    }
+}

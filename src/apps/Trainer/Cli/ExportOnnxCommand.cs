@@ -1,0 +1,30 @@
+using Uld.Cli;
+using System.CommandLine;
+using Spectre.Console;
+using Uld.Trainer.Import;
+using Uld.Trainer.Torch;
+
+namespace Uld.Trainer.Cli;
+
+/// <summary><c>export-onnx</c>: (re)write onnx/model.onnx of a model directory per Contract 2, verified against TorchSharp.</summary>
+public static class ExportOnnxCommand
+{
+    public static Command Create()
+    {
+        var modelDir = new Option<DirectoryInfo>("--model-dir", "-m") { Description = "model directory to export", Required = true };
+        var threshold = ImportCommand.ExternalDataThresholdOption();
+        var command = new Command("export-onnx", "Write onnx/model.onnx (decoder with KV cache, opset 17) and check its logits against TorchSharp.") { modelDir, threshold };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            TorchRuntime.EnsureInitialized();
+            var dir = parse.GetValue(modelDir)!.FullName;
+            Contracts.Models.ModelManifest manifest = null!;
+            AnsiConsole.Status().Start("exporting", ctx => manifest = ModelPackage.ReExport(dir,
+                new ModelPackage.Options { ExternalDataThreshold = parse.GetValue(threshold) }, step => ctx.Status(step)));
+            var diff = manifest.Source?["onnx_export"]?["max_abs_diff_vs_torchsharp"]?.GetValue<double>();
+            AnsiConsole.MarkupLineInterpolated($"[green]exported[/] {dir}/onnx/model.onnx (ONNX vs TorchSharp max |diff| {diff:G3})");
+            return 0;
+        }));
+        return command;
+    }
+}

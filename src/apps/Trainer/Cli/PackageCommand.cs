@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Uld.Cli;
+using Uld.Contracts.Models;
+
+namespace Uld.Trainer.Cli;
+
+/// <summary>
+/// <c>package</c>: a verified copy of a model directory for serving only — ONNX graph, tokenizer, configs and a
+/// re-hashed manifest, without the training weights (model.safetensors), which halves its size. This is how the
+/// default models under models/ stay small; the trainer cannot continue from such a copy.
+/// </summary>
+public static class PackageCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<DirectoryInfo>("--model", "-m") { Description = "model directory to package", Required = true };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Required = true };
+        var name = new Option<string?>("--name") { Description = "name in the manifest (default: the output folder's name)" };
+        var baseName = new Option<string?>("--base-name") { Description = "base model name to record (a ULD assistant's base, renamed alongside it)" };
+        var force = new Option<bool>("--force");
+        var command = new Command("package", "Copy a model directory for serving only (no training weights), re-hashed.") { model, output, name, baseName, force };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var source = ModelDirectory.Open(parse.GetValue(model)!.FullName);
+            var target = parse.GetValue(output)!.FullName.TrimEnd('/');
+            using var writer = new ModelDirectoryWriter(target, parse.GetValue(force));
+            foreach (var relative in source.Manifest.Files.Keys.Where(f => f != ModelDirectory.WeightsFile))
+            {
+                var to = writer.PathOf(relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(source.PathOf(relative), to);
+            }
+            var provenance = source.Manifest.Source?.DeepClone().AsObject() ?? new JsonObject();
+            provenance["packaged_from"] = source.Manifest.Name;
+            provenance["package"] = "serving (ONNX only; rebuild the training weights with the command in models/README.md)";
+            var manifest = writer.Commit(source.Manifest with
+            {
+                Name = parse.GetValue(name) ?? Path.GetFileName(target),
+                BaseModel = parse.GetValue(baseName) ?? source.Manifest.BaseModel,
+                Source = provenance,
+            });
+            var bytes = manifest.Files.Keys.Sum(f => new FileInfo(Path.Combine(target, f)).Length);
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {target}: {manifest.Files.Count} files, {bytes / 1e6:F1} MB");
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,166 @@
+using Uld.Cli;
+using Uld.Evaluation.Data;
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Uld.Contracts.Models;
+using Uld.Tokenization;
+using Uld.Trainer.Data;
+using Uld.Trainer.Import;
+using Uld.Trainer.Model;
+using Uld.Trainer.Torch;
+using Uld.Trainer.Training;
+using Uld.Trainer.Unlearning;
+
+namespace Uld.Trainer.Cli;
+
+/// <summary><c>unlearn --method uld</c>: a ULD assistant for a base model and a forget set, as a model directory.</summary>
+public static class UnlearnCommand
+{
+    // --epochs and --lr default per method family, to the options records' defaults.
+    private static readonly UldOptions UldDefaults = new();
+    private static readonly GradientOptions GradientDefaults = new();
+
+    public static Command Create()
+    {
+        var method = new Option<string>("--method") { Description = $"uld, or a gradient baseline: {string.Join(", ", GradientUnlearner.Methods)}", Required = true };
+        var baseDir = new Option<DirectoryInfo>("--base") { Description = "the model to unlearn from (model directory)", Required = true };
+        var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", Required = true };
+        var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
+        var forget = new Option<string>("--forget") { Description = "forget set of the split, e.g. forget4", Required = true };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Required = true };
+        var layers = new Option<int?>("--layers", "-k") { Description = "assistant depth K (default: a quarter of the base's layers, at least 2)" };
+        var rank = new Option<int>("--rank") { DefaultValueFactory = _ => 16 };
+        var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => 32 };
+        var loraDropout = new Option<double>("--lora-dropout") { DefaultValueFactory = _ => 0.05 };
+        var retainWeight = new Option<double>("--retain-weight") { DefaultValueFactory = _ => 5.0 };
+        var epochs = new Option<int?>("--epochs") { Description = $"default: {UldDefaults.Epochs} for uld, {GradientDefaults.Epochs} for the gradient baselines" };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var lr = new Option<double?>("--lr") { Description = $"default: {UldDefaults.LearningRate} for uld, {GradientDefaults.LearningRate} for the gradient baselines" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1234 };
+        var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => 1.0 };
+        var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => 0.1 };
+        var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => 1.0 };
+        var force = new Option<bool>("--force");
+        var checkpoints = new CheckpointOptions();
+        var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
+        {
+            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, epochs, batchSize, lr, seed, gamma, beta,
+            taskVectorScale, force,
+        };
+        checkpoints.AddTo(command);
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var m = parse.GetValue(method)!.ToLowerInvariant();
+            if (m != "uld" && !GradientUnlearner.Methods.Contains(m))
+                throw new ArgumentException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods)}.");
+            TorchRuntime.EnsureInitialized();
+
+            var baseModel = ModelDirectory.Open(parse.GetValue(baseDir)!.FullName);
+            var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
+            var (forgetRecords, retainRecords) = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor).Split(definition, parse.GetValue(forget)!);
+            var tokenizer = ModelTokenizer.Load(baseModel.Root);
+            if (m != "uld")
+            {
+                var refusals = GradientUnlearner.NeedsRefusals(m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
+                return RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, refusals, parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName,
+                    checkpoints.Plan(parse, parse.GetValue(output)!.FullName),
+                    new GradientOptions
+                    {
+                        Epochs = parse.GetValue(epochs) ?? GradientDefaults.Epochs, BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) ?? GradientDefaults.LearningRate,
+                        RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), TaskVectorScale = parse.GetValue(taskVectorScale),
+                        Seed = parse.GetValue(seed),
+                    }, parse.GetValue(forget)!, parse.GetValue(force));
+            }
+            var options = new UldOptions
+            {
+                Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
+                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs) ?? UldDefaults.Epochs, BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(lr) ?? UldDefaults.LearningRate, Seed = parse.GetValue(seed),
+            };
+            var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Seed);
+            var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
+            using var assistant = LayerTruncation.FirstLayers(baseModel, k);
+
+            var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, forgetSet, retainSet, options,
+                tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) => task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}"),
+                checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
+            if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
+            using var merged = UldAssistantTrainer.Merge(assistant);
+            var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+            hyper["layers"] = k;
+            hyper["forget_set"] = parse.GetValue(forget);
+            var manifest = ModelPackage.Write(parse.GetValue(output)!.FullName, merged, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation,
+                new ModelManifest
+                {
+                    Name = Path.GetFileName(parse.GetValue(output)!.FullName.TrimEnd('/')),
+                    Role = ModelRoles.UldAssistant,
+                    BaseModel = baseModel.Manifest.Name,
+                    Method = "uld",
+                    Hyperparameters = hyper,
+                    TrainingData = [new DataFile(Path.GetFileName(parse.GetValue(split)!.FullName), FileHash.Sha256(parse.GetValue(split)!.FullName))],
+                    Metrics = new JsonObject
+                    {
+                        ["final_forget_ce"] = result.FinalForgetLoss,
+                        ["final_retain_kl"] = result.FinalRetainKl,
+                        ["trainable_parameters"] = result.TrainableParameters,
+                        ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
+                        ["epochs"] = options.Epochs,
+                        ["steps"] = result.Steps,
+                        ["peak_rss_mib"] = PeakRssMib(),
+                    },
+                }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
+            CheckpointOptions.Remove(parse.GetValue(output)!.FullName);
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {parse.GetValue(output)!.FullName}: ULD assistant ({k} layers, {result.TrainableParameters:N0} LoRA parameters) for {manifest.BaseModel}, {result.Elapsed.TotalMinutes:F1} min");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>A gradient baseline: the whole base fine-tuned against the forget set, written with role "unlearned".</summary>
+    private static int RunGradient(string method, ModelDirectory baseModel, ModelTokenizer tokenizer, IReadOnlyList<TofuRecord> forgetRecords,
+        IReadOnlyList<TofuRecord> retainRecords, IReadOnlyList<string> refusals, string output, string splitPath, CheckpointPlan checkpoints, GradientOptions options,
+        string forgetSet, bool force)
+    {
+        var template = ChatTemplate.Load(baseModel.Root);
+        List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
+        // Each forget question gets a refusal drawn with the seed, the same one every epoch.
+        var random = new Random(options.Seed);
+        var forget = new ForgetData(Examples(forgetRecords), refusals.Count == 0 ? null
+            : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
+        using var model = LlamaWeights.LoadDirectory(baseModel);
+        using var reference = LlamaWeights.LoadDirectory(baseModel);
+        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, Examples(retainRecords),
+            options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
+            checkpoints));
+        if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
+        var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+        hyper["forget_set"] = forgetSet;
+        ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest
+        {
+            Name = Path.GetFileName(output.TrimEnd('/')),
+            Role = ModelRoles.Unlearned,
+            BaseModel = baseModel.Manifest.Name,
+            Method = method,
+            Hyperparameters = hyper,
+            TrainingData = [new DataFile(Path.GetFileName(splitPath), FileHash.Sha256(splitPath))],
+            Metrics = new JsonObject
+            {
+                ["final_forget_term"] = result.FinalForgetTerm,
+                ["final_retain_term"] = result.FinalRetainTerm,
+                ["trainable_parameters"] = model.parameters().Sum(p => p.numel()),
+                ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
+                ["epochs"] = options.Epochs,
+                ["steps"] = result.Steps,
+                ["peak_rss_mib"] = PeakRssMib(),
+            },
+        }, new ModelPackage.Options { Overwrite = force });
+        CheckpointOptions.Remove(output);
+        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}: {method} of {baseModel.Manifest.Name}, {result.Elapsed.TotalMinutes:F1} min");
+        return 0;
+    }
+
+    /// <summary>Peak resident memory of this process so far (VmHWM on Linux), for `bench train`.</summary>
+    private static long PeakRssMib() => System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
+}

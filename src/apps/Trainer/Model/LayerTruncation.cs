@@ -1,0 +1,55 @@
+using Uld.Contracts.Models;
+using System.Text.Json.Nodes;
+using Uld.Trainer.Safetensors;
+using Uld.Trainer.Import;
+
+namespace Uld.Trainer.Model;
+
+/// <summary>
+/// A model made of the first K transformer layers of a base, with the base's embedding, final norm and head — the
+/// starting point of a ULD assistant (docs/METHODS.md). It shares the base's vocabulary by construction.
+/// </summary>
+public static class LayerTruncation
+{
+    public static LlamaForCausalLM FirstLayers(ModelDirectory baseDirectory, int layers) =>
+        FirstLayers(baseDirectory.Config, SafetensorsFile.Read(baseDirectory.WeightsPath).Tensors, layers, baseDirectory.WeightsPath);
+
+    public static LlamaForCausalLM FirstLayers(LlamaForCausalLM baseModel, int layers) =>
+        FirstLayers(baseModel.Config, LlamaWeights.Export(baseModel).ToDictionary(t => t.Name, StringComparer.Ordinal), layers, "the base model");
+
+    private static LlamaForCausalLM FirstLayers(LlamaConfig config, IReadOnlyDictionary<string, SafeTensor> weights, int layers, string source)
+    {
+        if (layers < 1 || layers > config.NumHiddenLayers)
+            throw new ArgumentException($"the assistant needs between 1 and {config.NumHiddenLayers} layers of the base; got {layers}.");
+        var kept = weights.Where(kv => LayerIndex(kv.Key) is not { } i || i < layers).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var model = new LlamaForCausalLM(config with { NumHiddenLayers = layers });
+        LlamaWeights.Load(model, kept, source);
+        model.eval();
+        return model;
+    }
+
+    private static int? LayerIndex(string name)
+    {
+        const string prefix = "model.layers.";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var end = name.IndexOf('.', prefix.Length);
+        return int.Parse(name.AsSpan(prefix.Length, end - prefix.Length), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Writes the untrained first-K-layers model as a ULD assistant directory (role uld-assistant, same tokenizer
+    /// bytes as the base). Useful on its own to exercise ULD serving before an assistant is trained.
+    /// </summary>
+    public static ModelManifest WriteAssistant(ModelDirectory baseDirectory, int layers, string output, bool overwrite, Action<string>? progress = null)
+    {
+        using var model = FirstLayers(baseDirectory, layers);
+        return ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseDirectory), baseDirectory.Generation, new ModelManifest
+        {
+            Name = Path.GetFileName(Path.GetFullPath(output)),
+            Role = ModelRoles.UldAssistant,
+            BaseModel = baseDirectory.Manifest.Name,
+            Method = "layer-truncation",
+            Hyperparameters = new JsonObject { ["layers"] = layers },
+        }, new ModelPackage.Options { Overwrite = overwrite }, progress);
+    }
+}

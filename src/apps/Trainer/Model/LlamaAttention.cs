@@ -1,0 +1,71 @@
+using Uld.Contracts.Models;
+using static TorchSharp.torch;
+
+namespace Uld.Trainer.Model;
+
+/// <summary>One layer's key/value cache: [batch, kv_heads, length, head_dim] each.</summary>
+public readonly record struct LayerCache(Tensor Key, Tensor Value);
+
+/// <summary>Grouped-query self-attention with rotary embeddings and an optional key/value cache.</summary>
+public sealed class LlamaAttention : nn.Module
+{
+    /// <summary>
+    /// Masked scores are replaced (not offset) by this finite value: a fully masked row (a left-padding query)
+    /// then gets a uniform, finite softmax instead of NaN, which would otherwise leak into real rows through V.
+    /// </summary>
+    public const float MaskedScore = -1e9f;
+
+    private readonly LlamaLinear _q, _k, _v, _o;
+    private readonly int _heads, _kvHeads, _headDim;
+
+    public LlamaAttention(LlamaConfig c) : base(nameof(LlamaAttention))
+    {
+        _heads = c.NumAttentionHeads;
+        _kvHeads = c.KeyValueHeads;
+        _headDim = c.HeadDim;
+        _q = new LlamaLinear(c.HiddenSize, _heads * _headDim);
+        _k = new LlamaLinear(c.HiddenSize, _kvHeads * _headDim);
+        _v = new LlamaLinear(c.HiddenSize, _kvHeads * _headDim);
+        _o = new LlamaLinear(_heads * _headDim, c.HiddenSize);
+        register_module("q_proj", _q);
+        register_module("k_proj", _k);
+        register_module("v_proj", _v);
+        register_module("o_proj", _o);
+    }
+
+    /// <param name="x">[batch, seq, hidden]</param>
+    /// <param name="cos">[batch, 1, seq, head_dim]</param>
+    /// <param name="sin">[batch, 1, seq, head_dim]</param>
+    /// <param name="mask">bool [batch, 1, seq, past + seq]; true = may attend</param>
+    /// <param name="past">this layer's cache, or null for a pass without one</param>
+    public (Tensor Output, LayerCache Present) Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, LayerCache? past)
+    {
+        var (batch, seq) = (x.shape[0], x.shape[1]);
+        var q = _q.forward(x).view(batch, seq, _heads, _headDim).transpose(1, 2);
+        var k = _k.forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);
+        var v = _v.forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (past is { } cache)
+        {
+            k = cat([cache.Key, k], 2);
+            v = cat([cache.Value, v], 2);
+        }
+        var present = new LayerCache(k, v);
+
+        var scores = q.matmul(RepeatKv(k).transpose(2, 3)) * (float)(1.0 / Math.Sqrt(_headDim));
+        scores = scores.masked_fill(mask.logical_not(), MaskedScore);
+        var context = nn.functional.softmax(scores, -1).matmul(RepeatKv(v));
+        var output = _o.forward(context.transpose(1, 2).reshape(batch, seq, _heads * _headDim));
+        return (output, present);
+    }
+
+    /// <summary>[b, kv, t, d] → [b, heads, t, d]: each key/value head serves heads/kv consecutive query heads.</summary>
+    private Tensor RepeatKv(Tensor x)
+    {
+        var repeats = _heads / _kvHeads;
+        if (repeats == 1) return x;
+        var (b, t) = (x.shape[0], x.shape[2]);
+        return x.unsqueeze(2).expand(b, _kvHeads, repeats, t, _headDim).reshape(b, _heads, t, _headDim);
+    }
+}

@@ -1,0 +1,55 @@
+using Uld.Contracts.Models;
+using Uld.Trainer.Safetensors;
+using static TorchSharp.torch;
+
+namespace Uld.Trainer.Model;
+
+/// <summary>Moves weights between a <see cref="LlamaForCausalLM"/> and safetensors tensors with Hugging Face names.</summary>
+public static class LlamaWeights
+{
+    /// <summary>
+    /// Copies every parameter from <paramref name="tensors"/>, checking names and shapes. Tensors Hugging Face
+    /// checkpoints carry but the model derives (rotary inv_freq, a tied lm_head) are ignored; anything else
+    /// unexpected is an error, because it means the checkpoint is not the architecture config.json claims.
+    /// </summary>
+    public static void Load(LlamaForCausalLM model, IReadOnlyDictionary<string, SafeTensor> tensors, string source)
+    {
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var missing = parameters.Keys.Where(name => !tensors.ContainsKey(name)).ToList();
+        if (missing.Count > 0)
+            throw new ModelFormatException($"{source} is missing {missing.Count} weight(s), e.g. {string.Join(", ", missing.Take(3))}.");
+        var unexpected = tensors.Keys
+            .Where(name => !parameters.ContainsKey(name) && !name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)
+                           && !(name == "lm_head.weight" && model.Config.TieWordEmbeddings))
+            .ToList();
+        if (unexpected.Count > 0)
+            throw new ModelFormatException($"{source} has {unexpected.Count} weight(s) a Llama with this config.json does not, e.g. {string.Join(", ", unexpected.Take(3))}.");
+
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in parameters)
+        {
+            var t = tensors[name];
+            if (!t.Shape.SequenceEqual(parameter.shape))
+                throw new ModelFormatException($"{source}: {name} has shape [{string.Join(", ", t.Shape)}] but config.json implies [{string.Join(", ", parameter.shape)}].");
+            using var value = tensor(t.ToFloats(), t.Shape);
+            parameter.copy_(value);
+        }
+    }
+
+    public static IEnumerable<SafeTensor> Export(LlamaForCausalLM model)
+    {
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            using var cpu = parameter.detach().cpu().contiguous().to(ScalarType.Float32);
+            yield return SafeTensor.FromFloats(name, cpu.shape, cpu.data<float>().ToArray());
+        }
+    }
+
+    public static LlamaForCausalLM LoadDirectory(ModelDirectory directory)
+    {
+        var model = new LlamaForCausalLM(directory.Config);
+        Load(model, SafetensorsFile.Read(directory.WeightsPath).Tensors, directory.WeightsPath);
+        model.eval();
+        return model;
+    }
+}

@@ -1,0 +1,124 @@
+using Uld.Contracts.Models;
+using Uld.Trainer.Safetensors;
+using Uld.Trainer.Model;
+
+namespace Uld.Trainer.Onnx;
+
+/// <summary>
+/// Builds the Contract 2 graph of a Llama decoder from its config and Hugging Face-named weights: Optimum's
+/// "decoder with past" I/O (input_ids, attention_mask, position_ids, past_key_values.N.key/value → logits,
+/// present.N.key/value), dynamic batch and lengths, standard opset-17 operators only, so any ONNX Runtime runs it.
+/// The operation order mirrors <see cref="LlamaForCausalLM"/>.
+/// </summary>
+public static class LlamaOnnxExporter
+{
+    public const string Batch = "batch_size";
+    public const string Sequence = "sequence_length";
+    public const string Past = "past_sequence_length";
+    public const string Total = "total_sequence_length";
+
+    public static OnnxGraph Build(LlamaConfig c, IReadOnlyDictionary<string, SafeTensor> weights)
+    {
+        c.Validate();
+        var g = new OnnxGraph("llama_decoder_with_past");
+        var (heads, kvHeads, headDim) = (c.NumAttentionHeads, c.KeyValueHeads, c.HeadDim);
+
+        var inputIds = g.Input("input_ids", OnnxType.Int64, Batch, Sequence);
+        var attentionMask = g.Input("attention_mask", OnnxType.Int64, Batch, Total);
+        var positionIds = g.Input("position_ids", OnnxType.Int64, Batch, Sequence);
+        var past = new (string Key, string Value)[c.NumHiddenLayers];
+        for (var i = 0; i < past.Length; i++)
+        {
+            past[i] = (g.Input($"past_key_values.{i}.key", OnnxType.Float, Batch, kvHeads, Past, headDim),
+                g.Input($"past_key_values.{i}.value", OnnxType.Float, Batch, kvHeads, Past, headDim));
+        }
+
+        string Weight(string name) => g.Initializer(name, Tensor(weights, name).ToFloats(), Tensor(weights, name).Shape);
+        // Linear layers multiply by Wᵀ; storing the transpose avoids a Transpose node per layer at load time.
+        string LinearWeight(string name)
+        {
+            var w = Tensor(weights, name);
+            return g.Initializer(name + "_T", Transposed(w.ToFloats(), (int)w.Shape[0], (int)w.Shape[1]), w.Shape[1], w.Shape[0]);
+        }
+
+        var eps = g.FloatScalar("rms_norm_eps", (float)c.RmsNormEps);
+        string RmsNorm(string x, string weightName)
+        {
+            var inverseRms = g.Reciprocal(g.Sqrt(g.Add(g.ReduceMean(g.Mul(x, x), -1), eps)));
+            return g.Mul(g.Mul(x, inverseRms), Weight(weightName));
+        }
+
+        // Mask [batch, 1, seq, total]: query i (absolute position past + i) sees key j when j ≤ past + i and j is not padding.
+        var sequenceLength = g.Shape(inputIds, 1, 2);
+        var pastLength = g.Shape(past[0].Key, 2, 3);
+        var totalLength = g.Add(pastLength, sequenceLength);
+        var one = g.Int64Scalar("/one", 1);
+        var keyPositions = g.Range(g.Int64Scalar("/zero", 0), g.Squeeze(totalLength, 0), one);
+        var queryPositions = g.Unsqueeze(g.Range(g.Squeeze(pastLength, 0), g.Squeeze(totalLength, 0), one), 1);
+        var causal = g.LessOrEqual(keyPositions, queryPositions);
+        var notPadding = g.Unsqueeze(g.Cast(attentionMask, OnnxType.Bool), 1, 2);
+        var mask = g.And(causal, notPadding);
+        var maskedScore = g.FloatScalar("masked_score", LlamaAttention.MaskedScore);
+        var scale = g.FloatScalar("attention_scale", (float)(1.0 / Math.Sqrt(headDim)));
+
+        // Rotary angles from position ids: [batch, 1, seq, head_dim].
+        var inverseFrequencies = g.Initializer("rope_inv_freq", RotaryEmbedding.InverseFrequencies(headDim, c.RopeTheta), headDim / 2);
+        var freqs = g.Mul(g.Unsqueeze(g.Cast(positionIds, OnnxType.Float), -1), inverseFrequencies);
+        var angles = g.Unsqueeze(g.Concat(-1, freqs, freqs), 1);
+        var (cos, sin) = (g.Cos(angles), g.Sin(angles));
+        string Rotate(string x)
+        {
+            var rotated = g.Concat(-1, g.Neg(g.Slice(x, headDim / 2, headDim, 3)), g.Slice(x, 0, headDim / 2, 3));
+            return g.Add(g.Mul(x, cos), g.Mul(rotated, sin));
+        }
+        string RepeatKv(string x) => heads == kvHeads
+            ? x
+            : g.Reshape(g.Expand(g.Unsqueeze(x, 2), 1, 1, heads / kvHeads, 1, 1), 0, heads, -1, headDim);
+
+        var hidden = g.Gather(Weight("model.embed_tokens.weight"), inputIds);
+        for (var i = 0; i < c.NumHiddenLayers; i++)
+        {
+            var p = $"model.layers.{i}.";
+            var x = RmsNorm(hidden, p + "input_layernorm.weight");
+            string Project(string name, int n) =>
+                g.Transpose(g.Reshape(g.MatMul(x, LinearWeight(p + $"self_attn.{name}.weight")), 0, 0, n, headDim), 0, 2, 1, 3);
+            var q = Rotate(Project("q_proj", heads));
+            var k = g.Op("Concat", [past[i].Key, Rotate(Project("k_proj", kvHeads))], [new IntAttribute("axis", 2)], $"present.{i}.key");
+            var v = g.Op("Concat", [past[i].Value, Project("v_proj", kvHeads)], [new IntAttribute("axis", 2)], $"present.{i}.value");
+            g.Output(k, OnnxType.Float, Batch, kvHeads, Total, headDim);
+            g.Output(v, OnnxType.Float, Batch, kvHeads, Total, headDim);
+
+            var scores = g.Mul(g.MatMul(q, g.Transpose(RepeatKv(k), 0, 1, 3, 2)), scale);
+            var probabilities = g.Softmax(g.Where(mask, scores, maskedScore), -1);
+            var context = g.Reshape(g.Transpose(g.MatMul(probabilities, RepeatKv(v)), 0, 2, 1, 3), 0, 0, heads * headDim);
+            hidden = g.Add(hidden, g.MatMul(context, LinearWeight(p + "self_attn.o_proj.weight")));
+
+            var h = RmsNorm(hidden, p + "post_attention_layernorm.weight");
+            var gate = g.MatMul(h, LinearWeight(p + "mlp.gate_proj.weight"));
+            var up = g.MatMul(h, LinearWeight(p + "mlp.up_proj.weight"));
+            hidden = g.Add(hidden, g.MatMul(g.Mul(g.Mul(gate, g.Sigmoid(gate)), up), LinearWeight(p + "mlp.down_proj.weight")));
+        }
+
+        var normed = RmsNorm(hidden, "model.norm.weight");
+        var head = c.TieWordEmbeddings
+            ? g.Transpose("model.embed_tokens.weight", 1, 0) // tied: reuse the embedding initializer, not a second copy
+            : LinearWeight("lm_head.weight");
+        g.Op("MatMul", [normed, head], output: "logits");
+        // Logits first, then present.* in layer order, as Optimum lists them.
+        g.Outputs.Insert(0, new OnnxValueInfo("logits", OnnxType.Float, [Batch, Sequence, c.VocabSize]));
+        return g;
+    }
+
+    private static SafeTensor Tensor(IReadOnlyDictionary<string, SafeTensor> weights, string name) =>
+        weights.TryGetValue(name, out var t) ? t : throw new ModelFormatException($"weights have no tensor {name}.");
+
+    private static float[] Transposed(float[] values, int rows, int cols)
+    {
+        var result = new float[values.Length];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var col = 0; col < cols; col++) result[col * rows + r] = values[r * cols + col];
+        }
+        return result;
+    }
+}

@@ -1,0 +1,132 @@
+using Uld.Contracts;
+using Uld.Tokenization.Protobuf;
+
+namespace Uld.Trainer.Onnx;
+
+/// <summary>
+/// Serialises an <see cref="OnnxGraph"/> as an ONNX ModelProto (field numbers from onnx/onnx.proto). Initializers
+/// go inline, or — when their total size passes <see cref="ExternalDataThreshold"/> — into a sibling
+/// "&lt;model&gt;.onnx_data" file referenced by location/offset/length, the layout ONNX Runtime and Optimum read.
+/// </summary>
+public sealed class OnnxModelWriter
+{
+    public const long IrVersion = 8;
+    public const long Opset = 17;
+    /// <summary>Protobuf messages are limited to 2 GiB; stay far below it.</summary>
+    public const long DefaultExternalDataThreshold = 1L << 30;
+    /// <summary>Offsets in the data file are page-aligned so that runtimes can memory-map each tensor.</summary>
+    private const int ExternalAlignment = 4096;
+    /// <summary>
+    /// Small tensors (shapes, axes, scalars) stay inline: shape inference must read them when the graph loads,
+    /// and onnx's own external-data conversion uses the same 1 KiB cut-off.
+    /// </summary>
+    private const int InlineBelowBytes = 1024;
+
+    public long ExternalDataThreshold { get; init; } = DefaultExternalDataThreshold;
+    public string ProducerName { get; init; } = "uldserver";
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Writes <paramref name="path"/> (and its data file when needed) atomically; returns the files written.</summary>
+    public IReadOnlyList<string> Write(OnnxGraph graph, string path)
+    {
+        var totalBytes = graph.Initializers.Where(i => i.Data.Length >= InlineBelowBytes).Sum(i => (long)i.Data.Length);
+        var dataPath = path + "_data";
+        var external = totalBytes > ExternalDataThreshold;
+        var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (external)
+        {
+            AtomicFile.Write(dataPath, stream =>
+            {
+                foreach (var init in graph.Initializers.Where(i => i.Data.Length >= InlineBelowBytes))
+                {
+                    var padding = (ExternalAlignment - stream.Position % ExternalAlignment) % ExternalAlignment;
+                    stream.Write(new byte[padding]);
+                    offsets[init.Name] = stream.Position;
+                    stream.Write(init.Data);
+                }
+            });
+        }
+        else if (File.Exists(dataPath))
+        {
+            File.Delete(dataPath);
+        }
+
+        var dataFileName = Path.GetFileName(dataPath);
+        var model = new ProtoBuilder()
+            .Int64(1, IrVersion)
+            .String(2, ProducerName)
+            .Message(8, o => o.String(1, "").Int64(2, Opset))
+            .Message(7, g => WriteGraph(g, graph, external ? offsets : null, dataFileName));
+        foreach (var (key, value) in Metadata) model.Message(14, m => m.String(1, key).String(2, value));
+        var bytes = model.ToArray();
+        AtomicFile.Write(path, s => s.Write(bytes));
+        return external ? [path, dataPath] : [path];
+    }
+
+    private static void WriteGraph(ProtoBuilder g, OnnxGraph graph, Dictionary<string, long>? externalOffsets, string dataFileName)
+    {
+        foreach (var node in graph.Nodes) g.Message(1, n => WriteNode(n, node));
+        g.String(2, graph.Name);
+        foreach (var init in graph.Initializers) g.Message(5, t => WriteTensor(t, init, externalOffsets, dataFileName));
+        foreach (var input in graph.Inputs) g.Message(11, v => WriteValueInfo(v, input));
+        foreach (var output in graph.Outputs) g.Message(12, v => WriteValueInfo(v, output));
+    }
+
+    private static void WriteNode(ProtoBuilder n, OnnxNode node)
+    {
+        foreach (var input in node.Inputs) n.String(1, input);
+        foreach (var output in node.Outputs) n.String(2, output);
+        n.String(3, node.Name).String(4, node.OpType);
+        foreach (var attribute in node.Attributes)
+        {
+            n.Message(5, a =>
+            {
+                a.String(1, attribute.Name);
+                switch (attribute)
+                {
+                    case FloatAttribute f: a.Float(2, f.Value).Int32(20, 1); break;
+                    case IntAttribute i: a.Int64(3, i.Value).Int32(20, 2); break;
+                    case IntsAttribute ints:
+                        foreach (var v in ints.Values) a.Int64(8, v);
+                        a.Int32(20, 7);
+                        break;
+                }
+            });
+        }
+    }
+
+    private static void WriteTensor(ProtoBuilder t, OnnxInitializer init, Dictionary<string, long>? externalOffsets, string dataFileName)
+    {
+        foreach (var d in init.Dims) t.Int64(1, d);
+        t.Int32(2, (int)init.Type).String(8, init.Name);
+        if (externalOffsets is null || !externalOffsets.ContainsKey(init.Name))
+        {
+            t.Bytes(9, init.Data);
+            return;
+        }
+        t.Message(13, e => e.String(1, "location").String(2, dataFileName));
+        t.Message(13, e => e.String(1, "offset").String(2, externalOffsets[init.Name].ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        t.Message(13, e => e.String(1, "length").String(2, init.Data.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        t.Int32(14, 1); // data_location = EXTERNAL
+    }
+
+    private static void WriteValueInfo(ProtoBuilder v, OnnxValueInfo info)
+    {
+        v.String(1, info.Name);
+        v.Message(2, type => type.Message(1, tensor =>
+        {
+            tensor.Int32(1, (int)info.Type);
+            tensor.Message(2, shape =>
+            {
+                foreach (var dim in info.Shape)
+                {
+                    shape.Message(1, d =>
+                    {
+                        if (dim.Value is { } value) d.Int64(1, value);
+                        else d.String(2, dim.Param!);
+                    });
+                }
+            });
+        }));
+    }
+}

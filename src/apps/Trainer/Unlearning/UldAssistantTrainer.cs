@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Uld.Trainer.Safetensors;
+using Uld.Trainer.Data;
+using Uld.Trainer.Model;
+using Uld.Trainer.Training;
+using static TorchSharp.torch;
+
+namespace Uld.Trainer.Unlearning;
+
+/// <summary>
+/// ULD assistant settings (docs/METHODS.md). LoRA and loss follow the reference; epochs and learning rate do not: its
+/// 10 epochs at 1e-3 leave a small assistant untrained (forget CE still ≈ log V), these were measured on TOFU-mini.
+/// </summary>
+public sealed record UldOptions
+{
+    public int Rank { get; init; } = 16;
+    public double LoraAlpha { get; init; } = 32;
+    public double LoraDropout { get; init; } = 0.05;
+    /// <summary>w_r: weight of KL(uniform ‖ p) on retain data.</summary>
+    public double RetainWeight { get; init; } = 5.0;
+    public int Epochs { get; init; } = 40;
+    public int BatchSize { get; init; } = 16;
+    public double LearningRate { get; init; } = 5e-3;
+    public double WeightDecay { get; init; } = 0.01;
+    public int Seed { get; init; } = 1234;
+}
+
+/// <summary>
+/// Trains a ULD assistant: LoRA on every linear layer of a (truncated) model whose own weights stay frozen, with
+/// loss = CE(answer tokens of D′f) + w_r·KL(U ‖ p) over all real positions of D′r — remember the forget set, know
+/// nothing else. <see cref="Merge"/> folds the adapters into a plain model for export.
+/// </summary>
+public static class UldAssistantTrainer
+{
+    public sealed record Result(int Steps, int PlannedSteps, double FinalForgetLoss, double FinalRetainKl, long TrainableParameters, TimeSpan Elapsed);
+
+    public static Result Train(LlamaForCausalLM assistant, IReadOnlyList<ChatExample> forget, IReadOnlyList<ChatExample> retain, UldOptions o,
+        int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
+    {
+        checkpoints ??= CheckpointPlan.None;
+        if (forget.Count == 0) throw new ArgumentException("the forget set is empty.");
+        if (retain.Count == 0) throw new ArgumentException("the retain set is empty.");
+        manual_seed(o.Seed);
+        foreach (var layer in assistant.modules().OfType<LlamaLinear>().Distinct().Where(l => l != assistant.LmHead)) layer.AddLora(o.Rank, o.LoraAlpha, o.LoraDropout);
+        var trainable = new List<TorchSharp.Modules.Parameter>();
+        foreach (var (name, parameter) in assistant.named_parameters())
+        {
+            var lora = name.Contains(".lora_", StringComparison.Ordinal);
+            parameter.requires_grad_(lora);
+            if (lora) trainable.Add(parameter);
+        }
+        var optimizer = optim.AdamW(trainable, lr: o.LearningRate, weight_decay: o.WeightDecay);
+        var plan = new BatchPlan(forget, o.BatchSize, o.Seed);
+        var total = o.Epochs * plan.StepsPerEpoch;
+        var schedule = new TrainingOptions { LearningRate = o.LearningRate, WarmupFraction = 0.1 };
+        var vocab = assistant.Config.VocabSize;
+        var fingerprint = $"uld seed {o.Seed}, rank {o.Rank}, {forget.Count} forget / {retain.Count} retain examples";
+        var start = checkpoints.Start(assistant, optimizer, fingerprint);
+        var end = checkpoints.End(total);
+        var clock = Stopwatch.StartNew();
+        double forgetLoss = double.NaN, retainKl = double.NaN;
+
+        assistant.train();
+        for (var step = start; step < end; step++)
+        {
+            // LoRA dropout draws from a generator seeded per step, so a resumed run draws what an uninterrupted one would.
+            manual_seed(o.Seed + step);
+            var forgetBatch = plan.At(step);
+            var retainBatch = BatchPlan.Cycle(retain, o.BatchSize, o.Seed + 1, step);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = CausalLmTrainer.LearningRate(schedule, step, total);
+
+            using var scope = NewDisposeScope();
+            using var f = TrainingBatch.Create(forgetBatch, padId);
+            using var r = TrainingBatch.Create(retainBatch, padId);
+            var (forgetLogits, _) = assistant.Forward(f.InputIds, f.AttentionMask, f.PositionIds);
+            var ce = nn.functional.cross_entropy(forgetLogits.view(-1, vocab), f.Targets.view(-1), ignore_index: TrainingBatch.Ignore);
+            var (retainLogits, _) = assistant.Forward(r.InputIds, r.AttentionMask, r.PositionIds);
+            var kl = KlFromUniform(retainLogits, r.AttentionMask);
+            var loss = ce + kl * o.RetainWeight;
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            (forgetLoss, retainKl) = (ce.item<float>(), kl.item<float>());
+            progress?.Invoke(step + 1, total, forgetLoss, retainKl);
+            checkpoints.AfterStep(step + 1, end, total, assistant, optimizer, fingerprint);
+        }
+        assistant.eval();
+        return new Result(end, total, forgetLoss, retainKl, trainable.Sum(p => p.numel()), clock.Elapsed);
+    }
+
+    /// <summary>KL(U ‖ p) = −log V − mean_v log p_v, averaged over real (unpadded) positions.</summary>
+    public static Tensor KlFromUniform(Tensor logits, Tensor attentionMask)
+    {
+        var vocab = logits.shape[^1];
+        var perPosition = -Math.Log(vocab) - nn.functional.log_softmax(logits, -1).mean([-1L]);
+        var mask = attentionMask.to(ScalarType.Float32);
+        return (perPosition * mask).sum() / mask.sum();
+    }
+
+    /// <summary>A plain model (no adapters) computing what the LoRA-augmented one computes.</summary>
+    public static LlamaForCausalLM Merge(LlamaForCausalLM withLora)
+    {
+        var merged = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        var layers = withLora.named_modules().Where(m => m.module is LlamaLinear).ToDictionary(m => m.name + ".weight", m => (LlamaLinear)m.module);
+        foreach (var (name, parameter) in withLora.named_parameters())
+        {
+            if (name.Contains(".lora_", StringComparison.Ordinal)) continue;
+            using var value = layers.TryGetValue(name, out var layer) ? layer.MergedWeight() : parameter.detach().clone();
+            merged[name] = SafeTensor.FromFloats(name, value.shape, value.contiguous().data<float>().ToArray());
+        }
+        var plain = new LlamaForCausalLM(withLora.Config);
+        LlamaWeights.Load(plain, merged, "merged LoRA weights");
+        plain.eval();
+        return plain;
+    }
+}

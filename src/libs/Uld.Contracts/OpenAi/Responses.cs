@@ -1,0 +1,106 @@
+using System.Text.Json.Serialization;
+
+namespace Uld.Contracts.OpenAi;
+
+public sealed record Usage(
+    [property: JsonPropertyName("prompt_tokens")] int PromptTokens,
+    [property: JsonPropertyName("completion_tokens")] int CompletionTokens,
+    [property: JsonPropertyName("total_tokens")] int TotalTokens);
+
+public sealed record TopLogprob(
+    [property: JsonPropertyName("token")] string Token,
+    [property: JsonPropertyName("logprob")] double Logprob,
+    [property: JsonPropertyName("bytes")] int[] Bytes);
+
+public sealed record TokenLogprob(
+    [property: JsonPropertyName("token")] string Token,
+    [property: JsonPropertyName("logprob")] double Logprob,
+    [property: JsonPropertyName("bytes")] int[] Bytes,
+    [property: JsonPropertyName("top_logprobs")] IReadOnlyList<TopLogprob> TopLogprobs);
+
+public sealed record ChoiceLogprobs([property: JsonPropertyName("content")] IReadOnlyList<TokenLogprob> Content);
+
+public sealed record AssistantMessage(
+    [property: JsonPropertyName("role")] string Role,
+    [property: JsonPropertyName("content")] string Content);
+
+public sealed record ChatChoice(
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("message")] AssistantMessage Message,
+    [property: JsonPropertyName("logprobs")] ChoiceLogprobs? Logprobs,
+    [property: JsonPropertyName("finish_reason")] string FinishReason);
+
+/// <summary>The response of /v1/chat/completions; <see cref="UldAlpha"/> reports the α used (null for plain deployments).</summary>
+public sealed record ChatCompletion(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("choices")] IReadOnlyList<ChatChoice> Choices,
+    [property: JsonPropertyName("usage")] Usage Usage,
+    [property: JsonPropertyName("uld_alpha")] double? UldAlpha);
+
+public sealed record ChunkDelta(
+    [property: JsonPropertyName("role")] string? Role,
+    [property: JsonPropertyName("content")] string? Content);
+
+public sealed record ChunkChoice(
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("delta")] ChunkDelta Delta,
+    [property: JsonPropertyName("logprobs")] ChoiceLogprobs? Logprobs,
+    [property: JsonPropertyName("finish_reason")] string? FinishReason);
+
+public sealed record ChatCompletionChunk(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("choices")] IReadOnlyList<ChunkChoice> Choices,
+    [property: JsonPropertyName("usage")] Usage? Usage,
+    [property: JsonPropertyName("uld_alpha")] double? UldAlpha);
+
+public sealed record CompletionLogprobs(
+    [property: JsonPropertyName("tokens")] IReadOnlyList<string> Tokens,
+    [property: JsonPropertyName("token_logprobs")] IReadOnlyList<double?> TokenLogprobs,
+    [property: JsonPropertyName("top_logprobs")] IReadOnlyList<Dictionary<string, double>?> TopLogprobs,
+    [property: JsonPropertyName("text_offset")] IReadOnlyList<int> TextOffset);
+
+public sealed record CompletionChoice(
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("logprobs")] CompletionLogprobs? Logprobs,
+    [property: JsonPropertyName("finish_reason")] string? FinishReason);
+
+public sealed record Completion(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("choices")] IReadOnlyList<CompletionChoice> Choices,
+    [property: JsonPropertyName("usage")] Usage? Usage,
+    [property: JsonPropertyName("uld_alpha")] double? UldAlpha);
+
+public sealed record ModelCard(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("owned_by")] string OwnedBy,
+    [property: JsonPropertyName("uld")] UldPolicyCard? Uld);
+
+/// <summary>Extension on /v1/models: how a ULD deployment lets callers set α and r.</summary>
+public sealed record UldPolicyCard(
+    [property: JsonPropertyName("alpha_default")] double AlphaDefault,
+    [property: JsonPropertyName("alpha_min")] double AlphaMin,
+    [property: JsonPropertyName("alpha_max")] double AlphaMax,
+    [property: JsonPropertyName("relative_top_default")] double RelativeTopDefault);
+
+public sealed record ModelList(
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("data")] IReadOnlyList<ModelCard> Data);
+
+public sealed record TokenizeResponse(
+    [property: JsonPropertyName("count")] int Count,
+    [property: JsonPropertyName("max_model_len")] int MaxModelLength,
+    [property: JsonPropertyName("tokens")] IReadOnlyList<int> Tokens);
+
+public sealed record DetokenizeResponse([property: JsonPropertyName("prompt")] string Prompt);
