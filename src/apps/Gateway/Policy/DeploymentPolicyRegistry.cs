@@ -13,7 +13,8 @@ public enum PolicyState { Known, Unknown, Conflict }
 /// Reads every replica's <c>GET /v1/models</c> at start-up and then at the health-probe interval, and keeps, per
 /// replica, the α policy and model card of each deployment its cluster routes. A deployment's policy is known only when
 /// every replica that answered lists it with the same policy; otherwise requests for it are refused (fail closed).
-/// A replica that stops answering drops out until it answers again.
+/// A replica that stops answering drops out until it answers again. The first read happens before the gateway listens
+/// (at most the 2 s listing timeout when a replica is down).
 /// </summary>
 public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, IHttpClientFactory httpClients, ILogger<DeploymentPolicyRegistry> logger)
     : BackgroundService
@@ -52,15 +53,21 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
             : (PolicyState.Conflict, null, null);
     }
 
+    /// <summary>Reads the replicas once before the gateway starts listening, so it does not begin by refusing everything.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await RefreshAllAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.HealthCheckInterval);
-        do
-        {
-            await Task.WhenAll(options.Value.Clusters.SelectMany(c => c.Value.Replicas.Select(r => RefreshAsync(c.Key, c.Value, r, stoppingToken))));
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        while (await timer.WaitForNextTickAsync(stoppingToken)) await RefreshAllAsync(stoppingToken);
     }
+
+    private Task RefreshAllAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(options.Value.Clusters.SelectMany(c => c.Value.Replicas.Select(r => RefreshAsync(c.Key, c.Value, r, cancellationToken))));
 
     private async Task RefreshAsync(string clusterId, ClusterOptions cluster, string replica, CancellationToken cancellationToken)
     {
