@@ -23,9 +23,8 @@ public static class GatewayApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        GatewayLogging.Configure(builder);
         configure?.Invoke(builder);
-        // --log-format json (or Logging:Console:FormatterName=json): one JSON object per log line.
-        if (string.Equals(builder.Configuration["log-format"], "json", StringComparison.OrdinalIgnoreCase)) builder.Logging.AddJsonConsole();
 
         var section = builder.Configuration.GetSection(GatewayOptions.Section);
         var options = StrictConfiguration.Bind<GatewayOptions>(section);
