@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Options;
 using Prometheus;
 using Uld.Contracts.OpenAi;
+using Uld.LogitServer.Admission;
 using Uld.LogitServer.Api;
-using Uld.Web;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
+using Uld.Web;
 
 namespace Uld.LogitServer;
 
@@ -19,12 +21,19 @@ public static class LogitServerApp
         // --config FILE: deployments (and other settings) from a JSON file, e.g. models/deployments.json.
         if (builder.Configuration["config"] is { Length: > 0 } file)
         {
-            if (!File.Exists(file)) throw new FileNotFoundException($"--config {file} does not exist.");
+            if (!File.Exists(file)) throw new DeploymentConfigurationException($"--config {file} does not exist.");
             builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false);
         }
-        builder.Services.Configure<LogitServerOptions>(builder.Configuration.GetSection(LogitServerOptions.Section));
+        ServerLogging.Configure(builder, args);
+        // A misspelt key (say "AlphaMn") would otherwise leave the default floor in place without a word.
+        builder.Services.AddOptions<LogitServerOptions>()
+            .Bind(builder.Configuration.GetSection(LogitServerOptions.Section), binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<LogitServerOptions>, LogitServerOptionsValidator>();
         builder.Services.AddSingleton<DeploymentRegistry>();
         builder.Services.AddSingleton<SchedulerPool>();
+        builder.Services.AddSingleton<RequestAdmission>();
+        builder.Services.AddSingleton<CompletionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchedulerPool>());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
@@ -47,7 +56,20 @@ public static class LogitServerApp
         app.MapFallback(context => OpenAiErrorMiddleware.WriteAsync(context,
             new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
 
-        // Resolve the registry now so that a bad configuration fails start-up, not the first request.
+        // Check the settings and load the deployments now, so that a bad configuration fails start-up, not the first request.
+        try
+        {
+            _ = app.Services.GetRequiredService<IOptions<LogitServerOptions>>().Value;
+        }
+        catch (OptionsValidationException e)
+        {
+            throw new DeploymentConfigurationException(e.Message, e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Binding: a key no setting has, or a value of the wrong type.
+            throw new DeploymentConfigurationException($"{LogitServerOptions.Section} configuration: {e.Message}", e);
+        }
         app.Services.GetRequiredService<SchedulerPool>();
         return app;
     }
