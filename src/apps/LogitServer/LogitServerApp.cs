@@ -47,10 +47,7 @@ public static class LogitServerApp
         app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
         app.MapPost("/tokenize", TokenizeEndpoint.TokenizeAsync);
         app.MapPost("/detokenize", TokenizeEndpoint.DetokenizeAsync);
-        app.MapGet("/v1/models", (DeploymentRegistry registry) => Results.Json(new ModelList("list", registry.All.Select(d =>
-            new ModelCard(d.Name, "model", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "uldserver",
-                d.IsUld ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault) : null)).ToList()),
-            JsonBody.Options));
+        app.MapGet("/v1/models", ModelsEndpoint.List);
         app.MapGet("/health", (DeploymentRegistry registry) => Results.Json(new { status = "ok", deployments = registry.All.Select(d => d.Name) }));
         app.MapMetrics("/metrics");
         app.MapFallback(context => OpenAiErrorMiddleware.WriteAsync(context,
@@ -68,10 +65,24 @@ public static class LogitServerApp
         catch (InvalidOperationException e)
         {
             // Binding: a key no setting has, or a value of the wrong type.
-            throw new DeploymentConfigurationException($"{LogitServerOptions.Section} configuration: {e.Message}", e);
+            var section = builder.Configuration.GetSection(LogitServerOptions.Section);
+            throw new DeploymentConfigurationException(UnknownSettings.FirstUnknownKey(section, typeof(LogitServerOptions)) is { } key
+                ? $"unknown setting {key}: no such option (check its spelling and nesting)."
+                : $"{LogitServerOptions.Section} configuration: {BindingProblem(e)}", e);
         }
         app.Services.GetRequiredService<SchedulerPool>();
         return app;
+    }
+
+    /// <summary>
+    /// The binder wraps the useful part ("Failed to convert configuration value at 'LogitServer:Deployments:0:Kind' …",
+    /// then why) in a generic outer exception.
+    /// </summary>
+    private static string BindingProblem(Exception e)
+    {
+        while (e.InnerException is InvalidOperationException) e = e.InnerException;
+        var problem = e.InnerException is { } cause ? $"{e.Message} ({cause.Message})" : e.Message;
+        return problem.ReplaceLineEndings(" ");
     }
 
     /// <summary>Starts a server on a free loopback port with the given settings (tests, benchmarks); returns it and its address.</summary>

@@ -9,14 +9,9 @@ namespace Uld.LogitServer.Api;
 public static class ChatCompletionsEndpoint
 {
     public static Task HandleAsync(HttpContext context, RequestAdmission admission, CompletionLog log) =>
-        log.RunAsync(context, "chatcmpl-" + Guid.NewGuid().ToString("N"), async outcome =>
+        GenerationHandler.HandleAsync(context, log, "chatcmpl-", admission.AdmitChatAsync, async generation =>
         {
-            var aborted = context.RequestAborted;
-            var request = await admission.AdmitChatAsync(context.Request, aborted);
-            outcome.Request = request;
-            var stream = SequenceStream.Start(request, aborted);
-            outcome.Stream = stream;
-            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var (id, created, request, stream, outcome, aborted) = generation;
             var tokenizer = request.Deployment.Tokenizer;
 
             if (!request.Stream)
@@ -25,13 +20,13 @@ public static class ChatCompletionsEndpoint
                 var choices = results.Select((r, i) => new ChatChoice(i, new AssistantMessage("assistant", r.Text),
                     request.Logprobs ? new ChoiceLogprobs(r.Tokens.Select(t => LogprobFormat.Chat(tokenizer, t)).ToList()) : null, r.FinishReason)).ToList();
                 var completionTokens = stream.CompletionTokens;
-                await Results.Json(new ChatCompletion(outcome.Id, "chat.completion", created, request.Model, choices,
+                await Results.Json(new ChatCompletion(id, "chat.completion", created, request.Model, choices,
                     new Usage(request.Prompt.Count, completionTokens, request.Prompt.Count + completionTokens), request.ReportedAlpha), JsonBody.Options).ExecuteAsync(context);
                 return;
             }
 
             ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choices, Usage? usage = null) =>
-                new(outcome.Id, "chat.completion.chunk", created, request.Model, choices, usage, request.ReportedAlpha);
+                new(id, "chat.completion.chunk", created, request.Model, choices, usage, request.ReportedAlpha);
             await SseResponse.WriteAsync(context.Response, stream, outcome, new SseResponse.Format(
                 Opening: index => Chunk([new ChunkChoice(index, new ChunkDelta("assistant", ""), null, null)]),
                 Chunk: e => e switch

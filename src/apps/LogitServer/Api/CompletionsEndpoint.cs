@@ -12,19 +12,14 @@ namespace Uld.LogitServer.Api;
 public static class CompletionsEndpoint
 {
     public static Task HandleAsync(HttpContext context, RequestAdmission admission, CompletionLog log) =>
-        log.RunAsync(context, "cmpl-" + Guid.NewGuid().ToString("N"), async outcome =>
+        GenerationHandler.HandleAsync(context, log, "cmpl-", admission.AdmitCompletionAsync, async generation =>
         {
-            var aborted = context.RequestAborted;
-            var request = await admission.AdmitCompletionAsync(context.Request, aborted);
-            outcome.Request = request;
-            var stream = SequenceStream.Start(request, aborted);
-            outcome.Stream = stream;
-            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var (id, created, request, stream, outcome, aborted) = generation;
             var tokenizer = request.Deployment.Tokenizer;
             // Only echo shows the prompt; a token prompt is decoded for it, not for every request.
             var promptText = request.Echo ? request.PromptText ?? tokenizer.Decode(request.Prompt) : "";
             Completion Response(IReadOnlyList<CompletionChoice> choices, Usage? usage) =>
-                new(outcome.Id, "text_completion", created, request.Model, choices, usage, request.ReportedAlpha);
+                new(id, "text_completion", created, request.Model, choices, usage, request.ReportedAlpha);
 
             if (!request.Stream)
             {

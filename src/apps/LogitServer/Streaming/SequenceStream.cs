@@ -25,6 +25,9 @@ public sealed class SequenceStream
     /// <summary>Queues the request's sequences (503 when the queue is full, before anything is written).</summary>
     public static SequenceStream Start(AdmittedRequest request, CancellationToken requestAborted) => new(request, request.Submit(requestAborted));
 
+    /// <summary>A stream over sequences someone else runs (tests drive sequences by hand).</summary>
+    internal static SequenceStream Over(AdmittedRequest request, IReadOnlyList<Sequence> sequences) => new(request, sequences);
+
     public AdmittedRequest Request => _request;
     /// <summary>Tokens generated so far over all choices.</summary>
     public int CompletionTokens => Volatile.Read(ref _completionTokens);
