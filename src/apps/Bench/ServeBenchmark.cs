@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Uld.Contracts;
 using Uld.LogitServer;
+using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
 
 namespace Uld.Bench;
@@ -63,12 +64,13 @@ public static class ServeBenchmark
 
         // The same load straight into the schedulers, without HTTP: what continuous batching itself delivers.
         var pool = app.Services.GetRequiredService<SchedulerPool>();
+        var registry = app.Services.GetRequiredService<DeploymentRegistry>();
         var direct = new Dictionary<(string, int), double>();
         foreach (var streams in concurrency)
         {
             foreach (var deployment in new[] { "plain", "uld" })
             {
-                var scheduler = pool.Find(deployment)!;
+                var scheduler = pool.For(registry.Resolve(deployment));
                 var seconds = 0.0;
                 var generated = 0;
                 for (var round = 0; round < rounds; round++)

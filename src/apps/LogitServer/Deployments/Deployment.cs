@@ -5,18 +5,23 @@ using Uld.Inference;
 
 namespace Uld.LogitServer.Deployments;
 
-/// <summary>A loaded deployment: its sessions, tokenizer, context size and α policy. Owns the sessions.</summary>
+/// <summary>
+/// A loaded deployment: its sessions, tokenizer, context size and α policy. Holds leases on sessions that other
+/// deployments over the same model files share (<see cref="ModelSessionCache"/>).
+/// </summary>
 public sealed class Deployment : IDisposable
 {
     public required DeploymentOptions Options { get; init; }
     public required ModelDirectory BaseDirectory { get; init; }
-    public required OnnxCausalLm BaseModel { get; init; }
-    public OnnxCausalLm? AssistantModel { get; init; }
+    public required ModelSessionLease BaseSession { get; init; }
+    public ModelSessionLease? AssistantSession { get; init; }
     public required ModelTokenizer Tokenizer { get; init; }
     public required ChatTemplate ChatTemplate { get; init; }
 
+    public OnnxCausalLm BaseModel => BaseSession.Model;
+    public OnnxCausalLm? AssistantModel => AssistantSession?.Model;
     public string Name => Options.Name;
-    public bool IsUld => AssistantModel is not null;
+    public bool IsUld => AssistantSession is not null;
     public int ContextLength => BaseDirectory.Generation.MaxLength ?? BaseDirectory.Config.MaxPositionEmbeddings;
     public int? EosId => BaseDirectory.Generation.EosTokenId ?? Tokenizer.Ids.Eos;
 
@@ -40,7 +45,7 @@ public sealed class Deployment : IDisposable
 
     public void Dispose()
     {
-        BaseModel.Dispose();
-        AssistantModel?.Dispose();
+        BaseSession.Dispose();
+        AssistantSession?.Dispose();
     }
 }
