@@ -23,6 +23,7 @@ public static class LogitServerApp
             builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false);
         }
         builder.Services.Configure<LogitServerOptions>(builder.Configuration.GetSection(LogitServerOptions.Section));
+        builder.Services.AddSingleton(sp => ThreadingPlan.For(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LogitServerOptions>>().Value, Environment.ProcessorCount));
         builder.Services.AddSingleton<DeploymentRegistry>();
         builder.Services.AddSingleton<SchedulerPool>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchedulerPool>());

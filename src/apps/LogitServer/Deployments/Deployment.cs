@@ -10,13 +10,15 @@ public sealed class Deployment : IDisposable
 {
     public required DeploymentOptions Options { get; init; }
     public required ModelDirectory BaseDirectory { get; init; }
+    /// <summary>The base's session, or a ULD pair's fused graph (then <see cref="AssistantModel"/> is null).</summary>
     public required OnnxCausalLm BaseModel { get; init; }
     public OnnxCausalLm? AssistantModel { get; init; }
     public required ModelTokenizer Tokenizer { get; init; }
     public required ChatTemplate ChatTemplate { get; init; }
 
     public string Name => Options.Name;
-    public bool IsUld => AssistantModel is not null;
+    /// <summary>A ULD pair: two sessions, or one fused graph in <see cref="BaseModel"/>.</summary>
+    public bool IsUld => AssistantModel is not null || BaseModel.IsFusedUld;
     public int ContextLength => BaseDirectory.Generation.MaxLength ?? BaseDirectory.Config.MaxPositionEmbeddings;
     public int? EosId => BaseDirectory.Generation.EosTokenId ?? Tokenizer.Ids.Eos;
 

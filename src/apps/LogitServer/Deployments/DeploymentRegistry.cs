@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Uld.Contracts.Models;
 using Uld.Tokenization;
 using Uld.Inference;
-using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
+using Uld.LogitServer.Engine;
 
 namespace Uld.LogitServer.Deployments;
 
@@ -18,9 +18,10 @@ public sealed class DeploymentRegistry : IDisposable
 {
     private readonly Dictionary<string, Deployment> _deployments = new(StringComparer.Ordinal);
 
-    public DeploymentRegistry(IOptions<LogitServerOptions> options, ILogger<DeploymentRegistry> logger)
+    public DeploymentRegistry(IOptions<LogitServerOptions> options, ThreadingPlan plan, ILogger<DeploymentRegistry> logger)
     {
         var o = options.Value;
+        plan.Log(logger);
         if (o.Deployments.Count == 0)
             throw new DeploymentConfigurationException("no deployments are configured (LogitServer:Deployments is empty).");
         try
@@ -29,7 +30,7 @@ public sealed class DeploymentRegistry : IDisposable
             {
                 if (string.IsNullOrWhiteSpace(d.Name)) throw new DeploymentConfigurationException("a deployment has no Name.");
                 if (_deployments.ContainsKey(d.Name)) throw new DeploymentConfigurationException($"deployment name '{d.Name}' is used twice.");
-                _deployments[d.Name] = Load(d, o, logger);
+                _deployments[d.Name] = Load(d, o, plan);
                 logger.LogInformation("Deployment {Deployment} ready: {Kind}, vocabulary {Vocab}, context {Context}",
                     d.Name, d.Kind, _deployments[d.Name].Tokenizer.VocabSize, _deployments[d.Name].ContextLength);
             }
@@ -45,7 +46,7 @@ public sealed class DeploymentRegistry : IDisposable
 
     public Deployment? Find(string name) => _deployments.GetValueOrDefault(name);
 
-    private static Deployment Load(DeploymentOptions d, LogitServerOptions o, ILogger logger)
+    private static Deployment Load(DeploymentOptions d, LogitServerOptions o, ThreadingPlan plan)
     {
         string Required(string? path, string key) => string.IsNullOrWhiteSpace(path)
             ? throw new DeploymentConfigurationException($"deployment '{d.Name}' ({d.Kind}) needs {key}.")
@@ -80,22 +81,34 @@ public sealed class DeploymentRegistry : IDisposable
                 throw new DeploymentConfigurationException($"deployment '{d.Name}': need 0 ≤ RelativeTopMin ≤ RelativeTopDefault ≤ RelativeTopMax ≤ 1.");
         }
 
-        OnnxCausalLm Session(ModelDirectory dir)
+        var provider = ExecutionProviderOf(d, o);
+        var fused = d.Kind == DeploymentKind.Uld && !string.IsNullOrWhiteSpace(d.Fused);
+        OnnxCausalLm Session(string onnxPath, ModelDirectory dir, bool partOfPair)
         {
             try
             {
-                var model = new OnnxCausalLm(dir.OnnxPath, SessionOptionsFor(o, logger));
+                using var sessionOptions = plan.SessionFor(d, partOfPair, provider).Create();
+                var model = new OnnxCausalLm(onnxPath, sessionOptions);
                 if (model.Vocab != dir.Config.VocabSize)
-                    throw new DeploymentConfigurationException($"deployment '{d.Name}': {dir.OnnxPath} has vocabulary {model.Vocab}, config.json says {dir.Config.VocabSize}.");
+                {
+                    model.Dispose();
+                    throw new DeploymentConfigurationException($"deployment '{d.Name}': {onnxPath} has vocabulary {model.Vocab}, config.json says {dir.Config.VocabSize}.");
+                }
                 return model;
+            }
+            catch (ExecutionProviderUnavailableException e)
+            {
+                throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
             }
             catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException or FileNotFoundException)
             {
-                throw new DeploymentConfigurationException($"deployment '{d.Name}': cannot load {dir.OnnxPath}: {e.Message}", e);
+                throw new DeploymentConfigurationException($"deployment '{d.Name}': cannot load {onnxPath}: {e.Message}", e);
             }
         }
 
-        var baseModel = Session(baseDir);
+        var baseModel = fused
+            ? FusedUldGraph.Load(d, baseDir, assistantDir!, path => Session(path, baseDir, partOfPair: false))
+            : Session(baseDir.OnnxPath, baseDir, partOfPair: d.Kind == DeploymentKind.Uld);
         try
         {
             ModelTokenizer tokenizer;
@@ -113,7 +126,7 @@ public sealed class DeploymentRegistry : IDisposable
                 Options = d,
                 BaseDirectory = baseDir,
                 BaseModel = baseModel,
-                AssistantModel = assistantDir is null ? null : Session(assistantDir),
+                AssistantModel = assistantDir is null || fused ? null : Session(assistantDir.OnnxPath, assistantDir, partOfPair: true),
                 Tokenizer = tokenizer,
                 ChatTemplate = template,
             };
@@ -125,24 +138,12 @@ public sealed class DeploymentRegistry : IDisposable
         }
     }
 
-    private static SessionOptions SessionOptionsFor(LogitServerOptions o, ILogger logger)
+    private static ExecutionProvider ExecutionProviderOf(DeploymentOptions d, LogitServerOptions o) => (d.ExecutionProvider ?? o.ExecutionProvider).ToLowerInvariant() switch
     {
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (o.IntraOpThreads > 0) options.IntraOpNumThreads = o.IntraOpThreads;
-        if (string.Equals(o.ExecutionProvider, "cuda", StringComparison.OrdinalIgnoreCase))
-        {
-            try
-            {
-                options.AppendExecutionProvider_CUDA();
-                logger.LogInformation("Using the CUDA execution provider");
-            }
-            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
-            {
-                logger.LogWarning("CUDA execution provider requested but not available ({Reason}); running on CPU", e.Message);
-            }
-        }
-        return options;
-    }
+        "cpu" => ExecutionProvider.Cpu,
+        "cuda" => ExecutionProvider.Cuda,
+        var other => throw new DeploymentConfigurationException($"deployment '{d.Name}': ExecutionProvider must be cpu or cuda; got '{other}'."),
+    };
 
     public void Dispose()
     {

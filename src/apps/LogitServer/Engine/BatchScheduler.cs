@@ -24,6 +24,7 @@ public sealed class BatchScheduler : IDisposable
 
     private readonly Deployment _deployment;
     private readonly LogitServerOptions _options;
+    private readonly bool _concurrentUld;
     private readonly ILogger _logger;
     private readonly Channel<Sequence> _queue;
     private readonly Thread _thread;
@@ -35,8 +36,9 @@ public sealed class BatchScheduler : IDisposable
     private int _length;
     private int _queued;
 
-    public BatchScheduler(Deployment deployment, LogitServerOptions options, ILogger logger)
+    public BatchScheduler(Deployment deployment, LogitServerOptions options, ThreadingPlan plan, ILogger logger)
     {
+        _concurrentUld = plan.ConcurrentUldSessions;
         _deployment = deployment;
         _options = options;
         _logger = logger;
@@ -121,7 +123,10 @@ public sealed class BatchScheduler : IDisposable
             }
         }
 
-        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, null, null);
+        // Full [batch, seq, vocab] logits leave ONNX Runtime only when someone scores the prompt.
+        var keep = newcomers.Any(s => s.WantsPromptLogprobs) ? LogitPositions.All : LogitPositions.Last;
+        var alphas = newcomers.Select(s => (float)s.Parameters.Alpha).ToArray();
+        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, null, null, keep, alphas);
         using var baseCache = baseStep.Present;
         using var assistantCache = assistantStep?.Present;
         EngineMetrics.PromptTokens.WithLabels(_label).Inc(newcomers.Sum(s => s.Prompt.Count));
@@ -140,7 +145,7 @@ public sealed class BatchScheduler : IDisposable
                 sequence.Complete(new FinishedEvent("length"));
                 continue;
             }
-            Combine(sequence, baseStep.Row(j, length - 1), assistantStep is null ? default : assistantStep.Row(j, length - 1), logprobs);
+            Combine(sequence, baseStep, assistantStep, j, length - 1, logprobs);
             if (Advance(sequence, logprobs)) joining.Add((baseCache, assistantCache, j, padding, sequence));
         }
         if (joining.Count == 0) return;
@@ -156,16 +161,17 @@ public sealed class BatchScheduler : IDisposable
         var started = Stopwatch.GetTimestamp();
         var batch = _rows.Count;
         var total = _length + 1;
-        var (ids, mask, positions) = (new long[batch], new long[batch * total], new long[batch]);
+        var (ids, mask, positions, alphas) = (new long[batch], new long[batch * total], new long[batch], new float[batch]);
         for (var i = 0; i < batch; i++)
         {
             var row = _rows[i];
             ids[i] = row.Sequence.PendingToken;
             positions[i] = _length - row.Padding;
+            alphas[i] = (float)row.Sequence.Parameters.Alpha;
             for (var t = row.Padding; t < total; t++) mask[i * total + t] = 1;
         }
 
-        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, _baseCache, _assistantCache);
+        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, _baseCache, _assistantCache, LogitPositions.Last, alphas);
         _baseCache!.Dispose();
         _assistantCache?.Dispose();
         (_baseCache, _assistantCache, _length) = (baseStep.Present, assistantStep?.Present, total);
@@ -177,7 +183,7 @@ public sealed class BatchScheduler : IDisposable
         {
             var row = _rows[i];
             if (row.Done || row.Sequence.IsCancelled) continue;
-            Combine(row.Sequence, baseStep.Row(i, 0), assistantStep is null ? default : assistantStep.Row(i, 0), logprobs);
+            Combine(row.Sequence, baseStep, assistantStep, i, 0, logprobs);
             row.Done = !Advance(row.Sequence, logprobs);
         }
     }
@@ -203,8 +209,15 @@ public sealed class BatchScheduler : IDisposable
         return true;
     }
 
-    private static void Combine(Sequence sequence, ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> assistantLogits, float[] logprobs) =>
-        UldLogits.Combine(baseLogits, assistantLogits, sequence.Parameters.Alpha, sequence.Parameters.RelativeTop, logprobs);
+    /// <summary>The row's next-token distribution at a position, from two sessions' logits or a fused graph's.</summary>
+    private static void Combine(Sequence sequence, DecoderStep baseStep, DecoderStep? assistantStep, int row, int position, float[] logprobs)
+    {
+        var (alpha, relativeTop) = (sequence.Parameters.Alpha, sequence.Parameters.RelativeTop);
+        if (baseStep.UldLogits is not null)
+            UldLogits.CombineFused(baseStep.Row(row, position), baseStep.UldRow(row, position), alpha, relativeTop, logprobs);
+        else
+            UldLogits.Combine(baseStep.Row(row, position), assistantStep is null ? default : assistantStep.Row(row, position), alpha, relativeTop, logprobs);
+    }
 
     private static PromptLogprobsEvent PromptLogprobs(Sequence sequence, DecoderStep baseStep, DecoderStep? assistantStep, int row, int padding, float[] buffer)
     {
@@ -215,29 +228,35 @@ public sealed class BatchScheduler : IDisposable
         for (var t = 1; t < n; t++)
         {
             var position = padding + t - 1; // the distribution at t − 1 predicts token t
-            Combine(sequence, baseStep.Row(row, position), assistantStep is null ? default : assistantStep.Row(row, position), buffer);
+            Combine(sequence, baseStep, assistantStep, row, position, buffer);
             values[t] = buffer[sequence.Prompt[t]];
             top[t] = UldLogits.Top(buffer, sequence.Parameters.TopLogprobs);
         }
         return new PromptLogprobsEvent(values, top);
     }
 
-    private (DecoderStep Base, DecoderStep? Assistant) RunModels(long[] ids, long[] mask, long[] positions, int batch, KvCache? basePast, KvCache? assistantPast)
+    /// <summary>
+    /// One step of the deployment's sessions: the base (or a fused ULD graph, α per row inside it) and, for a
+    /// two-session ULD pair, the assistant — concurrently when the threading plan gives each its own cores.
+    /// </summary>
+    private (DecoderStep Base, DecoderStep? Assistant) RunModels(long[] ids, long[] mask, long[] positions, int batch, KvCache? basePast, KvCache? assistantPast,
+        LogitPositions keep, float[] alphas)
     {
         var assistant = _deployment.AssistantModel;
         DecoderStep RunBase()
         {
-            using var empty = basePast is null ? _deployment.BaseModel.EmptyCache(batch) : null;
-            return _deployment.BaseModel.Run(ids, mask, positions, batch, basePast ?? empty!);
+            var model = _deployment.BaseModel;
+            using var empty = basePast is null ? model.EmptyCache(batch) : null;
+            return model.Run(ids, mask, positions, batch, basePast ?? empty!, keep, model.IsFusedUld ? alphas : null);
         }
         DecoderStep RunAssistant()
         {
             using var empty = assistantPast is null ? assistant!.EmptyCache(batch) : null;
-            return assistant!.Run(ids, mask, positions, batch, assistantPast ?? empty!);
+            return assistant!.Run(ids, mask, positions, batch, assistantPast ?? empty!, keep);
         }
 
         if (assistant is null) return (RunBase(), null);
-        if (!_options.ParallelUldModels) return (RunBase(), RunAssistant());
+        if (!_concurrentUld) return (RunBase(), RunAssistant());
         var assistantTask = Task.Run(RunAssistant);
         DecoderStep baseStep;
         try
