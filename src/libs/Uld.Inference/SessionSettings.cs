@@ -57,12 +57,16 @@ public sealed record SessionSettings
         {
             options.AppendExecutionProvider_CUDA(DeviceId);
         }
-        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        catch (EntryPointNotFoundException e)
         {
-            var reason = e.Message.ReplaceLineEndings(" ").Trim();
             throw new ExecutionProviderUnavailableException(
-                $"the CUDA execution provider (device {DeviceId}) is not available: {reason} " +
-                "(a GPU build is made with -p:UldGpu=true and needs CUDA 12 + cuDNN 9 on the host)", e);
+                $"the CUDA execution provider (device {DeviceId}) is not available: this is a CPU-only build (build with -p:UldGpu=true for CUDA).", e);
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException)
+        {
+            throw new ExecutionProviderUnavailableException(
+                $"the CUDA execution provider (device {DeviceId}) is not available: {e.Message.ReplaceLineEndings(" ").Trim()} " +
+                "(ONNX Runtime 1.31's CUDA provider needs an NVIDIA driver, CUDA 13 and cuDNN 9 on the library path).", e);
         }
     }
 }
