@@ -69,7 +69,8 @@ public static class ServeBenchmark
                 }
             }
         });
-        var engineSeconds = EngineSeconds(await http.GetStringAsync("/metrics"));
+        var scrape = await http.GetStringAsync("/metrics");
+        var engineSeconds = EngineSeconds(scrape);
         var benchSeconds = samples.Values.SelectMany(v => v).Sum(v => v.Seconds);
 
         // The same load straight into the schedulers, without HTTP: what continuous batching itself delivers.
@@ -110,7 +111,10 @@ public static class ServeBenchmark
         // Where the time goes: the share of the benchmark's wall time the engine thread spent in model steps.
         var profile = $"Engine busy (prefill + decode steps, incl. sampling) vs benchmark wall time: " +
                       string.Join(", ", engineSeconds.Select(kv => $"{kv.Key} {F(100 * kv.Value / benchSeconds)}%")) +
-                      "; the rest is HTTP/SSE, JSON, detokenization and the in-process load generator sharing the same cores.";
+                      "; the rest is HTTP/SSE, JSON, detokenization and the in-process load generator sharing the same cores. " +
+                      "Engine thread by part (share of wall time): " +
+                      string.Join("; ", EngineParts(scrape).GroupBy(p => p.Deployment).Select(g =>
+                          $"{g.Key} " + string.Join(", ", g.Select(p => $"{p.Part} {F(100 * p.Seconds / benchSeconds)}%")))) + ".";
         Report(cells, direct, deployments, concurrency, tokens, rounds, resultsDir, profile);
         return 0;
     }
@@ -121,6 +125,12 @@ public static class ServeBenchmark
         .Select(l => (Deployment: l.Split("deployment=\"")[1].Split('"')[0], Seconds: double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)))
         .GroupBy(x => x.Deployment)
         .ToDictionary(g => g.Key, g => g.Sum(x => x.Seconds));
+
+    /// <summary>uld_engine_seconds_total per deployment and part (session, cache, sampling) from a Prometheus scrape.</summary>
+    private static List<(string Deployment, string Part, double Seconds)> EngineParts(string metrics) => metrics.Split('\n')
+        .Where(l => l.StartsWith("uld_engine_seconds_total{", StringComparison.Ordinal))
+        .Select(l => (l.Split("deployment=\"")[1].Split('"')[0], l.Split("part=\"")[1].Split('"')[0], double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)))
+        .OrderBy(x => x.Item1, StringComparer.Ordinal).ThenBy(x => x.Item2, StringComparer.Ordinal).ToList();
 
     private static void Report(List<Cell> cells, Dictionary<(string, int), double> direct, string[] deployments, int[] concurrency, int tokens, int rounds,
         string resultsDir, string profile)

@@ -21,6 +21,8 @@ public sealed class OnnxCausalLm : IDisposable
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    /// <summary>Reused by every step: a decode step is short enough for a native allocation per run to show.</summary>
+    private readonly RunOptions _defaultRunOptions = new();
 
     /// <summary>Cache layers: the base's, plus the assistant's for a fused ULD graph.</summary>
     public int Layers { get; }
@@ -72,7 +74,7 @@ public sealed class OnnxCausalLm : IDisposable
         }
         catch
         {
-            _session.Dispose();
+            Dispose();
             throw;
         }
     }
@@ -111,8 +113,7 @@ public sealed class OnnxCausalLm : IDisposable
             inputs[first + 2 * i + 1] = past.Value(i);
         }
 
-        using var defaultOptions = runOptions is null ? new RunOptions() : null;
-        var outputs = _session.Run(runOptions ?? defaultOptions!, _inputNames, inputs, _outputNames);
+        var outputs = _session.Run(runOptions ?? _defaultRunOptions, _inputNames, inputs, _outputNames);
         try
         {
             var logitOutputs = IsFusedUld ? 2 : 1;
@@ -145,5 +146,9 @@ public sealed class OnnxCausalLm : IDisposable
         return last;
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _defaultRunOptions.Dispose();
+    }
 }

@@ -132,6 +132,7 @@ public sealed class BatchScheduler : IDisposable
         EngineMetrics.PromptTokens.WithLabels(_label).Inc(newcomers.Sum(s => s.Prompt.Count));
         EngineMetrics.StepSeconds.WithLabels(_label, "prefill").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
+        var sampling = Stopwatch.GetTimestamp();
         var logprobs = new float[_deployment.BaseModel.Vocab];
         var joining = new List<(KvCache Base, KvCache? Assistant, int Row, int Skip, Sequence Sequence)>();
         for (var j = 0; j < batch; j++)
@@ -148,6 +149,7 @@ public sealed class BatchScheduler : IDisposable
             Combine(sequence, baseStep, assistantStep, j, length - 1, logprobs);
             if (Advance(sequence, logprobs)) joining.Add((baseCache, assistantCache, j, padding, sequence));
         }
+        EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
         if (joining.Count == 0) return;
 
         // The running rows keep their real columns; newcomers bring theirs from the prefill cache.
@@ -178,6 +180,7 @@ public sealed class BatchScheduler : IDisposable
         EngineMetrics.BatchSize.WithLabels(_label).Observe(batch);
         EngineMetrics.StepSeconds.WithLabels(_label, "decode").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
+        var sampling = Stopwatch.GetTimestamp();
         var logprobs = new float[_deployment.BaseModel.Vocab];
         for (var i = 0; i < batch; i++)
         {
@@ -186,6 +189,7 @@ public sealed class BatchScheduler : IDisposable
             Combine(row.Sequence, baseStep, assistantStep, i, 0, logprobs);
             row.Done = !Advance(row.Sequence, logprobs);
         }
+        EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
     }
 
     /// <summary>Samples the next token, reports it, and says whether the sequence goes on.</summary>
@@ -255,13 +259,26 @@ public sealed class BatchScheduler : IDisposable
             return assistant!.Run(ids, mask, positions, batch, assistantPast ?? empty!, keep);
         }
 
-        if (assistant is null) return (RunBase(), null);
-        if (!_concurrentUld) return (RunBase(), RunAssistant());
-        var assistantTask = Task.Run(RunAssistant);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (assistant is null) return (RunBase(), null);
+            if (!_concurrentUld) return (RunBase(), RunAssistant());
+            return RunConcurrently(RunBase, RunAssistant);
+        }
+        finally
+        {
+            EngineMetrics.EngineSeconds.WithLabels(_label, "session").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private static (DecoderStep Base, DecoderStep? Assistant) RunConcurrently(Func<DecoderStep> runBase, Func<DecoderStep> runAssistant)
+    {
+        var assistantTask = Task.Run(runAssistant);
         DecoderStep baseStep;
         try
         {
-            baseStep = RunBase();
+            baseStep = runBase();
         }
         catch
         {
@@ -289,6 +306,7 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>Replaces the batch with <paramref name="rows"/>, each keeping only its real (unpadded) columns.</summary>
     private void RebuildCache(List<(KvCache Base, KvCache? Assistant, int Row, int Skip, Sequence Sequence)> rows)
     {
+        var started = Stopwatch.GetTimestamp();
         var length = rows.Max(r => r.Base.Length - r.Skip);
         var newBase = KvCache.Gather(rows.Select(r => (r.Base, r.Row, r.Skip)).ToList(), length);
         var newAssistant = _deployment.AssistantModel is null ? null : KvCache.Gather(rows.Select(r => (r.Assistant!, r.Row, r.Skip)).ToList(), length);
@@ -299,6 +317,7 @@ public sealed class BatchScheduler : IDisposable
         _rows.Clear();
         _rows.AddRange(newRows);
         EngineMetrics.ActiveSequences.WithLabels(_label).Set(_rows.Count);
+        EngineMetrics.EngineSeconds.WithLabels(_label, "cache").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     private void ResetBatch()
