@@ -3,6 +3,8 @@
 #   docker build --target logitserver -t uldserver/logitserver .
 #   docker build --target gateway     -t uldserver/gateway .
 #   docker build --target trainer     -t uldserver/trainer .
+#   docker build --target logitserver-gpu -t uldserver/logitserver-gpu .   (ONNX Runtime's CUDA provider; run with --gpus all
+#                                     and "ExecutionProvider": "cuda" on the deployments that should use it)
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props UldServer.sln ./
@@ -16,6 +18,26 @@ WORKDIR /app
 COPY --from=build /out/logitserver .
 COPY models/ /models/
 ENV ASPNETCORE_URLS=http://+:8080
+EXPOSE 8080
+ENTRYPOINT ["dotnet", "uld-logitserver.dll"]
+
+# The LogitServer built against Microsoft.ML.OnnxRuntime.Gpu.Linux (-p:UldGpu=true), on an NVIDIA CUDA runtime
+# image: ONNX Runtime 1.31's CUDA provider loads CUDA 13 (cuBLAS, cuFFT, cuRAND) and cuDNN 9 from the image, the
+# driver comes from the host through the NVIDIA container toolkit. The .NET runtime is copied from the official image.
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build-gpu
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props UldServer.sln ./
+COPY src/ src/
+RUN dotnet publish src/apps/LogitServer/Uld.LogitServer.csproj -c Release -p:UldGpu=true -o /out/logitserver-gpu
+
+FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04 AS logitserver-gpu
+COPY --from=mcr.microsoft.com/dotnet/aspnet:10.0-noble /usr/share/dotnet /usr/share/dotnet
+RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet \
+ && apt-get update && apt-get install -y --no-install-recommends ca-certificates libssl3t64 zlib1g && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build-gpu /out/logitserver-gpu .
+COPY models/ /models/
+ENV ASPNETCORE_URLS=http://+:8080 LogitServer__ExecutionProvider=cuda
 EXPOSE 8080
 ENTRYPOINT ["dotnet", "uld-logitserver.dll"]
 

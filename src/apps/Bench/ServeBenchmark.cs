@@ -21,9 +21,11 @@ public static class ServeBenchmark
     public sealed record Cell(string Deployment, int Streams, double TokensPerSecond, double TtftP50Ms, double TtftP95Ms, int Tokens);
 
 
-    public static async Task<int> RunAsync(string baseDir, string assistantDir, int tokens, int[] concurrency, int rounds, string resultsDir)
+    public static async Task<int> RunAsync(string baseDir, string assistantDir, string? fused, int tokens, int[] concurrency, int rounds, string resultsDir)
     {
-        var (app, address) = await LogitServerApp.StartOnLoopbackAsync(new Dictionary<string, string?>
+        // With a fused graph the same pair is also served as one session run per step ("uld-fused"), measured side by side.
+        string[] deployments = fused is null ? ["plain", "uld"] : ["plain", "uld", "uld-fused"];
+        var settings = new Dictionary<string, string?>
         {
             ["LogitServer:Deployments:0:Name"] = "plain",
             ["LogitServer:Deployments:0:Kind"] = "Plain",
@@ -32,21 +34,30 @@ public static class ServeBenchmark
             ["LogitServer:Deployments:1:Kind"] = "Uld",
             ["LogitServer:Deployments:1:Base"] = baseDir,
             ["LogitServer:Deployments:1:Assistant"] = assistantDir,
-        });
+        };
+        if (fused is not null)
+        {
+            settings["LogitServer:Deployments:2:Name"] = "uld-fused";
+            settings["LogitServer:Deployments:2:Kind"] = "Uld";
+            settings["LogitServer:Deployments:2:Base"] = baseDir;
+            settings["LogitServer:Deployments:2:Assistant"] = assistantDir;
+            settings["LogitServer:Deployments:2:Fused"] = fused;
+        }
+        var (app, address) = await LogitServerApp.StartOnLoopbackAsync(settings);
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(10) };
 
         // Warm-up: first sessions runs allocate and JIT.
-        await Task.WhenAll(new[] { "plain", "uld" }.Select(d => LoadClient.StreamAsync(http, d, LoadClient.Prompts[0], 16)));
+        await Task.WhenAll(deployments.Select(d => LoadClient.StreamAsync(http, d, LoadClient.Prompts[0], 16)));
 
         var samples = new Dictionary<(string, int), List<(double Seconds, List<double> Ttft, int Tokens)>>();
         await AnsiConsole.Progress().StartAsync(async ctx =>
         {
-            var task = ctx.AddTask("serving benchmark", maxValue: rounds * concurrency.Length * 2);
+            var task = ctx.AddTask("serving benchmark", maxValue: rounds * concurrency.Length * deployments.Length);
             for (var round = 0; round < rounds; round++)
             {
                 foreach (var streams in concurrency)
                 {
-                    foreach (var deployment in new[] { "plain", "uld" })
+                    foreach (var deployment in deployments)
                     {
                         var started = Stopwatch.GetTimestamp();
                         var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => LoadClient.StreamAsync(http, deployment, LoadClient.Prompts[i % LoadClient.Prompts.Length], tokens)));
@@ -59,7 +70,8 @@ public static class ServeBenchmark
                 }
             }
         });
-        var engineSeconds = EngineSeconds(await http.GetStringAsync("/metrics"));
+        var scrape = await http.GetStringAsync("/metrics");
+        var engineSeconds = EngineSeconds(scrape);
         var benchSeconds = samples.Values.SelectMany(v => v).Sum(v => v.Seconds);
 
         // The same load straight into the schedulers, without HTTP: what continuous batching itself delivers.
@@ -68,7 +80,7 @@ public static class ServeBenchmark
         var direct = new Dictionary<(string, int), double>();
         foreach (var streams in concurrency)
         {
-            foreach (var deployment in new[] { "plain", "uld" })
+            foreach (var deployment in deployments)
             {
                 var scheduler = pool.For(registry.Resolve(deployment));
                 var seconds = 0.0;
@@ -101,8 +113,11 @@ public static class ServeBenchmark
         // Where the time goes: the share of the benchmark's wall time the engine thread spent in model steps.
         var profile = $"Engine busy (prefill + decode steps, incl. sampling) vs benchmark wall time: " +
                       string.Join(", ", engineSeconds.Select(kv => $"{kv.Key} {F(100 * kv.Value / benchSeconds)}%")) +
-                      "; the rest is HTTP/SSE, JSON, detokenization and the in-process load generator sharing the same cores.";
-        Report(cells, direct, concurrency, tokens, rounds, resultsDir, profile);
+                      "; the rest is HTTP/SSE, JSON, detokenization and the in-process load generator sharing the same cores. " +
+                      "Engine thread by part (share of wall time): " +
+                      string.Join("; ", EngineParts(scrape).GroupBy(p => p.Deployment).Select(g =>
+                          $"{g.Key} " + string.Join(", ", g.Select(p => $"{p.Part} {F(100 * p.Seconds / benchSeconds)}%")))) + ".";
+        Report(cells, direct, deployments, concurrency, tokens, rounds, resultsDir, profile);
         return 0;
     }
 
@@ -113,7 +128,14 @@ public static class ServeBenchmark
         .GroupBy(x => x.Deployment)
         .ToDictionary(g => g.Key, g => g.Sum(x => x.Seconds));
 
-    private static void Report(List<Cell> cells, Dictionary<(string, int), double> direct, int[] concurrency, int tokens, int rounds, string resultsDir, string profile)
+    /// <summary>uld_engine_seconds_total per deployment and part (session, cache, sampling) from a Prometheus scrape.</summary>
+    private static List<(string Deployment, string Part, double Seconds)> EngineParts(string metrics) => metrics.Split('\n')
+        .Where(l => l.StartsWith("uld_engine_seconds_total{", StringComparison.Ordinal))
+        .Select(l => (l.Split("deployment=\"")[1].Split('"')[0], l.Split("part=\"")[1].Split('"')[0], double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)))
+        .OrderBy(x => x.Item1, StringComparer.Ordinal).ThenBy(x => x.Item2, StringComparer.Ordinal).ToList();
+
+    private static void Report(List<Cell> cells, Dictionary<(string, int), double> direct, string[] deployments, int[] concurrency, int tokens, int rounds,
+        string resultsDir, string profile)
     {
         Cell Get(string d, int s) => cells.Single(c => c.Deployment == d && c.Streams == s);
         var table = new Table().AddColumns("streams", "plain tok/s", "ULD tok/s", "ULD / plain", "plain TTFT p50 ms", "ULD TTFT p50 ms", "ULD TTFT p95 ms",
@@ -135,17 +157,37 @@ public static class ServeBenchmark
             md.AppendLine("| " + string.Join(" | ", row) + " |");
         }
         var (low, high) = (concurrency.Min(), concurrency.Max());
-        var speedups = new[] { "plain", "uld" }.Select(d => $"{d}: {F(Get(d, high).TokensPerSecond / Get(d, low).TokensPerSecond)}×").ToList();
-        var directSpeedups = new[] { "plain", "uld" }.Select(d => $"{d}: {F(direct[(d, high)] / direct[(d, low)])}×").ToList();
+        var speedups = deployments.Select(d => $"{d}: {F(Get(d, high).TokensPerSecond / Get(d, low).TokensPerSecond)}×").ToList();
+        var directSpeedups = deployments.Select(d => $"{d}: {F(direct[(d, high)] / direct[(d, low)])}×").ToList();
         var summary = $"Aggregate speedup, {high} streams vs {low}: over HTTP {string.Join(", ", speedups)}; engine-only {string.Join(", ", directSpeedups)}.";
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(summary);
         AnsiConsole.WriteLine(profile);
         md.AppendLine().AppendLine(summary).AppendLine().AppendLine(profile);
+        if (deployments.Contains("uld-fused")) md.AppendLine().Append(FusedTable(cells, direct, concurrency));
         Directory.CreateDirectory(resultsDir);
         var path = Path.Combine(resultsDir, "serve.md");
         AtomicFile.WriteAllText(path, md.ToString());
         AnsiConsole.WriteLine($"results: {path}");
+    }
+
+    /// <summary>The fused graph against the two-session pair and plain, same run, same cells.</summary>
+    private static string FusedTable(List<Cell> cells, Dictionary<(string, int), double> direct, int[] concurrency)
+    {
+        Cell Get(string d, int s) => cells.Single(c => c.Deployment == d && c.Streams == s);
+        var md = new StringBuilder()
+            .AppendLine("Fused ULD graph (one session run per step) vs the two-session pair:")
+            .AppendLine()
+            .AppendLine("| streams | fused tok/s | fused / plain | fused / two-session | fused TTFT p50 ms | engine-only fused tok/s | engine-only fused / plain | engine-only fused / two-session |")
+            .AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var s in concurrency)
+        {
+            var (p, u, f) = (Get("plain", s), Get("uld", s), Get("uld-fused", s));
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {s} | {F(f.TokensPerSecond)} | {F(f.TokensPerSecond / p.TokensPerSecond)}× | {F(f.TokensPerSecond / u.TokensPerSecond)}× | {F(f.TtftP50Ms)} | " +
+                $"{F(direct[("uld-fused", s)])} | {F(direct[("uld-fused", s)] / direct[("plain", s)])}× | {F(direct[("uld-fused", s)] / direct[("uld", s)])}× |");
+        }
+        AnsiConsole.Write(new Markup(Markup.Escape(md.ToString())));
+        return md.ToString();
     }
 
     private static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(q * sorted.Count))];

@@ -30,6 +30,7 @@ public static class LogitServerApp
             .Bind(builder.Configuration.GetSection(LogitServerOptions.Section), binder => binder.ErrorOnUnknownConfiguration = true)
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<LogitServerOptions>, LogitServerOptionsValidator>();
+        builder.Services.AddSingleton(sp => ThreadingPlan.For(sp.GetRequiredService<IOptions<LogitServerOptions>>().Value, Environment.ProcessorCount));
         builder.Services.AddSingleton<DeploymentRegistry>();
         builder.Services.AddSingleton<SchedulerPool>();
         builder.Services.AddSingleton<RequestAdmission>();

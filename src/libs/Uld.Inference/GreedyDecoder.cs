@@ -15,7 +15,7 @@ public static class GreedyDecoder
             for (var step = 0; step < maxNewTokens; step++)
             {
                 var total = cache.Length + ids.Length;
-                var result = model.Run(ids, Enumerable.Repeat(1L, total).ToArray(), positions, 1, cache);
+                var result = model.Run(ids, Enumerable.Repeat(1L, total).ToArray(), positions, 1, cache, LogitPositions.Last);
                 cache.Dispose();
                 cache = result.Present;
                 var next = ArgMax(result.Row(0, result.Sequence - 1));

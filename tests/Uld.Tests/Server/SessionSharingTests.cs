@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Uld.Contracts.Models;
+using Uld.Inference;
 using Uld.LogitServer.Deployments;
 using Uld.Tests.Support;
 
@@ -24,10 +25,11 @@ public sealed class SessionSharingTests(ServerFixture fixture)
     [Fact]
     public void The_last_lease_disposes_the_session()
     {
-        var cache = new ModelSessionCache(() => new Microsoft.ML.OnnxRuntime.SessionOptions());
+        var cache = new ModelSessionCache();
+        var settings = new SessionSettings { IntraOpThreads = 1 };
         var onnx = ModelDirectory.Open(fixture.BaseDirectory).OnnxPath;
-        var first = cache.Acquire(onnx);
-        var second = cache.Acquire(Path.Combine(Path.GetDirectoryName(onnx)!, ".", Path.GetFileName(onnx))); // same file, another spelling
+        var first = cache.Acquire(onnx, settings);
+        var second = cache.Acquire(Path.Combine(Path.GetDirectoryName(onnx)!, ".", Path.GetFileName(onnx)), settings with { IntraOpThreads = 2 }); // same file, another spelling and thread count
         Assert.Same(first.Model, second.Model);
 
         first.Dispose();

@@ -13,6 +13,7 @@ public sealed class Deployment : IDisposable
 {
     public required DeploymentOptions Options { get; init; }
     public required ModelDirectory BaseDirectory { get; init; }
+    /// <summary>The base's session, or a ULD pair's fused graph (then <see cref="AssistantSession"/> is null).</summary>
     public required ModelSessionLease BaseSession { get; init; }
     public ModelSessionLease? AssistantSession { get; init; }
     public required ModelTokenizer Tokenizer { get; init; }
@@ -21,7 +22,8 @@ public sealed class Deployment : IDisposable
     public OnnxCausalLm BaseModel => BaseSession.Model;
     public OnnxCausalLm? AssistantModel => AssistantSession?.Model;
     public string Name => Options.Name;
-    public bool IsUld => AssistantSession is not null;
+    /// <summary>A ULD pair: two sessions, or one fused graph in <see cref="BaseModel"/>.</summary>
+    public bool IsUld => AssistantSession is not null || BaseModel.IsFusedUld;
     public int ContextLength => BaseDirectory.Generation.MaxLength ?? BaseDirectory.Config.MaxPositionEmbeddings;
     public int? EosId => BaseDirectory.Generation.EosTokenId ?? Tokenizer.Ids.Eos;
 

@@ -20,6 +20,15 @@ public sealed class DeploymentOptions
     public string? Base { get; set; }
     /// <summary>ULD: the assistant model directory (same tokenizer as the base).</summary>
     public string? Assistant { get; set; }
+    /// <summary>
+    /// ULD: a fused graph of this pair (<c>uld-trainer fuse</c>), served as one session run per step instead of
+    /// two sessions; it must have been built from exactly these base and assistant ONNX files.
+    /// </summary>
+    public string? Fused { get; set; }
+    /// <summary>"cpu" or "cuda"; unset: the server-wide <see cref="LogitServerOptions.ExecutionProvider"/>.</summary>
+    public string? ExecutionProvider { get; set; }
+    /// <summary>CUDA device of this deployment's sessions.</summary>
+    public int DeviceId { get; set; }
     public double AlphaDefault { get; set; } = 0.8;
     /// <summary>The floor callers may not go below: lower α would undo the unlearning.</summary>
     public double AlphaMin { get; set; } = 0.8;
@@ -39,12 +48,17 @@ public sealed class LogitServerOptions
     public int MaxBatchSize { get; set; } = 32;
     /// <summary>Requests that may wait for a slot; beyond this new requests get 503 + Retry-After.</summary>
     public int MaxQueuedRequests { get; set; } = 256;
-    /// <summary>"cpu" (default) or "cuda"; CUDA falls back to CPU with a log line when its provider is absent.</summary>
+    /// <summary>
+    /// "cpu" (default) or "cuda": the default of every deployment. A deployment on "cuda" where CUDA is not
+    /// available stops start-up with one line saying why.
+    /// </summary>
     public string ExecutionProvider { get; set; } = "cpu";
-    /// <summary>ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default (one per core).</summary>
+    /// <summary>ONNX Runtime intra-op threads per session; 0 = from the threading plan (README, *Threading*).</summary>
     public int IntraOpThreads { get; set; }
-    /// <summary>Run a ULD pair's base and assistant steps on two threads at once.</summary>
-    public bool ParallelUldModels { get; set; } = true;
+    /// <summary>Run a two-session ULD pair's base and assistant steps at once; unset = from the threading plan.</summary>
+    public bool? ParallelUldModels { get; set; }
+    /// <summary>Let idle ONNX Runtime threads spin; unset = from the threading plan.</summary>
+    public bool? AllowSpinning { get; set; }
     /// <summary>Skip sha256 verification of model files at start-up (large models, trusted storage).</summary>
     public bool SkipHashCheck { get; set; }
     public int DefaultMaxTokens { get; set; } = 256;

@@ -3,8 +3,8 @@ using Microsoft.ML.OnnxRuntime;
 using Uld.Contracts.Models;
 using Uld.Contracts.OpenAi;
 using Uld.Inference;
+using Uld.LogitServer.Engine;
 using Uld.Tokenization;
-using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
 
 namespace Uld.LogitServer.Deployments;
 
@@ -20,15 +20,16 @@ public sealed class DeploymentRegistry : IDisposable
 {
     private readonly Dictionary<string, Deployment> _deployments = new(StringComparer.Ordinal);
 
-    public DeploymentRegistry(IOptions<LogitServerOptions> options, ILogger<DeploymentRegistry> logger)
+    public DeploymentRegistry(IOptions<LogitServerOptions> options, ThreadingPlan plan, ILogger<DeploymentRegistry> logger)
     {
         var o = options.Value;
-        Sessions = new ModelSessionCache(() => SessionOptionsFor(o, logger));
+        plan.Log(logger);
+        Sessions = new ModelSessionCache();
         try
         {
             foreach (var d in o.Deployments)
             {
-                var deployment = Load(d, o, Sessions);
+                var deployment = Load(d, o, plan, Sessions);
                 _deployments[d.Name] = deployment;
                 logger.LogInformation("Deployment {Deployment} ready: {Kind}, vocabulary {Vocab}, context {Context}",
                     d.Name, d.Kind, deployment.Tokenizer.VocabSize, deployment.ContextLength);
@@ -53,7 +54,7 @@ public sealed class DeploymentRegistry : IDisposable
         return _deployments.GetValueOrDefault(model) ?? throw OpenAiException.ModelNotFound(model);
     }
 
-    private static Deployment Load(DeploymentOptions d, LogitServerOptions o, ModelSessionCache sessions)
+    private static Deployment Load(DeploymentOptions d, LogitServerOptions o, ThreadingPlan plan, ModelSessionCache sessions)
     {
         ModelDirectory Open(string path)
         {
@@ -92,7 +93,31 @@ public sealed class DeploymentRegistry : IDisposable
             throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
         }
 
-        var baseSession = Session(d, sessions, baseDir);
+        var provider = ExecutionProviderOf(d, o);
+        var fused = uld && !string.IsNullOrWhiteSpace(d.Fused);
+        ModelSessionLease Session(string onnxPath, ModelDirectory dir, bool partOfPair)
+        {
+            ModelSessionLease lease;
+            try
+            {
+                lease = sessions.Acquire(onnxPath, plan.SessionFor(d, partOfPair, provider));
+            }
+            catch (ExecutionProviderUnavailableException e)
+            {
+                throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException or FileNotFoundException)
+            {
+                throw new DeploymentConfigurationException($"deployment '{d.Name}': cannot load {onnxPath}: {e.Message}", e);
+            }
+            if (lease.Model.Vocab == dir.Config.VocabSize) return lease;
+            lease.Dispose();
+            throw new DeploymentConfigurationException($"deployment '{d.Name}': {onnxPath} has vocabulary {lease.Model.Vocab}, config.json says {dir.Config.VocabSize}.");
+        }
+
+        var baseSession = fused
+            ? FusedUldGraph.Load(d, baseDir, assistantDir!, path => Session(path, baseDir, partOfPair: false))
+            : Session(baseDir.OnnxPath, baseDir, partOfPair: uld);
         try
         {
             return new Deployment
@@ -100,7 +125,7 @@ public sealed class DeploymentRegistry : IDisposable
                 Options = d,
                 BaseDirectory = baseDir,
                 BaseSession = baseSession,
-                AssistantSession = assistantDir is null ? null : Session(d, sessions, assistantDir),
+                AssistantSession = assistantDir is null || fused ? null : Session(assistantDir.OnnxPath, assistantDir, partOfPair: true),
                 Tokenizer = tokenizer,
                 ChatTemplate = template,
             };
@@ -112,40 +137,12 @@ public sealed class DeploymentRegistry : IDisposable
         }
     }
 
-    private static ModelSessionLease Session(DeploymentOptions d, ModelSessionCache sessions, ModelDirectory dir)
+    private static ExecutionProvider ExecutionProviderOf(DeploymentOptions d, LogitServerOptions o) => (d.ExecutionProvider ?? o.ExecutionProvider).ToLowerInvariant() switch
     {
-        ModelSessionLease lease;
-        try
-        {
-            lease = sessions.Acquire(dir.OnnxPath);
-        }
-        catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException or FileNotFoundException)
-        {
-            throw new DeploymentConfigurationException($"deployment '{d.Name}': cannot load {dir.OnnxPath}: {e.Message}", e);
-        }
-        if (lease.Model.Vocab == dir.Config.VocabSize) return lease;
-        lease.Dispose();
-        throw new DeploymentConfigurationException($"deployment '{d.Name}': {dir.OnnxPath} has vocabulary {lease.Model.Vocab}, config.json says {dir.Config.VocabSize}.");
-    }
-
-    private static SessionOptions SessionOptionsFor(LogitServerOptions o, ILogger logger)
-    {
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (o.IntraOpThreads > 0) options.IntraOpNumThreads = o.IntraOpThreads;
-        if (string.Equals(o.ExecutionProvider, "cuda", StringComparison.OrdinalIgnoreCase))
-        {
-            try
-            {
-                options.AppendExecutionProvider_CUDA();
-                logger.LogInformation("Using the CUDA execution provider");
-            }
-            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
-            {
-                logger.LogWarning("CUDA execution provider requested but not available ({Reason}); running on CPU", e.Message);
-            }
-        }
-        return options;
-    }
+        "cpu" => ExecutionProvider.Cpu,
+        "cuda" => ExecutionProvider.Cuda,
+        var other => throw new DeploymentConfigurationException($"deployment '{d.Name}': ExecutionProvider must be cpu or cuda; got '{other}'."),
+    };
 
     public void Dispose()
     {

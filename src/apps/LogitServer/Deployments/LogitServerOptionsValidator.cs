@@ -48,7 +48,11 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         var uld = d.Kind == DeploymentKind.Uld;
         var paths = Directory("Model", d.Model, !uld) ?? Directory("Base", d.Base, uld) ?? Directory("Assistant", d.Assistant, uld);
         if (paths is not null) return paths;
-        if (!uld) return null;
+        if (d.ExecutionProvider is { } provider && provider.ToLowerInvariant() is not ("cpu" or "cuda"))
+            return $"{key}:ExecutionProvider {where} must be \"cpu\" or \"cuda\"; got \"{provider}\".";
+        if (d.DeviceId < 0) return $"{key}:DeviceId {where} must not be negative; got {d.DeviceId}.";
+        if (!uld) return d.Fused is null ? null : $"{key}:Fused is not used by a {d.Kind} deployment {where}; remove it.";
+        if (d.Fused is { } fusedPath && !File.Exists(fusedPath)) return $"{key}:Fused {where}: fused graph {fusedPath} does not exist.";
 
         foreach (var (field, value) in new[]
                  {

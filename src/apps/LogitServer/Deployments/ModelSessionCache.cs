@@ -1,5 +1,4 @@
 using Uld.Inference;
-using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
 
 namespace Uld.LogitServer.Deployments;
 
@@ -7,9 +6,11 @@ namespace Uld.LogitServer.Deployments;
 /// One ONNX Runtime session per model file, shared by every deployment that uses it (a plain deployment and the ULD
 /// deployments over the same base; several α policies over one pair). Weights are the bulk of a server's memory, and
 /// a session is safe to run from several scheduler threads at once. Sessions are reference-counted: the last lease
-/// to be disposed disposes the session.
+/// to be disposed disposes the session. Sessions are shared per file and device: when two deployments would give one
+/// file different thread counts (a ULD pair's half of the cores, a plain deployment's all), the first one loaded
+/// wins, because a second copy of the weights costs more than a less-than-ideal thread count.
 /// </summary>
-public sealed class ModelSessionCache(Func<SessionOptions> sessionOptions)
+public sealed class ModelSessionCache
 {
     private sealed class Entry(OnnxCausalLm model)
     {
@@ -17,7 +18,7 @@ public sealed class ModelSessionCache(Func<SessionOptions> sessionOptions)
         public int Leases { get; set; }
     }
 
-    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Path, ExecutionProvider Provider, int DeviceId), Entry> _entries = new();
     private readonly Lock _lock = new();
 
     /// <summary>Sessions currently loaded.</summary>
@@ -29,16 +30,16 @@ public sealed class ModelSessionCache(Func<SessionOptions> sessionOptions)
         }
     }
 
-    /// <summary>A lease on the session for <paramref name="onnxPath"/>, loading it on first use.</summary>
-    public ModelSessionLease Acquire(string onnxPath)
+    /// <summary>A lease on the session for <paramref name="onnxPath"/> on the settings' device, loading it on first use.</summary>
+    public ModelSessionLease Acquire(string onnxPath, SessionSettings settings)
     {
-        var key = Path.GetFullPath(onnxPath);
+        var key = (Path.GetFullPath(onnxPath), settings.ExecutionProvider, settings.DeviceId);
         lock (_lock)
         {
             if (!_entries.TryGetValue(key, out var entry))
             {
-                using var options = sessionOptions();
-                entry = new Entry(new OnnxCausalLm(key, options));
+                using var options = settings.Create();
+                entry = new Entry(new OnnxCausalLm(key.Item1, options));
                 _entries[key] = entry;
             }
             entry.Leases++;
@@ -46,7 +47,7 @@ public sealed class ModelSessionCache(Func<SessionOptions> sessionOptions)
         }
     }
 
-    private void Release(string key)
+    private void Release((string, ExecutionProvider, int) key)
     {
         lock (_lock)
         {

@@ -24,6 +24,7 @@ public sealed class BatchScheduler : IDisposable
 
     private readonly Deployment _deployment;
     private readonly LogitServerOptions _options;
+    private readonly bool _concurrentUld;
     private readonly ILogger _logger;
     private readonly Channel<Sequence> _queue;
     private readonly Thread _thread;
@@ -35,8 +36,9 @@ public sealed class BatchScheduler : IDisposable
     private int _length;
     private int _queued;
 
-    public BatchScheduler(Deployment deployment, LogitServerOptions options, ILogger logger)
+    public BatchScheduler(Deployment deployment, LogitServerOptions options, ThreadingPlan plan, ILogger logger)
     {
+        _concurrentUld = plan.ConcurrentUldSessions;
         _deployment = deployment;
         _options = options;
         _logger = logger;
@@ -121,12 +123,16 @@ public sealed class BatchScheduler : IDisposable
             }
         }
 
-        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, null, null);
+        // Full [batch, seq, vocab] logits leave ONNX Runtime only when someone scores the prompt.
+        var keep = newcomers.Any(s => s.WantsPromptLogprobs) ? LogitPositions.All : LogitPositions.Last;
+        var alphas = newcomers.Select(s => (float)s.Parameters.Alpha).ToArray();
+        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, null, null, keep, alphas);
         using var baseCache = baseStep.Present;
         using var assistantCache = assistantStep?.Present;
         EngineMetrics.PromptTokens.WithLabels(_label).Inc(newcomers.Sum(s => s.Prompt.Count));
         EngineMetrics.StepSeconds.WithLabels(_label, "prefill").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
+        var sampling = Stopwatch.GetTimestamp();
         var logprobs = new float[_deployment.BaseModel.Vocab];
         var joining = new List<(KvCache Base, KvCache? Assistant, int Row, int Skip, Sequence Sequence)>();
         for (var j = 0; j < batch; j++)
@@ -140,9 +146,10 @@ public sealed class BatchScheduler : IDisposable
                 sequence.Complete(new FinishedEvent("length"));
                 continue;
             }
-            Combine(sequence, baseStep.Row(j, length - 1), assistantStep is null ? default : assistantStep.Row(j, length - 1), logprobs);
+            Combine(sequence, baseStep, assistantStep, j, length - 1, logprobs);
             if (Advance(sequence, logprobs)) joining.Add((baseCache, assistantCache, j, padding, sequence));
         }
+        EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
         if (joining.Count == 0) return;
 
         // The running rows keep their real columns; newcomers bring theirs from the prefill cache.
@@ -156,30 +163,33 @@ public sealed class BatchScheduler : IDisposable
         var started = Stopwatch.GetTimestamp();
         var batch = _rows.Count;
         var total = _length + 1;
-        var (ids, mask, positions) = (new long[batch], new long[batch * total], new long[batch]);
+        var (ids, mask, positions, alphas) = (new long[batch], new long[batch * total], new long[batch], new float[batch]);
         for (var i = 0; i < batch; i++)
         {
             var row = _rows[i];
             ids[i] = row.Sequence.PendingToken;
             positions[i] = _length - row.Padding;
+            alphas[i] = (float)row.Sequence.Parameters.Alpha;
             for (var t = row.Padding; t < total; t++) mask[i * total + t] = 1;
         }
 
-        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, _baseCache, _assistantCache);
+        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, _baseCache, _assistantCache, LogitPositions.Last, alphas);
         _baseCache!.Dispose();
         _assistantCache?.Dispose();
         (_baseCache, _assistantCache, _length) = (baseStep.Present, assistantStep?.Present, total);
         EngineMetrics.BatchSize.WithLabels(_label).Observe(batch);
         EngineMetrics.StepSeconds.WithLabels(_label, "decode").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
+        var sampling = Stopwatch.GetTimestamp();
         var logprobs = new float[_deployment.BaseModel.Vocab];
         for (var i = 0; i < batch; i++)
         {
             var row = _rows[i];
             if (row.Done || row.Sequence.IsCancelled) continue;
-            Combine(row.Sequence, baseStep.Row(i, 0), assistantStep is null ? default : assistantStep.Row(i, 0), logprobs);
+            Combine(row.Sequence, baseStep, assistantStep, i, 0, logprobs);
             row.Done = !Advance(row.Sequence, logprobs);
         }
+        EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
     }
 
     /// <summary>Samples the next token, reports it, and says whether the sequence goes on.</summary>
@@ -203,8 +213,15 @@ public sealed class BatchScheduler : IDisposable
         return true;
     }
 
-    private static void Combine(Sequence sequence, ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> assistantLogits, float[] logprobs) =>
-        UldLogits.Combine(baseLogits, assistantLogits, sequence.Parameters.Alpha, sequence.Parameters.RelativeTop, logprobs);
+    /// <summary>The row's next-token distribution at a position, from two sessions' logits or a fused graph's.</summary>
+    private static void Combine(Sequence sequence, DecoderStep baseStep, DecoderStep? assistantStep, int row, int position, float[] logprobs)
+    {
+        var (alpha, relativeTop) = (sequence.Parameters.Alpha, sequence.Parameters.RelativeTop);
+        if (baseStep.UldLogits is not null)
+            UldLogits.CombineFused(baseStep.Row(row, position), baseStep.UldRow(row, position), alpha, relativeTop, logprobs);
+        else
+            UldLogits.Combine(baseStep.Row(row, position), assistantStep is null ? default : assistantStep.Row(row, position), alpha, relativeTop, logprobs);
+    }
 
     private static PromptLogprobsEvent PromptLogprobs(Sequence sequence, DecoderStep baseStep, DecoderStep? assistantStep, int row, int padding, float[] buffer)
     {
@@ -215,34 +232,53 @@ public sealed class BatchScheduler : IDisposable
         for (var t = 1; t < n; t++)
         {
             var position = padding + t - 1; // the distribution at t − 1 predicts token t
-            Combine(sequence, baseStep.Row(row, position), assistantStep is null ? default : assistantStep.Row(row, position), buffer);
+            Combine(sequence, baseStep, assistantStep, row, position, buffer);
             values[t] = buffer[sequence.Prompt[t]];
             top[t] = UldLogits.Top(buffer, sequence.Parameters.TopLogprobs);
         }
         return new PromptLogprobsEvent(values, top);
     }
 
-    private (DecoderStep Base, DecoderStep? Assistant) RunModels(long[] ids, long[] mask, long[] positions, int batch, KvCache? basePast, KvCache? assistantPast)
+    /// <summary>
+    /// One step of the deployment's sessions: the base (or a fused ULD graph, α per row inside it) and, for a
+    /// two-session ULD pair, the assistant — concurrently when the threading plan gives each its own cores.
+    /// </summary>
+    private (DecoderStep Base, DecoderStep? Assistant) RunModels(long[] ids, long[] mask, long[] positions, int batch, KvCache? basePast, KvCache? assistantPast,
+        LogitPositions keep, float[] alphas)
     {
         var assistant = _deployment.AssistantModel;
         DecoderStep RunBase()
         {
-            using var empty = basePast is null ? _deployment.BaseModel.EmptyCache(batch) : null;
-            return _deployment.BaseModel.Run(ids, mask, positions, batch, basePast ?? empty!);
+            var model = _deployment.BaseModel;
+            using var empty = basePast is null ? model.EmptyCache(batch) : null;
+            return model.Run(ids, mask, positions, batch, basePast ?? empty!, keep, model.IsFusedUld ? alphas : null);
         }
         DecoderStep RunAssistant()
         {
             using var empty = assistantPast is null ? assistant!.EmptyCache(batch) : null;
-            return assistant!.Run(ids, mask, positions, batch, assistantPast ?? empty!);
+            return assistant!.Run(ids, mask, positions, batch, assistantPast ?? empty!, keep);
         }
 
-        if (assistant is null) return (RunBase(), null);
-        if (!_options.ParallelUldModels) return (RunBase(), RunAssistant());
-        var assistantTask = Task.Run(RunAssistant);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (assistant is null) return (RunBase(), null);
+            if (!_concurrentUld) return (RunBase(), RunAssistant());
+            return RunConcurrently(RunBase, RunAssistant);
+        }
+        finally
+        {
+            EngineMetrics.EngineSeconds.WithLabels(_label, "session").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private static (DecoderStep Base, DecoderStep? Assistant) RunConcurrently(Func<DecoderStep> runBase, Func<DecoderStep> runAssistant)
+    {
+        var assistantTask = Task.Run(runAssistant);
         DecoderStep baseStep;
         try
         {
-            baseStep = RunBase();
+            baseStep = runBase();
         }
         catch
         {
@@ -270,6 +306,7 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>Replaces the batch with <paramref name="rows"/>, each keeping only its real (unpadded) columns.</summary>
     private void RebuildCache(List<(KvCache Base, KvCache? Assistant, int Row, int Skip, Sequence Sequence)> rows)
     {
+        var started = Stopwatch.GetTimestamp();
         var length = rows.Max(r => r.Base.Length - r.Skip);
         var newBase = KvCache.Gather(rows.Select(r => (r.Base, r.Row, r.Skip)).ToList(), length);
         var newAssistant = _deployment.AssistantModel is null ? null : KvCache.Gather(rows.Select(r => (r.Assistant!, r.Row, r.Skip)).ToList(), length);
@@ -280,6 +317,7 @@ public sealed class BatchScheduler : IDisposable
         _rows.Clear();
         _rows.AddRange(newRows);
         EngineMetrics.ActiveSequences.WithLabels(_label).Set(_rows.Count);
+        EngineMetrics.EngineSeconds.WithLabels(_label, "cache").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     private void ResetBatch()

@@ -24,5 +24,7 @@ public static class EngineMetrics
         LabelNames = ["deployment", "phase"],
         Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16),
     });
+    /// <summary>Where engine time goes: "session" (ONNX Runtime runs), "cache" (rebuilding the batch cache), "sampling" (ULD rule, sampling, emitting tokens).</summary>
+    public static readonly Counter EngineSeconds = Metrics.CreateCounter("uld_engine_seconds_total", "Engine thread time by part of a step.", "deployment", "part");
     public static readonly Counter Rejected = Metrics.CreateCounter("uld_rejected_requests_total", "Requests refused because the queue was full.", "deployment");
 }

@@ -9,10 +9,10 @@ public sealed class SchedulerPool : IHostedService, IDisposable
     private readonly Dictionary<string, BatchScheduler> _schedulers;
     private readonly ILogger<SchedulerPool> _logger;
 
-    public SchedulerPool(DeploymentRegistry registry, IOptions<LogitServerOptions> options, ILogger<SchedulerPool> logger)
+    public SchedulerPool(DeploymentRegistry registry, IOptions<LogitServerOptions> options, ThreadingPlan plan, ILogger<SchedulerPool> logger)
     {
         _logger = logger;
-        _schedulers = registry.All.ToDictionary(d => d.Name, d => new BatchScheduler(d, options.Value, logger), StringComparer.Ordinal);
+        _schedulers = registry.All.ToDictionary(d => d.Name, d => new BatchScheduler(d, options.Value, plan, logger), StringComparer.Ordinal);
     }
 
     /// <summary>The scheduler that runs <paramref name="deployment"/> (every registered deployment has one).</summary>

@@ -10,6 +10,7 @@ public static class TrainerCli
         ImportCommand.Create(),
         ExportOnnxCommand.Create(),
         TruncateCommand.Create(),
+        FuseCommand.Create(),
         TokenizerCommand.Create(),
         TrainCommand.Create(),
         UnlearnCommand.Create(),

@@ -16,16 +16,41 @@ public static class UldLogits
         if (assistantLogits.Length != baseLogits.Length)
             throw new ArgumentException("base and assistant logits must cover the same vocabulary.");
 
-        var maxLogprob = float.NegativeInfinity;
-        foreach (var lp in logprobs) maxLogprob = Math.Max(maxLogprob, lp);
-        // p ≥ r·p_max  ⇔  log p ≥ log r + log p_max; r = 0 keeps every token.
-        var threshold = relativeTop > 0 ? maxLogprob + (float)Math.Log(relativeTop) : float.NegativeInfinity;
+        var threshold = RelativeTopThreshold(logprobs, relativeTop);
         var a = (float)alpha;
         for (var v = 0; v < logprobs.Length; v++)
         {
             logprobs[v] = logprobs[v] >= threshold ? baseLogits[v] - a * assistantLogits[v] : float.NegativeInfinity;
         }
         LogSoftmax(logprobs, logprobs);
+    }
+
+    /// <summary>
+    /// The same distribution from a fused ULD graph, which already computed <paramref name="uldLogits"/> =
+    /// l_base − α·l_assistant; <paramref name="alpha"/> only says whether unlearning is on (α = 0: the base alone).
+    /// </summary>
+    public static void CombineFused(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> uldLogits, double alpha, double relativeTop,
+        Span<float> logprobs)
+    {
+        LogSoftmax(baseLogits, logprobs);
+        if (uldLogits.IsEmpty || alpha == 0) return;
+        if (uldLogits.Length != baseLogits.Length)
+            throw new ArgumentException("base and ULD logits must cover the same vocabulary.");
+        var threshold = RelativeTopThreshold(logprobs, relativeTop);
+        for (var v = 0; v < logprobs.Length; v++)
+        {
+            logprobs[v] = logprobs[v] >= threshold ? uldLogits[v] : float.NegativeInfinity;
+        }
+        LogSoftmax(logprobs, logprobs);
+    }
+
+    /// <summary>The smallest base log-probability the relative-top filter keeps.</summary>
+    private static float RelativeTopThreshold(ReadOnlySpan<float> baseLogprobs, double relativeTop)
+    {
+        var maxLogprob = float.NegativeInfinity;
+        foreach (var lp in baseLogprobs) maxLogprob = Math.Max(maxLogprob, lp);
+        // p ≥ r·p_max  ⇔  log p ≥ log r + log p_max; r = 0 keeps every token.
+        return relativeTop > 0 ? maxLogprob + (float)Math.Log(relativeTop) : float.NegativeInfinity;
     }
 
     /// <summary>Numerically stable log-softmax; <paramref name="output"/> may alias <paramref name="logits"/>.</summary>

@@ -1,0 +1,64 @@
+using Uld.Inference;
+using Uld.LogitServer.Deployments;
+
+namespace Uld.LogitServer.Engine;
+
+/// <summary>
+/// The process's one threading plan, chosen from the core count before any session exists: which ONNX Runtime
+/// sessions can run at the same moment, how many intra-op threads each gets, whether idle threads spin, and what
+/// serves HTTP. The rule is that sessions running together never ask for more threads than there are cores.
+/// </summary>
+public sealed record ThreadingPlan
+{
+    public required int Cores { get; init; }
+    /// <summary>One continuous-batching thread per deployment; it is also the calling thread of its session runs.</summary>
+    public required int SchedulerThreads { get; init; }
+    /// <summary>A two-session ULD pair runs base and assistant at once (each on half the cores) rather than one after the other.</summary>
+    public required bool ConcurrentUldSessions { get; init; }
+    /// <summary>Intra-op threads of every two-session ULD pair's sessions.</summary>
+    public required int UldPairIntraOpThreads { get; init; }
+    /// <summary>Intra-op threads of every other session (plain deployments, fused ULD graphs).</summary>
+    public required int IntraOpThreads { get; init; }
+    public required bool AllowSpinning { get; init; }
+
+    public static ThreadingPlan For(LogitServerOptions options, int cores)
+    {
+        cores = Math.Max(1, cores);
+        var twoSessionPairs = options.Deployments.Count(d => d.Kind == DeploymentKind.Uld && string.IsNullOrWhiteSpace(d.Fused));
+        // Splitting the cores between the pair's sessions beats running them one after the other on all cores:
+        // the per-operator work of a decode step is too small to spread over many threads.
+        var concurrent = options.ParallelUldModels ?? cores >= 2;
+        var pairThreads = options.IntraOpThreads > 0 ? options.IntraOpThreads : concurrent ? Math.Max(1, cores / 2) : cores;
+        // Spinning threads only help when nothing else wants the cores: one deployment whose steps are one session run.
+        var alone = options.Deployments.Count <= 1 && !(concurrent && twoSessionPairs > 0);
+        return new ThreadingPlan
+        {
+            Cores = cores,
+            SchedulerThreads = options.Deployments.Count,
+            ConcurrentUldSessions = concurrent,
+            UldPairIntraOpThreads = pairThreads,
+            IntraOpThreads = options.IntraOpThreads > 0 ? options.IntraOpThreads : cores,
+            AllowSpinning = options.AllowSpinning ?? alone,
+        };
+    }
+
+    /// <summary>Session settings for one of a deployment's sessions.</summary>
+    public SessionSettings SessionFor(DeploymentOptions deployment, bool partOfPair, ExecutionProvider provider) => new()
+    {
+        IntraOpThreads = partOfPair ? UldPairIntraOpThreads : IntraOpThreads,
+        AllowSpinning = AllowSpinning,
+        ExecutionProvider = provider,
+        DeviceId = deployment.DeviceId,
+    };
+
+    public void Log(ILogger logger)
+    {
+        ThreadPool.GetMinThreads(out var workers, out _);
+        logger.LogInformation(
+            "Threading plan: {Cores} cores; {Schedulers} scheduler threads (one per deployment); two-session ULD pairs run base and assistant {PairMode}, " +
+            "{PairThreads} intra-op threads each; other sessions {IntraOp} intra-op threads; inter-op 1 (sequential graphs); spinning {Spinning}; " +
+            "Kestrel and request handling on the .NET thread pool (min {Workers} workers)",
+            Cores, SchedulerThreads, ConcurrentUldSessions ? "concurrently" : "one after the other", UldPairIntraOpThreads, IntraOpThreads,
+            AllowSpinning ? "on" : "off", workers);
+    }
+}

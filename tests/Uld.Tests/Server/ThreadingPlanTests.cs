@@ -1,0 +1,56 @@
+using Uld.LogitServer.Deployments;
+using Uld.LogitServer.Engine;
+
+namespace Uld.Tests.Server;
+
+/// <summary>The threading plan never gives sessions that run at the same moment more threads than cores.</summary>
+public sealed class ThreadingPlanTests
+{
+    private static LogitServerOptions Options(params (DeploymentKind Kind, string? Fused)[] deployments) => new()
+    {
+        Deployments = deployments.Select((d, i) => new DeploymentOptions { Name = $"d{i}", Kind = d.Kind, Fused = d.Fused }).ToList(),
+    };
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(8)]
+    [InlineData(64)]
+    public void A_two_session_pair_running_concurrently_splits_the_cores(int cores)
+    {
+        var plan = ThreadingPlan.For(Options((DeploymentKind.Uld, null)), cores);
+        Assert.Equal(cores >= 2, plan.ConcurrentUldSessions);
+        var busy = plan.ConcurrentUldSessions ? 2 * plan.UldPairIntraOpThreads : plan.UldPairIntraOpThreads;
+        Assert.InRange(busy, 1, cores);
+        Assert.Equal(cores, plan.IntraOpThreads);
+        Assert.Equal(cores < 2, plan.AllowSpinning); // spinning threads would steal the other session's core
+    }
+
+    [Fact]
+    public void One_plain_or_fused_deployment_owns_every_core_and_may_spin()
+    {
+        foreach (var only in new[] { (DeploymentKind.Plain, (string?)null), (DeploymentKind.Uld, "fused.onnx") })
+        {
+            var plan = ThreadingPlan.For(Options(only), 2);
+            Assert.Equal(2, plan.IntraOpThreads);
+            Assert.True(plan.AllowSpinning);
+            Assert.Equal(1, plan.SchedulerThreads);
+        }
+    }
+
+    [Fact]
+    public void Several_deployments_do_not_spin_and_explicit_settings_win()
+    {
+        var plan = ThreadingPlan.For(Options((DeploymentKind.Plain, null), (DeploymentKind.Uld, "fused.onnx")), 4);
+        Assert.False(plan.AllowSpinning);
+        Assert.Equal(2, plan.SchedulerThreads);
+
+        var options = Options((DeploymentKind.Uld, null));
+        (options.IntraOpThreads, options.ParallelUldModels, options.AllowSpinning) = (3, false, true);
+        plan = ThreadingPlan.For(options, 4);
+        Assert.False(plan.ConcurrentUldSessions);
+        Assert.Equal(3, plan.UldPairIntraOpThreads);
+        Assert.True(plan.AllowSpinning);
+    }
+}
