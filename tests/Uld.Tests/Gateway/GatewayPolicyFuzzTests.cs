@@ -192,7 +192,7 @@ public sealed class GatewayPolicyFuzzTests(ServerFixture fixture)
         (J("'uld_alpha':null"), 200, null), // the deployment default, written into the forwarded body
         (J("'uld_relative_top':'0'"), 400, "invalid_type"),
         (J("'uld_relative_top':2"), 400, "relative_top_out_of_range"),
-        (J("'metadata':{'uld_alpha':0.1}"), 200, null), // only the top-level field is α; this one is inert
+        (J("'metadata':{'uld_alpha':0.1}"), 400, "unknown_parameter"), // only the top-level field is α; a uld_* field anywhere else is refused
         (J("'user':{'uld_alpha':0.1}"), 400, "invalid_type"),
     ];
 

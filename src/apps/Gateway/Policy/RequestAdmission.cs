@@ -31,6 +31,10 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
         {
             if (PolicyFields.FirstOrDefault(f => f.Equals(name, StringComparison.OrdinalIgnoreCase) && !f.Equals(name, StringComparison.Ordinal)) is { } field)
                 throw OpenAiException.InvalidRequest($"Unknown parameter '{name}'; did you mean '{field}'?", name, "unknown_parameter");
+            // The replicas refuse a ULD control anywhere else (misspelt, or nested in another object); refusing it
+            // here too keeps the answer the same for every endpoint, compare's fan-out included.
+            if (!PolicyFields.Contains(name) && UldControl(name, body[name]) is { } path)
+                throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path, "unknown_parameter");
         }
         var model = OptionalString(body, "model") ?? throw OpenAiException.InvalidRequest("'model' is required.", "model", "missing_required_parameter");
         if (model.Length == 0) throw OpenAiException.InvalidRequest("'model' is required.", "model", "missing_required_parameter");
@@ -77,6 +81,17 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
         }
         body["model"] = deployment;
         return new AdmittedRequest(model, deployment, cluster, variant, route.Generates ? served : null, body);
+    }
+
+    private static string? UldControl(string path, JsonNode? value)
+    {
+        if (path[(path.LastIndexOfAny(['.', ']']) + 1)..].StartsWith("uld", StringComparison.OrdinalIgnoreCase)) return path;
+        return value switch
+        {
+            JsonObject o => o.Select(p => UldControl($"{path}.{p.Key}", p.Value)).FirstOrDefault(p => p is not null),
+            JsonArray a => a.Select((e, i) => UldControl($"{path}[{i}]", e)).FirstOrDefault(p => p is not null),
+            _ => null,
+        };
     }
 
     private static string? OptionalString(JsonObject body, string field) => body[field] switch
