@@ -70,7 +70,8 @@ public static class ModelPackage
 
         progress?.Invoke("checking the tokenizer");
         var loaded = ModelTokenizer.Load(writer.Path);
-        if (loaded.VocabSize != model.Config.VocabSize)
+        // Embedding tables may be padded past the tokenizer (Qwen2/3 round 151,665 tokens up to 151,936); never shorter.
+        if (loaded.VocabSize > model.Config.VocabSize)
             throw new ModelFormatException($"the tokenizer has {loaded.VocabSize} tokens but config.json says vocab_size {model.Config.VocabSize}.");
 
         return ExportAndCommit(writer, model, tensors, manifest, options, progress);
