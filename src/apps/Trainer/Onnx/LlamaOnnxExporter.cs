@@ -33,12 +33,13 @@ public static class LlamaOnnxExporter
                 g.Input($"past_key_values.{i}.value", OnnxType.Float, Batch, kvHeads, Past, headDim));
         }
 
-        string Weight(string name) => g.Initializer(name, Tensor(weights, name).ToFloats(), Tensor(weights, name).Shape);
+        // Weights are read from `weights` only when the writer streams them out, one tensor at a time.
+        string Weight(string name) => g.DeferredInitializer(name, Tensor(weights, name).Shape, () => Tensor(weights, name).ToFloats());
         // Linear layers multiply by Wᵀ; storing the transpose avoids a Transpose node per layer at load time.
         string LinearWeight(string name)
         {
-            var w = Tensor(weights, name);
-            return g.Initializer(name + "_T", Transposed(w.ToFloats(), (int)w.Shape[0], (int)w.Shape[1]), w.Shape[1], w.Shape[0]);
+            var shape = Tensor(weights, name).Shape;
+            return g.DeferredInitializer(name + "_T", [shape[1], shape[0]], () => Transposed(Tensor(weights, name).ToFloats(), (int)shape[0], (int)shape[1]));
         }
 
         var eps = g.FloatScalar("rms_norm_eps", (float)c.RmsNormEps);
