@@ -8,6 +8,7 @@ public static class TrainerCli
     public static RootCommand Build() => new("uld-trainer: import, train and export models for UldServer.")
     {
         ImportCommand.Create(),
+        InitCommand.Create(),
         ExportOnnxCommand.Create(),
         TruncateCommand.Create(),
         FuseCommand.Create(),

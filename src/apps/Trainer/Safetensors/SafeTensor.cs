@@ -44,3 +44,9 @@ public sealed record SafeTensor(string Name, string Dtype, long[] Shape, byte[] 
         return result;
     }
 }
+
+/// <summary>What a safetensors header says about a tensor, without its data.</summary>
+public sealed record SafeTensorLayout(string Name, string Dtype, long[] Shape)
+{
+    public long ByteLength => Shape.Aggregate(1L, (a, b) => a * b) * SafeTensor.DtypeSize(Dtype);
+}
