@@ -10,7 +10,7 @@ public sealed record DecoderStep(float[] Logits, int Batch, int Sequence, int Vo
 }
 
 /// <summary>
-/// An ONNX Runtime session over a Contract 2 decoder graph. The graph's shape (layers, kv heads, head dim, vocab)
+/// An ONNX Runtime session over a decoder graph per docs/DESIGN.md, *Contract 2: ONNX I/O*. The graph's shape (layers, kv heads, head dim, vocab)
 /// is read from its declared inputs and outputs, so any Optimum-layout Llama export works, not only ours.
 /// </summary>
 public sealed class OnnxCausalLm : IDisposable
@@ -34,7 +34,7 @@ public sealed class OnnxCausalLm : IDisposable
             foreach (var required in new[] { "input_ids", "attention_mask", "position_ids", "past_key_values.0.key" })
             {
                 if (!inputs.ContainsKey(required))
-                    throw new InvalidDataException($"{onnxPath} has no input \"{required}\"; it is not a decoder-with-past export (Contract 2).");
+                    throw new InvalidDataException($"{onnxPath} has no input \"{required}\"; it is not a decoder-with-past export (docs/DESIGN.md, Contract 2).");
             }
             Layers = inputs.Keys.Count(k => k.StartsWith("past_key_values.", StringComparison.Ordinal) && k.EndsWith(".key", StringComparison.Ordinal));
             var kvShape = inputs["past_key_values.0.key"].Dimensions;

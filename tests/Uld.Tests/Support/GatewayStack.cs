@@ -25,7 +25,8 @@ public sealed class GatewayStack : IAsyncDisposable
         return client;
     }
 
-    public static async Task<GatewayStack> StartAsync(string baseDir, string assistantDir)
+    /// <param name="healthCheckInterval">active /health probing; 1 s unless a test needs probes out of the way</param>
+    public static async Task<GatewayStack> StartAsync(string baseDir, string assistantDir, TimeSpan? healthCheckInterval = null)
     {
         var replicas = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => LogitServerHost.StartAsync(ServerFixture.Settings(baseDir, assistantDir))));
         var relays = replicas.Select(r => new TcpRelay(r.BaseAddress)).ToArray();
@@ -42,7 +43,7 @@ public sealed class GatewayStack : IAsyncDisposable
             ["Gateway:Experiments:stories-ab:Variants:1:Model"] = "stories",
             ["Gateway:Experiments:stories-ab:Variants:1:Weight"] = "1",
             ["Gateway:AlphaFloors:stories-uld-lab"] = "0.8",
-            ["Gateway:HealthCheckInterval"] = "00:00:01",
+            ["Gateway:HealthCheckInterval"] = (healthCheckInterval ?? TimeSpan.FromSeconds(1)).ToString("c"),
             ["Gateway:MaxRequestBodyBytes"] = "65536",
             ["Gateway:ApiKeys:0:Name"] = "team-a",
             ["Gateway:ApiKeys:0:Sha256"] = ApiKeyStore.Hash(TeamKey),

@@ -8,6 +8,7 @@ using Uld.Trainer.Unlearning;
 namespace Uld.Tests.Training;
 
 /// <summary>Unlearning stopped at a checkpoint and resumed gives the very weights of an uninterrupted run.</summary>
+[Collection(TorchSharpCollection.Name)]
 public sealed class UnlearnResumeTests
 {
     [Fact]
