@@ -7,6 +7,7 @@ namespace Uld.Tests.Foundation;
 
 /// <summary>docs/DESIGN.md, Contract 2, exactness: ONNX Runtime against TorchSharp, and cached decoding against full recomputation.</summary>
 [Collection(TorchSharpCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class ExportParityTests(Stories260KFixture fixture)
 {
     private const double Bound = 1e-4;

@@ -8,6 +8,7 @@ namespace Uld.Tests.Gateway;
 
 /// <summary>A replica dies under load: streams on it end cleanly, everything after it still succeeds.</summary>
 [Collection(ServerCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class GatewayFailoverTests(ServerFixture fixture)
 {
     [Fact]

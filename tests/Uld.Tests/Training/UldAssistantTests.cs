@@ -13,6 +13,7 @@ namespace Uld.Tests.Training;
 /// show the direction; the margins of a real assistant are measured by the TOFU-mini benchmark.)
 /// </summary>
 [Collection(TorchSharpCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class UldAssistantTests
 {
     [Fact]
