@@ -11,6 +11,7 @@ namespace Uld.Tests.Evaluation;
 /// The committed default models, served exactly as quickstart.sh serves them (models/deployments.json): the ULD
 /// deployment must have forgotten the forget authors and still answer retain questions like the target.
 /// </summary>
+[Trait(Category.Name, Category.Slow)]
 public sealed class DefaultModelsTests
 {
     [Fact]

@@ -9,7 +9,7 @@ using Uld.Trainer.Cli;
 namespace Uld.Tests.Foundation;
 
 /// <summary>The import and export commands end to end: good input gives a directory, bad input a message, exit 2 and nothing on disk.</summary>
-[Collection(Stories260KCollection.Name)]
+[Collection(TorchSharpCollection.Name)]
 public sealed class ImportCliTests(Stories260KFixture fixture) : IDisposable
 {
     private readonly TempDirectory _temp = new();

@@ -12,7 +12,7 @@ namespace Uld.Tests.Foundation;
 /// layers and widths cut down (and the 512-token stories260K vocabulary): the import's ONNX export must match
 /// TorchSharp, and greedy decoding through ONNX Runtime's KV cache must match TorchSharp's.
 /// </summary>
-[Collection(Stories260KCollection.Name)]
+[Collection(TorchSharpCollection.Name)]
 public sealed class ModelFamilyTests(Stories260KFixture fixture) : IDisposable
 {
     private readonly TempDirectory _temp = new();

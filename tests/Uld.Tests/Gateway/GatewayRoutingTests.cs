@@ -120,8 +120,8 @@ public sealed class GatewayRoutingTests(ServerFixture fixture)
     }
 }
 
-/// <summary>Header names, repeated here so a rename in the gateway breaks the tests loudly.</summary>
+/// <summary>The wire names clients depend on, written out: renaming them in the gateway must fail these tests.</summary>
 internal static class GatewayMetricsNames
 {
-    public const string VariantHeader = Uld.Gateway.Policy.AdmissionMiddleware.VariantHeader;
+    public const string VariantHeader = "X-Uld-Variant";
 }

@@ -53,7 +53,9 @@ public sealed class GatewayStack : IAsyncDisposable
     }
 
     /// <param name="replicaSettings">Changes to one replica's settings (by index), e.g. to make the replicas disagree.</param>
-    public static async Task<GatewayStack> StartAsync(string baseDir, string assistantDir, Action<int, Dictionary<string, string?>>? replicaSettings = null)
+    /// <param name="healthCheckInterval">active /health probing and policy reading; 1 s unless a test needs probes out of the way</param>
+    public static async Task<GatewayStack> StartAsync(string baseDir, string assistantDir, Action<int, Dictionary<string, string?>>? replicaSettings = null,
+        TimeSpan? healthCheckInterval = null)
     {
         var recorders = new[] { new ReplicaRecorder(), new ReplicaRecorder() };
         var replicas = await Task.WhenAll(recorders.Select((recorder, i) =>
@@ -63,13 +65,13 @@ public sealed class GatewayStack : IAsyncDisposable
             return LogitServerHost.StartAsync(settings, b => b.Services.AddSingleton<IStartupFilter>(recorder));
         }));
         var relays = replicas.Select(r => new TcpRelay(r.BaseAddress)).ToArray();
-        var (gateway, address) = await GatewayApp.StartOnLoopbackAsync(GatewaySettings(relays.Select(r => r.Address)));
+        var (gateway, address) = await GatewayApp.StartOnLoopbackAsync(GatewaySettings(relays.Select(r => r.Address), healthCheckInterval));
         var stack = new GatewayStack { Replicas = replicas, Relays = relays, Recorders = recorders, Gateway = gateway, Address = address };
         await stack.WaitUntilPoliciesAreReadAsync();
         return stack;
     }
 
-    public static Dictionary<string, string?> GatewaySettings(IEnumerable<Uri> replicas)
+    public static Dictionary<string, string?> GatewaySettings(IEnumerable<Uri> replicas, TimeSpan? healthCheckInterval = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -82,7 +84,7 @@ public sealed class GatewayStack : IAsyncDisposable
             ["Gateway:Experiments:stories-ab:Variants:1:Name"] = "plain",
             ["Gateway:Experiments:stories-ab:Variants:1:Model"] = "stories",
             ["Gateway:Experiments:stories-ab:Variants:1:Weight"] = "1",
-            ["Gateway:HealthCheckInterval"] = "00:00:01",
+            ["Gateway:HealthCheckInterval"] = (healthCheckInterval ?? TimeSpan.FromSeconds(1)).ToString("c"),
             ["Gateway:MaxRequestBodyBytes"] = "65536",
             ["Gateway:ApiKeys:0:Name"] = "team-a",
             ["Gateway:ApiKeys:0:Sha256"] = ApiKeyStore.Hash(TeamKey),

@@ -17,7 +17,7 @@ public static class InitCommand
         var (output, name, force, externalThreshold) = ImportCommand.CommonOptions();
         var command = new Command("init", "Write a model directory with random weights of a config's exact shape (for tests, benchmarks and memory sizing).")
             { config, tokenizer, seed, output, name, force, externalThreshold };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             TorchRuntime.EnsureInitialized();
             var options = new ModelPackage.Options { Overwrite = parse.GetValue(force), ExternalDataThreshold = parse.GetValue(externalThreshold) };

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Uld.Cli;
 
 namespace Uld.Trainer.Cli;
 
@@ -19,6 +20,7 @@ public static class TrainerCli
         BenchCommand.Create(),
         PackageCommand.Create(),
         QuantizeCommand.Create(),
+        CliErrors.CreateVerboseOption(),
     };
 
     public static int Run(params string[] args) => Build().Parse(args).Invoke();

@@ -42,7 +42,7 @@ public sealed record TokenizerFiles(JsonObject TokenizerJson, JsonObject Tokeniz
 }
 
 /// <summary>
-/// Writes a complete model directory (Contract 1) atomically: config, weights, tokenizer, generation config, the
+/// Writes a complete model directory (docs/DESIGN.md, Contract 1) atomically: config, weights, tokenizer, generation config, the
 /// ONNX export, and a manifest with hashes. Before committing it proves the directory usable: the tokenizer loads
 /// through Microsoft.ML.Tokenizers and the ONNX logits match TorchSharp's on a probe batch.
 /// </summary>

@@ -37,8 +37,6 @@ public sealed class LlamaForCausalLM : nn.Module
         }
     }
 
-    public int LayerCount => _layers.Length;
-
     /// <summary>The untied output head, or null when the head is the embedding.</summary>
     public LlamaLinear? LmHead => _lmHead;
 

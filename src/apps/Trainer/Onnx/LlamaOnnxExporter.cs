@@ -5,7 +5,7 @@ using Uld.Trainer.Model;
 namespace Uld.Trainer.Onnx;
 
 /// <summary>
-/// Builds the Contract 2 graph of a Llama decoder from its config and Hugging Face-named weights: Optimum's
+/// Builds the graph of docs/DESIGN.md, *Contract 2: ONNX I/O*, of a Llama decoder from its config and Hugging Face-named weights: Optimum's
 /// "decoder with past" I/O (input_ids, attention_mask, position_ids, past_key_values.N.key/value → logits,
 /// present.N.key/value), dynamic batch and lengths, standard opset-17 operators only, so any ONNX Runtime runs it.
 /// The operation order mirrors <see cref="LlamaForCausalLM"/>.
