@@ -2,6 +2,7 @@ using System.CommandLine;
 using Uld.Bench;
 using Uld.Bench.Processes;
 using Uld.Cli;
+using Uld.Contracts;
 
 // Every benchmark but forward latency (which needs TorchSharp in-process: `uld-trainer bench forward`) lives here. The
 // apps under test run as child processes, found beside this output or in their Release build folders.
@@ -16,11 +17,19 @@ var fused = new Option<FileInfo?>("--fused") { Description = "fused ULD graph of
 var tokens = new Option<int>("--tokens") { Description = "tokens per stream", DefaultValueFactory = _ => 128 };
 var streams = new Option<int[]>("--streams") { Description = "concurrency levels", DefaultValueFactory = _ => [1, 4, 16], AllowMultipleArgumentsPerToken = true };
 var rounds = new Option<int>("--rounds") { Description = "interleaved rounds per cell", DefaultValueFactory = _ => 3 };
+var llama2c = new Option<FileInfo?>("--llama2c") { Description = "llama2.c checkpoint of the base's weights: llama2.c's run.c on it is measured in the same run as the outside reference" };
+var llama2cTokenizer = new Option<FileInfo?>("--llama2c-tokenizer") { Description = "llama2.c tokenizer .bin for --llama2c" };
 var serve = new Command("serve", "Tokens/s and time to first token, plain vs ULD, at several concurrency levels, over loopback HTTP.")
-    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll };
-serve.SetAction((parse, _) => CliErrors.RunAsync(parse, () => ServeBenchmark.RunAsync(AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer"),
-    parse.GetValue(baseDir)!.FullName, parse.GetValue(assistantDir)!.FullName, parse.GetValue(fused)?.FullName, parse.GetValue(tokens), parse.GetValue(streams)!,
-    parse.GetValue(rounds), parse.GetValue(results)!.FullName)));
+    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, llama2c, llama2cTokenizer };
+serve.SetAction((parse, _) => CliErrors.RunAsync(parse, async () =>
+{
+    using var reference = parse.GetValue(llama2c) is { } checkpoint
+        ? Llama2cReference.Build(checkpoint.FullName, parse.GetValue(llama2cTokenizer)?.FullName ?? throw new UserErrorException("--llama2c needs --llama2c-tokenizer."))
+        : null;
+    return await ServeBenchmark.RunAsync(AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer"), parse.GetValue(baseDir)!.FullName,
+        parse.GetValue(assistantDir)!.FullName, parse.GetValue(fused)?.FullName, reference, parse.GetValue(tokens), parse.GetValue(streams)!,
+        parse.GetValue(rounds), parse.GetValue(results)!.FullName);
+}));
 
 var modelDir = new Option<DirectoryInfo>("--model") { Description = "model directory served by the LogitServer", Required = true };
 var gatewayStreams = new Option<int>("--streams") { Description = "concurrent streams", DefaultValueFactory = _ => 16 };

@@ -19,7 +19,8 @@ public static class ServeBenchmark
     public sealed record Cell(string Deployment, int Streams, double TokensPerSecond, double TtftP50Ms, double TtftP95Ms, int Tokens);
 
 
-    public static async Task<int> RunAsync(string serverDll, string baseDir, string assistantDir, string? fused, int tokens, int[] concurrency, int rounds, string resultsDir)
+    public static async Task<int> RunAsync(string serverDll, string baseDir, string assistantDir, string? fused, Llama2cReference? reference, int tokens, int[] concurrency,
+        int rounds, string resultsDir)
     {
         // With a fused graph the same pair is also served as one session run per step ("uld-fused"), measured side by side.
         string[] deployments = fused is null ? ["plain", "uld"] : ["plain", "uld", "uld-fused"];
@@ -50,11 +51,14 @@ public static class ServeBenchmark
         var samples = new Dictionary<(string, int), List<(double Seconds, List<double> Ttft, int Tokens)>>();
         // What continuous batching itself delivers: the server's own tokens per second of engine step time, per cell.
         var engine = new Dictionary<(string, int), EngineCounters>();
+        var referenceTokensPerSecond = new List<double>();
         await AnsiConsole.Progress().StartAsync(async ctx =>
         {
             var task = ctx.AddTask("serving benchmark", maxValue: rounds * concurrency.Length * deployments.Length);
             for (var round = 0; round < rounds; round++)
             {
+                // The outside reference runs between the cells of each round, so it sees the same machine load.
+                if (reference is not null) referenceTokensPerSecond.Add(reference.TokensPerSecond(LoadClient.Prompts[0], tokens, Environment.ProcessorCount));
                 foreach (var streams in concurrency)
                 {
                     foreach (var deployment in deployments)
@@ -90,6 +94,13 @@ public static class ServeBenchmark
                       "Engine thread by part (share of the whole benchmark's wall time): " +
                       string.Join("; ", EngineParts(await http.GetStringAsync("/metrics")).GroupBy(p => p.Deployment).Select(g =>
                           $"{g.Key} " + string.Join(", ", g.Select(p => $"{p.Part} {F(100 * p.Seconds / benchSeconds)}%")))) + ".";
+        if (reference is not null)
+        {
+            var r = referenceTokensPerSecond.Average();
+            var (plainHttp, plainEngine) = (cells.Single(c => c.Deployment == "plain" && c.Streams == 1).TokensPerSecond, direct.GetValueOrDefault(("plain", 1)));
+            profile = $"Outside reference: {reference.Description(Environment.ProcessorCount)}: {F(r)} tok/s (mean of {referenceTokensPerSecond.Count} runs, " +
+                      $"one per round between the cells). Plain single stream / llama2.c: over HTTP {F(plainHttp / r)}×, engine-only {F(plainEngine / r)}×.\n\n" + profile;
+        }
         Report(cells, direct, deployments, concurrency, tokens, rounds, resultsDir, profile);
         return 0;
     }
