@@ -100,7 +100,7 @@ public sealed class DeploymentRegistry : IDisposable
             ModelSessionLease lease;
             try
             {
-                lease = sessions.Acquire(onnxPath, plan.SessionFor(d, partOfPair, provider));
+                lease = sessions.Acquire(onnxPath, plan.SessionFor(d, partOfPair, provider, WeightBytes(onnxPath)));
             }
             catch (ExecutionProviderUnavailableException e)
             {
@@ -135,6 +135,13 @@ public sealed class DeploymentRegistry : IDisposable
             baseSession.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The ONNX file and its external-data file (large exports), if any.</summary>
+    private static long WeightBytes(string onnxPath)
+    {
+        var data = onnxPath + "_data";
+        return new FileInfo(onnxPath).Length + (File.Exists(data) ? new FileInfo(data).Length : 0);
     }
 
     private static ExecutionProvider ExecutionProviderOf(DeploymentOptions d, LogitServerOptions o) => (d.ExecutionProvider ?? o.ExecutionProvider).ToLowerInvariant() switch
