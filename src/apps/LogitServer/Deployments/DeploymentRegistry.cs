@@ -87,10 +87,16 @@ public sealed class DeploymentRegistry : IDisposable
         try
         {
             (tokenizer, template) = (ModelTokenizer.Load(baseDir.Root), ChatTemplate.Load(baseDir.Root));
+            // A template that parses but cannot render even one user turn would fail every chat request: refuse it now.
+            template.Render([("user", "Hello")]);
         }
         catch (ModelFormatException e)
         {
             throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DeploymentConfigurationException($"deployment '{d.Name}': a single user message: {e.Message}", e);
         }
 
         var provider = ExecutionProviderOf(d, o);
