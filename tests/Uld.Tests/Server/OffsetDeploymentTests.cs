@@ -135,11 +135,7 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
     [InlineData("stories-offset", "uld_offset_bta", 1.0)] // a misspelt control is not silently ignored
     public async Task Out_of_policy_values_are_400_naming_the_field(string model, string field, double value)
     {
-        var body = Api.Chat(model, "Once upon a time", 5);
-        body[field] = value;
-        var (status, error, _) = await Api.PostAsync(Http, "/v1/chat/completions", body);
-        Assert.Equal(400, status);
-        Assert.Equal(field, error!["error"]!["param"]!.GetValue<string>());
+        await Api.AssertFieldRejectedAsync(Http, model, field, value);
     }
 
     [Fact]
@@ -161,15 +157,7 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
     [Fact]
     public async Task A_reference_with_another_vocabulary_stops_start_up()
     {
-        var reference = _temp["reference"];
-        Foundation.Stories260KImportTests.CopyDirectory(fixture.AssistantDirectory, reference);
-        var manifestPath = Path.Combine(reference, "manifest.json");
-        var manifest = ModelManifest.Load(manifestPath);
-        var tokenizer = Path.Combine(reference, "tokenizer.json");
-        File.WriteAllText(tokenizer, File.ReadAllText(tokenizer).Replace("\"▁the\"", "\"▁thee\""));
-        var files = manifest.Files.ToDictionary();
-        files["tokenizer.json"] = FileHash.Sha256(tokenizer);
-        (manifest with { Files = files }).Save(manifestPath);
+        var reference = VocabularyChange.CopyWithAnotherVocabulary(fixture.AssistantDirectory, _temp["reference"]);
 
         var error = await Assert.ThrowsAsync<DeploymentConfigurationException>(() =>
             LogitServerHost.StartAsync(Settings(fixture.BaseDirectory, reference, fixture.BaseDirectory)));

@@ -4,6 +4,7 @@ using Uld.Trainer.Data;
 using Uld.Trainer.Model;
 using Uld.Trainer.Training;
 using Uld.Trainer.Unlearning;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Uld.Tests.Training;
@@ -14,7 +15,7 @@ namespace Uld.Tests.Training;
 /// </summary>
 [Collection(TorchSharpCollection.Name)]
 [Trait(Category.Name, Category.Slow)]
-public sealed class OffsetUnlearnerTests
+public sealed class OffsetUnlearnerTests(ITestOutputHelper output)
 {
     [Fact]
     public void A_trained_offset_pair_moves_the_forget_probability_down_and_the_retain_probability_less()
@@ -31,6 +32,7 @@ public sealed class OffsetUnlearnerTests
         var (forgetBase, forgetOffset) = (AnswerNll(target, null, forget, pad), AnswerNll(target, (unlearned, small), forget, pad));
         var (retainBase, retainOffset) = (AnswerNll(target, null, retain, pad), AnswerNll(target, (unlearned, small), retain, pad));
         var report = $"forget NLL {forgetBase:F2} → {forgetOffset:F2}, retain NLL {retainBase:F2} → {retainOffset:F2}";
+        output.WriteLine(report);
         Assert.True(forgetOffset > forgetBase + 0.5, $"the offset should make forget answers less likely — {report}");
         Assert.True(retainOffset - retainBase < forgetOffset - forgetBase, $"the offset should hurt retain answers less — {report}");
         Assert.Throws<ArgumentException>(() => OffsetUnlearner.GradientMethod("offset-ga"));

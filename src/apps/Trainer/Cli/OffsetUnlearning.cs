@@ -38,14 +38,11 @@ public static class OffsetUnlearning
 
         var tokenizer = ModelTokenizer.Load(small.Root);
         var template = ChatTemplate.Load(small.Root);
-        List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
-        // Each forget question gets a refusal drawn with the seed, as for the gradient baselines.
-        var random = new Random(options.Seed);
-        var forget = new ForgetData(Examples(forgetRecords), refusals.Count == 0 ? null
-            : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
+        var examples = new UnlearningExamples(tokenizer, template);
+        var forget = examples.Forget(forgetRecords, refusals, options.Seed);
         using var unlearned = LlamaWeights.LoadDirectory(small);
         using var reference = LlamaWeights.LoadDirectory(small);
-        var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, unlearned, reference, forget, Examples(retainRecords), options,
+        var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, unlearned, reference, forget, examples.Of(retainRecords), options,
             tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"), checkpoints));
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
 

@@ -140,14 +140,11 @@ public static class UnlearnCommand
         string forgetSet, bool force)
     {
         var template = ChatTemplate.Load(baseModel.Root);
-        List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
-        // Each forget question gets a refusal drawn with the seed, the same one every epoch.
-        var random = new Random(options.Seed);
-        var forget = new ForgetData(Examples(forgetRecords), refusals.Count == 0 ? null
-            : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
+        var examples = new UnlearningExamples(tokenizer, template);
+        var forget = examples.Forget(forgetRecords, refusals, options.Seed);
         using var model = LlamaWeights.LoadDirectory(baseModel);
         using var reference = LlamaWeights.LoadDirectory(baseModel);
-        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, Examples(retainRecords),
+        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, examples.Of(retainRecords),
             options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
             checkpoints));
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
