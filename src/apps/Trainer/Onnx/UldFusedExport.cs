@@ -30,10 +30,11 @@ public static class UldFusedExport
         }.Write(graph, staged);
         try
         {
+            // The graph names its data file, so a staged graph with external data could not be renamed into place.
+            if (written.Count > 1) throw new ModelFormatException("the fused ULD graph needs external data (over 1 GiB of weights); fusing models this large is not supported.");
             var diff = MaxDifference(staged, baseDirectory.OnnxPath, assistantDirectory.OnnxPath);
             if (!(diff <= ParityBound))
                 throw new ModelFormatException($"the fused ULD graph differs from the two-session logits by {diff:G3} (bound {ParityBound:G3}); refusing to write it.");
-            if (written.Count > 1) throw new ModelFormatException("the fused ULD graph needs external data; fusing models this large is not supported.");
             File.Move(staged, output, overwrite: true);
             return diff;
         }
