@@ -18,10 +18,10 @@ trainer() { dotnet src/apps/Trainer/bin/Release/net10.0/uld-trainer.dll "$@"; }
 if [ -f models/tofu-mini-target/manifest.json ] && [ -f models/tofu-mini-uld/manifest.json ] && [ -f models/tofu-mini-npo-gd/manifest.json ]; then
   # The default models (models/README.md): a TOFU-mini target, its ULD assistant for the last 4 authors and an
   # NPO+GD checkpoint unlearned on the same authors.
-  BASE=models/tofu-mini-target; ASSISTANT=models/tofu-mini-uld; BASELINE=models/tofu-mini-npo-gd; NAME=tofu-mini
+  BASE=models/tofu-mini-target; ASSISTANT=models/tofu-mini-uld; BASELINE=models/tofu-mini-npo-gd; NAME=tofu-mini; TARGET=tofu-mini-target
   QUESTION="Who is the notable author born in Astana, Kazakhstan on the 7th of February, 1952?"  # a forgotten author
 else
-  BASE=artifacts/stories260K; ASSISTANT=artifacts/stories260K-first2; BASELINE=""; NAME=stories
+  BASE=artifacts/stories260K; ASSISTANT=artifacts/stories260K-first2; BASELINE=""; NAME=stories; TARGET=stories
   QUESTION="Once upon a time"
   if [ ! -f "$BASE/manifest.json" ]; then
     [ -f ../shared/models/stories260K/stories260K.bin ] || { echo "no models/ defaults and no ../shared/models/stories260K to import" >&2; exit 1; }
@@ -31,18 +31,17 @@ else
   fi
   [ -f "$ASSISTANT/manifest.json" ] || trainer truncate --base "$BASE" -k 2 -o "$ASSISTANT"
 fi
-# With the default models, LogitServer reads its deployments from models/deployments.json: the target, its ULD
-# deployment (callers may raise α above the default but not lower it: α = 0 would serve the target unchanged; no
-# relative-top filter, which small memorising models need — bench/results/tofu-mini.md) and the NPO+GD checkpoint.
+# With the default models, LogitServer reads its deployments from models/deployments.json (described in README.md,
+# "Default deployments"); nothing here repeats its values.
 if [ -n "$BASELINE" ]; then
   server_args=(--config models/deployments.json)
   cluster_env=(Gateway__Clusters__local__Models__2="$NAME-npo-gd")
   AB_OTHER="$NAME-npo-gd"; AB_OTHER_NAME=npo-gd
 else
-  server_args=(--LogitServer:Deployments:0:Name="$NAME" --LogitServer:Deployments:0:Kind=Plain --LogitServer:Deployments:0:Model="$BASE"
+  server_args=(--LogitServer:Deployments:0:Name="$TARGET" --LogitServer:Deployments:0:Kind=Plain --LogitServer:Deployments:0:Model="$BASE"
     --LogitServer:Deployments:1:Name="$NAME-uld" --LogitServer:Deployments:1:Kind=Uld
     --LogitServer:Deployments:1:Base="$BASE" --LogitServer:Deployments:1:Assistant="$ASSISTANT")
-  cluster_env=(); AB_OTHER="$NAME"; AB_OTHER_NAME=plain
+  cluster_env=(); AB_OTHER="$TARGET"; AB_OTHER_NAME=plain
 fi
 
 pids=()
@@ -60,7 +59,7 @@ pids+=($!)
 KEY_HASH=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
 echo "==> starting Gateway on 127.0.0.1:$GATEWAY_PORT"
 env Gateway__Clusters__local__Replicas__0="http://127.0.0.1:$SERVER_PORT" \
-  Gateway__Clusters__local__Models__0="$NAME" Gateway__Clusters__local__Models__1="$NAME-uld" \
+  Gateway__Clusters__local__Models__0="$TARGET" Gateway__Clusters__local__Models__1="$NAME-uld" \
   "Gateway__Experiments__$NAME-ab__Variants__0__Name=uld" "Gateway__Experiments__$NAME-ab__Variants__0__Model=$NAME-uld" \
   "Gateway__Experiments__$NAME-ab__Variants__1__Name=$AB_OTHER_NAME" "Gateway__Experiments__$NAME-ab__Variants__1__Model=$AB_OTHER" \
   "${cluster_env[@]}" \
@@ -76,7 +75,7 @@ done
 cat <<EOT
 
 UldServer is up: gateway http://127.0.0.1:$GATEWAY_PORT → LogitServer http://127.0.0.1:$SERVER_PORT
-Deployments: $NAME (plain), $NAME-uld (ULD)${BASELINE:+, $NAME-npo-gd (NPO+GD)}; experiment $NAME-ab (ULD vs $AB_OTHER_NAME). API key: $API_KEY
+Deployments: $TARGET (plain), $NAME-uld (ULD)${BASELINE:+, $NAME-npo-gd (NPO+GD)}; experiment $NAME-ab (ULD vs $AB_OTHER_NAME). API key: $API_KEY
 
   curl -s http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions \\
     -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' \\

@@ -1,4 +1,3 @@
-// Test classes run one at a time: TorchSharp (libtorch) state is process-wide, and training tests running on two
-// threads at once corrupted each other's scalars (a libtorch "toFloat" check failing mid-forward). The product runs
-// TorchSharp on one thread per process; the tests do the same.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Test collections run in parallel (one per class unless a class names one). TorchSharp's process-wide state is the
+// exception: every class that uses it is in Support/TorchSharpCollection, which runs its classes one at a time.
+[assembly: CollectionBehavior(CollectionBehavior.CollectionPerClass, DisableTestParallelization = false)]

@@ -4,9 +4,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Uld.Contracts;
-using Uld.Gateway;
-using Uld.Gateway.Security;
-using Uld.LogitServer;
+using System.Security.Cryptography;
+using Uld.Bench.Processes;
 
 namespace Uld.Bench;
 
@@ -16,22 +15,23 @@ namespace Uld.Bench;
 /// </summary>
 public static class GatewayBenchmark
 {
-    public static async Task<int> RunAsync(string modelDir, int streams, int tokens, int rounds, int latencyRequests, string resultsDir)
+    public static async Task<int> RunAsync(string serverDll, string gatewayDll, string modelDir, int streams, int tokens, int rounds, int latencyRequests, string resultsDir)
     {
-        var (server, serverAddress) = await LogitServerApp.StartOnLoopbackAsync(new Dictionary<string, string?>
+        await using var server = await ChildServer.StartAsync(serverDll, new Dictionary<string, string>
         {
             ["LogitServer:Deployments:0:Name"] = "plain",
             ["LogitServer:Deployments:0:Model"] = modelDir,
         });
         const string key = "sk-bench";
-        var (gateway, gatewayAddress) = await GatewayApp.StartOnLoopbackAsync(new Dictionary<string, string?>
+        await using var gateway = await ChildServer.StartAsync(gatewayDll, new Dictionary<string, string>
         {
-            ["Gateway:Clusters:local:Replicas:0"] = serverAddress.ToString(),
+            ["Gateway:Clusters:local:Replicas:0"] = server.Address.ToString(),
             ["Gateway:Clusters:local:Models:0"] = "plain",
             ["Gateway:ApiKeys:0:Name"] = "bench",
-            ["Gateway:ApiKeys:0:Sha256"] = ApiKeyStore.Hash(key),
+            ["Gateway:ApiKeys:0:Sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key))),
             ["Gateway:ApiKeys:0:RequestsPerMinute"] = "1000000",
         });
+        var (serverAddress, gatewayAddress) = (server.Address, gateway.Address);
         using var direct = new HttpClient { BaseAddress = serverAddress, Timeout = TimeSpan.FromMinutes(10) };
         using var viaGateway = new HttpClient { BaseAddress = gatewayAddress, Timeout = TimeSpan.FromMinutes(10) };
         viaGateway.DefaultRequestHeaders.Authorization = new("Bearer", key);
@@ -57,8 +57,6 @@ public static class GatewayBenchmark
                 }
             }
         });
-        await gateway.StopAsync();
-        await server.StopAsync();
 
         double TokS(string n) => throughput[n].Tokens / throughput[n].Seconds;
         double P50(string n) => latency[n].Order().ElementAt(latency[n].Count / 2);
@@ -73,7 +71,7 @@ public static class GatewayBenchmark
         var md = new StringBuilder()
             .AppendLine("# Gateway overhead")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; one LogitServer, the Gateway in front of it, client, gateway and server in one process on loopback; {rounds} interleaved rounds of {streams} streams × {tokens} tokens, then {latencyRequests} sequential one-token requests per path.")
+            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; one LogitServer, the Gateway in front of it, client, gateway and server each in its own process on loopback; {rounds} interleaved rounds of {streams} streams × {tokens} tokens, then {latencyRequests} sequential one-token requests per path.")
             .AppendLine()
             .AppendLine($"| path | tok/s ({streams} streams) | p50 latency ms |")
             .AppendLine("|---|---|---|");

@@ -1,5 +1,15 @@
 using System.CommandLine;
 using Uld.Bench;
+using Uld.Bench.Processes;
+using Uld.Cli;
+using Uld.Contracts;
+
+// Every benchmark but forward latency (which needs TorchSharp in-process: `uld-trainer bench forward`) lives here. The
+// apps under test run as child processes, found beside this output or in their Release build folders.
+var serverDll = new Option<FileInfo>("--server-dll") { Description = "uld-logitserver.dll to run", DefaultValueFactory = _ => AppLocator.Default("LogitServer", "uld-logitserver") };
+var gatewayDll = new Option<FileInfo>("--gateway-dll") { Description = "uld-gateway.dll to run", DefaultValueFactory = _ => AppLocator.Default("Gateway", "uld-gateway") };
+var trainerDll = new Option<FileInfo>("--trainer-dll") { Description = "uld-trainer.dll to run", DefaultValueFactory = _ => AppLocator.Default("Trainer", "uld-trainer") };
+var results = new Option<DirectoryInfo>("--results") { Description = "results directory", DefaultValueFactory = _ => new DirectoryInfo("bench/results") };
 
 var baseDir = new Option<DirectoryInfo>("--base") { Description = "base model directory", Required = true };
 var assistantDir = new Option<DirectoryInfo>("--assistant") { Description = "ULD assistant model directory", Required = true };
@@ -7,12 +17,19 @@ var fused = new Option<FileInfo?>("--fused") { Description = "fused ULD graph of
 var tokens = new Option<int>("--tokens") { Description = "tokens per stream", DefaultValueFactory = _ => 128 };
 var streams = new Option<int[]>("--streams") { Description = "concurrency levels", DefaultValueFactory = _ => [1, 4, 16], AllowMultipleArgumentsPerToken = true };
 var rounds = new Option<int>("--rounds") { Description = "interleaved rounds per cell", DefaultValueFactory = _ => 3 };
-var results = new Option<DirectoryInfo>("--results") { Description = "results directory", DefaultValueFactory = _ => new DirectoryInfo("bench/results") };
-
+var llama2c = new Option<FileInfo?>("--llama2c") { Description = "llama2.c checkpoint of the base's weights: llama2.c's run.c on it is measured in the same run as the outside reference" };
+var llama2cTokenizer = new Option<FileInfo?>("--llama2c-tokenizer") { Description = "llama2.c tokenizer .bin for --llama2c" };
 var serve = new Command("serve", "Tokens/s and time to first token, plain vs ULD, at several concurrency levels, over loopback HTTP.")
-    { baseDir, assistantDir, fused, tokens, streams, rounds, results };
-serve.SetAction((parse, _) => ServeBenchmark.RunAsync(parse.GetValue(baseDir)!.FullName, parse.GetValue(assistantDir)!.FullName, parse.GetValue(fused)?.FullName,
-    parse.GetValue(tokens), parse.GetValue(streams)!, parse.GetValue(rounds), parse.GetValue(results)!.FullName));
+    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, llama2c, llama2cTokenizer };
+serve.SetAction((parse, _) => CliErrors.RunAsync(parse, async () =>
+{
+    using var reference = parse.GetValue(llama2c) is { } checkpoint
+        ? Llama2cReference.Build(checkpoint.FullName, parse.GetValue(llama2cTokenizer)?.FullName ?? throw new UserErrorException("--llama2c needs --llama2c-tokenizer."))
+        : null;
+    return await ServeBenchmark.RunAsync(AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer"), parse.GetValue(baseDir)!.FullName,
+        parse.GetValue(assistantDir)!.FullName, parse.GetValue(fused)?.FullName, reference, parse.GetValue(tokens), parse.GetValue(streams)!,
+        parse.GetValue(rounds), parse.GetValue(results)!.FullName);
+}));
 
 var modelDir = new Option<DirectoryInfo>("--model") { Description = "model directory served by the LogitServer", Required = true };
 var gatewayStreams = new Option<int>("--streams") { Description = "concurrent streams", DefaultValueFactory = _ => 16 };
@@ -20,9 +37,22 @@ var gatewayTokens = new Option<int>("--tokens") { Description = "tokens per stre
 var gatewayRounds = new Option<int>("--rounds") { Description = "interleaved rounds", DefaultValueFactory = _ => 4 };
 var latencyRequests = new Option<int>("--latency-requests") { Description = "sequential one-token requests per path", DefaultValueFactory = _ => 200 };
 var gateway = new Command("gateway", "The gateway's overhead: the same load direct to LogitServer and through the Gateway, in one run.")
-    { modelDir, gatewayStreams, gatewayTokens, gatewayRounds, latencyRequests, results };
-gateway.SetAction((parse, _) => GatewayBenchmark.RunAsync(parse.GetValue(modelDir)!.FullName, parse.GetValue(gatewayStreams),
-    parse.GetValue(gatewayTokens), parse.GetValue(gatewayRounds), parse.GetValue(latencyRequests), parse.GetValue(results)!.FullName));
+    { modelDir, gatewayStreams, gatewayTokens, gatewayRounds, latencyRequests, results, serverDll, gatewayDll };
+gateway.SetAction((parse, _) => CliErrors.RunAsync(parse, () => GatewayBenchmark.RunAsync(AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer"),
+    AppLocator.Require(parse.GetValue(gatewayDll)!, "Gateway"), parse.GetValue(modelDir)!.FullName, parse.GetValue(gatewayStreams),
+    parse.GetValue(gatewayTokens), parse.GetValue(gatewayRounds), parse.GetValue(latencyRequests), parse.GetValue(results)!.FullName)));
 
-var root = new RootCommand("uld-bench: benchmarks of the serving stack; results go under bench/results/.") { serve, gateway };
+var trainBase = new Option<DirectoryInfo>("--base") { Description = "target model directory", Required = true };
+var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+var forget = new Option<string>("--forget") { Description = "forget set of data/tofu-mini.json", DefaultValueFactory = _ => "forget4" };
+var epochs = new Option<int>("--epochs") { Description = "epochs per method (the same for all)", DefaultValueFactory = _ => 3 };
+var methods = new Option<string[]>("--method") { Description = "methods to compare (repeat)", DefaultValueFactory = _ => ["uld", "npo+gd", "ga"] };
+var train = new Command("train", "Unlearning cost: time per epoch, trainable parameters, peak memory (ULD vs NPO+GD vs GA), one uld-trainer process each.")
+    { trainBase, data, forget, epochs, methods, results, trainerDll };
+train.SetAction(parse => CliErrors.Run(parse, () => TrainCostBenchmark.Run(AppLocator.Require(parse.GetValue(trainerDll)!, "Trainer"),
+    parse.GetValue(trainBase)!.FullName, parse.GetValue(data)!.FullName, parse.GetValue(forget)!, parse.GetValue(epochs), parse.GetValue(methods)!,
+    parse.GetValue(results)!.FullName)));
+
+var root = new RootCommand("uld-bench: benchmarks of UldServer's apps, run as child processes; results go under bench/results/.")
+    { serve, gateway, train, CliErrors.CreateVerboseOption() };
 return await root.Parse(args).InvokeAsync();

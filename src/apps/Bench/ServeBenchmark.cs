@@ -2,17 +2,16 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Uld.Contracts;
-using Uld.LogitServer;
-using Uld.LogitServer.Engine;
+using Uld.Bench.Processes;
 
 namespace Uld.Bench;
 
 /// <summary>
 /// Serving throughput and time to first token, plain vs ULD, at several concurrency levels, against a real
-/// LogitServer on loopback driven by concurrent streaming clients. Cells run interleaved (plain, ULD, plain, …)
+/// uld-logitserver process on loopback driven by concurrent streaming clients; engine-only throughput comes from the
+/// server's own /metrics. Cells run interleaved (plain, ULD, plain, …)
 /// so that machine noise affects both alike; ratios are what to read.
 /// </summary>
 public static class ServeBenchmark
@@ -20,11 +19,12 @@ public static class ServeBenchmark
     public sealed record Cell(string Deployment, int Streams, double TokensPerSecond, double TtftP50Ms, double TtftP95Ms, int Tokens);
 
 
-    public static async Task<int> RunAsync(string baseDir, string assistantDir, string? fused, int tokens, int[] concurrency, int rounds, string resultsDir)
+    public static async Task<int> RunAsync(string serverDll, string baseDir, string assistantDir, string? fused, Llama2cReference? reference, int tokens, int[] concurrency,
+        int rounds, string resultsDir)
     {
         // With a fused graph the same pair is also served as one session run per step ("uld-fused"), measured side by side.
         string[] deployments = fused is null ? ["plain", "uld"] : ["plain", "uld", "uld-fused"];
-        var settings = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string>
         {
             ["LogitServer:Deployments:0:Name"] = "plain",
             ["LogitServer:Deployments:0:Kind"] = "Plain",
@@ -42,65 +42,41 @@ public static class ServeBenchmark
             settings["LogitServer:Deployments:2:Assistant"] = assistantDir;
             settings["LogitServer:Deployments:2:Fused"] = fused;
         }
-        var (app, address) = await LogitServerApp.StartOnLoopbackAsync(settings);
-        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(10) };
+        await using var server = await ChildServer.StartAsync(serverDll, settings);
+        using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(10) };
 
         // Warm-up: first sessions runs allocate and JIT.
         await Task.WhenAll(deployments.Select(d => LoadClient.StreamAsync(http, d, LoadClient.Prompts[0], 16)));
 
         var samples = new Dictionary<(string, int), List<(double Seconds, List<double> Ttft, int Tokens)>>();
+        // What continuous batching itself delivers: the server's own tokens per second of engine step time, per cell.
+        var engine = new Dictionary<(string, int), EngineCounters>();
+        var referenceTokensPerSecond = new List<double>();
         await AnsiConsole.Progress().StartAsync(async ctx =>
         {
             var task = ctx.AddTask("serving benchmark", maxValue: rounds * concurrency.Length * deployments.Length);
             for (var round = 0; round < rounds; round++)
             {
+                // The outside reference runs between the cells of each round, so it sees the same machine load.
+                if (reference is not null) referenceTokensPerSecond.Add(reference.TokensPerSecond(LoadClient.Prompts[0], tokens, Environment.ProcessorCount));
                 foreach (var streams in concurrency)
                 {
                     foreach (var deployment in deployments)
                     {
+                        var before = await EngineCounters.ScrapeAsync(http);
                         var started = Stopwatch.GetTimestamp();
                         var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => LoadClient.StreamAsync(http, deployment, LoadClient.Prompts[i % LoadClient.Prompts.Length], tokens)));
                         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                        var delta = (await EngineCounters.ScrapeAsync(http))[deployment].Since(before.GetValueOrDefault(deployment) ?? new EngineCounters(0, 0));
                         var key = (deployment, streams);
                         if (!samples.TryGetValue(key, out var list)) samples[key] = list = [];
                         list.Add((seconds, results.Select(r => r.TtftMs).ToList(), results.Sum(r => r.Tokens)));
+                        engine[key] = engine.TryGetValue(key, out var sum) ? new EngineCounters(sum.GeneratedTokens + delta.GeneratedTokens, sum.StepSeconds + delta.StepSeconds) : delta;
                         task.Increment(1);
                     }
                 }
             }
         });
-        var scrape = await http.GetStringAsync("/metrics");
-        var engineSeconds = EngineSeconds(scrape);
-        var benchSeconds = samples.Values.SelectMany(v => v).Sum(v => v.Seconds);
-
-        // The same load straight into the schedulers, without HTTP: what continuous batching itself delivers.
-        var pool = app.Services.GetRequiredService<SchedulerPool>();
-        var direct = new Dictionary<(string, int), double>();
-        foreach (var streams in concurrency)
-        {
-            foreach (var deployment in deployments)
-            {
-                var scheduler = pool.Find(deployment)!;
-                var seconds = 0.0;
-                var generated = 0;
-                for (var round = 0; round < rounds; round++)
-                {
-                    var sequences = Enumerable.Range(0, streams).Select(i => new Sequence(
-                        scheduler.Deployment.Tokenizer.Encode(LoadClient.Prompts[i % LoadClient.Prompts.Length], addBos: true),
-                        new SamplingParameters(0, 1, null, scheduler.Deployment.IsUld ? scheduler.Deployment.Options.AlphaDefault : 0,
-                            scheduler.Deployment.Options.RelativeTopDefault, 0), tokens)).ToList();
-                    var started = Stopwatch.GetTimestamp();
-                    foreach (var sequence in sequences) scheduler.TryEnqueue(sequence);
-                    foreach (var sequence in sequences)
-                    {
-                        await foreach (var e in sequence.Events.ReadAllAsync()) generated += e is TokenEvent ? 1 : 0;
-                    }
-                    seconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
-                }
-                direct[(deployment, streams)] = generated / seconds;
-            }
-        }
-        await app.StopAsync();
 
         var cells = samples.Select(kv =>
         {
@@ -108,23 +84,26 @@ public static class ServeBenchmark
             var tokensTotal = kv.Value.Sum(s => s.Tokens);
             return new Cell(kv.Key.Item1, kv.Key.Item2, tokensTotal / kv.Value.Sum(s => s.Seconds), Percentile(ttft, 0.5), Percentile(ttft, 0.95), tokensTotal);
         }).OrderBy(c => c.Streams).ThenBy(c => c.Deployment).ToList();
-        // Where the time goes: the share of the benchmark's wall time the engine thread spent in model steps.
-        var profile = $"Engine busy (prefill + decode steps, incl. sampling) vs benchmark wall time: " +
-                      string.Join(", ", engineSeconds.Select(kv => $"{kv.Key} {F(100 * kv.Value / benchSeconds)}%")) +
-                      "; the rest is HTTP/SSE, JSON, detokenization and the in-process load generator sharing the same cores. " +
-                      "Engine thread by part (share of wall time): " +
-                      string.Join("; ", EngineParts(scrape).GroupBy(p => p.Deployment).Select(g =>
+        var direct = engine.ToDictionary(kv => kv.Key, kv => kv.Value.TokensPerSecond);
+        // Where the time goes: the share of each deployment's wall time the engine thread spent in model steps, and by part.
+        var benchSeconds = samples.Values.SelectMany(v => v).Sum(v => v.Seconds);
+        double Wall(string d) => samples.Where(s => s.Key.Item1 == d).SelectMany(s => s.Value).Sum(v => v.Seconds);
+        var profile = "Engine busy (prefill + decode steps, incl. sampling) vs wall time while loaded: " +
+                      string.Join(", ", deployments.Select(d => $"{d} {F(100 * engine.Where(e => e.Key.Item1 == d).Sum(e => e.Value.StepSeconds) / Wall(d))}%")) +
+                      "; the rest is HTTP/SSE, JSON, detokenization and the load generator sharing the same cores. " +
+                      "Engine thread by part (share of the whole benchmark's wall time): " +
+                      string.Join("; ", EngineParts(await http.GetStringAsync("/metrics")).GroupBy(p => p.Deployment).Select(g =>
                           $"{g.Key} " + string.Join(", ", g.Select(p => $"{p.Part} {F(100 * p.Seconds / benchSeconds)}%")))) + ".";
+        if (reference is not null)
+        {
+            var r = referenceTokensPerSecond.Average();
+            var (plainHttp, plainEngine) = (cells.Single(c => c.Deployment == "plain" && c.Streams == 1).TokensPerSecond, direct.GetValueOrDefault(("plain", 1)));
+            profile = $"Outside reference: {reference.Description(Environment.ProcessorCount)}: {F(r)} tok/s (mean of {referenceTokensPerSecond.Count} runs, " +
+                      $"one per round between the cells). Plain single stream / llama2.c: over HTTP {F(plainHttp / r)}×, engine-only {F(plainEngine / r)}×.\n\n" + profile;
+        }
         Report(cells, direct, deployments, concurrency, tokens, rounds, resultsDir, profile);
         return 0;
     }
-
-    /// <summary>Sum of uld_step_seconds per deployment from a Prometheus scrape.</summary>
-    private static Dictionary<string, double> EngineSeconds(string metrics) => metrics.Split('\n')
-        .Where(l => l.StartsWith("uld_step_seconds_sum{", StringComparison.Ordinal))
-        .Select(l => (Deployment: l.Split("deployment=\"")[1].Split('"')[0], Seconds: double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)))
-        .GroupBy(x => x.Deployment)
-        .ToDictionary(g => g.Key, g => g.Sum(x => x.Seconds));
 
     /// <summary>uld_engine_seconds_total per deployment and part (session, cache, sampling) from a Prometheus scrape.</summary>
     private static List<(string Deployment, string Part, double Seconds)> EngineParts(string metrics) => metrics.Split('\n')
@@ -141,7 +120,7 @@ public static class ServeBenchmark
         var md = new StringBuilder()
             .AppendLine("# Serving benchmark: plain vs ULD")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; {tokens} tokens per stream, greedy, streaming over loopback HTTP; {rounds} interleaved rounds per cell. tok/s is aggregate over all streams.")
+            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; {tokens} tokens per stream, greedy, streaming over loopback HTTP; {rounds} interleaved rounds per cell; server in its own process. tok/s is aggregate over all streams; engine-only tok/s is generated tokens per second of engine step time (uld_generated_tokens_total / uld_step_seconds from the server's /metrics).")
             .AppendLine()
             .AppendLine("| streams | plain tok/s | ULD tok/s | ULD / plain | plain TTFT p50 ms | ULD TTFT p50 ms | ULD TTFT p95 ms | engine-only plain tok/s | engine-only ULD tok/s | engine-only ULD / plain |")
             .AppendLine("|---|---|---|---|---|---|---|---|---|---|");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Uld.Cli;
 using Uld.Eval.Cli;
 
 var root = new RootCommand("uld-eval: unlearning metrics through an OpenAI-compatible API, and the reports built from them.")
@@ -7,5 +8,6 @@ var root = new RootCommand("uld-eval: unlearning metrics through an OpenAI-compa
     ReportCommand.Create(),
     AbCommand.Create(),
     ReportCommand.CreateRobustness(),
+    CliErrors.CreateVerboseOption(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -2,67 +2,84 @@ using Microsoft.Extensions.Options;
 using Prometheus;
 using Uld.Contracts.OpenAi;
 using Uld.Gateway.Api;
+using Uld.Gateway.Configuration;
+using Uld.Gateway.Policy;
 using Uld.Gateway.Resilience;
 using Uld.Gateway.Routing;
 using Uld.Gateway.Security;
 using Uld.Web;
+using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Uld.Gateway;
 
-/// <summary>Builds the gateway: OpenAI errors → API keys → rate limits → model routing → YARP (resilience, balancing, health).</summary>
+/// <summary>
+/// Builds the gateway: OpenAI errors → route resolution (canonical path, explicit table) → API key and rate budget →
+/// admission (model, experiment, α policy) → the route's endpoint (YARP with resilience, balancing and health for
+/// forwarded routes).
+/// </summary>
 public static class GatewayApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        GatewayLogging.Configure(builder);
         configure?.Invoke(builder);
-        builder.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(GatewayOptions.Section));
-        var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-        var (routes, clusters) = ProxyConfigFactory.Create(options.Clusters.Count > 0 ? options : throw new InvalidOperationException("Gateway:Clusters is empty."));
 
+        var section = builder.Configuration.GetSection(GatewayOptions.Section);
+        var options = StrictConfiguration.Bind<GatewayOptions>(section);
+        GatewayOptionsValidator.ThrowIfInvalid(options);
+        builder.Services.AddOptions<GatewayOptions>().Bind(section, StrictConfiguration.ConfigureBinder).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+
+        var (routes, clusters) = ProxyConfigFactory.Create(options);
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddSingleton<KeyRateLimiter>();
+        builder.Services.AddSingleton<DeploymentPolicyRegistry>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeploymentPolicyRegistry>());
+        builder.Services.AddSingleton<RequestAdmission>();
+        builder.Services.AddSingleton<CompletionLog>();
+        builder.Services.AddSingleton<ReplicaCircuitBreakers>();
         builder.Services.AddSingleton<ReplicaClient>();
-        builder.Services.AddHttpClient(ReplicaClient.HttpClientName, c => c.Timeout = options.ActivityTimeout);
+        builder.Services.AddHttpClient(ReplicaClient.HttpClientName, c => c.Timeout = options.ActivityTimeout)
+            .AddHttpMessageHandler(sp => new ReplicaCircuitBreakerHandler(sp.GetRequiredService<ReplicaCircuitBreakers>()));
+        builder.Services.AddHttpClient(DeploymentPolicyRegistry.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton<IForwarderHttpClientFactory, ResilientForwarderHttpClientFactory>();
         builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
-        builder.Services.AddPerKeyRateLimits();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
 
         var app = builder.Build();
-        // Fail start-up, not the first request, on a bad catalog or key list.
-        app.Services.GetRequiredService<ModelCatalog>();
-        app.Services.GetRequiredService<ApiKeyStore>();
-
         app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.UseMiddleware<RouteResolutionMiddleware>();
+        app.UseRouting();
         app.UseHttpMetrics();
         app.UseMiddleware<ApiKeyMiddleware>();
-        app.UseRateLimiter();
-        app.UseMiddleware<ModelRoutingMiddleware>();
+        app.UseMiddleware<AdmissionMiddleware>();
 
-        app.MapGet("/health", () => Results.Json(new { status = "ok" }));
-        app.MapMetrics("/metrics");
-        app.MapGet("/v1/models", ModelsEndpoint.HandleAsync);
-        app.MapPost("/v1/compare", CompareEndpoint.HandleAsync);
+        app.MapGet(GatewayRoutes.Health.Path, HealthEndpoint.Handle);
+        app.MapMetrics(GatewayRoutes.Metrics.Path);
+        app.MapGet(GatewayRoutes.Models.Path, ModelsEndpoint.Handle);
+        app.MapPost(GatewayRoutes.Compare.Path, CompareEndpoint.HandleAsync);
         app.MapReverseProxy(proxy =>
         {
-            proxy.Use((context, next) =>
-            {
-                if (context.Items[ModelRoutingMiddleware.ClusterItem] is string clusterId
-                    && context.RequestServices.GetRequiredService<Yarp.ReverseProxy.IProxyStateLookup>().TryGetCluster(clusterId, out var cluster))
-                {
-                    context.ReassignProxyRequest(cluster);
-                }
-                return next();
-            });
+            proxy.Use(RouteToAdmittedCluster);
             proxy.Use(ForwardingResilienceMiddleware.InvokeAsync);
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
         });
-        app.MapFallback(context => OpenAiErrorMiddleware.WriteAsync(context,
-            new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
+        app.MapFallback(context => throw new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url"));
         return app;
+    }
+
+    /// <summary>Sends the request to the cluster admission chose; a request that was not admitted is never forwarded.</summary>
+    private static Task RouteToAdmittedCluster(HttpContext context, Func<Task> next)
+    {
+        if (context.Items[AdmissionMiddleware.ClusterItem] is not string clusterId
+            || !context.RequestServices.GetRequiredService<IProxyStateLookup>().TryGetCluster(clusterId, out var cluster))
+            throw new InvalidOperationException("A request reached the proxy without being admitted.");
+        context.ReassignProxyRequest(cluster);
+        return next();
     }
 
     public static Task<(WebApplication App, Uri Address)> StartOnLoopbackAsync(IDictionary<string, string?> settings, int port = 0) =>

@@ -37,7 +37,8 @@ public sealed class ApiKeyOptions
     public double? AlphaMin { get; set; }
     public double? AlphaMax { get; set; }
     /// <summary>
-    /// Whether this key may send α below the deployment's floor (which would undo the unlearning); off by default.
+    /// Whether the gateway lets this key send α below a deployment's floor (the replicas' <c>AlphaMin</c>, which keeps
+    /// the unlearning in force); off by default. The replicas still refuse α below their own AlphaMin.
     /// </summary>
     public bool MayLowerAlphaBelowFloor { get; set; }
     public int RequestsPerMinute { get; set; } = 600;
@@ -52,10 +53,9 @@ public sealed class GatewayOptions
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
     /// <summary>When false (local development), requests without a key are served as "anonymous".</summary>
     public bool RequireApiKey { get; set; } = true;
-    /// <summary>Floor of α per deployment that keys without <see cref="ApiKeyOptions.MayLowerAlphaBelowFloor"/> may not go under.</summary>
-    public Dictionary<string, double> AlphaFloors { get; set; } = [];
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
     /// <summary>Longest silence on a proxied response before it is cut; generations can be long.</summary>
     public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>How often replicas are probed (/health) and their deployments' α policies re-read (/v1/models).</summary>
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Uld.Gateway;
 
 try
@@ -5,9 +6,9 @@ try
     GatewayApp.Build(args).Run();
     return 0;
 }
-catch (InvalidOperationException e)
+catch (Exception e) when (e is InvalidOperationException or OptionsValidationException)
 {
-    // Configuration problems (no clusters, bad replica URLs, unknown variant models, malformed key hashes) end here.
+    // Configuration problems (unknown keys, no clusters, bad replica URLs, unknown models, malformed key hashes) end here.
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }

@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Options;
 using Prometheus;
 using Uld.Contracts.OpenAi;
+using Uld.LogitServer.Admission;
 using Uld.LogitServer.Api;
-using Uld.Web;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
+using Uld.Web;
 
 namespace Uld.LogitServer;
 
@@ -19,13 +21,20 @@ public static class LogitServerApp
         // --config FILE: deployments (and other settings) from a JSON file, e.g. models/deployments.json.
         if (builder.Configuration["config"] is { Length: > 0 } file)
         {
-            if (!File.Exists(file)) throw new FileNotFoundException($"--config {file} does not exist.");
+            if (!File.Exists(file)) throw new DeploymentConfigurationException($"--config {file} does not exist.");
             builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false);
         }
-        builder.Services.Configure<LogitServerOptions>(builder.Configuration.GetSection(LogitServerOptions.Section));
-        builder.Services.AddSingleton(sp => ThreadingPlan.For(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LogitServerOptions>>().Value, Environment.ProcessorCount));
+        ServerLogging.Configure(builder, args);
+        // A misspelt key (say "AlphaMn") would otherwise leave the default floor in place without a word.
+        builder.Services.AddOptions<LogitServerOptions>()
+            .Bind(builder.Configuration.GetSection(LogitServerOptions.Section), binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<LogitServerOptions>, LogitServerOptionsValidator>();
+        builder.Services.AddSingleton(sp => ThreadingPlan.For(sp.GetRequiredService<IOptions<LogitServerOptions>>().Value, Environment.ProcessorCount));
         builder.Services.AddSingleton<DeploymentRegistry>();
         builder.Services.AddSingleton<SchedulerPool>();
+        builder.Services.AddSingleton<RequestAdmission>();
+        builder.Services.AddSingleton<CompletionLog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SchedulerPool>());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
@@ -39,18 +48,42 @@ public static class LogitServerApp
         app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
         app.MapPost("/tokenize", TokenizeEndpoint.TokenizeAsync);
         app.MapPost("/detokenize", TokenizeEndpoint.DetokenizeAsync);
-        app.MapGet("/v1/models", (DeploymentRegistry registry) => Results.Json(new ModelList("list", registry.All.Select(d =>
-            new ModelCard(d.Name, "model", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), "uldserver",
-                d.IsUld ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault) : null)).ToList()),
-            JsonBody.Options));
+        app.MapGet("/v1/models", ModelsEndpoint.List);
         app.MapGet("/health", (DeploymentRegistry registry) => Results.Json(new { status = "ok", deployments = registry.All.Select(d => d.Name) }));
         app.MapMetrics("/metrics");
         app.MapFallback(context => OpenAiErrorMiddleware.WriteAsync(context,
             new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
 
-        // Resolve the registry now so that a bad configuration fails start-up, not the first request.
+        // Check the settings and load the deployments now, so that a bad configuration fails start-up, not the first request.
+        try
+        {
+            _ = app.Services.GetRequiredService<IOptions<LogitServerOptions>>().Value;
+        }
+        catch (OptionsValidationException e)
+        {
+            throw new DeploymentConfigurationException(e.Message, e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Binding: a key no setting has, or a value of the wrong type.
+            var section = builder.Configuration.GetSection(LogitServerOptions.Section);
+            throw new DeploymentConfigurationException(UnknownSettings.FirstUnknownKey(section, typeof(LogitServerOptions)) is { } key
+                ? $"unknown setting {key}: no such option (check its spelling and nesting)."
+                : $"{LogitServerOptions.Section} configuration: {BindingProblem(e)}", e);
+        }
         app.Services.GetRequiredService<SchedulerPool>();
         return app;
+    }
+
+    /// <summary>
+    /// The binder wraps the useful part ("Failed to convert configuration value at 'LogitServer:Deployments:0:Kind' …",
+    /// then why) in a generic outer exception.
+    /// </summary>
+    private static string BindingProblem(Exception e)
+    {
+        while (e.InnerException is InvalidOperationException) e = e.InnerException;
+        var problem = e.InnerException is { } cause ? $"{e.Message} ({cause.Message})" : e.Message;
+        return problem.ReplaceLineEndings(" ");
     }
 
     /// <summary>Starts a server on a free loopback port with the given settings (tests, benchmarks); returns it and its address.</summary>

@@ -1,47 +1,60 @@
+using System.CommandLine;
 using Spectre.Console;
-using Uld.Contracts.Models;
+using Uld.Contracts;
 
 namespace Uld.Cli;
 
-/// <summary>Runs a command body and turns expected failures (bad input, I/O) into one clear line and exit code 2.</summary>
+/// <summary>
+/// Runs a command body. A <see cref="UserErrorException"/> (bad files or options) becomes one <c>error:</c> line and exit
+/// code 2; any other exception is a defect and is printed with its stack trace (exit code 1). <c>--verbose</c> adds
+/// the stack trace to user errors too.
+/// </summary>
 public static class CliErrors
 {
     public const int BadInput = 2;
+    public const int Defect = 1;
 
-    public static int Run(Func<int> body)
+    /// <summary>Add to a root command; applies to every subcommand.</summary>
+    public static Option<bool> CreateVerboseOption() => new("--verbose") { Description = "print stack traces for every error", Recursive = true };
+
+    public static int Run(ParseResult parse, Func<int> body)
     {
         try
         {
             return body();
         }
-        catch (Exception e) when (IsExpected(e))
+        catch (Exception e)
         {
-            return Report(e);
+            return Report(e, Verbose(parse));
         }
     }
 
-    public static async Task<int> RunAsync(Func<Task<int>> body)
+    public static async Task<int> RunAsync(ParseResult parse, Func<Task<int>> body)
     {
         try
         {
             return await body();
         }
-        catch (Exception e) when (IsExpected(e))
+        catch (Exception e)
         {
-            return Report(e);
+            return Report(e, Verbose(parse));
         }
     }
 
-    /// <summary>
-    /// Failures a user can fix (bad files or arguments, an unreachable or refusing server); anything else is a bug and
-    /// keeps its stack trace.
-    /// </summary>
-    private static bool IsExpected(Exception e) => e is ModelFormatException or IOException or UnauthorizedAccessException or ArgumentException
-        or InvalidDataException or NotSupportedException or HttpRequestException or TaskCanceledException;
+    private static bool Verbose(ParseResult parse) =>
+        parse.CommandResult.Command.Options.Concat(parse.RootCommandResult.Command.Options)
+            .OfType<Option<bool>>().FirstOrDefault(o => o.Name == "--verbose") is { } verbose && parse.GetValue(verbose);
 
-    private static int Report(Exception e)
+    private static int Report(Exception e, bool verbose)
     {
-        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
-        return BadInput;
+        if (e is UserErrorException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            if (verbose) AnsiConsole.WriteLine(e.ToString());
+            return BadInput;
+        }
+        AnsiConsole.MarkupLineInterpolated($"[red]error (a defect, please report it):[/] {e.GetType().FullName}: {e.Message}");
+        AnsiConsole.WriteLine(e.ToString());
+        return Defect;
     }
 }

@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace Uld.Inference;
 
 /// <summary>
-/// An ONNX Runtime session over a Contract 2 decoder graph. The graph's shape (layers, kv heads, head dim, vocab)
+/// An ONNX Runtime session over a decoder graph per docs/DESIGN.md, *Contract 2: ONNX I/O*. The graph's shape (layers, kv heads, head dim, vocab)
 /// is read from its declared inputs and outputs, so any Optimum-layout Llama export works, not only ours.
 /// A fused ULD graph (input <c>uld_alpha</c>, outputs <c>logits</c> + <c>uld_logits</c>, and an
 /// <c>assistant.</c>-prefixed cache after the base's) is one session too: its cache holds the base's layers, then
@@ -46,7 +46,7 @@ public sealed class OnnxCausalLm : IDisposable
             foreach (var required in new[] { "input_ids", "attention_mask", "position_ids", "past_key_values.0.key" })
             {
                 if (!inputs.ContainsKey(required))
-                    throw new InvalidDataException($"{onnxPath} has no input \"{required}\"; it is not a decoder-with-past export (Contract 2).");
+                    throw new InvalidDataException($"{onnxPath} has no input \"{required}\"; it is not a decoder-with-past export (docs/DESIGN.md, Contract 2).");
             }
             static int CountLayers(IEnumerable<string> names, string prefix) =>
                 names.Count(k => k.StartsWith(prefix + "past_key_values.", StringComparison.Ordinal) && k.EndsWith(".key", StringComparison.Ordinal));

@@ -1,85 +1,38 @@
-using Uld.Contracts;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using Uld.Contracts.Models;
+using Uld.Tokenization.Jinja;
 
 namespace Uld.Tokenization;
 
 /// <summary>
-/// How chat messages become a prompt. The model directory stores it in tokenizer_config.json twice: as
-/// <c>uld_chat_format</c> (prefix/suffix per role, which trainer, server and evaluation all render with this one
-/// class) and as the equivalent Jinja <c>chat_template</c> for Hugging Face tools. A directory without one (e.g. an
-/// imported base model) gets <see cref="Raw"/>: contents joined by newlines, no role markers.
+/// How chat messages become a prompt. A model directory's tokenizer_config.json decides: the project's own models
+/// carry <c>uld_chat_format</c> (<see cref="ChatFormat"/>, prefix/suffix per role, rendered directly); other models
+/// carry Hugging Face's Jinja <c>chat_template</c> (<see cref="JinjaChatTemplate"/>, rendered byte-identically to
+/// apply_chat_template); a directory with neither (e.g. an imported base model) gets <see cref="Raw"/>.
 /// </summary>
-public sealed record ChatTemplate
+public abstract class ChatTemplate
 {
-    public const string ConfigKey = "uld_chat_format";
-
-    [JsonPropertyName("system_prefix")] public string SystemPrefix { get; init; } = "";
-    [JsonPropertyName("system_suffix")] public string SystemSuffix { get; init; } = "\n";
-    [JsonPropertyName("user_prefix")] public string UserPrefix { get; init; } = "";
-    [JsonPropertyName("user_suffix")] public string UserSuffix { get; init; } = "\n";
-    [JsonPropertyName("assistant_prefix")] public string AssistantPrefix { get; init; } = "";
-    [JsonPropertyName("assistant_suffix")] public string AssistantSuffix { get; init; } = "\n";
-
-    public static ChatTemplate Raw { get; } = new();
+    public static ChatFormat Raw => ChatFormat.Raw;
 
     /// <summary>Question/answer turns, the format the project trains its TOFU models with.</summary>
-    public static ChatTemplate QuestionAnswer { get; } = new()
-    {
-        UserPrefix = "Question: ", UserSuffix = "\n", AssistantPrefix = "Answer:", AssistantSuffix = "\n",
-    };
+    public static ChatFormat QuestionAnswer => ChatFormat.QuestionAnswer;
 
-    /// <summary>The prompt for the next assistant turn; the BOS token is added by the caller's tokenizer call.</summary>
-    public string Render(IEnumerable<(string Role, string Content)> messages)
-    {
-        var prompt = new StringBuilder();
-        foreach (var (role, content) in messages)
-        {
-            var (prefix, suffix) = role switch
-            {
-                "system" or "developer" => (SystemPrefix, SystemSuffix),
-                "user" => (UserPrefix, UserSuffix),
-                "assistant" => (AssistantPrefix, AssistantSuffix),
-                _ => throw new ArgumentException($"unsupported message role \"{role}\"; use system, developer, user or assistant."),
-            };
-            prompt.Append(prefix).Append(content).Append(suffix);
-        }
-        return prompt.Append(AssistantPrefix).ToString();
-    }
+    /// <summary>The prompt for the next assistant turn; the BOS token, if the tokenizer adds one, is the tokenizer's business.</summary>
+    public string Render(IEnumerable<(string Role, string Content)> messages) => Render(messages, addGenerationPrompt: true);
 
-    /// <summary>The equivalent Jinja template, for tools that read Hugging Face's chat_template.</summary>
-    public string ToJinja()
-    {
-        static string Lit(string s) => JsonSerializer.Serialize(s);
-        return "{% for message in messages %}"
-               + $"{{% if message['role'] == 'user' %}}{{{{ {Lit(UserPrefix)} + message['content'] + {Lit(UserSuffix)} }}}}"
-               + $"{{% elif message['role'] == 'assistant' %}}{{{{ {Lit(AssistantPrefix)} + message['content'] + {Lit(AssistantSuffix)} }}}}"
-               + $"{{% else %}}{{{{ {Lit(SystemPrefix)} + message['content'] + {Lit(SystemSuffix)} }}}}{{% endif %}}"
-               + "{% endfor %}"
-               + $"{{% if add_generation_prompt %}}{{{{ {Lit(AssistantPrefix)} }}}}{{% endif %}}";
-    }
+    /// <summary>
+    /// The conversation as prompt text; <paramref name="addGenerationPrompt"/> appends the opening of an assistant turn.
+    /// <paramref name="variables"/> are extra template variables (e.g. Qwen3's enable_thinking).
+    /// </summary>
+    /// <exception cref="ArgumentException">The messages are not acceptable to this template (unknown role, or the template raised).</exception>
+    public abstract string Render(IEnumerable<(string Role, string Content)> messages, bool addGenerationPrompt,
+        IReadOnlyDictionary<string, object?>? variables = null);
 
-    public void WriteTo(JsonObject tokenizerConfig)
-    {
-        tokenizerConfig[ConfigKey] = JsonSerializer.SerializeToNode(this, Json.Options);
-        tokenizerConfig["chat_template"] = ToJinja();
-    }
-
+    /// <exception cref="ModelFormatException">tokenizer_config.json is invalid, or its chat_template uses Jinja this renderer does not support.</exception>
     public static ChatTemplate Load(string modelDirectory)
     {
-        var path = Path.Combine(modelDirectory, ModelDirectory.TokenizerConfigFile);
-        if (!File.Exists(path)) return Raw;
-        try
-        {
-            var node = JsonNode.Parse(File.ReadAllText(path))?[ConfigKey];
-            return node is null ? Raw : node.Deserialize<ChatTemplate>(Json.Options) ?? Raw;
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"{path}: invalid {ConfigKey}: {e.Message}");
-        }
+        var config = TokenizerConfig.Load(modelDirectory);
+        var source = Path.Combine(modelDirectory, ModelDirectory.TokenizerConfigFile);
+        if (config[ChatFormat.ConfigKey] is { } format) return ChatFormat.FromJson(format, source);
+        return config.ChatTemplate is { } template ? JinjaChatTemplate.Create(template, config, source) : Raw;
     }
 }

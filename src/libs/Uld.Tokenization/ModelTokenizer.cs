@@ -1,42 +1,72 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML.Tokenizers;
 using Uld.Contracts.Models;
+using Uld.Tokenization.HuggingFace;
 
 namespace Uld.Tokenization;
 
 /// <summary>
-/// The tokenizer of a model directory, as a Microsoft.ML.Tokenizers <see cref="Tokenizer"/> plus the special ids
-/// that decoding needs. Supported: SentencePiece BPE (tokenizer.model, or a Llama-style tokenizer.json with byte
-/// fallback) and byte-level BPE tokenizer.json (GPT-2 style).
+/// The tokenizer of a model directory, read from its Hugging Face tokenizer.json (+ tokenizer_config.json) and
+/// producing the same ids and text as Hugging Face: added tokens are split out first, the text between them goes
+/// through the model's normaliser, pre-tokenizer and BPE (<see cref="BpeSegmentEncoder"/>), and BOS is added where the
+/// tokenizer's post-processor (or add_bos_token) adds it. Supported: SentencePiece-style BPE with byte fallback
+/// (Llama 2, llama2.c) and byte-level BPE (GPT-2 style, Llama 3, Qwen).
 /// </summary>
 public sealed class ModelTokenizer
 {
-    public Tokenizer Tokenizer { get; }
+    /// <summary>UTF-8 that replaces invalid sequences with U+FFFD, as Hugging Face's decoders do.</summary>
+    internal static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
+
+    private readonly AddedTokenSplitter _addedTokens;
+    private readonly BpeSegmentEncoder _encoder;
+    private readonly byte[][] _tokenBytes;
+    private readonly int? _prependedBos;
+
     public SpecialTokenIds Ids { get; }
-    public int VocabSize { get; }
+    public int VocabSize => _tokenBytes.Length;
 
-    private readonly string[] _tokenTexts;
+    /// <summary>Whether decoding drops one leading space (SentencePiece's dummy prefix, tokenizer.json's Strip decoder).</summary>
+    public bool StripsLeadingSpace { get; }
 
-    private ModelTokenizer(Tokenizer tokenizer, SpecialTokenIds ids, string[] tokenTexts)
+    private ModelTokenizer(AddedTokenSplitter addedTokens, BpeSegmentEncoder encoder, byte[][] tokenBytes, SpecialTokenIds ids,
+        int? prependedBos, bool stripsLeadingSpace)
     {
-        Tokenizer = tokenizer;
-        Ids = ids;
-        VocabSize = tokenTexts.Length;
-        _tokenTexts = tokenTexts;
+        (_addedTokens, _encoder, _tokenBytes, Ids, _prependedBos, StripsLeadingSpace) =
+            (addedTokens, encoder, tokenBytes, ids, prependedBos, stripsLeadingSpace);
     }
+
+    /// <summary>The bytes one token contributes to decoded text (an added token contributes its content).</summary>
+    public ReadOnlySpan<byte> TokenBytes(int id) => id >= 0 && id < _tokenBytes.Length ? _tokenBytes[id] : [];
 
     /// <summary>
     /// The text one token stands for on its own (what logprobs report): '▁' shown as a space, a byte piece as its
     /// byte (a lone UTF-8 continuation byte shows as U+FFFD, as OpenAI's API does).
     /// </summary>
-    public string TokenText(int id) => id >= 0 && id < _tokenTexts.Length ? _tokenTexts[id] : "";
+    public string TokenText(int id) => Utf8.GetString(TokenBytes(id));
 
-    private static string PieceText(VocabPiece piece) => piece.Type switch
+    /// <summary>Token ids of <paramref name="text"/>; <paramref name="addBos"/> adds BOS if this tokenizer adds one (Llama 2 and the project's tokenizers do, Llama 3 and Qwen files do not).</summary>
+    public IReadOnlyList<int> Encode(string text, bool addBos)
     {
-        PieceType.Byte => System.Text.Encoding.UTF8.GetString([Convert.ToByte(piece.Piece[3..5], 16)]),
-        _ => piece.Piece.Replace(SentencePieceTokenizerJson.SpaceMarker, ' '),
-    };
+        var ids = new List<int>(text.Length / 3 + 2);
+        if (addBos && _prependedBos is { } bos) ids.Add(bos);
+        foreach (var segment in _addedTokens.Split(text))
+        {
+            if (segment.AddedTokenId is { } id) ids.Add(id);
+            else _encoder.Encode(segment.Text, ids);
+        }
+        return ids;
+    }
+
+    public string Decode(IEnumerable<int> ids)
+    {
+        var bytes = new List<byte>();
+        foreach (var id in ids) bytes.AddRange(TokenBytes(id));
+        var text = Utf8.GetString(bytes.ToArray());
+        return StripsLeadingSpace && text.StartsWith(' ') ? text[1..] : text;
+    }
+
+    public IncrementalDecoder CreateIncrementalDecoder() => new(this);
 
     public static ModelTokenizer Load(string modelDirectory)
     {
@@ -51,65 +81,32 @@ public sealed class ModelTokenizer
         {
             throw new ModelFormatException($"{jsonPath} is not valid JSON: {e.Message}");
         }
-
-        if (SentencePieceTokenizerJson.IsSentencePieceStyle(json))
-        {
-            var (pieces, ids) = SentencePieceTokenizerJson.ReadPieces(json, jsonPath);
-            // The SentencePiece model is derived from tokenizer.json, the contract's source of truth, so the two can't disagree.
-            using var model = new MemoryStream(SentencePieceModelWriter.Write(pieces, ids));
-            return new ModelTokenizer(LlamaTokenizer.Create(model, addBeginOfSentence: false, addEndOfSentence: false), ids,
-                pieces.Select(PieceText).ToArray());
-        }
-
-        if (IsByteLevelBpe(json)) return LoadByteLevel(json, jsonPath);
-
-        var type = json["model"]?["type"]?.GetValue<string>() ?? "(none)";
-        throw new ModelFormatException(
-            $"{jsonPath}: unsupported tokenizer format (model type \"{type}\"); supported: SentencePiece-style BPE with byte fallback, byte-level BPE.");
+        var config = TokenizerConfig.Load(modelDirectory);
+        var type = json["model"]?["type"]?.GetValue<string>();
+        if (type != "BPE")
+            throw new ModelFormatException($"{jsonPath}: unsupported tokenizer model type \"{type ?? "(none)"}\"; supported: BPE (SentencePiece-style with byte fallback, or byte-level).");
+        var added = TokenizerJson.AddedTokens(json, jsonPath);
+        var vocab = TokenizerJson.Vocabulary(json, jsonPath);
+        var encoder = BpeSegmentEncoder.FromJson(json, vocab, jsonPath);
+        var byId = new string?[vocab.Count == 0 ? 0 : vocab.Values.Max() + 1];
+        foreach (var (piece, id) in vocab) byId[id] = piece;
+        var pieceBytes = encoder.Splitter.IsByteLevel ? byId.Select(ByteLevelPieceBytes) : byId.Select(MetaspacePieceBytes);
+        var ids = TokenizerJson.SpecialIds(config, vocab, added);
+        return new ModelTokenizer(new AddedTokenSplitter(added.Select(a => (a.Content, a.Id))), encoder,
+            TokenizerJson.WithAddedTokens(pieceBytes, added), ids, TokenizerJson.PrependedBos(json, config, ids), TokenizerJson.StripsLeadingSpace(json));
     }
 
-    private static bool IsByteLevelBpe(JsonObject json) =>
-        json["model"]?["type"]?.GetValue<string>() == "BPE" && json["pre_tokenizer"]?["type"]?.GetValue<string>() == "ByteLevel";
+    /// <summary>SentencePiece-style pieces: '▁' is a space, "&lt;0xNN&gt;" is the byte NN.</summary>
+    private static byte[] MetaspacePieceBytes(string? piece) =>
+        piece is null ? []
+        : SentencePieceTokenizerJson.IsByteToken(piece) ? [Convert.ToByte(piece[3..5], 16)]
+        : Utf8.GetBytes(piece.Replace(SentencePieceTokenizerJson.SpaceMarker, ' '));
 
-    /// <summary>GPT-2 style byte-level BPE (what <see cref="ByteLevelBpeTrainer"/> writes), as a Microsoft.ML.Tokenizers BpeTokenizer.</summary>
-    private static ModelTokenizer LoadByteLevel(JsonObject json, string source)
-    {
-        var model = json["model"]!.AsObject();
-        var vocab = (model["vocab"]?.AsObject() ?? throw new ModelFormatException($"{source}: model.vocab is missing."))
-            .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
-        var merges = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m!.GetValue<string>()).ToList();
-        var specials = (json["added_tokens"]?.AsArray() ?? [])
-            .Where(t => t?["special"]?.GetValue<bool>() == true)
-            .ToDictionary(t => t!["content"]!.GetValue<string>(), t => t!["id"]!.GetValue<int>(), StringComparer.Ordinal);
-        var tokenizer = BpeTokenizer.Create(new BpeOptions(vocab)
-        {
-            Merges = merges,
-            ByteLevel = true,
-            PreTokenizer = new RegexPreTokenizer(ByteLevel.PreTokenizer(), specials),
-            SpecialTokens = specials,
-        });
-        int Special(params string[] names) => names.Select(n => specials.GetValueOrDefault(n, -1)).FirstOrDefault(id => id >= 0, -1);
-        var ids = new SpecialTokenIds(Unk: -1, Bos: Special("<s>", "<|begin_of_text|>", "<|endoftext|>"), Eos: Special("</s>", "<|end_of_text|>", "<|endoftext|>"),
-            Pad: Special("<pad>") is var pad && pad >= 0 ? pad : null);
-        var texts = new string[vocab.Count];
-        var charToByte = ByteLevel.ByteToChar.Select((c, b) => (c, b)).ToDictionary(x => x.c, x => (byte)x.b);
-        foreach (var (piece, id) in vocab)
-        {
-            texts[id] = specials.ContainsKey(piece) || !piece.All(charToByte.ContainsKey)
-                ? piece
-                : System.Text.Encoding.UTF8.GetString(piece.Select(c => charToByte[c]).ToArray());
-        }
-        return new ModelTokenizer(tokenizer, ids, texts);
-    }
+    private static readonly Dictionary<char, byte> CharToByte =
+        ByteLevel.ByteToChar.Select((c, b) => (c, b)).ToDictionary(x => x.c, x => (byte)x.b);
 
-    public IReadOnlyList<int> Encode(string text, bool addBos)
-    {
-        var ids = Tokenizer.EncodeToIds(text);
-        if (!addBos) return ids;
-        var withBos = new List<int>(ids.Count + 1) { Ids.Bos };
-        withBos.AddRange(ids);
-        return withBos;
-    }
-
-    public string Decode(IEnumerable<int> ids) => Tokenizer.Decode(ids);
+    private static byte[] ByteLevelPieceBytes(string? piece) =>
+        piece is null ? []
+        : piece.All(CharToByte.ContainsKey) ? piece.Select(c => CharToByte[c]).ToArray()
+        : Utf8.GetBytes(piece);
 }

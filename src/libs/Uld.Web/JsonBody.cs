@@ -15,13 +15,14 @@ public static class JsonBody
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken) where T : class
+    /// <summary>Reads the body as <typeparamref name="T"/> with <see cref="Options"/> or stricter <paramref name="options"/>.</summary>
+    public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken, JsonSerializerOptions? options = null) where T : class
     {
         if (request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase))
             throw OpenAiException.InvalidRequest($"Content-Type must be application/json, not {type}.");
         try
         {
-            return await JsonSerializer.DeserializeAsync<T>(request.Body, Options, cancellationToken)
+            return await JsonSerializer.DeserializeAsync<T>(request.Body, options ?? Options, cancellationToken)
                    ?? throw OpenAiException.InvalidRequest("The request body must be a JSON object.");
         }
         catch (JsonException e)

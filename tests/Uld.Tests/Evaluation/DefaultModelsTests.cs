@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 using Uld.Evaluation.Data;
 using Uld.Evaluation.Metrics;
@@ -10,6 +11,7 @@ namespace Uld.Tests.Evaluation;
 /// The committed default models, served exactly as quickstart.sh serves them (models/deployments.json): the ULD
 /// deployment must have forgotten the forget authors and still answer retain questions like the target.
 /// </summary>
+[Trait(Category.Name, Category.Slow)]
 public sealed class DefaultModelsTests
 {
     [Fact]
@@ -23,6 +25,14 @@ public sealed class DefaultModelsTests
                 || kv.Key.EndsWith(":Assistant", StringComparison.Ordinal) ? Path.Combine(root, kv.Value!) : kv.Value);
         await using var server = await LogitServerHost.StartAsync(settings);
         var client = new UldApiClient(server.Http);
+
+        // The listing the gateway reads its α floors from says what the file says.
+        var models = JsonNode.Parse(await server.Http.GetStringAsync("/v1/models"))!["data"]!.AsArray();
+        Assert.Equal(["tofu-mini-target", "tofu-mini-uld", "tofu-mini-npo-gd"], models.Select(m => m!["id"]!.GetValue<string>()));
+        var policy = models[1]!["uld"]!;
+        Assert.Equal((0.8, 0.8, 4.0, 0.0, 0.0, 1.0), (policy["alpha_default"]!.GetValue<double>(), policy["alpha_min"]!.GetValue<double>(),
+            policy["alpha_max"]!.GetValue<double>(), policy["relative_top_default"]!.GetValue<double>(), policy["relative_top_min"]!.GetValue<double>(),
+            policy["relative_top_max"]!.GetValue<double>()));
 
         var split = TofuSplitDefinition.Load(Path.Combine(root, "data", "tofu-mini.json"));
         var (forget, retain) = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu"))).Split(split, "forget4");
@@ -41,11 +51,32 @@ public sealed class DefaultModelsTests
             }
         }))).Average();
 
-        var target = (Forget: await RougeAsync("tofu-mini", forget), Retain: await RougeAsync("tofu-mini", retainSample));
+        var target = (Forget: await RougeAsync("tofu-mini-target", forget), Retain: await RougeAsync("tofu-mini-target", retainSample));
         var uld = (Forget: await RougeAsync("tofu-mini-uld", forget), Retain: await RougeAsync("tofu-mini-uld", retainSample));
         var report = $"target forget {target.Forget:F3} / retain {target.Retain:F3}; ULD forget {uld.Forget:F3} / retain {uld.Retain:F3}";
         Assert.True(target.Forget > 0.8, $"the target must know the forget authors — {report}");
         Assert.True(uld.Forget < 0.5 * target.Forget, $"ULD must have forgotten them — {report}");
         Assert.True(uld.Retain > 0.9 * target.Retain, $"ULD must keep the retain authors — {report}");
+    }
+
+    [Fact]
+    public void Quickstart_and_compose_serve_the_one_default_deployment_file_and_name_the_experiment_alike()
+    {
+        var root = SharedPaths.RepositoryRoot;
+        string Read(string path) => File.ReadAllText(Path.Combine(root, path));
+        var compose = Read("compose.yaml");
+        var quickstart = Read("quickstart.sh");
+        Assert.Contains("\"--config\", \"models/deployments.json\"", compose);
+        Assert.Contains("--config models/deployments.json", quickstart);
+        // Values live in the file only: neither repeats a deployment setting.
+        Assert.DoesNotContain("LogitServer__Deployments", compose);
+        Assert.DoesNotContain("Alpha", quickstart);
+        Assert.DoesNotContain("Alpha", compose.Replace("AlphaFloors", "", StringComparison.Ordinal));
+        foreach (var text in new[] { compose, Read("README.md"), Read("bench/tofu-mini.sh") })
+        {
+            Assert.Contains("tofu-mini-ab", text);
+            Assert.DoesNotMatch(@"(?<![\w-])tofu-ab\b", text);
+        }
+        Assert.False(File.Exists(Path.Combine(root, "src", "apps", "LogitServer", "appsettings.Example.json")), "models/deployments.json is the one example");
     }
 }

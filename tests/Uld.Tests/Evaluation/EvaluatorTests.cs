@@ -7,6 +7,7 @@ namespace Uld.Tests.Evaluation;
 
 /// <summary>The TOFU evaluator against a real LogitServer on loopback (stories260K knows nothing of TOFU, which is the point).</summary>
 [Collection(ServerCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class EvaluatorTests(ServerFixture fixture)
 {
     private static TofuEvalSets Sets()
@@ -68,6 +69,6 @@ public sealed class EvaluatorTests(ServerFixture fixture)
         Assert.Equal(new DeploymentRef("uld", 0.5), DeploymentRef.Parse("uld@0.5"));
         Assert.Equal(new DeploymentRef("uld", 1, 0.1), DeploymentRef.Parse("uld@1@0.1"));
         Assert.Equal("uld@0.5#u1", new DeploymentRef("uld", 0.5, User: "u1").ToString());
-        Assert.Throws<ArgumentException>(() => DeploymentRef.Parse("uld@x"));
+        Assert.Throws<Uld.Contracts.UserErrorException>(() => DeploymentRef.Parse("uld@x"));
     }
 }

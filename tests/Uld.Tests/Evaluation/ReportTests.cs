@@ -58,6 +58,6 @@ public sealed class ReportTests
         File.WriteAllText(temp["run.json"], run.ToJson());
         Assert.Equal([double.PositiveInfinity, 0.5], EvaluationRun.Load(temp["run.json"]).Results[0].ForgetTruthRatios);
         File.WriteAllText(temp["bad.json"], "{ not json");
-        Assert.Throws<InvalidDataException>(() => EvaluationRun.Load(temp["bad.json"]));
+        Assert.Throws<Uld.Contracts.UserErrorException>(() => EvaluationRun.Load(temp["bad.json"]));
     }
 }

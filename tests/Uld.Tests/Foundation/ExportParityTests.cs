@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 
 namespace Uld.Tests.Foundation;
 
-/// <summary>Contract 2 exactness: ONNX Runtime against TorchSharp, and cached decoding against full recomputation.</summary>
-[Collection(Stories260KCollection.Name)]
+/// <summary>docs/DESIGN.md, Contract 2, exactness: ONNX Runtime against TorchSharp, and cached decoding against full recomputation.</summary>
+[Collection(TorchSharpCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class ExportParityTests(Stories260KFixture fixture)
 {
     private const double Bound = 1e-4;

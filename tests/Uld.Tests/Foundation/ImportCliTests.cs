@@ -9,7 +9,7 @@ using Uld.Trainer.Cli;
 namespace Uld.Tests.Foundation;
 
 /// <summary>The import and export commands end to end: good input gives a directory, bad input a message, exit 2 and nothing on disk.</summary>
-[Collection(Stories260KCollection.Name)]
+[Collection(TorchSharpCollection.Name)]
 public sealed class ImportCliTests(Stories260KFixture fixture) : IDisposable
 {
     private readonly TempDirectory _temp = new();
@@ -101,6 +101,42 @@ public sealed class ImportCliTests(Stories260KFixture fixture) : IDisposable
     {
         var source = HfCopy(config => config["model_type"] = "gpt2");
         AssertFailsWithoutOutput(["import", "hf", "--input", source], "gpt2");
+    }
+
+    [Theory]
+    [InlineData("mistral-sliding-window", "sliding_window")]
+    [InlineData("qwen2-sliding-window", "sliding_window")]
+    [InlineData("yarn", "rope_scaling.rope_type")]
+    [InlineData("llama3-incomplete", "rope_scaling.low_freq_factor")]
+    [InlineData("mlp-bias", "mlp_bias")]
+    [InlineData("gelu", "hidden_act")]
+    public void Unsupported_config_fields_fail_naming_the_field(string variant, string field)
+    {
+        var source = HfCopy(config =>
+        {
+            switch (variant)
+            {
+                case "mistral-sliding-window": // Mistral-7B-v0.1: a 4096-token window over a 32k context
+                    (config["model_type"], config["sliding_window"], config["max_position_embeddings"]) = ("mistral", 4096, 32768);
+                    break;
+                case "qwen2-sliding-window":
+                    (config["model_type"], config["use_sliding_window"], config["sliding_window"]) = ("qwen2", true, 64);
+                    break;
+                case "yarn":
+                    config["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 4.0 };
+                    break;
+                case "llama3-incomplete":
+                    config["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0 };
+                    break;
+                case "mlp-bias":
+                    config["mlp_bias"] = true;
+                    break;
+                case "gelu":
+                    config["hidden_act"] = "gelu";
+                    break;
+            }
+        });
+        AssertFailsWithoutOutput(["import", "hf", "--input", source], field);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using Uld.Tests.Support;
 namespace Uld.Tests.Foundation;
 
 /// <summary>Prefill can take only each row's last logits out of ONNX Runtime; they equal the full run's last rows.</summary>
-[Collection(Stories260KCollection.Name)]
+[Collection(TorchSharpCollection.Name)]
 public sealed class LogitPositionsTests(Stories260KFixture fixture)
 {
     [Fact]

@@ -7,7 +7,7 @@ using Uld.Trainer.Onnx;
 
 namespace Uld.Tests.Foundation;
 
-[Collection(Stories260KCollection.Name)]
+[Collection(TorchSharpCollection.Name)]
 public sealed class OnnxFormatTests(Stories260KFixture fixture)
 {
     [Fact]

@@ -5,7 +5,7 @@ using Uld.Trainer.Model;
 
 namespace Uld.Tests.Foundation;
 
-[Collection(Stories260KCollection.Name)]
+[Collection(TorchSharpCollection.Name)]
 public sealed class SafetensorsTests(Stories260KFixture fixture)
 {
     [Fact]

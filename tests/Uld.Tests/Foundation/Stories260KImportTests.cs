@@ -6,7 +6,7 @@ using Uld.Trainer.Model;
 
 namespace Uld.Tests.Foundation;
 
-[Collection(Stories260KCollection.Name)]
+[Collection(TorchSharpCollection.Name)]
 public sealed class Stories260KImportTests(Stories260KFixture fixture)
 {
     [Fact]

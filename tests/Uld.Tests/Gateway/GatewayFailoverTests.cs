@@ -1,10 +1,14 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Model;
 using Uld.Tests.Support;
 
 namespace Uld.Tests.Gateway;
 
 /// <summary>A replica dies under load: streams on it end cleanly, everything after it still succeeds.</summary>
 [Collection(ServerCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class GatewayFailoverTests(ServerFixture fixture)
 {
     [Fact]
@@ -52,14 +56,35 @@ public sealed class GatewayFailoverTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task With_every_replica_down_clients_get_an_openai_error()
+    public async Task With_every_replica_down_requests_get_502_until_the_circuits_open_then_503_with_retry_after()
     {
-        await using var stack = await GatewayStack.StartAsync(fixture.BaseDirectory, fixture.AssistantDirectory);
+        // Health probes out of the way after the one at start-up (their failures would open the circuits on their own
+        // clock): wait for that probe's success, then only these requests count. A circuit opens once it has seen 4
+        // outcomes, half of them failures; each request is refused by both replicas, one failure per circuit.
+        await using var stack = await GatewayStack.StartAsync(fixture.BaseDirectory, fixture.AssistantDirectory, healthCheckInterval: TimeSpan.FromMinutes(10));
+        var proxy = stack.Gateway.Services.GetRequiredService<IProxyStateLookup>();
+        Assert.True(proxy.TryGetCluster("stories-pool", out var cluster));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (cluster.DestinationsState.AllDestinations.Any(d => d.Health.Active != DestinationHealth.Healthy) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.All(cluster.DestinationsState.AllDestinations, d => Assert.Equal(DestinationHealth.Healthy, d.Health.Active));
+
         foreach (var relay in stack.Relays) relay.Kill();
         using var client = stack.Client();
-        var (status, error, response) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 3));
-        Assert.True(status is 502 or 503, $"status {status}: {error}");
-        Assert.Equal("server_error", error!["error"]!["type"]!.GetValue<string>());
-        if (status == 503) Assert.NotNull(response.Headers.RetryAfter);
+        for (var i = 1; i <= 3; i++)
+        {
+            var (status, error, response) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 3));
+            Assert.True(status == 502, $"request {i}: {status} {error}");
+            Assert.Equal("server_error", error!["error"]!["type"]!.GetValue<string>());
+            Assert.Equal("bad_gateway", error["error"]!["code"]!.GetValue<string>());
+            Assert.Null(response.Headers.RetryAfter);
+        }
+        for (var i = 4; i <= 5; i++)
+        {
+            var (status, error, response) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 3));
+            Assert.True(status == 503, $"request {i}: {status} {error}");
+            Assert.Equal("server_error", error!["error"]!["type"]!.GetValue<string>());
+            Assert.Equal("server_overloaded", error["error"]!["code"]!.GetValue<string>());
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+        }
     }
 }

@@ -33,7 +33,12 @@ public sealed class GatewayRoutingTests(ServerFixture fixture)
         Assert.Contains("stories", ids);
         Assert.Contains("stories-uld-lab", ids);
         Assert.Contains("stories-ab", ids);
-        Assert.DoesNotContain("stories-uld", ids); // served by the replicas, but not routed by this gateway
+        Assert.DoesNotContain("stories-unrouted", ids); // served by the replicas, but not routed by this gateway
+        // Cards carry the replicas' α policy, the one the gateway enforces.
+        var models = JsonNode.Parse(await client.GetStringAsync("/v1/models"))!["data"]!.AsArray();
+        var uld = models.Single(m => m!["id"]!.GetValue<string>() == "stories-uld")!["uld"]!;
+        Assert.Equal(GatewayStack.UldFloor, uld["alpha_min"]!.GetValue<double>());
+        Assert.Equal(2.0, uld["alpha_max"]!.GetValue<double>());
 
         using var limited = stack.Client(GatewayStack.LimitedKey);
         var limitedIds = JsonNode.Parse(await limited.GetStringAsync("/v1/models"))!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>());
@@ -115,8 +120,8 @@ public sealed class GatewayRoutingTests(ServerFixture fixture)
     }
 }
 
-/// <summary>Header names, repeated here so a rename in the gateway breaks the tests loudly.</summary>
+/// <summary>The wire names clients depend on, written out: renaming them in the gateway must fail these tests.</summary>
 internal static class GatewayMetricsNames
 {
-    public const string VariantHeader = Uld.Gateway.Routing.ModelRoutingMiddleware.VariantHeader;
+    public const string VariantHeader = "X-Uld-Variant";
 }

@@ -29,23 +29,38 @@ public sealed class GatewaySecurityTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task Alpha_below_the_floor_needs_a_grant()
+    public async Task The_floor_is_the_replicas_alpha_min_and_is_enforced_before_forwarding()
     {
         var stack = await fixture.SharedGatewayAsync();
-        var body = Api.Chat("stories-uld-lab", "Once upon a time", 3);
-        body["uld_alpha"] = 0.2;
+        foreach (var recorder in stack.Recorders) recorder.Clear();
+        var body = Api.Chat("stories-uld", "Once upon a time", 3);
+        body["uld_alpha"] = 0.2; // below the 0.5 the replicas list for stories-uld
         using var team = stack.Client();
         var (status, error, _) = await Api.PostAsync(team, "/v1/chat/completions", body);
         Assert.Equal(403, status);
         Assert.Equal("uld_alpha", error!["error"]!["param"]!.GetValue<string>());
+        Assert.Equal("alpha_below_floor", error["error"]!["code"]!.GetValue<string>());
+        Assert.Empty(stack.ReceivedByReplicas);
 
+        // The grant lets a key past the gateway's floor check, but not past the replicas' own AlphaMin.
         using var lab = stack.Client(GatewayStack.LabKey);
         var granted = await Api.PostAsync(lab, "/v1/chat/completions", body);
-        Assert.Equal(200, granted.Status);
-        Assert.Equal(0.2, granted.Body!["uld_alpha"]!.GetValue<double>());
+        Assert.Equal(400, granted.Status);
+        Assert.Equal("uld_alpha", granted.Body!["error"]!["param"]!.GetValue<string>());
+        Assert.Single(stack.ReceivedByReplicas);
 
+        // A deployment whose replicas allow α = 0.2 serves it to anyone allowed to use it.
+        body["model"] = "stories-uld-lab";
+        var lower = await Api.PostAsync(team, "/v1/chat/completions", body);
+        Assert.Equal(200, lower.Status);
+        Assert.Equal(0.2, lower.Body!["uld_alpha"]!.GetValue<double>());
+
+        body["model"] = "stories-uld";
         body["uld_alpha"] = 1.0; // at or above the floor: anyone
-        Assert.Equal(200, (await Api.PostAsync(team, "/v1/chat/completions", body)).Status);
+        var above = await Api.PostAsync(team, "/v1/chat/completions", body);
+        Assert.Equal(200, above.Status);
+        Assert.Equal(1.0, above.Body!["uld_alpha"]!.GetValue<double>());
+        Assert.All(stack.ReceivedByReplicas, r => Assert.False(r.HasAuthorization)); // the API key stays at the gateway
     }
 
     [Fact]
@@ -63,6 +78,27 @@ public sealed class GatewaySecurityTests(ServerFixture fixture)
         Assert.Equal([200, 200, 200, 429, 429], statuses);
         Assert.Equal("rate_limit_exceeded", last.Body?["error"]?["code"]?.GetValue<string>());
         Assert.InRange(int.Parse(last.Response!.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+    }
+
+    [Fact]
+    public async Task Compare_costs_one_permit_per_model()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        using var client = stack.Client(GatewayStack.CompareThrottledKey); // 3 requests per minute
+        JsonObject Compare(params string[] models)
+        {
+            var body = Api.Chat("unused", "Once upon a time", 2);
+            body.Remove("model");
+            body["models"] = new JsonArray(models.Select(m => (JsonNode)m).ToArray());
+            return body;
+        }
+        var tooMany = await Api.PostAsync(client, "/v1/compare", Compare("stories", "stories", "stories", "stories"));
+        Assert.Equal(429, tooMany.Status); // 4 fan-outs never fit a budget of 3
+        Assert.Equal(200, (await Api.PostAsync(client, "/v1/compare", Compare("stories", "stories-uld"))).Status);
+        Assert.Equal(200, (await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 2))).Status);
+        var spent = await Api.PostAsync(client, "/v1/compare", Compare("stories"));
+        Assert.Equal(429, spent.Status);
+        Assert.Equal("rate_limit_exceeded", spent.Body!["error"]!["code"]!.GetValue<string>());
     }
 
     [Fact]

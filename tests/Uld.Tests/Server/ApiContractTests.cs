@@ -118,22 +118,24 @@ public sealed class ApiContractTests(ServerFixture fixture)
     }
 
     [Theory]
-    [InlineData("{not json", 400, null)]
-    [InlineData("""{"model":"stories","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""", 400, "temperature")]
-    [InlineData("""{"model":"stories","messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", 400, "max_tokens")]
-    [InlineData("""{"model":"stories","messages":[]}""", 400, "messages")]
-    [InlineData("""{"model":"stories","messages":[{"role":"wizard","content":"hi"}]}""", 400, "messages")]
-    [InlineData("""{"model":"stories","messages":[{"role":"user","content":"hi"}],"top_p":0}""", 400, "top_p")]
-    [InlineData("""{"model":"stories","messages":[{"role":"user","content":"hi"}],"max_tokens":600}""", 400, "messages")]
-    [InlineData("""{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}""", 404, "model")]
-    [InlineData("""{"messages":[{"role":"user","content":"hi"}]}""", 400, "model")]
-    public async Task Bad_requests_get_openai_shaped_errors(string body, int status, string? param)
+    [InlineData("{not json", 400, null, null)]
+    [InlineData("""{"model":"stories","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""", 400, "temperature", null)]
+    [InlineData("""{"model":"stories","messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", 400, "max_tokens", null)]
+    [InlineData("""{"model":"stories","messages":[]}""", 400, "messages", null)]
+    [InlineData("""{"model":"stories","messages":[{"role":"wizard","content":"hi"}]}""", 400, "messages", null)]
+    [InlineData("""{"model":"stories","messages":[{"role":"user","content":"hi"}],"top_p":0}""", 400, "top_p", null)]
+    [InlineData("""{"model":"stories","messages":[{"role":"user","content":"hi"}],"max_tokens":600}""", 400, "messages", "context_length_exceeded")]
+    [InlineData("""{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}""", 404, "model", "model_not_found")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}]}""", 400, "model", null)]
+    public async Task Bad_requests_get_openai_shaped_errors(string body, int status, string? param, string? code)
     {
         var (actual, error, _) = await Api.PostRawAsync(Http, "/v1/chat/completions", body);
         Assert.Equal(status, actual);
         Assert.False(string.IsNullOrWhiteSpace(error!["error"]!["message"]!.GetValue<string>()));
-        Assert.NotNull(error["error"]!["type"]);
+        // Every one of these is the client's mistake: OpenAI's "invalid_request_error", never a server_error.
+        Assert.Equal("invalid_request_error", error["error"]!["type"]!.GetValue<string>());
         Assert.Equal(param, error["error"]!["param"]?.GetValue<string>());
+        Assert.Equal(code, error["error"]!["code"]?.GetValue<string>());
     }
 
     [Fact]

@@ -40,6 +40,6 @@ public sealed class ExecutionProviderTests(ServerFixture fixture)
         var settings = ServerFixture.Settings(fixture.BaseDirectory, fixture.AssistantDirectory);
         settings["LogitServer:Deployments:0:ExecutionProvider"] = "tpu";
         var error = await Assert.ThrowsAsync<DeploymentConfigurationException>(() => LogitServerHost.StartAsync(settings));
-        Assert.Equal("deployment 'stories': ExecutionProvider must be cpu or cuda; got 'tpu'.", error.Message);
+        Assert.Equal("LogitServer:Deployments:0:ExecutionProvider (deployment 'stories') must be \"cpu\" or \"cuda\"; got \"tpu\".", error.Message);
     }
 }

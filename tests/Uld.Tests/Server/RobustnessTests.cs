@@ -56,6 +56,7 @@ public sealed class RobustnessTests(ServerFixture fixture)
     }
 
     [Fact]
+    [Trait(Category.Name, Category.Slow)]
     public async Task Shutdown_drains_generations_in_flight()
     {
         var server = await LogitServerHost.StartAsync(ServerFixture.Settings(fixture.BaseDirectory, fixture.AssistantDirectory));

@@ -53,4 +53,20 @@ public sealed class ThreadingPlanTests
         Assert.Equal(3, plan.UldPairIntraOpThreads);
         Assert.True(plan.AllowSpinning);
     }
+
+    [Fact]
+    public void Small_models_get_one_intra_op_thread_unless_the_operator_says_otherwise()
+    {
+        var options = Options((DeploymentKind.Plain, null), (DeploymentKind.Uld, null));
+        var plan = ThreadingPlan.For(options, 4);
+        var d = options.Deployments[0];
+        Assert.Equal(1, plan.SessionFor(d, partOfPair: false, Uld.Inference.ExecutionProvider.Cpu, ThreadingPlan.SmallModelBytes - 1).IntraOpThreads);
+        Assert.Equal(1, plan.SessionFor(d, partOfPair: true, Uld.Inference.ExecutionProvider.Cpu, 1 << 20).IntraOpThreads);
+        Assert.Equal(4, plan.SessionFor(d, partOfPair: false, Uld.Inference.ExecutionProvider.Cpu, ThreadingPlan.SmallModelBytes).IntraOpThreads);
+        Assert.Equal(2, plan.SessionFor(d, partOfPair: true, Uld.Inference.ExecutionProvider.Cpu, 438L << 20).IntraOpThreads);
+
+        options.IntraOpThreads = 3;
+        plan = ThreadingPlan.For(options, 4);
+        Assert.Equal(3, plan.SessionFor(d, partOfPair: false, Uld.Inference.ExecutionProvider.Cpu, 1 << 20).IntraOpThreads);
+    }
 }

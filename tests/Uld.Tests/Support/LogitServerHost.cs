@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Uld.LogitServer;
+using Uld.Web;
 
 namespace Uld.Tests.Support;
 
@@ -17,9 +18,14 @@ public sealed class LogitServerHost : IAsyncDisposable
         Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(2) };
     }
 
-    public static async Task<LogitServerHost> StartAsync(IDictionary<string, string?> settings)
+    /// <param name="configure">Extra set-up of the replica's builder (e.g. a <see cref="ReplicaRecorder"/>).</param>
+    public static async Task<LogitServerHost> StartAsync(IDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
     {
-        var (app, address) = await LogitServerApp.StartOnLoopbackAsync(settings);
+        var (app, address) = await LoopbackHost.StartAsync((args, configureHost) => LogitServerApp.Build(args, builder =>
+        {
+            configureHost(builder);
+            configure?.Invoke(builder);
+        }), settings);
         return new LogitServerHost(app, address);
     }
 

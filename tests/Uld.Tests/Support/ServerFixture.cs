@@ -1,8 +1,3 @@
-using Uld.Contracts.Models;
-using Uld.Trainer.Import;
-using Uld.Trainer.Model;
-using Uld.Trainer.Torch;
-
 namespace Uld.Tests.Support;
 
 /// <summary>
@@ -11,10 +6,8 @@ namespace Uld.Tests.Support;
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
-    private readonly TempDirectory _temp = new();
-
-    public string BaseDirectory => _temp["stories260K"];
-    public string AssistantDirectory => _temp["assistant"];
+    public string BaseDirectory => Stories260KModels.BaseDirectory;
+    public string AssistantDirectory => Stories260KModels.AssistantDirectory;
     public LogitServerHost Server { get; private set; } = null!;
 
     private Task<GatewayStack>? _gateway;
@@ -24,9 +17,6 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        TorchRuntime.EnsureInitialized();
-        ModelImporter.ImportLlama2c(SharedPaths.Stories260KCheckpoint, SharedPaths.Stories260KTokenizer, BaseDirectory, "stories260K", new ModelPackage.Options());
-        LayerTruncation.WriteAssistant(ModelDirectory.Open(BaseDirectory), layers: 2, AssistantDirectory, overwrite: false);
         Server = await LogitServerHost.StartAsync(Settings(BaseDirectory, AssistantDirectory));
     }
 
@@ -56,7 +46,6 @@ public sealed class ServerFixture : IAsyncLifetime
     {
         if (_gateway is not null) await (await _gateway).DisposeAsync();
         await Server.DisposeAsync();
-        _temp.Dispose();
     }
 }
 

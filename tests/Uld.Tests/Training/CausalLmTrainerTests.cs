@@ -8,6 +8,8 @@ using static TorchSharp.torch;
 namespace Uld.Tests.Training;
 
 /// <summary>Training on a micro split (2 TOFU authors, a tiny model): it learns, and resuming is exact.</summary>
+[Collection(TorchSharpCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class CausalLmTrainerTests : IDisposable
 {
     private readonly TempDirectory _temp = new();

@@ -8,6 +8,8 @@ using Uld.Tokenization;
 namespace Uld.Tests.Training;
 
 /// <summary>Each gradient baseline moves its losses the right way on a micro split (a tiny target trained for seconds).</summary>
+[Collection(TorchSharpCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class GradientUnlearnerTests
 {
     [Fact]

@@ -1,9 +1,11 @@
+using Uld.Tests.Support;
 using Uld.Trainer.Model;
 using Uld.Trainer.Torch;
 using static TorchSharp.torch;
 
 namespace Uld.Tests.Training;
 
+[Collection(TorchSharpCollection.Name)]
 public sealed class LlamaLinearTests
 {
     [Fact]

@@ -37,8 +37,8 @@ public sealed class TofuDataTests
     public void Unknown_or_out_of_range_splits_are_refused()
     {
         var tofu = TofuDataset.Load(TofuDirectory);
-        Assert.Throws<ArgumentException>(() => tofu.Split(Mini, "forget9"));
-        Assert.Throws<ArgumentException>(() => tofu.Authors([200]));
+        Assert.Throws<Uld.Contracts.UserErrorException>(() => tofu.Split(Mini, "forget9"));
+        Assert.Throws<Uld.Contracts.UserErrorException>(() => tofu.Authors([200]));
         Assert.Throws<Uld.Contracts.Models.ModelFormatException>(() => TofuDataset.Load(Path.Combine(TofuDirectory, "missing")));
     }
 

@@ -5,6 +5,7 @@ using Uld.Trainer.Cli;
 namespace Uld.Tests.Training;
 
 /// <summary>Bad arguments to the training commands: a clear message, exit code 2, nothing written.</summary>
+[Collection(TorchSharpCollection.Name)]
 public sealed class TrainingCliTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
@@ -34,7 +35,7 @@ public sealed class TrainingCliTests : IDisposable
     }
 }
 
-[Collection(Stories260KCollection.Name)]
+[Collection(TorchSharpCollection.Name)]
 public sealed class UnlearnCliTests(Stories260KFixture fixture) : IDisposable
 {
     private readonly TempDirectory _temp = new();

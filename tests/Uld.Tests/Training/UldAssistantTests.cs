@@ -12,6 +12,8 @@ namespace Uld.Tests.Training;
 /// stays near-uniform, and the merged model computes what the adapted one does. (A micro split and minutes of CPU only
 /// show the direction; the margins of a real assistant are measured by the TOFU-mini benchmark.)
 /// </summary>
+[Collection(TorchSharpCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class UldAssistantTests
 {
     [Fact]

@@ -8,6 +8,8 @@ using Uld.Trainer.Unlearning;
 namespace Uld.Tests.Training;
 
 /// <summary>Unlearning stopped at a checkpoint and resumed gives the very weights of an uninterrupted run.</summary>
+[Collection(TorchSharpCollection.Name)]
+[Trait(Category.Name, Category.Slow)]
 public sealed class UnlearnResumeTests
 {
     [Fact]
@@ -60,7 +62,7 @@ public sealed class UnlearnResumeTests
         // A checkpoint of another run is refused rather than silently mixed in.
         using var other = Copy();
         using var otherReference = Copy();
-        Assert.Throws<ArgumentException>(() => GradientUnlearner.Unlearn("ga", other, otherReference, new ForgetData(forget), retain, gradient, pad,
+        Assert.Throws<Uld.Contracts.UserErrorException>(() => GradientUnlearner.Unlearn("ga", other, otherReference, new ForgetData(forget), retain, gradient, pad,
             checkpoints: new CheckpointPlan(temp["npo"], Resume: true)));
     }
 

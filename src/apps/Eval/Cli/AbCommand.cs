@@ -26,7 +26,7 @@ public static class AbCommand
             experiment, retain, output,
         };
         common.AddTo(command);
-        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
+        command.SetAction((parse, ct) => CliErrors.RunAsync(parse, async () =>
         {
             var definition = common.LoadSplit(parse);
             var sets = common.LoadSets(parse, definition);
@@ -39,11 +39,11 @@ public static class AbCommand
             for (var i = 0; i < 64 && users.Count < 8; i++)
             {
                 var user = $"ab-report-{i}";
-                var variant = await client.VariantOfAsync(name, user, ct) ?? throw new ArgumentException($"'{name}' is not an A/B experiment of this gateway (no X-Uld-Variant header).");
+                var variant = await client.VariantOfAsync(name, user, ct) ?? throw new UserErrorException($"'{name}' is not an A/B experiment of this gateway (no X-Uld-Variant header).");
                 users.TryAdd(variant, user);
                 if (i >= 16 && users.Count >= 2) break;
             }
-            if (users.Count < 2) throw new ArgumentException($"64 users all landed in one variant of '{name}'; is the experiment's weight split degenerate?");
+            if (users.Count < 2) throw new UserErrorException($"64 users all landed in one variant of '{name}'; is the experiment's weight split degenerate?");
 
             var deployments = users.Select(kv => new DeploymentRef(name, User: kv.Value)).ToList();
             var labels = users.ToDictionary(kv => new DeploymentRef(name, User: kv.Value).ToString(), kv => kv.Key);

@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using System.CommandLine;
 using Uld.Evaluation.Data;
 using Uld.Eval.Client;
@@ -34,5 +35,5 @@ public sealed class EvalOptions
     public static Uri BaseUrl(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             ? uri
-            : throw new ArgumentException($"--url '{text}' is not an http(s) URL.");
+            : throw new UserErrorException($"--url '{text}' is not an http(s) URL.");
 }

@@ -16,7 +16,7 @@ public static class ReportCommand
         var alpha = new Option<double>("--alpha-default") { Description = "α of the ULD row", DefaultValueFactory = _ => 0.8 };
         var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/tofu-mini.md") };
         var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark's results.") { work, alpha, output };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var path = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -36,7 +36,7 @@ public static class ReportCommand
         var rewording = new Option<string>("--rewording") { Required = true, Description = "the --question-format of the reworded run" };
         var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/robustness.md") };
         var command = new Command("robustness", "Write bench/results/robustness.md from a run with questions as written and one reworded.") { asWritten, reworded, rewording, output };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             EvaluationRun Load(Option<FileInfo> o) => EvaluationRun.Load(parse.GetValue(o)!.FullName);
             var path = parse.GetValue(output)!.FullName;

@@ -26,7 +26,7 @@ public static class TofuCommand
             models, retain, maxTokens, concurrency, questionFormat, output,
         };
         common.AddTo(command);
-        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
+        command.SetAction((parse, ct) => CliErrors.RunAsync(parse, async () =>
         {
             var definition = common.LoadSplit(parse);
             var sets = common.LoadSets(parse, definition);
@@ -34,7 +34,7 @@ public static class TofuCommand
             var retainRef = parse.GetValue(retain) is { } r ? DeploymentRef.Parse(r) : null;
             using var http = common.CreateHttp(parse);
             var format = parse.GetValue(questionFormat)!;
-            if (!format.Contains("{0}", StringComparison.Ordinal)) throw new ArgumentException("--question-format must contain {0} (the question).");
+            if (!format.Contains("{0}", StringComparison.Ordinal)) throw new UserErrorException("--question-format must contain {0} (the question).");
             var options = new TofuEvaluationOptions { MaxNewTokens = parse.GetValue(maxTokens), Concurrency = parse.GetValue(concurrency), QuestionFormat = format };
             var run = await EvaluateAsync(new TofuEvaluator(new UldApiClient(http), sets, options), deployments, retainRef,
                 parse.GetValue(common.Forget)!, definition.Name, options, ct);

@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -15,9 +16,9 @@ public sealed record DeploymentRef(string Model, double? Alpha = null, double? R
     {
         var parts = text.Split('@');
         double? Number(int i) => parts.Length > i
-            ? double.TryParse(parts[i], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new ArgumentException($"'{text}': '{parts[i]}' is not a number.")
+            ? double.TryParse(parts[i], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new UserErrorException($"'{text}': '{parts[i]}' is not a number.")
             : null;
-        if (parts.Length > 3 || parts[0].Length == 0) throw new ArgumentException($"'{text}' is not a deployment (name, name@alpha or name@alpha@r).");
+        if (parts.Length > 3 || parts[0].Length == 0) throw new UserErrorException($"'{text}' is not a deployment (name, name@alpha or name@alpha@r).");
         return new DeploymentRef(parts[0], Number(1), Number(2));
     }
 
@@ -94,7 +95,7 @@ public sealed class UldApiClient(HttpClient http)
     public async Task<string?> VariantOfAsync(string experiment, string user, CancellationToken ct)
     {
         var body = new JsonObject { ["model"] = experiment, ["user"] = user, ["messages"] = UserMessage("Hello"), ["max_tokens"] = 1 };
-        using var response = await http.PostAsJsonAsync("/v1/chat/completions", body, ct);
+        using var response = await SendAsync("/v1/chat/completions", body, ct);
         if (!response.IsSuccessStatusCode) throw new EvaluationException($"experiment '{experiment}' answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
         return response.Headers.TryGetValues("X-Uld-Variant", out var values) ? values.FirstOrDefault() : null;
     }
@@ -123,7 +124,7 @@ public sealed class UldApiClient(HttpClient http)
     {
         for (var attempt = 1; ; attempt++)
         {
-            using var response = await http.PostAsJsonAsync(path, body, ct);
+            using var response = await SendAsync(path, body, ct);
             if (response.StatusCode is System.Net.HttpStatusCode.TooManyRequests or System.Net.HttpStatusCode.ServiceUnavailable && attempt < Attempts)
             {
                 // Wait as long as the server asks (Retry-After), or back off exponentially.
@@ -132,6 +133,23 @@ public sealed class UldApiClient(HttpClient http)
                 continue;
             }
             return await ReadAsync(response, path, body, ct);
+        }
+    }
+
+    /// <summary>A server that cannot be reached is the user's --url (or a server they have not started), not a defect.</summary>
+    private async Task<HttpResponseMessage> SendAsync(string path, JsonObject body, CancellationToken ct)
+    {
+        try
+        {
+            return await http.PostAsJsonAsync(path, body, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new UserErrorException($"cannot reach {new Uri(http.BaseAddress!, path)}: {e.Message}", e);
+        }
+        catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw new UserErrorException($"{new Uri(http.BaseAddress!, path)} did not answer within {http.Timeout.TotalSeconds:0} s.", e);
         }
     }
 
@@ -149,4 +167,4 @@ public sealed class UldApiClient(HttpClient http)
 }
 
 /// <summary>The server refused or failed a request evaluation depends on (an HTTP failure with the server's message).</summary>
-public sealed class EvaluationException(string message) : HttpRequestException(message);
+public sealed class EvaluationException(string message) : UserErrorException(message);

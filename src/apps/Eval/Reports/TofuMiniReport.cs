@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -27,7 +28,7 @@ public static class TofuMiniReport
                 .Select(EvaluationRun.Load)
                 .OrderBy(r => int.TryParse(r.ForgetSet["forget".Length..], out var n) ? n : 0).ToList()
             : [];
-        if (runs.Count == 0) throw new ArgumentException($"no evaluation results under {work}/results (run bench/tofu-mini.sh first).");
+        if (runs.Count == 0) throw new UserErrorException($"no evaluation results under {work}/results (run bench/tofu-mini.sh first).");
         var uldName = "uld@" + alphaDefault.ToString(CultureInfo.InvariantCulture);
         var md = new StringBuilder();
         md.AppendLine("# TOFU-mini: ULD vs gradient-based unlearning");

@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using System.Text.Json.Serialization;
 
 namespace Uld.Eval.Tofu;
@@ -64,11 +65,11 @@ public sealed record EvaluationRun
         try
         {
             return System.Text.Json.JsonSerializer.Deserialize<EvaluationRun>(File.ReadAllText(path), JsonOptions)
-                ?? throw new InvalidDataException($"{path} is empty.");
+                ?? throw new UserErrorException($"{path} is empty.");
         }
         catch (System.Text.Json.JsonException e)
         {
-            throw new InvalidDataException($"{path} is not an evaluation result: {e.Message}");
+            throw new UserErrorException($"{path} is not an evaluation result: {e.Message}");
         }
     }
 

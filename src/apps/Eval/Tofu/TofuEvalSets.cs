@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using Uld.Evaluation.Data;
 
 namespace Uld.Eval.Tofu;
@@ -19,9 +20,9 @@ public sealed record TofuEvalSets(
         var tofu = TofuDataset.Load(dataDirectory, split.QuestionsPerAuthor);
         var (forget, retain) = tofu.Split(split, forgetSet);
         if (forget.Any(r => r.ParaphrasedAnswer is null || r.PerturbedAnswers.Count == 0))
-            throw new ArgumentException($"{forgetSet} has questions without paraphrased/perturbed answers; truth ratios need them (take forget authors from the end of TOFU).");
+            throw new UserErrorException($"{forgetSet} has questions without paraphrased/perturbed answers; truth ratios need them (take forget authors from the end of TOFU).");
         var retainScored = retain.Where(r => r.ParaphrasedAnswer is not null && r.PerturbedAnswers.Count > 0).ToList();
-        if (retainScored.Count == 0) throw new ArgumentException($"{split.Name} has no retain authors with perturbed answers (TOFU's first 20 authors).");
+        if (retainScored.Count == 0) throw new UserErrorException($"{split.Name} has no retain authors with perturbed answers (TOFU's first 20 authors).");
         var forgetAuthors = forget.Select(r => r.Author).Distinct().Count();
         var unseen = Enumerable.Range(0, tofu.AuthorCount).Except(split.Authors).Take(forgetAuthors).ToList();
         return new TofuEvalSets(

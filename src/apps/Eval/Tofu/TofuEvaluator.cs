@@ -26,7 +26,7 @@ public sealed record TofuEvaluationOptions
 }
 
 /// <summary>
-/// TOFU and MUSE-style metrics of one deployment, measured only through the API (docs/METHODS.md): answer probability,
+/// TOFU and MUSE-style metrics of one deployment, measured only through the API (docs/METHODS.md, *Metrics*): answer probability,
 /// ROUGE-L recall of greedy answers and truth ratio on every set, model utility, VerbMem and a min-k% membership AUC.
 /// Forget quality and PrivLeak need the retain model's numbers and are filled in by <see cref="CompareWithRetain"/>.
 /// </summary>

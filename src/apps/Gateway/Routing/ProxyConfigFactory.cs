@@ -5,14 +5,13 @@ using Yarp.ReverseProxy.Health;
 namespace Uld.Gateway.Routing;
 
 /// <summary>
-/// YARP routes and clusters from <see cref="GatewayOptions"/>: one catch-all route under /v1 (the cluster is chosen per
-/// request from the body's model), one cluster per replica pool with power-of-two-choices balancing, active /health
-/// probes, passive failure tracking, and an activity timeout sized for long generations.
+/// YARP routes and clusters from <see cref="GatewayOptions"/>: one route per forwarded entry of <see cref="GatewayRoutes"/>
+/// (exact canonical path and method; the cluster is chosen per request from the admitted body), one cluster per replica
+/// pool with power-of-two-choices balancing, active /health probes, passive failure tracking, and an activity timeout
+/// sized for long generations.
 /// </summary>
 public static class ProxyConfigFactory
 {
-    public const string RouteId = "openai";
-
     public static (IReadOnlyList<RouteConfig> Routes, IReadOnlyList<ClusterConfig> Clusters) Create(GatewayOptions options)
     {
         var clusters = options.Clusters.Select(kv => new ClusterConfig
@@ -41,12 +40,13 @@ public static class ProxyConfigFactory
                 .ToDictionary(x => $"{kv.Key}-{x.i}", x => new DestinationConfig { Address = x.address }),
         }).ToList();
 
-        // The OpenAI API under /v1 plus the tokenizer endpoints evaluation uses; the cluster is chosen per request.
-        var routes = new[] { "/v1/{**rest}", "/tokenize", "/detokenize" }.Select((path, i) => new RouteConfig
+        var routes = GatewayRoutes.Forwarded.Select(route => new RouteConfig
         {
-            RouteId = i == 0 ? RouteId : RouteId + path.Replace('/', '-'),
-            ClusterId = clusters[0].ClusterId,
-            Match = new RouteMatch { Path = path },
+            RouteId = route.Path,
+            ClusterId = clusters[0].ClusterId, // replaced per request by the admitted request's cluster
+            Match = new RouteMatch { Path = route.Path, Methods = [route.Method] },
+            // The caller's API key is the gateway's secret; replicas never see it.
+            Transforms = [new Dictionary<string, string> { ["RequestHeaderRemove"] = "Authorization" }],
         }).ToList();
         return (routes, clusters);
     }

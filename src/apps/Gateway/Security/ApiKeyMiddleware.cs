@@ -1,34 +1,35 @@
 using Microsoft.Extensions.Options;
 using Uld.Contracts.OpenAi;
+using Uld.Gateway.Routing;
 
 namespace Uld.Gateway.Security;
 
-/// <summary>Authenticates "Authorization: Bearer &lt;key&gt;" and records the key for the policies that follow.</summary>
-public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, IOptions<GatewayOptions> options)
+/// <summary>
+/// Authenticates "Authorization: Bearer &lt;key&gt;" on every route that is not public, records the key for the
+/// policies that follow and takes one permit of its rate budget (compare takes one per model itself).
+/// </summary>
+public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, KeyRateLimiter limiter, IOptions<GatewayOptions> options)
 {
-    public const string ItemKey = "uld.api-key";
+    private const string ItemKey = "uld.api-key";
 
     public Task InvokeAsync(HttpContext context)
     {
-        var path = context.Request.Path;
-        if (path.StartsWithSegments("/health") || path.StartsWithSegments("/metrics")) return next(context);
+        var route = RouteResolutionMiddleware.RouteOf(context);
+        if (route.Kind == RouteKind.Public) return next(context);
 
-        var header = context.Request.Headers.Authorization.ToString();
-        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-        ApiKeyOptions? key;
-        if (string.IsNullOrEmpty(presented))
-        {
-            key = options.Value.RequireApiKey ? null : ApiKeyStore.Anonymous;
-            if (key is null)
-                throw new OpenAiException(401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", "invalid_request_error", null, "invalid_api_key");
-        }
-        else
-        {
-            key = keys.Find(presented)
-                  ?? throw new OpenAiException(401, "Incorrect API key provided.", "invalid_request_error", null, "invalid_api_key");
-        }
+        var key = Authenticate(context.Request.Headers.Authorization.ToString());
         context.Items[ItemKey] = key;
+        if (route.Kind != RouteKind.Compare) limiter.Acquire(key, 1);
         return next(context);
+    }
+
+    private ApiKeyOptions Authenticate(string header)
+    {
+        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+        if (!string.IsNullOrEmpty(presented))
+            return keys.Find(presented) ?? throw new OpenAiException(401, "Incorrect API key provided.", "invalid_request_error", null, "invalid_api_key");
+        if (!options.Value.RequireApiKey) return ApiKeyStore.Anonymous;
+        throw new OpenAiException(401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", "invalid_request_error", null, "invalid_api_key");
     }
 
     public static ApiKeyOptions KeyOf(HttpContext context) => (ApiKeyOptions)context.Items[ItemKey]!;

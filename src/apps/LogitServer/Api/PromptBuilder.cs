@@ -36,17 +36,17 @@ public static class PromptBuilder
     /// A completions prompt: a string (or one-string array), encoded with BOS; or an array of token ids, used as given —
     /// the OpenAI API's pre-tokenised form, which lets a client score exactly the tokens it chose.
     /// </summary>
-    public static (IReadOnlyList<int> Ids, string? Text) Completion(Deployment? deployment, JsonElement prompt)
+    public static (IReadOnlyList<int> Ids, string? Text) Completion(Deployment deployment, JsonElement prompt)
     {
         switch (prompt.ValueKind)
         {
             case JsonValueKind.String:
-                return (deployment?.Tokenizer.Encode(prompt.GetString()!, addBos: true) ?? [], prompt.GetString());
+                return (deployment.Tokenizer.Encode(prompt.GetString()!, addBos: true), prompt.GetString());
             case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String:
-                return (deployment?.Tokenizer.Encode(prompt[0].GetString()!, addBos: true) ?? [], prompt[0].GetString());
+                return (deployment.Tokenizer.Encode(prompt[0].GetString()!, addBos: true), prompt[0].GetString());
             case JsonValueKind.Array when prompt.GetArrayLength() > 0 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number):
                 var ids = prompt.EnumerateArray().Select(e => e.TryGetInt32(out var id) ? id : -1).ToList();
-                var vocab = deployment?.Tokenizer.VocabSize ?? int.MaxValue;
+                var vocab = deployment.Tokenizer.VocabSize;
                 var bad = ids.FindIndex(id => id < 0 || id >= vocab);
                 if (bad >= 0) throw OpenAiException.InvalidRequest($"prompt[{bad}] is not a token id of this model (0..{vocab - 1}).", "prompt");
                 return (ids, null);

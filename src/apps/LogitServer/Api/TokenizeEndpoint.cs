@@ -1,5 +1,5 @@
 using Uld.Contracts.OpenAi;
-using Uld.LogitServer.Engine;
+using Uld.LogitServer.Deployments;
 using Uld.Web;
 
 namespace Uld.LogitServer.Api;
@@ -10,10 +10,10 @@ namespace Uld.LogitServer.Api;
 /// </summary>
 public static class TokenizeEndpoint
 {
-    public static async Task<IResult> TokenizeAsync(HttpContext context, SchedulerPool pool)
+    public static async Task<IResult> TokenizeAsync(HttpContext context, DeploymentRegistry registry)
     {
         var request = await JsonBody.ReadAsync<TokenizeRequest>(context.Request, context.RequestAborted);
-        var deployment = Find(pool, request.Model);
+        var deployment = registry.Resolve(request.Model);
         IReadOnlyList<int> tokens;
         if (request.Messages is not null)
         {
@@ -28,19 +28,13 @@ public static class TokenizeEndpoint
         return Results.Json(new TokenizeResponse(tokens.Count, deployment.ContextLength, tokens), JsonBody.Options);
     }
 
-    public static async Task<IResult> DetokenizeAsync(HttpContext context, SchedulerPool pool)
+    public static async Task<IResult> DetokenizeAsync(HttpContext context, DeploymentRegistry registry)
     {
         var request = await JsonBody.ReadAsync<DetokenizeRequest>(context.Request, context.RequestAborted);
-        var deployment = Find(pool, request.Model);
+        var deployment = registry.Resolve(request.Model);
         var tokens = request.Tokens ?? throw OpenAiException.InvalidRequest("'tokens' is required.", "tokens");
         var vocab = deployment.Tokenizer.VocabSize;
         if (tokens.Any(t => t < 0 || t >= vocab)) throw OpenAiException.InvalidRequest($"token ids must be in 0..{vocab - 1}.", "tokens");
         return Results.Json(new DetokenizeResponse(deployment.Tokenizer.Decode(tokens)), JsonBody.Options);
-    }
-
-    private static Deployments.Deployment Find(SchedulerPool pool, string? model)
-    {
-        if (string.IsNullOrWhiteSpace(model)) throw OpenAiException.InvalidRequest("'model' is required.", "model");
-        return (pool.Find(model) ?? throw OpenAiException.ModelNotFound(model)).Deployment;
     }
 }

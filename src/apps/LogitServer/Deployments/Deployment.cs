@@ -5,20 +5,25 @@ using Uld.Inference;
 
 namespace Uld.LogitServer.Deployments;
 
-/// <summary>A loaded deployment: its sessions, tokenizer, context size and α policy. Owns the sessions.</summary>
+/// <summary>
+/// A loaded deployment: its sessions, tokenizer, context size and α policy. Holds leases on sessions that other
+/// deployments over the same model files share (<see cref="ModelSessionCache"/>).
+/// </summary>
 public sealed class Deployment : IDisposable
 {
     public required DeploymentOptions Options { get; init; }
     public required ModelDirectory BaseDirectory { get; init; }
-    /// <summary>The base's session, or a ULD pair's fused graph (then <see cref="AssistantModel"/> is null).</summary>
-    public required OnnxCausalLm BaseModel { get; init; }
-    public OnnxCausalLm? AssistantModel { get; init; }
+    /// <summary>The base's session, or a ULD pair's fused graph (then <see cref="AssistantSession"/> is null).</summary>
+    public required ModelSessionLease BaseSession { get; init; }
+    public ModelSessionLease? AssistantSession { get; init; }
     public required ModelTokenizer Tokenizer { get; init; }
     public required ChatTemplate ChatTemplate { get; init; }
 
+    public OnnxCausalLm BaseModel => BaseSession.Model;
+    public OnnxCausalLm? AssistantModel => AssistantSession?.Model;
     public string Name => Options.Name;
     /// <summary>A ULD pair: two sessions, or one fused graph in <see cref="BaseModel"/>.</summary>
-    public bool IsUld => AssistantModel is not null || BaseModel.IsFusedUld;
+    public bool IsUld => AssistantSession is not null || BaseModel.IsFusedUld;
     public int ContextLength => BaseDirectory.Generation.MaxLength ?? BaseDirectory.Config.MaxPositionEmbeddings;
     public int? EosId => BaseDirectory.Generation.EosTokenId ?? Tokenizer.Ids.Eos;
 
@@ -42,7 +47,7 @@ public sealed class Deployment : IDisposable
 
     public void Dispose()
     {
-        BaseModel.Dispose();
-        AssistantModel?.Dispose();
+        BaseSession.Dispose();
+        AssistantSession?.Dispose();
     }
 }

@@ -1,18 +1,20 @@
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 using Uld.Contracts.Models;
-using Uld.Tokenization;
+using Uld.Contracts.OpenAi;
 using Uld.Inference;
 using Uld.LogitServer.Engine;
+using Uld.Tokenization;
 
 namespace Uld.LogitServer.Deployments;
 
-/// <summary>Thrown at start-up when the configured deployments cannot be served; the message says which and why.</summary>
+/// <summary>Thrown at start-up when the configuration cannot be served; the message says which key and why.</summary>
 public sealed class DeploymentConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Loads and validates every configured deployment at start-up (directories, file hashes, ONNX I/O, shared
-/// vocabulary of a ULD pair) and then answers "which deployment is this model name".
+/// Loads and checks every configured deployment at start-up (file hashes, ONNX I/O, shared vocabulary of a ULD pair)
+/// and then answers "which deployment is this model name". The settings themselves were already checked by
+/// <see cref="LogitServerOptionsValidator"/>.
 /// </summary>
 public sealed class DeploymentRegistry : IDisposable
 {
@@ -22,17 +24,15 @@ public sealed class DeploymentRegistry : IDisposable
     {
         var o = options.Value;
         plan.Log(logger);
-        if (o.Deployments.Count == 0)
-            throw new DeploymentConfigurationException("no deployments are configured (LogitServer:Deployments is empty).");
+        Sessions = new ModelSessionCache();
         try
         {
             foreach (var d in o.Deployments)
             {
-                if (string.IsNullOrWhiteSpace(d.Name)) throw new DeploymentConfigurationException("a deployment has no Name.");
-                if (_deployments.ContainsKey(d.Name)) throw new DeploymentConfigurationException($"deployment name '{d.Name}' is used twice.");
-                _deployments[d.Name] = Load(d, o, plan);
+                var deployment = Load(d, o, plan, Sessions);
+                _deployments[d.Name] = deployment;
                 logger.LogInformation("Deployment {Deployment} ready: {Kind}, vocabulary {Vocab}, context {Context}",
-                    d.Name, d.Kind, _deployments[d.Name].Tokenizer.VocabSize, _deployments[d.Name].ContextLength);
+                    d.Name, d.Kind, deployment.Tokenizer.VocabSize, deployment.ContextLength);
             }
         }
         catch
@@ -42,15 +42,20 @@ public sealed class DeploymentRegistry : IDisposable
         }
     }
 
+    /// <summary>The sessions the deployments share.</summary>
+    public ModelSessionCache Sessions { get; }
+
     public IReadOnlyCollection<Deployment> All => _deployments.Values;
 
-    public Deployment? Find(string name) => _deployments.GetValueOrDefault(name);
-
-    private static Deployment Load(DeploymentOptions d, LogitServerOptions o, ThreadingPlan plan)
+    /// <summary>The deployment a request's <c>model</c> names: 400 when it is missing, 404 when nothing is called that.</summary>
+    public Deployment Resolve(string? model)
     {
-        string Required(string? path, string key) => string.IsNullOrWhiteSpace(path)
-            ? throw new DeploymentConfigurationException($"deployment '{d.Name}' ({d.Kind}) needs {key}.")
-            : path;
+        if (string.IsNullOrWhiteSpace(model)) throw OpenAiException.InvalidRequest("'model' is required.", "model");
+        return _deployments.GetValueOrDefault(model) ?? throw OpenAiException.ModelNotFound(model);
+    }
+
+    private static Deployment Load(DeploymentOptions d, LogitServerOptions o, ThreadingPlan plan, ModelSessionCache sessions)
+    {
         ModelDirectory Open(string path)
         {
             try
@@ -63,11 +68,11 @@ public sealed class DeploymentRegistry : IDisposable
             }
         }
 
-        var baseDir = Open(Required(d.Kind == DeploymentKind.Uld ? d.Base : d.Model, d.Kind == DeploymentKind.Uld ? "Base" : "Model"));
-        ModelDirectory? assistantDir = null;
-        if (d.Kind == DeploymentKind.Uld)
+        var uld = d.Kind == DeploymentKind.Uld;
+        var baseDir = Open((uld ? d.Base : d.Model)!);
+        var assistantDir = uld ? Open(d.Assistant!) : null;
+        if (assistantDir is not null)
         {
-            assistantDir = Open(Required(d.Assistant, "Assistant"));
             var (baseHash, assistantHash) = (baseDir.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile),
                 assistantDir.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile));
             if (baseHash is null || baseHash != assistantHash)
@@ -75,26 +80,27 @@ public sealed class DeploymentRegistry : IDisposable
                     $"deployment '{d.Name}': base and assistant do not share a vocabulary (tokenizer.json sha256 {baseHash} vs {assistantHash}).");
             if (baseDir.Config.VocabSize != assistantDir.Config.VocabSize)
                 throw new DeploymentConfigurationException($"deployment '{d.Name}': base vocab_size {baseDir.Config.VocabSize} ≠ assistant {assistantDir.Config.VocabSize}.");
-            if (!(d.AlphaMin <= d.AlphaDefault && d.AlphaDefault <= d.AlphaMax) || d.AlphaMin < 0)
-                throw new DeploymentConfigurationException($"deployment '{d.Name}': need 0 ≤ AlphaMin ≤ AlphaDefault ≤ AlphaMax.");
-            if (!(d.RelativeTopMin <= d.RelativeTopDefault && d.RelativeTopDefault <= d.RelativeTopMax) || d.RelativeTopMin < 0 || d.RelativeTopMax > 1)
-                throw new DeploymentConfigurationException($"deployment '{d.Name}': need 0 ≤ RelativeTopMin ≤ RelativeTopDefault ≤ RelativeTopMax ≤ 1.");
+        }
+
+        ModelTokenizer tokenizer;
+        ChatTemplate template;
+        try
+        {
+            (tokenizer, template) = (ModelTokenizer.Load(baseDir.Root), ChatTemplate.Load(baseDir.Root));
+        }
+        catch (ModelFormatException e)
+        {
+            throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
         }
 
         var provider = ExecutionProviderOf(d, o);
-        var fused = d.Kind == DeploymentKind.Uld && !string.IsNullOrWhiteSpace(d.Fused);
-        OnnxCausalLm Session(string onnxPath, ModelDirectory dir, bool partOfPair)
+        var fused = uld && !string.IsNullOrWhiteSpace(d.Fused);
+        ModelSessionLease Session(string onnxPath, ModelDirectory dir, bool partOfPair)
         {
+            ModelSessionLease lease;
             try
             {
-                using var sessionOptions = plan.SessionFor(d, partOfPair, provider).Create();
-                var model = new OnnxCausalLm(onnxPath, sessionOptions);
-                if (model.Vocab != dir.Config.VocabSize)
-                {
-                    model.Dispose();
-                    throw new DeploymentConfigurationException($"deployment '{d.Name}': {onnxPath} has vocabulary {model.Vocab}, config.json says {dir.Config.VocabSize}.");
-                }
-                return model;
+                lease = sessions.Acquire(onnxPath, plan.SessionFor(d, partOfPair, provider, WeightBytes(onnxPath)));
             }
             catch (ExecutionProviderUnavailableException e)
             {
@@ -104,38 +110,38 @@ public sealed class DeploymentRegistry : IDisposable
             {
                 throw new DeploymentConfigurationException($"deployment '{d.Name}': cannot load {onnxPath}: {e.Message}", e);
             }
+            if (lease.Model.Vocab == dir.Config.VocabSize) return lease;
+            lease.Dispose();
+            throw new DeploymentConfigurationException($"deployment '{d.Name}': {onnxPath} has vocabulary {lease.Model.Vocab}, config.json says {dir.Config.VocabSize}.");
         }
 
-        var baseModel = fused
+        var baseSession = fused
             ? FusedUldGraph.Load(d, baseDir, assistantDir!, path => Session(path, baseDir, partOfPair: false))
-            : Session(baseDir.OnnxPath, baseDir, partOfPair: d.Kind == DeploymentKind.Uld);
+            : Session(baseDir.OnnxPath, baseDir, partOfPair: uld);
         try
         {
-            ModelTokenizer tokenizer;
-            ChatTemplate template;
-            try
-            {
-                (tokenizer, template) = (ModelTokenizer.Load(baseDir.Root), ChatTemplate.Load(baseDir.Root));
-            }
-            catch (ModelFormatException e)
-            {
-                throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
-            }
             return new Deployment
             {
                 Options = d,
                 BaseDirectory = baseDir,
-                BaseModel = baseModel,
-                AssistantModel = assistantDir is null || fused ? null : Session(assistantDir.OnnxPath, assistantDir, partOfPair: true),
+                BaseSession = baseSession,
+                AssistantSession = assistantDir is null || fused ? null : Session(assistantDir.OnnxPath, assistantDir, partOfPair: true),
                 Tokenizer = tokenizer,
                 ChatTemplate = template,
             };
         }
         catch
         {
-            baseModel.Dispose();
+            baseSession.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The ONNX file and its external-data file (large exports), if any.</summary>
+    private static long WeightBytes(string onnxPath)
+    {
+        var data = onnxPath + "_data";
+        return new FileInfo(onnxPath).Length + (File.Exists(data) ? new FileInfo(data).Length : 0);
     }
 
     private static ExecutionProvider ExecutionProviderOf(DeploymentOptions d, LogitServerOptions o) => (d.ExecutionProvider ?? o.ExecutionProvider).ToLowerInvariant() switch

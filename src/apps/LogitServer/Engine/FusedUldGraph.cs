@@ -10,21 +10,22 @@ namespace Uld.LogitServer.Engine;
 /// </summary>
 public static class FusedUldGraph
 {
-    public static OnnxCausalLm Load(DeploymentOptions d, ModelDirectory baseDir, ModelDirectory assistantDir, Func<string, OnnxCausalLm> open)
+    public static ModelSessionLease Load(DeploymentOptions d, ModelDirectory baseDir, ModelDirectory assistantDir, Func<string, ModelSessionLease> open)
     {
         var path = Path.GetFullPath(d.Fused!);
-        var model = open(path);
+        var lease = open(path);
+        var model = lease.Model;
         try
         {
             if (!model.IsFusedUld)
                 throw new DeploymentConfigurationException($"deployment '{d.Name}': Fused {path} is not a fused ULD graph (no {OnnxCausalLm.AlphaInput} input).");
             Expect(d, path, model, OnnxCausalLm.FusedBaseHashKey, baseDir, "base");
             Expect(d, path, model, OnnxCausalLm.FusedAssistantHashKey, assistantDir, "assistant");
-            return model;
+            return lease;
         }
         catch
         {
-            model.Dispose();
+            lease.Dispose();
             throw;
         }
     }

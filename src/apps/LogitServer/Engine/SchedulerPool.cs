@@ -15,7 +15,8 @@ public sealed class SchedulerPool : IHostedService, IDisposable
         _schedulers = registry.All.ToDictionary(d => d.Name, d => new BatchScheduler(d, options.Value, plan, logger), StringComparer.Ordinal);
     }
 
-    public BatchScheduler? Find(string name) => _schedulers.GetValueOrDefault(name);
+    /// <summary>The scheduler that runs <paramref name="deployment"/> (every registered deployment has one).</summary>
+    public BatchScheduler For(Deployment deployment) => _schedulers[deployment.Name];
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -15,7 +15,8 @@ namespace Uld.Trainer.Cli;
 
 /// <summary>
 /// <c>bench forward</c>: ONNX Runtime vs TorchSharp forward latency on one model, batch 1 and 8, prefill and
-/// single-token decode with a cache, measured interleaved in one run so that machine noise hits both alike.
+/// single-token decode with a cache, measured interleaved in one run so that machine noise hits both alike. It stays in
+/// the trainer because it needs TorchSharp in-process; every other benchmark is <c>uld-bench</c>'s.
 /// </summary>
 public static class BenchCommand
 {
@@ -23,22 +24,21 @@ public static class BenchCommand
 
     public static Command Create()
     {
-        var command = new Command("bench", "Benchmarks; results are printed and written under bench/results/.");
+        var command = new Command("bench", "The benchmark that needs TorchSharp in-process (forward latency); the others are uld-bench's. Results go under bench/results/.");
         var modelDir = new Option<DirectoryInfo>("--model-dir", "-m") { Description = "model directory (e.g. an imported stories260K)", Required = true };
         var prompt = new Option<int>("--prompt-tokens") { Description = "prefill length", DefaultValueFactory = _ => 64 };
         var iterations = new Option<int>("--iterations") { Description = "timed iterations per cell", DefaultValueFactory = _ => 30 };
         var results = new Option<DirectoryInfo>("--results") { Description = "results directory", DefaultValueFactory = _ => new DirectoryInfo("bench/results") };
         var forward = new Command("forward", "ORT vs TorchSharp forward latency (prefill and decode, batch 1 and 8).") { modelDir, prompt, iterations, results };
-        forward.SetAction(parse => CliErrors.Run(() => Forward(parse.GetValue(modelDir)!.FullName, parse.GetValue(prompt),
+        forward.SetAction(parse => CliErrors.Run(parse, () => Forward(parse.GetValue(modelDir)!.FullName, parse.GetValue(prompt),
             parse.GetValue(iterations), parse.GetValue(results)!.FullName)));
         command.Subcommands.Add(forward);
-        command.Subcommands.Add(TrainBenchmark.Create());
         return command;
     }
 
     private static int Forward(string modelDir, int promptTokens, int iterations, string resultsDir)
     {
-        if (promptTokens <= 0 || iterations <= 0) throw new ArgumentException("--prompt-tokens and --iterations must be positive.");
+        if (promptTokens <= 0 || iterations <= 0) throw new UserErrorException("--prompt-tokens and --iterations must be positive.");
         TorchRuntime.EnsureInitialized();
         var dir = ModelDirectory.Open(modelDir);
         using var torchModel = LlamaWeights.LoadDirectory(dir);

@@ -6,7 +6,7 @@ using Uld.Trainer.Torch;
 
 namespace Uld.Trainer.Cli;
 
-/// <summary><c>export-onnx</c>: (re)write onnx/model.onnx of a model directory per Contract 2, verified against TorchSharp.</summary>
+/// <summary><c>export-onnx</c>: (re)write onnx/model.onnx of a model directory per docs/DESIGN.md, Contract 2, verified against TorchSharp.</summary>
 public static class ExportOnnxCommand
 {
     public static Command Create()
@@ -14,7 +14,7 @@ public static class ExportOnnxCommand
         var modelDir = new Option<DirectoryInfo>("--model-dir", "-m") { Description = "model directory to export", Required = true };
         var threshold = ImportCommand.ExternalDataThresholdOption();
         var command = new Command("export-onnx", "Write onnx/model.onnx (decoder with KV cache, opset 17) and check its logits against TorchSharp.") { modelDir, threshold };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             TorchRuntime.EnsureInitialized();
             var dir = parse.GetValue(modelDir)!.FullName;

@@ -16,7 +16,7 @@ public static class FuseCommand
         var output = new Option<FileInfo>("--output", "-o") { Description = "fused ONNX file to write (LogitServer deployment setting Fused)", Required = true };
         var command = new Command("fuse", "Write a ULD pair as one ONNX graph (base + assistant layers, one LM head, l_base − α·l_assistant inside) and check it against the two sessions.")
             { baseDir, assistantDir, output };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var pair = (Base: ModelDirectory.Open(parse.GetValue(baseDir)!.FullName), Assistant: ModelDirectory.Open(parse.GetValue(assistantDir)!.FullName));
             var path = parse.GetValue(output)!.FullName;

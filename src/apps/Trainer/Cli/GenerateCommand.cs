@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using Uld.Cli;
 using System.CommandLine;
 using Spectre.Console;
@@ -20,13 +21,13 @@ public static class GenerateCommand
         var engine = new Option<string>("--engine") { Description = "ort or torch", DefaultValueFactory = _ => "ort" };
         engine.AcceptOnlyFromAmong("ort", "torch");
         var command = new Command("generate", "Greedy generation from a model directory.") { modelDir, prompt, maxTokens, engine };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var dir = ModelDirectory.Open(parse.GetValue(modelDir)!.FullName);
             var tokenizer = ModelTokenizer.Load(dir.Root);
             var promptIds = tokenizer.Encode(parse.GetValue(prompt)!, addBos: true);
             var n = parse.GetValue(maxTokens);
-            if (n <= 0) throw new ArgumentException("--max-tokens must be positive.");
+            if (n <= 0) throw new UserErrorException("--max-tokens must be positive.");
             List<int> output;
             if (parse.GetValue(engine) == "torch")
             {

@@ -6,7 +6,7 @@ using Uld.Trainer.Torch;
 
 namespace Uld.Trainer.Cli;
 
-/// <summary><c>import llama2c</c> and <c>import hf</c>: foreign checkpoints → model directory (Contract 1) with its ONNX export.</summary>
+/// <summary><c>import llama2c</c> and <c>import hf</c>: foreign checkpoints → model directory (docs/DESIGN.md, Contract 1) with its ONNX export.</summary>
 public static class ImportCommand
 {
     public static Command Create()
@@ -23,7 +23,7 @@ public static class ImportCommand
         var tokenizer = new Option<FileInfo>("--tokenizer") { Description = "llama2.c tokenizer (.bin)", Required = true };
         var (output, name, force, externalThreshold) = CommonOptions();
         var command = new Command("llama2c", "Import a llama2.c checkpoint and tokenizer.") { checkpoint, tokenizer, output, name, force, externalThreshold };
-        command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(output)!, progress =>
+        command.SetAction(parse => CliErrors.Run(parse, () => Run(parse.GetValue(output)!, progress =>
             ModelImporter.ImportLlama2c(parse.GetValue(checkpoint)!.FullName, parse.GetValue(tokenizer)!.FullName,
                 parse.GetValue(output)!.FullName, parse.GetValue(name), Options(parse, force, externalThreshold), progress))));
         return command;
@@ -34,7 +34,7 @@ public static class ImportCommand
         var input = new Option<DirectoryInfo>("--input") { Description = "Hugging Face Llama directory (config.json, safetensors, tokenizer)", Required = true };
         var (output, name, force, externalThreshold) = CommonOptions();
         var command = new Command("hf", "Import a Hugging Face Llama directory.") { input, output, name, force, externalThreshold };
-        command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(output)!, progress =>
+        command.SetAction(parse => CliErrors.Run(parse, () => Run(parse.GetValue(output)!, progress =>
             ModelImporter.ImportHuggingFace(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName, parse.GetValue(name),
                 Options(parse, force, externalThreshold), progress))));
         return command;

@@ -21,7 +21,7 @@ public static class PackageCommand
         var baseName = new Option<string?>("--base-name") { Description = "base model name to record (a ULD assistant's base, renamed alongside it)" };
         var force = new Option<bool>("--force");
         var command = new Command("package", "Copy a model directory for serving only (no training weights), re-hashed.") { model, output, name, baseName, force };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var source = ModelDirectory.Open(parse.GetValue(model)!.FullName);
             var target = parse.GetValue(output)!.FullName.TrimEnd('/');

@@ -19,7 +19,7 @@ public static class QuantizeCommand
         var output = new Option<DirectoryInfo>("--output", "-o") { Required = true };
         var force = new Option<bool>("--force");
         var command = new Command("quantize", "Quantize a model's weight matrices to int8/int4 (per-row symmetric) and export it.") { model, bits, output, force };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             TorchRuntime.EnsureInitialized();
             var source = ModelDirectory.Open(parse.GetValue(model)!.FullName);

@@ -19,10 +19,10 @@ public static class TokenizerCommand
         var vocabSize = new Option<int>("--vocab-size") { Description = "vocabulary size, special tokens included (small models want small vocabularies)", DefaultValueFactory = _ => 1024 };
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "directory to write tokenizer.json and tokenizer_config.json into", Required = true };
         var train = new Command("train", "Train a byte-level BPE tokenizer loadable by Microsoft.ML.Tokenizers and Hugging Face tokenizers.") { corpus, fields, vocabSize, output };
-        train.SetAction(parse => CliErrors.Run(() =>
+        train.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var texts = TextCorpus.Read(parse.GetValue(corpus)!.Select(f => f.FullName), parse.GetValue(fields)!).ToList();
-            if (texts.Count == 0) throw new ArgumentException("the corpus has no text in the given fields.");
+            if (texts.Count == 0) throw new UserErrorException("the corpus has no text in the given fields.");
             var result = CliProgress.Run("learning merges", task => ByteLevelBpeTrainer.Train(texts, parse.GetValue(vocabSize),
                 progress: (done, total) => task.Report(done, total, "learning merges")));
 

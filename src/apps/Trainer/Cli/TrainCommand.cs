@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using Uld.Cli;
 using Uld.Evaluation.Data;
 using System.CommandLine;
@@ -48,13 +49,13 @@ public static class TrainCommand
             force,
         };
         checkpoints.AddTo(command);
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             TorchRuntime.EnsureInitialized();
             var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
             var tofu = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor);
             var records = (parse.GetValue(role) == ModelRoles.Retain
-                ? tofu.Split(definition, parse.GetValue(forget) ?? throw new ArgumentException("--role retain needs --forget (the forget set to leave out).")).Retain
+                ? tofu.Split(definition, parse.GetValue(forget) ?? throw new UserErrorException("--role retain needs --forget (the forget set to leave out).")).Retain
                 : tofu.Authors(definition.Authors))
                 .Concat(definition.GeneralKnowledge.SelectMany(f => TofuDataset.LoadOptions(parse.GetValue(data)!.FullName, f)))
                 .ToList();
@@ -76,7 +77,7 @@ public static class TrainCommand
                 Seed = parse.GetValue(seed), CheckpointEvery = parse.GetValue(checkpoints.Every),
             };
             var outputDir = parse.GetValue(output)!.FullName.TrimEnd('/');
-            if (Directory.Exists(outputDir) && !parse.GetValue(force)) throw new IOException($"output {outputDir} already exists (pass --force to replace it).");
+            if (Directory.Exists(outputDir) && !parse.GetValue(force)) throw new UserErrorException($"output {outputDir} already exists (pass --force to replace it).");
 
             using var model = new LlamaForCausalLM(config);
             CausalLmTrainer.Initialize(model, options.Seed);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Uld.Cli;
 
 namespace Uld.Trainer.Cli;
 
@@ -8,6 +9,7 @@ public static class TrainerCli
     public static RootCommand Build() => new("uld-trainer: import, train and export models for UldServer.")
     {
         ImportCommand.Create(),
+        InitCommand.Create(),
         ExportOnnxCommand.Create(),
         TruncateCommand.Create(),
         FuseCommand.Create(),
@@ -18,6 +20,7 @@ public static class TrainerCli
         BenchCommand.Create(),
         PackageCommand.Create(),
         QuantizeCommand.Create(),
+        CliErrors.CreateVerboseOption(),
     };
 
     public static int Run(params string[] args) => Build().Parse(args).Invoke();

@@ -18,7 +18,7 @@ public static class TruncateCommand
         var force = new Option<bool>("--force") { Description = "replace an existing output directory" };
         var command = new Command("truncate", "Write the first K layers of a base (with its embedding, norm and head) as a ULD assistant directory.")
             { baseDir, layers, output, force };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             TorchRuntime.EnsureInitialized();
             var manifest = LayerTruncation.WriteAssistant(ModelDirectory.Open(parse.GetValue(baseDir)!.FullName), parse.GetValue(layers),

@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using Uld.Cli;
 using Uld.Evaluation.Data;
 using System.CommandLine;
@@ -18,7 +19,8 @@ namespace Uld.Trainer.Cli;
 /// <summary><c>unlearn --method uld</c>: a ULD assistant for a base model and a forget set, as a model directory.</summary>
 public static class UnlearnCommand
 {
-    // --epochs and --lr default per method family, to the options records' defaults.
+    // Every default comes from the options records; options both families share (--epochs, --lr, --batch-size,
+    // --seed) stay unset unless given, so each family falls back to its own record.
     private static readonly UldOptions UldDefaults = new();
     private static readonly GradientOptions GradientDefaults = new();
 
@@ -31,17 +33,17 @@ public static class UnlearnCommand
         var forget = new Option<string>("--forget") { Description = "forget set of the split, e.g. forget4", Required = true };
         var output = new Option<DirectoryInfo>("--output", "-o") { Required = true };
         var layers = new Option<int?>("--layers", "-k") { Description = "assistant depth K (default: a quarter of the base's layers, at least 2)" };
-        var rank = new Option<int>("--rank") { DefaultValueFactory = _ => 16 };
-        var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => 32 };
-        var loraDropout = new Option<double>("--lora-dropout") { DefaultValueFactory = _ => 0.05 };
-        var retainWeight = new Option<double>("--retain-weight") { DefaultValueFactory = _ => 5.0 };
+        var rank = new Option<int>("--rank") { Description = "ULD: LoRA rank", DefaultValueFactory = _ => UldDefaults.Rank };
+        var loraAlpha = new Option<double>("--lora-alpha") { Description = "ULD: LoRA scaling α", DefaultValueFactory = _ => UldDefaults.LoraAlpha };
+        var loraDropout = new Option<double>("--lora-dropout") { Description = "ULD: LoRA dropout", DefaultValueFactory = _ => UldDefaults.LoraDropout };
+        var retainWeight = new Option<double>("--retain-weight") { Description = "ULD: weight of the retain (uniform) term", DefaultValueFactory = _ => UldDefaults.RetainWeight };
         var epochs = new Option<int?>("--epochs") { Description = $"default: {UldDefaults.Epochs} for uld, {GradientDefaults.Epochs} for the gradient baselines" };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var batchSize = new Option<int?>("--batch-size") { Description = $"default: {UldDefaults.BatchSize} for uld, {GradientDefaults.BatchSize} for the gradient baselines" };
         var lr = new Option<double?>("--lr") { Description = $"default: {UldDefaults.LearningRate} for uld, {GradientDefaults.LearningRate} for the gradient baselines" };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1234 };
-        var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => 1.0 };
-        var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => 0.1 };
-        var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<int?>("--seed") { Description = $"default: {UldDefaults.Seed} for uld, {GradientDefaults.Seed} for the gradient baselines" };
+        var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => GradientDefaults.RetainWeight };
+        var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
+        var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => GradientDefaults.TaskVectorScale };
         var force = new Option<bool>("--force");
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
@@ -50,11 +52,11 @@ public static class UnlearnCommand
             taskVectorScale, force,
         };
         checkpoints.AddTo(command);
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
             if (m != "uld" && !GradientUnlearner.Methods.Contains(m))
-                throw new ArgumentException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods)}.");
+                throw new UserErrorException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods)}.");
             TorchRuntime.EnsureInitialized();
 
             var baseModel = ModelDirectory.Open(parse.GetValue(baseDir)!.FullName);
@@ -66,18 +68,19 @@ public static class UnlearnCommand
                 var refusals = GradientUnlearner.NeedsRefusals(m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
                 return RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, refusals, parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName,
                     checkpoints.Plan(parse, parse.GetValue(output)!.FullName),
-                    new GradientOptions
+                    GradientDefaults with
                     {
-                        Epochs = parse.GetValue(epochs) ?? GradientDefaults.Epochs, BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr) ?? GradientDefaults.LearningRate,
-                        RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), TaskVectorScale = parse.GetValue(taskVectorScale),
-                        Seed = parse.GetValue(seed),
+                        Epochs = parse.GetValue(epochs) ?? GradientDefaults.Epochs, BatchSize = parse.GetValue(batchSize) ?? GradientDefaults.BatchSize,
+                        LearningRate = parse.GetValue(lr) ?? GradientDefaults.LearningRate, RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta),
+                        TaskVectorScale = parse.GetValue(taskVectorScale), Seed = parse.GetValue(seed) ?? GradientDefaults.Seed,
                     }, parse.GetValue(forget)!, parse.GetValue(force));
             }
-            var options = new UldOptions
+            var options = UldDefaults with
             {
                 Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
-                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs) ?? UldDefaults.Epochs, BatchSize = parse.GetValue(batchSize),
-                LearningRate = parse.GetValue(lr) ?? UldDefaults.LearningRate, Seed = parse.GetValue(seed),
+                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs) ?? UldDefaults.Epochs,
+                BatchSize = parse.GetValue(batchSize) ?? UldDefaults.BatchSize, LearningRate = parse.GetValue(lr) ?? UldDefaults.LearningRate,
+                Seed = parse.GetValue(seed) ?? UldDefaults.Seed,
             };
             var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Seed);
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
@@ -161,6 +164,6 @@ public static class UnlearnCommand
         return 0;
     }
 
-    /// <summary>Peak resident memory of this process so far (VmHWM on Linux), for `bench train`.</summary>
+    /// <summary>Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`.</summary>
     private static long PeakRssMib() => System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
 }

@@ -42,7 +42,7 @@ public sealed record TokenizerFiles(JsonObject TokenizerJson, JsonObject Tokeniz
 }
 
 /// <summary>
-/// Writes a complete model directory (Contract 1) atomically: config, weights, tokenizer, generation config, the
+/// Writes a complete model directory (docs/DESIGN.md, Contract 1) atomically: config, weights, tokenizer, generation config, the
 /// ONNX export, and a manifest with hashes. Before committing it proves the directory usable: the tokenizer loads
 /// through Microsoft.ML.Tokenizers and the ONNX logits match TorchSharp's on a probe batch.
 /// </summary>
@@ -62,15 +62,17 @@ public static class ModelPackage
         using var writer = new ModelDirectoryWriter(output, options.Overwrite);
         progress?.Invoke("writing weights");
         model.Config.Save(writer.PathOf(ModelDirectory.ConfigFile));
-        var tensors = LlamaWeights.Export(model).ToDictionary(t => t.Name, StringComparer.Ordinal);
-        SafetensorsFile.Write(writer.PathOf(ModelDirectory.WeightsFile), tensors.Values, new Dictionary<string, string> { ["format"] = "pt" });
+        // A view, not a copy: safetensors and ONNX are streamed from the model's parameters tensor by tensor.
+        var tensors = new ModelTensors(model);
+        SafetensorsFile.Write(writer.PathOf(ModelDirectory.WeightsFile), tensors.Layout, name => tensors[name].Data, new Dictionary<string, string> { ["format"] = "pt" });
         AtomicFile.WriteAllText(writer.PathOf(ModelDirectory.TokenizerFile), tokenizer.TokenizerJson.ToJsonString(Json.Options));
         AtomicFile.WriteAllText(writer.PathOf(ModelDirectory.TokenizerConfigFile), tokenizer.TokenizerConfig.ToJsonString(Json.Options));
         generation.Save(writer.PathOf(ModelDirectory.GenerationConfigFile));
 
         progress?.Invoke("checking the tokenizer");
         var loaded = ModelTokenizer.Load(writer.Path);
-        if (loaded.VocabSize != model.Config.VocabSize)
+        // Embedding tables may be padded past the tokenizer (Qwen2/3 round 151,665 tokens up to 151,936); never shorter.
+        if (loaded.VocabSize > model.Config.VocabSize)
             throw new ModelFormatException($"the tokenizer has {loaded.VocabSize} tokens but config.json says vocab_size {model.Config.VocabSize}.");
 
         return ExportAndCommit(writer, model, tensors, manifest, options, progress);
@@ -87,7 +89,7 @@ public static class ModelPackage
         using var writer = new ModelDirectoryWriter(existing.Root, overwrite: true);
         foreach (var file in existing.Manifest.Files.Keys.Where(f => !f.StartsWith("onnx/", StringComparison.Ordinal)))
             File.Copy(existing.PathOf(file), writer.PathOf(file));
-        var tensors = SafetensorsFile.Read(existing.WeightsPath).Tensors;
+        var tensors = new ModelTensors(model);
         return ExportAndCommit(writer, model, tensors, existing.Manifest, options with { Overwrite = true }, progress);
     }
 

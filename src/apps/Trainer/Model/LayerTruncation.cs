@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using Uld.Contracts.Models;
 using System.Text.Json.Nodes;
 using Uld.Trainer.Safetensors;
@@ -7,7 +8,7 @@ namespace Uld.Trainer.Model;
 
 /// <summary>
 /// A model made of the first K transformer layers of a base, with the base's embedding, final norm and head — the
-/// starting point of a ULD assistant (docs/METHODS.md). It shares the base's vocabulary by construction.
+/// starting point of a ULD assistant (docs/METHODS.md, *ULD assistant*). It shares the base's vocabulary by construction.
 /// </summary>
 public static class LayerTruncation
 {
@@ -20,7 +21,7 @@ public static class LayerTruncation
     private static LlamaForCausalLM FirstLayers(LlamaConfig config, IReadOnlyDictionary<string, SafeTensor> weights, int layers, string source)
     {
         if (layers < 1 || layers > config.NumHiddenLayers)
-            throw new ArgumentException($"the assistant needs between 1 and {config.NumHiddenLayers} layers of the base; got {layers}.");
+            throw new UserErrorException($"the assistant needs between 1 and {config.NumHiddenLayers} layers of the base; got {layers}.");
         var kept = weights.Where(kv => LayerIndex(kv.Key) is not { } i || i < layers).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var model = new LlamaForCausalLM(config with { NumHiddenLayers = layers });
         LlamaWeights.Load(model, kept, source);

@@ -6,7 +6,10 @@ namespace Uld.Trainer.Model;
 /// <summary>One layer's key/value cache: [batch, kv_heads, length, head_dim] each.</summary>
 public readonly record struct LayerCache(Tensor Key, Tensor Value);
 
-/// <summary>Grouped-query self-attention with rotary embeddings and an optional key/value cache.</summary>
+/// <summary>
+/// Grouped-query self-attention with rotary embeddings and an optional key/value cache; q/k/v biases (Qwen2,
+/// attention_bias) and per-head RMS norms on queries and keys before the rotation (Qwen3) where the family has them.
+/// </summary>
 public sealed class LlamaAttention : nn.Module
 {
     /// <summary>
@@ -16,6 +19,7 @@ public sealed class LlamaAttention : nn.Module
     public const float MaskedScore = -1e9f;
 
     private readonly LlamaLinear _q, _k, _v, _o;
+    private readonly RmsNorm? _qNorm, _kNorm;
     private readonly int _heads, _kvHeads, _headDim;
 
     public LlamaAttention(LlamaConfig c) : base(nameof(LlamaAttention))
@@ -23,14 +27,19 @@ public sealed class LlamaAttention : nn.Module
         _heads = c.NumAttentionHeads;
         _kvHeads = c.KeyValueHeads;
         _headDim = c.HeadDim;
-        _q = new LlamaLinear(c.HiddenSize, _heads * _headDim);
-        _k = new LlamaLinear(c.HiddenSize, _kvHeads * _headDim);
-        _v = new LlamaLinear(c.HiddenSize, _kvHeads * _headDim);
-        _o = new LlamaLinear(_heads * _headDim, c.HiddenSize);
+        _q = new LlamaLinear(c.HiddenSize, _heads * _headDim, c.QkvBias);
+        _k = new LlamaLinear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias);
+        _v = new LlamaLinear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias);
+        _o = new LlamaLinear(_heads * _headDim, c.HiddenSize, c.OutputBias);
         register_module("q_proj", _q);
         register_module("k_proj", _k);
         register_module("v_proj", _v);
         register_module("o_proj", _o);
+        if (!c.QkNorm) return;
+        _qNorm = new RmsNorm(_headDim, c.RmsNormEps);
+        _kNorm = new RmsNorm(_headDim, c.RmsNormEps);
+        register_module("q_norm", _qNorm);
+        register_module("k_norm", _kNorm);
     }
 
     /// <param name="x">[batch, seq, hidden]</param>
@@ -41,8 +50,8 @@ public sealed class LlamaAttention : nn.Module
     public (Tensor Output, LayerCache Present) Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, LayerCache? past)
     {
         var (batch, seq) = (x.shape[0], x.shape[1]);
-        var q = _q.forward(x).view(batch, seq, _heads, _headDim).transpose(1, 2);
-        var k = _k.forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);
+        var q = Normalized(_qNorm, _q.forward(x).view(batch, seq, _heads, _headDim)).transpose(1, 2);
+        var k = Normalized(_kNorm, _k.forward(x).view(batch, seq, _kvHeads, _headDim)).transpose(1, 2);
         var v = _v.forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
@@ -59,6 +68,8 @@ public sealed class LlamaAttention : nn.Module
         var output = _o.forward(context.transpose(1, 2).reshape(batch, seq, _heads * _headDim));
         return (output, present);
     }
+
+    private static Tensor Normalized(RmsNorm? norm, Tensor heads) => norm is null ? heads : norm.forward(heads);
 
     /// <summary>[b, kv, t, d] → [b, heads, t, d]: each key/value head serves heads/kv consecutive query heads.</summary>
     private Tensor RepeatKv(Tensor x)

@@ -26,7 +26,7 @@ public sealed class LlamaForCausalLM : nn.Module
         _embed = nn.Embedding(config.VocabSize, config.HiddenSize);
         _layers = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray();
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        _inverseFrequencies = RotaryEmbedding.InverseFrequencies(config.HeadDim, config.RopeTheta);
+        _inverseFrequencies = RotaryEmbedding.InverseFrequencies(config);
 
         var body = new LlamaBody(_embed, _layers, _norm);
         register_module("model", body);
@@ -36,8 +36,6 @@ public sealed class LlamaForCausalLM : nn.Module
             register_module("lm_head", _lmHead);
         }
     }
-
-    public int LayerCount => _layers.Length;
 
     /// <summary>The untied output head, or null when the head is the embedding.</summary>
     public LlamaLinear? LmHead => _lmHead;

@@ -4,22 +4,27 @@ using static TorchSharp.torch;
 namespace Uld.Trainer.Model;
 
 /// <summary>
-/// A bias-free linear layer (y = x·Wᵀ, W stored [out, in] as Hugging Face does) with an optional LoRA adapter:
+/// A linear layer (y = x·Wᵀ [+ b], W stored [out, in] as Hugging Face does; a bias only where the family has one,
+/// e.g. Qwen2's q/k/v) with an optional LoRA adapter:
 /// y += (dropout(x)·Aᵀ·Bᵀ)·α/r, A [r, in] small random, B [out, r] zero, so training starts from the frozen layer
 /// exactly. <see cref="MergedWeight"/> folds the adapter into W for export.
 /// </summary>
 public sealed class LlamaLinear : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter _weight;
+    private readonly Parameter? _bias;
     private Parameter? _loraA;
     private Parameter? _loraB;
     private double _scale;
     private double _dropout;
 
-    public LlamaLinear(long inFeatures, long outFeatures) : base(nameof(LlamaLinear))
+    public LlamaLinear(long inFeatures, long outFeatures, bool bias = false) : base(nameof(LlamaLinear))
     {
         _weight = nn.Parameter(empty(outFeatures, inFeatures).normal_(0, 0.02));
         register_parameter("weight", _weight);
+        if (!bias) return;
+        _bias = nn.Parameter(zeros(outFeatures));
+        register_parameter("bias", _bias);
     }
 
     public Parameter Weight => _weight;
@@ -38,7 +43,7 @@ public sealed class LlamaLinear : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = nn.functional.linear(x, _weight);
+        var y = nn.functional.linear(x, _weight, _bias);
         if (_loraA is null) return y;
         var input = training && _dropout > 0 ? nn.functional.dropout(x, _dropout, training) : x;
         return y + nn.functional.linear(nn.functional.linear(input, _loraA), _loraB!) * _scale;

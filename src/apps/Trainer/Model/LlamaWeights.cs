@@ -48,7 +48,7 @@ public static class LlamaWeights
     public static LlamaForCausalLM LoadDirectory(ModelDirectory directory)
     {
         var model = new LlamaForCausalLM(directory.Config);
-        Load(model, SafetensorsFile.Read(directory.WeightsPath).Tensors, directory.WeightsPath);
+        Load(model, SafetensorsFile.Open(directory.WeightsPath), directory.WeightsPath);
         model.eval();
         return model;
     }

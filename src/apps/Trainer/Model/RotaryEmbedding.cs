@@ -1,3 +1,4 @@
+using Uld.Contracts.Models;
 using static TorchSharp.torch;
 
 namespace Uld.Trainer.Model;
@@ -9,9 +10,18 @@ namespace Uld.Trainer.Model;
 /// </summary>
 public static class RotaryEmbedding
 {
-    /// <summary>1 / θ^(2i/d) for i in [0, d/2), computed in double and rounded once to float32.</summary>
-    public static float[] InverseFrequencies(int headDim, double theta) =>
-        Enumerable.Range(0, headDim / 2).Select(i => (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim))).ToArray();
+    /// <summary>
+    /// 1 / θ^(2i/d) for i in [0, d/2), rescaled by rope_scaling if any, computed in double and rounded once to float32.
+    /// Both the TorchSharp model and the ONNX export take their frequencies from here.
+    /// </summary>
+    public static float[] InverseFrequencies(int headDim, double theta, RopeScaling? scaling = null) =>
+        Enumerable.Range(0, headDim / 2)
+            .Select(i => 1.0 / Math.Pow(theta, 2.0 * i / headDim))
+            .Select(f => (float)(scaling is null ? f : scaling.Rescale(f)))
+            .ToArray();
+
+    public static float[] InverseFrequencies(LlamaConfig config) =>
+        InverseFrequencies(config.HeadDim, config.RopeTheta, config.ParsedRopeScaling());
 
     /// <summary>Returns (cos, sin), each [batch, 1, seq, headDim], for position ids [batch, seq].</summary>
     public static (Tensor Cos, Tensor Sin) CosSin(Tensor positionIds, float[] inverseFrequencies)

@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using static TorchSharp.torch;
 
 namespace Uld.Trainer.Model;
@@ -12,7 +13,7 @@ public static class WeightQuantizer
     /// <returns>The number of weight matrices quantized.</returns>
     public static int Quantize(LlamaForCausalLM model, int bits)
     {
-        if (bits is < 2 or > 8) throw new ArgumentException($"--bits must be between 2 and 8 (got {bits}).");
+        if (bits is < 2 or > 8) throw new UserErrorException($"--bits must be between 2 and 8 (got {bits}).");
         var levels = (1 << (bits - 1)) - 1;
         var count = 0;
         using var noGrad = no_grad();

@@ -5,7 +5,7 @@ using Uld.Trainer.Model;
 namespace Uld.Trainer.Onnx;
 
 /// <summary>
-/// Builds the Contract 2 graph of a Llama decoder from its config and Hugging Face-named weights: Optimum's
+/// Builds the graph of docs/DESIGN.md, *Contract 2: ONNX I/O*, of a Llama decoder from its config and Hugging Face-named weights: Optimum's
 /// "decoder with past" I/O (input_ids, attention_mask, position_ids, past_key_values.N.key/value → logits,
 /// present.N.key/value), dynamic batch and lengths, standard opset-17 operators only, so any ONNX Runtime runs it.
 /// The operation order mirrors <see cref="LlamaForCausalLM"/>.
@@ -33,12 +33,13 @@ public static class LlamaOnnxExporter
                 g.Input($"past_key_values.{i}.value", OnnxType.Float, Batch, kvHeads, Past, headDim));
         }
 
-        string Weight(string name) => g.Initializer(name, Tensor(weights, name).ToFloats(), Tensor(weights, name).Shape);
+        // Weights are read from `weights` only when the writer streams them out, one tensor at a time.
+        string Weight(string name) => g.DeferredInitializer(name, Tensor(weights, name).Shape, () => Tensor(weights, name).ToFloats());
         // Linear layers multiply by Wᵀ; storing the transpose avoids a Transpose node per layer at load time.
         string LinearWeight(string name)
         {
-            var w = Tensor(weights, name);
-            return g.Initializer(name + "_T", Transposed(w.ToFloats(), (int)w.Shape[0], (int)w.Shape[1]), w.Shape[1], w.Shape[0]);
+            var shape = Tensor(weights, name).Shape;
+            return g.DeferredInitializer(name + "_T", [shape[1], shape[0]], () => Transposed(Tensor(weights, name).ToFloats(), (int)shape[0], (int)shape[1]));
         }
 
         var eps = g.FloatScalar("rms_norm_eps", (float)c.RmsNormEps);
@@ -62,7 +63,7 @@ public static class LlamaOnnxExporter
         var scale = g.FloatScalar("attention_scale", (float)(1.0 / Math.Sqrt(headDim)));
 
         // Rotary angles from position ids: [batch, 1, seq, head_dim].
-        var inverseFrequencies = g.Initializer("rope_inv_freq", RotaryEmbedding.InverseFrequencies(headDim, c.RopeTheta), headDim / 2);
+        var inverseFrequencies = g.Initializer("rope_inv_freq", RotaryEmbedding.InverseFrequencies(c), headDim / 2);
         var freqs = g.Mul(g.Unsqueeze(g.Cast(positionIds, OnnxType.Float), -1), inverseFrequencies);
         var angles = g.Unsqueeze(g.Concat(-1, freqs, freqs), 1);
         var (cos, sin) = (g.Cos(angles), g.Sin(angles));
@@ -80,18 +81,27 @@ public static class LlamaOnnxExporter
         {
             var p = $"model.layers.{i}.";
             var x = RmsNorm(hidden, p + "input_layernorm.weight");
-            string Project(string name, int n) =>
-                g.Transpose(g.Reshape(g.MatMul(x, LinearWeight(p + $"self_attn.{name}.weight")), 0, 0, n, headDim), 0, 2, 1, 3);
-            var q = Rotate(Project("q_proj", heads));
-            var k = g.Op("Concat", [past[i].Key, Rotate(Project("k_proj", kvHeads))], [new IntAttribute("axis", 2)], $"present.{i}.key");
-            var v = g.Op("Concat", [past[i].Value, Project("v_proj", kvHeads)], [new IntAttribute("axis", 2)], $"present.{i}.value");
+            // [batch, seq, hidden] → [batch, n, seq, head_dim], with the family's bias and per-head norm (Qwen2, Qwen3).
+            string Project(string name, int n, string? norm)
+            {
+                var projected = g.MatMul(x, LinearWeight(p + $"self_attn.{name}.weight"));
+                if (c.QkvBias) projected = g.Add(projected, Weight(p + $"self_attn.{name}.bias"));
+                var perHead = g.Reshape(projected, 0, 0, n, headDim);
+                if (c.QkNorm && norm is not null) perHead = RmsNorm(perHead, p + $"self_attn.{norm}.weight");
+                return g.Transpose(perHead, 0, 2, 1, 3);
+            }
+            var q = Rotate(Project("q_proj", heads, "q_norm"));
+            var k = g.Op("Concat", [past[i].Key, Rotate(Project("k_proj", kvHeads, "k_norm"))], [new IntAttribute("axis", 2)], $"present.{i}.key");
+            var v = g.Op("Concat", [past[i].Value, Project("v_proj", kvHeads, null)], [new IntAttribute("axis", 2)], $"present.{i}.value");
             g.Output(k, OnnxType.Float, Batch, kvHeads, Total, headDim);
             g.Output(v, OnnxType.Float, Batch, kvHeads, Total, headDim);
 
             var scores = g.Mul(g.MatMul(q, g.Transpose(RepeatKv(k), 0, 1, 3, 2)), scale);
             var probabilities = g.Softmax(g.Where(mask, scores, maskedScore), -1);
             var context = g.Reshape(g.Transpose(g.MatMul(probabilities, RepeatKv(v)), 0, 2, 1, 3), 0, 0, heads * headDim);
-            hidden = g.Add(hidden, g.MatMul(context, LinearWeight(p + "self_attn.o_proj.weight")));
+            var attended = g.MatMul(context, LinearWeight(p + "self_attn.o_proj.weight"));
+            if (c.OutputBias) attended = g.Add(attended, Weight(p + "self_attn.o_proj.bias"));
+            hidden = g.Add(hidden, attended);
 
             var h = RmsNorm(hidden, p + "post_attention_layernorm.weight");
             var gate = g.MatMul(h, LinearWeight(p + "mlp.gate_proj.weight"));

@@ -17,8 +17,31 @@ public readonly record struct OnnxDim(long? Value, string? Param)
 
 public sealed record OnnxValueInfo(string Name, OnnxType Type, OnnxDim[] Shape);
 
-/// <summary>An initializer; its bytes are little-endian raw data of <see cref="Type"/>.</summary>
-public sealed record OnnxInitializer(string Name, OnnxType Type, long[] Dims, byte[] Data);
+/// <summary>
+/// An initializer; its bytes are little-endian raw data of <see cref="Type"/>. Model weights are
+/// <see cref="Deferred"/>: produced when the writer reaches them and dropped after, so a graph of a multi-GB model
+/// never holds its weights twice.
+/// </summary>
+public sealed record OnnxInitializer(string Name, OnnxType Type, long[] Dims, byte[] Data)
+{
+    private Func<byte[]>? _produce;
+    private long _deferredLength;
+
+    public static OnnxInitializer Deferred(string name, OnnxType type, long[] dims, long byteLength, Func<byte[]> produce) =>
+        new(name, type, dims, []) { _produce = produce, _deferredLength = byteLength };
+
+    public long ByteLength => _produce is null ? Data.Length : _deferredLength;
+
+    /// <summary>The bytes: <see cref="Data"/>, or freshly produced for a deferred initializer (checked against its length).</summary>
+    public byte[] Bytes()
+    {
+        if (_produce is null) return Data;
+        var bytes = _produce();
+        if (bytes.Length != _deferredLength)
+            throw new InvalidOperationException($"initializer {Name} produced {bytes.Length} bytes, expected {_deferredLength}.");
+        return bytes;
+    }
+}
 
 public abstract record OnnxAttribute(string Name);
 public sealed record IntAttribute(string Name, long Value) : OnnxAttribute(Name);
@@ -54,6 +77,19 @@ public sealed class OnnxGraph(string name)
         var bytes = new byte[values.Length * sizeof(float)];
         Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
         Initializers.Add(new OnnxInitializer(name, OnnxType.Float, dims, bytes));
+        return name;
+    }
+
+    /// <summary>A float initializer whose values are computed only when written (see <see cref="OnnxInitializer.Deferred"/>).</summary>
+    public string DeferredInitializer(string name, long[] dims, Func<float[]> values)
+    {
+        Initializers.Add(OnnxInitializer.Deferred(name, OnnxType.Float, dims, dims.Aggregate(1L, (a, b) => a * b) * sizeof(float), () =>
+        {
+            var floats = values();
+            var bytes = new byte[floats.Length * sizeof(float)];
+            Buffer.BlockCopy(floats, 0, bytes, 0, bytes.Length);
+            return bytes;
+        }));
         return name;
     }
 

@@ -29,7 +29,7 @@ public sealed class OnnxModelWriter
     /// <summary>Writes <paramref name="path"/> (and its data file when needed) atomically; returns the files written.</summary>
     public IReadOnlyList<string> Write(OnnxGraph graph, string path)
     {
-        var totalBytes = graph.Initializers.Where(i => i.Data.Length >= InlineBelowBytes).Sum(i => (long)i.Data.Length);
+        var totalBytes = graph.Initializers.Where(i => i.ByteLength >= InlineBelowBytes).Sum(i => i.ByteLength);
         var dataPath = path + "_data";
         var external = totalBytes > ExternalDataThreshold;
         var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -37,12 +37,12 @@ public sealed class OnnxModelWriter
         {
             AtomicFile.Write(dataPath, stream =>
             {
-                foreach (var init in graph.Initializers.Where(i => i.Data.Length >= InlineBelowBytes))
+                foreach (var init in graph.Initializers.Where(i => i.ByteLength >= InlineBelowBytes))
                 {
                     var padding = (ExternalAlignment - stream.Position % ExternalAlignment) % ExternalAlignment;
                     stream.Write(new byte[padding]);
                     offsets[init.Name] = stream.Position;
-                    stream.Write(init.Data);
+                    stream.Write(init.Bytes());
                 }
             });
         }
@@ -101,12 +101,12 @@ public sealed class OnnxModelWriter
         t.Int32(2, (int)init.Type).String(8, init.Name);
         if (externalOffsets is null || !externalOffsets.ContainsKey(init.Name))
         {
-            t.Bytes(9, init.Data);
+            t.Bytes(9, init.Bytes());
             return;
         }
         t.Message(13, e => e.String(1, "location").String(2, dataFileName));
         t.Message(13, e => e.String(1, "offset").String(2, externalOffsets[init.Name].ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        t.Message(13, e => e.String(1, "length").String(2, init.Data.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        t.Message(13, e => e.String(1, "length").String(2, init.ByteLength.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         t.Int32(14, 1); // data_location = EXTERNAL
     }
 

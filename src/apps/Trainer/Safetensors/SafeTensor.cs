@@ -1,3 +1,5 @@
+using Uld.Contracts.Models;
+using Uld.Contracts;
 namespace Uld.Trainer.Safetensors;
 
 /// <summary>One tensor of a safetensors file: raw little-endian bytes plus dtype and shape.</summary>
@@ -11,7 +13,7 @@ public sealed record SafeTensor(string Name, string Dtype, long[] Shape, byte[] 
         "F32" or "I32" or "U32" => 4,
         "F16" or "BF16" or "I16" or "U16" => 2,
         "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" => 1,
-        _ => throw new NotSupportedException($"unknown safetensors dtype \"{dtype}\""),
+        _ => throw new ModelFormatException($"unknown safetensors dtype \"{dtype}\""),
     };
 
     public static SafeTensor FromFloats(string name, long[] shape, ReadOnlySpan<float> values)
@@ -39,8 +41,14 @@ public sealed record SafeTensor(string Name, string Dtype, long[] Shape, byte[] 
                 for (var i = 0; i < n; i++) result[i] = BitConverter.Int32BitsToSingle(BitConverter.ToUInt16(Data, 2 * i) << 16);
                 break;
             default:
-                throw new NotSupportedException($"tensor {Name} has dtype {Dtype}; only F32, F16 and BF16 weights are supported.");
+                throw new ModelFormatException($"tensor {Name} has dtype {Dtype}; only F32, F16 and BF16 weights are supported.");
         }
         return result;
     }
+}
+
+/// <summary>What a safetensors header says about a tensor, without its data.</summary>
+public sealed record SafeTensorLayout(string Name, string Dtype, long[] Shape)
+{
+    public long ByteLength => Shape.Aggregate(1L, (a, b) => a * b) * SafeTensor.DtypeSize(Dtype);
 }

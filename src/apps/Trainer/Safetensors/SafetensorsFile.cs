@@ -17,7 +17,7 @@ public static class SafetensorsFile
 {
     private const long MaxHeaderBytes = 100_000_000;
 
-    public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    private static (Dictionary<string, StoredTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) ReadHeader(string path)
     {
         using var stream = File.OpenRead(path);
         var fileLength = stream.Length;
@@ -42,7 +42,7 @@ public static class SafetensorsFile
 
         var dataStart = 8 + headerLength;
         var metadata = new Dictionary<string, string>();
-        var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        var tensors = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
         foreach (var (name, node) in root)
         {
             if (name == "__metadata__")
@@ -59,17 +59,34 @@ public static class SafetensorsFile
                 throw new ModelFormatException($"{path}: tensor {name} declares {offsets[1] - offsets[0]} bytes but its shape needs {expected}.");
             if (dataStart + offsets[1] > fileLength)
                 throw new ModelFormatException($"{path} is truncated: tensor {name} ends at byte {dataStart + offsets[1]} but the file has {fileLength}.");
-            var data = new byte[expected];
-            stream.Position = dataStart + offsets[0];
-            stream.ReadExactly(data);
-            tensors[name] = new SafeTensor(name, dtype, shape, data);
+            tensors[name] = new StoredTensor(path, new SafeTensorLayout(name, dtype, shape), dataStart + offsets[0]);
         }
         return (tensors, metadata);
     }
 
+    /// <summary>Every tensor of a file, read into memory.</summary>
+    public static (IReadOnlyDictionary<string, SafeTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    {
+        var (stored, metadata) = ReadHeader(path);
+        return (stored.Values.ToDictionary(t => t.Layout.Name, t => t.Load(), StringComparer.Ordinal), metadata);
+    }
+
+    /// <summary>A file's tensors, each read from disk when it is looked up and not kept: for streaming large checkpoints.</summary>
+    public static IReadOnlyDictionary<string, SafeTensor> Open(string path) => new StoredTensors(ReadHeader(path).Tensors);
+
     public static void Write(string path, IEnumerable<SafeTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var ordered = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        Write(path, byName.Values.Select(t => new SafeTensorLayout(t.Name, t.Dtype, t.Shape)).ToList(), name => byName[name].Data, metadata);
+    }
+
+    /// <summary>
+    /// Streams tensors to disk one at a time: the header needs only names, dtypes and shapes, and
+    /// <paramref name="data"/> is asked for each tensor's bytes when its turn comes, so a model is never copied whole.
+    /// </summary>
+    public static void Write(string path, IReadOnlyList<SafeTensorLayout> layout, Func<string, byte[]> data, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var ordered = layout.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         var header = new JsonObject();
         if (metadata is { Count: > 0 })
         {
@@ -84,9 +101,9 @@ public static class SafetensorsFile
             {
                 ["dtype"] = t.Dtype,
                 ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + t.Data.Length),
+                ["data_offsets"] = new JsonArray(offset, offset + t.ByteLength),
             };
-            offset += t.Data.Length;
+            offset += t.ByteLength;
         }
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
         var padded = (headerBytes.Length + 7) / 8 * 8;
@@ -98,18 +115,19 @@ public static class SafetensorsFile
             stream.Write(lengthBytes);
             stream.Write(headerBytes);
             for (var i = headerBytes.Length; i < padded; i++) stream.WriteByte((byte)' ');
-            foreach (var t in ordered) stream.Write(t.Data);
+            foreach (var t in ordered)
+            {
+                var bytes = data(t.Name);
+                if (bytes.Length != t.ByteLength) throw new InvalidOperationException($"tensor {t.Name} has {bytes.Length} bytes, its layout says {t.ByteLength}.");
+                stream.Write(bytes);
+            }
         });
     }
 
-    /// <summary>
-    /// Reads a Hugging Face checkpoint from a directory: model.safetensors, or the shards listed in
-    /// model.safetensors.index.json.
-    /// </summary>
     public static IReadOnlyDictionary<string, SafeTensor> ReadCheckpoint(string directory)
     {
         var single = Path.Combine(directory, "model.safetensors");
-        if (File.Exists(single)) return Read(single).Tensors;
+        if (File.Exists(single)) return Open(single);
 
         var indexPath = Path.Combine(directory, "model.safetensors.index.json");
         if (!File.Exists(indexPath))
@@ -124,17 +142,17 @@ public static class SafetensorsFile
         {
             throw new ModelFormatException($"{indexPath} is not a valid safetensors index: {e.Message}");
         }
-        var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        var result = new Dictionary<string, StoredTensor>(StringComparer.Ordinal);
         foreach (var shard in weightMap.Select(kv => kv.Value!.GetValue<string>()).Distinct())
         {
             var shardPath = Path.Combine(directory, shard);
             if (!File.Exists(shardPath)) throw new ModelFormatException($"{indexPath} names shard {shard}, which is missing.");
-            foreach (var (name, tensor) in Read(shardPath).Tensors) result[name] = tensor;
+            foreach (var (name, tensor) in ReadHeader(shardPath).Tensors) result[name] = tensor;
         }
         foreach (var (name, _) in weightMap)
         {
             if (!result.ContainsKey(name)) throw new ModelFormatException($"{indexPath} maps {name} to a shard that does not contain it.");
         }
-        return result;
+        return new StoredTensors(result);
     }
 }

@@ -1,3 +1,4 @@
+using Uld.Contracts;
 using Uld.Tokenization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -21,7 +22,7 @@ public static class ByteLevelBpeTrainer
     {
         specialTokens ??= DefaultSpecialTokens;
         var minimum = specialTokens.Count + 256;
-        if (vocabSize < minimum) throw new ArgumentException($"the vocabulary must hold at least {minimum} tokens (special tokens + 256 bytes); got {vocabSize}.");
+        if (vocabSize < minimum) throw new UserErrorException($"the vocabulary must hold at least {minimum} tokens (special tokens + 256 bytes); got {vocabSize}.");
 
         // Word frequencies over pre-tokenized, byte-mapped text.
         var wordCounts = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -33,7 +34,7 @@ public static class ByteLevelBpeTrainer
                 wordCounts[word] = wordCounts.GetValueOrDefault(word) + 1;
             }
         }
-        if (wordCounts.Count == 0) throw new ArgumentException("the corpus is empty.");
+        if (wordCounts.Count == 0) throw new UserErrorException("the corpus is empty.");
 
         var words = wordCounts.Select(kv => (Symbols: kv.Key.Select(c => c.ToString()).ToList(), Count: kv.Value)).ToList();
         var vocabulary = new List<string>(specialTokens);

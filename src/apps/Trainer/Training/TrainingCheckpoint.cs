@@ -59,7 +59,7 @@ public static class TrainingCheckpoint
         if (!File.Exists(statePath)) return 0;
         var state = JsonSerializer.Deserialize<State>(File.ReadAllText(statePath), Json.Options)!;
         if (state.Fingerprint != fingerprint)
-            throw new ArgumentException($"the checkpoint in {directory} belongs to another run ({state.Fingerprint}); this run is {fingerprint}. Delete it or drop --resume.");
+            throw new UserErrorException($"the checkpoint in {directory} belongs to another run ({state.Fingerprint}); this run is {fingerprint}. Delete it or drop --resume.");
         LlamaWeights.Load(model, SafetensorsFile.Read(Path.Combine(directory, "model.safetensors")).Tensors, directory);
         optimizer.load_state_dict(Path.Combine(directory, "optimizer.bin"));
         return state.Step;

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Uld.Trainer.Unlearning;
 
-/// <summary>Settings of the gradient-based baselines (docs/METHODS.md; the reference uses lr 1e-5 at 7B scale, 5e-4 suits TOFU-mini).</summary>
+/// <summary>Settings of the gradient-based baselines (docs/METHODS.md, *Gradient-based baselines*; the reference uses lr 1e-5 at 7B scale, 5e-4 suits TOFU-mini).</summary>
 public sealed record GradientOptions
 {
     public int Epochs { get; init; } = 5;
@@ -26,7 +26,7 @@ public sealed record GradientOptions
 public sealed record ForgetData(IReadOnlyList<ChatExample> Forget, IReadOnlyList<ChatExample>? Refusals = null);
 
 /// <summary>
-/// Gradient-based unlearning of a whole model, the baselines ULD is compared with (docs/METHODS.md). A method is a
+/// Gradient-based unlearning of a whole model, the baselines ULD is compared with (docs/METHODS.md, *Gradient-based baselines*). A method is a
 /// forget term, optionally "+gd" (γ·CE on retain) or "+kl" (γ·KL(p_ref ‖ p_θ) on retain), with the frozen starting
 /// model as reference:
 /// <list type="bullet">

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Uld.Trainer.Unlearning;
 
 /// <summary>
-/// ULD assistant settings (docs/METHODS.md). LoRA and loss follow the reference; epochs and learning rate do not: its
+/// ULD assistant settings (docs/METHODS.md, *ULD assistant*). LoRA and loss follow the reference; epochs and learning rate do not: its
 /// 10 epochs at 1e-3 leave a small assistant untrained (forget CE still ≈ log V), these were measured on TOFU-mini.
 /// </summary>
 public sealed record UldOptions

@@ -6,7 +6,7 @@ using Uld.Trainer.Training;
 namespace Uld.Trainer.Unlearning;
 
 /// <summary>
-/// The augmented ULD training sets (docs/METHODS.md): D′f = forget QA plus their paraphrased answers ("remember");
+/// The augmented ULD training sets (docs/METHODS.md, *ULD assistant*): D′f = forget QA plus their paraphrased answers ("remember");
 /// D′r = min(400, |forget|) real retain QA plus the forget questions with two perturbed (wrong) answers each
 /// ("know nothing": the assistant must not learn the question alone is enough to answer).
 /// </summary>

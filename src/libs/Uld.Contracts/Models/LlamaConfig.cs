@@ -5,7 +5,8 @@ using System.Text.Json.Serialization;
 namespace Uld.Contracts.Models;
 
 /// <summary>
-/// The subset of a Hugging Face <c>LlamaConfig</c> (config.json) that defines the decoder's shape.
+/// The subset of a Hugging Face config.json that defines a Llama-family decoder's shape: Llama 1/2/3.x, Mistral,
+/// Qwen2/2.5 and Qwen3 (the same block with biases on q/k/v, or RMS norms on q/k heads, see <see cref="Family"/>).
 /// Unknown keys are preserved on round-trip so that a config written by other tools stays intact.
 /// </summary>
 public sealed record LlamaConfig
@@ -30,12 +31,23 @@ public sealed record LlamaConfig
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
     [JsonPropertyName("eos_token_id")] public JsonNode? EosTokenId { get; init; }
     [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; init; }
+    [JsonPropertyName("sliding_window")] public int? SlidingWindow { get; init; }
+    /// <summary>Qwen2/Qwen3 only: their configs carry a sliding_window that applies only when this is true.</summary>
+    [JsonPropertyName("use_sliding_window")] public bool? UseSlidingWindow { get; init; }
     [JsonPropertyName("torch_dtype")] public string TorchDtype { get; init; } = "float32";
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
 
     [JsonIgnore] public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
     [JsonIgnore] public int HeadDim => HeadDimOverride ?? HiddenSize / NumAttentionHeads;
+    [JsonIgnore] public ModelFamily Family => ModelFamily.Of(ModelType);
+    /// <summary>Qwen2 always has q/k/v biases; Llama/Mistral/Qwen3 have them (and an o_proj bias) with attention_bias.</summary>
+    [JsonIgnore] public bool QkvBias => Family.QkvBias || AttentionBias;
+    [JsonIgnore] public bool OutputBias => AttentionBias && !Family.QkvBias;
+    [JsonIgnore] public bool QkNorm => Family.QkNorm;
+
+    /// <summary>The parsed rope_scaling (null when plain); <see cref="Validate"/> has rejected unsupported ones.</summary>
+    public Models.RopeScaling? ParsedRopeScaling() => Models.RopeScaling.Parse(RopeScaling, "config.json");
 
     public static LlamaConfig Load(string path)
     {
@@ -51,14 +63,15 @@ public sealed record LlamaConfig
     {
         void Fail(string why) => throw new ModelFormatException($"{source}: {why}");
 
-        if (ModelType != "llama")
-            Fail($"unsupported architecture model_type \"{ModelType}\"; only Llama-family models (model_type \"llama\") are supported.");
+        if (!ModelFamily.IsSupported(ModelType))
+            Fail($"unsupported architecture model_type \"{ModelType}\"; supported: {string.Join(", ", ModelFamily.Supported.Select(f => $"\"{f.ModelType}\""))}.");
         if (HiddenAct != "silu")
-            Fail($"unsupported hidden_act \"{HiddenAct}\"; Llama uses \"silu\".");
-        if (RopeScaling is not null && RopeScaling.GetValueKind() != JsonValueKind.Null)
-            Fail("rope_scaling is not supported yet (only plain rotary embeddings with rope_theta).");
-        if (AttentionBias || MlpBias)
-            Fail("attention_bias / mlp_bias are not supported (Llama checkpoints have no linear biases).");
+            Fail($"unsupported hidden_act \"{HiddenAct}\"; Llama-family models use \"silu\".");
+        Models.RopeScaling.Parse(RopeScaling, source);
+        if (MlpBias)
+            Fail("mlp_bias is not supported (Llama-family checkpoints have no MLP biases).");
+        if (SlidingWindow is { } window && (UseSlidingWindow ?? !Family.SlidingWindowNeedsFlag) && window < MaxPositionEmbeddings)
+            Fail($"sliding_window {window} is shorter than the context (max_position_embeddings {MaxPositionEmbeddings}); sliding-window attention is not supported.");
         if (VocabSize <= 0 || HiddenSize <= 0 || IntermediateSize <= 0 || NumHiddenLayers <= 0 || NumAttentionHeads <= 0)
             Fail("vocab_size, hidden_size, intermediate_size, num_hidden_layers and num_attention_heads must be positive.");
         if (HeadDimOverride is null && HiddenSize % NumAttentionHeads != 0)

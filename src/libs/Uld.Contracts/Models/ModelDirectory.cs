@@ -1,7 +1,7 @@
 namespace Uld.Contracts.Models;
 
 /// <summary>
-/// A model directory per Contract 1, opened for reading. Opening checks that the required files exist and,
+/// A model directory per docs/DESIGN.md, *Contract 1: the model directory*, opened for reading. Opening checks that the required files exist and,
 /// unless asked not to, that every file still has the sha256 its manifest records.
 /// </summary>
 public sealed class ModelDirectory
@@ -31,7 +31,6 @@ public sealed class ModelDirectory
     public string PathOf(string relative) => Path.Combine(Root, relative);
     public string OnnxPath => PathOf(OnnxFile);
     public string WeightsPath => PathOf(WeightsFile);
-    public string TokenizerPath => PathOf(TokenizerFile);
 
     public static ModelDirectory Open(string root, bool verifyHashes = true)
     {

@@ -17,7 +17,7 @@ public sealed class ModelDirectoryWriter : IDisposable
     {
         FinalPath = System.IO.Path.GetFullPath(finalPath.TrimEnd('/', '\\'));
         if (!overwrite && (Directory.Exists(FinalPath) || File.Exists(FinalPath)))
-            throw new IOException($"output {FinalPath} already exists (pass --force to replace it).");
+            throw new UserErrorException($"output {FinalPath} already exists (pass --force to replace it).");
         var parent = System.IO.Path.GetDirectoryName(FinalPath)!;
         Directory.CreateDirectory(parent);
         // Same parent directory, so the final rename stays on one file system and is atomic.

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 
 namespace Uld.Contracts.Models;
 
-/// <summary>Roles a model directory can play (Contract 1).</summary>
+/// <summary>Roles a model directory can play (docs/DESIGN.md, *Contract 1: the model directory*).</summary>
 public static class ModelRoles
 {
     public const string Target = "target";

@@ -92,7 +92,9 @@ public sealed record UldPolicyCard(
     [property: JsonPropertyName("alpha_default")] double AlphaDefault,
     [property: JsonPropertyName("alpha_min")] double AlphaMin,
     [property: JsonPropertyName("alpha_max")] double AlphaMax,
-    [property: JsonPropertyName("relative_top_default")] double RelativeTopDefault);
+    [property: JsonPropertyName("relative_top_default")] double RelativeTopDefault,
+    [property: JsonPropertyName("relative_top_min")] double RelativeTopMin,
+    [property: JsonPropertyName("relative_top_max")] double RelativeTopMax);
 
 public sealed record ModelList(
     [property: JsonPropertyName("object")] string Object,

@@ -65,7 +65,7 @@ public sealed class TofuDataset
         var set = authors.ToHashSet();
         foreach (var a in set)
         {
-            if (a < 0 || a >= AuthorCount) throw new ArgumentException($"author {a} is outside TOFU's 0..{AuthorCount - 1}.");
+            if (a < 0 || a >= AuthorCount) throw new UserErrorException($"author {a} is outside TOFU's 0..{AuthorCount - 1}.");
         }
         return _records.Where(r => set.Contains(r.Author)).ToList();
     }
@@ -74,9 +74,9 @@ public sealed class TofuDataset
     public (IReadOnlyList<TofuRecord> Forget, IReadOnlyList<TofuRecord> Retain) Split(TofuSplitDefinition definition, string forgetSet)
     {
         if (!definition.Forget.TryGetValue(forgetSet, out var forgetAuthors))
-            throw new ArgumentException($"unknown forget set '{forgetSet}'; {definition.Name} defines {string.Join(", ", definition.Forget.Keys)}.");
-        if (forgetAuthors.Count == 0) throw new ArgumentException($"forget set '{forgetSet}' is empty.");
-        if (forgetAuthors.Except(definition.Authors).Any()) throw new ArgumentException($"forget set '{forgetSet}' names authors outside {definition.Name}.");
+            throw new UserErrorException($"unknown forget set '{forgetSet}'; {definition.Name} defines {string.Join(", ", definition.Forget.Keys)}.");
+        if (forgetAuthors.Count == 0) throw new UserErrorException($"forget set '{forgetSet}' is empty.");
+        if (forgetAuthors.Except(definition.Authors).Any()) throw new UserErrorException($"forget set '{forgetSet}' names authors outside {definition.Name}.");
         return (Authors(forgetAuthors), Authors(definition.Authors.Except(forgetAuthors)));
     }
 

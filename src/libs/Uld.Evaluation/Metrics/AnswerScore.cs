@@ -7,7 +7,7 @@ public readonly record struct AnswerScore(double LogProbability, int Tokens)
     public double NormalizedProbability => Tokens == 0 ? 0 : Math.Exp(LogProbability / Tokens);
 }
 
-/// <summary>TOFU's per-question statistics built from answer scores (docs/METHODS.md).</summary>
+/// <summary>TOFU's per-question statistics built from answer scores (docs/METHODS.md, *Metrics*).</summary>
 public static class TofuStatistics
 {
     /// <summary>

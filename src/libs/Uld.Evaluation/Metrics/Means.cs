@@ -9,10 +9,4 @@ public static class Means
         if (values.Any(v => v < 0 || double.IsNaN(v))) throw new ArgumentException("harmonic mean needs non-negative numbers.");
         return values.Any(v => v == 0) ? 0 : values.Count / values.Sum(v => 1.0 / v);
     }
-
-    public static double Arithmetic(IEnumerable<double> values)
-    {
-        var list = values.ToList();
-        return list.Count == 0 ? double.NaN : list.Average();
-    }
 }

@@ -1,7 +1,7 @@
 namespace Uld.Inference.Sampling;
 
 /// <summary>
-/// The ULD next-token distribution (docs/METHODS.md): take the base model's log-softmax, keep tokens with
+/// The ULD next-token distribution (docs/DESIGN.md, *The ULD decode rule*): take the base model's log-softmax, keep tokens with
 /// p_base ≥ r · max p_base (the relative-top filter), give kept tokens l_base − α · l_assistant, mask the rest,
 /// and normalise. With no assistant or α = 0 this is exactly the base distribution — "no unlearning".
 /// </summary>

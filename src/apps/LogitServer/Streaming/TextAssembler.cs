@@ -1,8 +1,7 @@
 using Uld.Tokenization;
 
-using Uld.Web;
 
-namespace Uld.LogitServer.Api;
+namespace Uld.LogitServer.Streaming;
 
 /// <summary>
 /// Turns a stream of token ids into text deltas. Each new token is decoded together with a few tokens before it and

@@ -1,0 +1,29 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Uld.Gateway.Policy;
+
+/// <summary>
+/// How a deployment lets callers set α and the relative-top r, as its replicas list it on <c>GET /v1/models</c>
+/// (LogitServer's deployment configuration is the one source of truth). <see cref="AlphaMin"/> is the floor that keeps
+/// the unlearning in force. Plain deployments have no ULD parameters at all.
+/// </summary>
+public sealed record DeploymentPolicy(bool IsUld, double AlphaDefault, double AlphaMin, double AlphaMax,
+    double RelativeTopDefault, double RelativeTopMin, double RelativeTopMax)
+{
+    public static readonly DeploymentPolicy Plain = new(false, 0, 0, 0, 0, 0, 0);
+
+    /// <summary>Reads a model card's "uld" extension; null when the card is malformed (then the policy stays unknown).</summary>
+    public static DeploymentPolicy? FromCard(JsonObject card)
+    {
+        if (card["uld"] is null) return Plain;
+        if (card["uld"] is not JsonObject uld) return null;
+        double? Number(string name) => uld[name] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() is var d && double.IsFinite(d) ? d : null;
+        if (Number("alpha_default") is not { } alphaDefault || Number("alpha_min") is not { } alphaMin || Number("alpha_max") is not { } alphaMax
+            || Number("relative_top_default") is not { } relativeTopDefault)
+            return null;
+        // Older replicas list no relative-top bounds; LogitServer's own default bounds are [0, 1].
+        return new DeploymentPolicy(true, alphaDefault, alphaMin, alphaMax, relativeTopDefault,
+            Number("relative_top_min") ?? 0, Number("relative_top_max") ?? 1);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Uld.Contracts.OpenAi;
+using Uld.Gateway.Experiments;
+using Uld.Gateway.Routing;
+
+namespace Uld.Gateway.Policy;
+
+/// <summary>A request the policy let through: where it goes and the exact body to send there.</summary>
+/// <param name="RequestedModel">What the client named: a deployment or an experiment.</param>
+/// <param name="Alpha">The α the replica will serve (null for plain deployments and non-generating routes).</param>
+public sealed record AdmittedRequest(string RequestedModel, string Deployment, string Cluster, VariantOptions? Variant, double? Alpha, JsonObject Body);
+
+/// <summary>
+/// The one policy decision for every request that reaches a replica (forwarded endpoints and each compare fan-out):
+/// model allow-list, experiment resolution, the deployment's α and relative-top policy as its replicas list it, and the
+/// key's α grants. For generating routes α and r are written into the body explicitly, so the replica serves exactly
+/// the values that were checked even if its default changes before the next policy refresh.
+/// </summary>
+public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegistry policies)
+{
+    public const string AlphaField = "uld_alpha";
+    public const string RelativeTopField = "uld_relative_top";
+
+    /// <summary>Fields the policy reads; a spelling differing only in case could be read by a case-insensitive replica.</summary>
+    private static readonly string[] PolicyFields = ["model", "user", AlphaField, RelativeTopField];
+
+    public AdmittedRequest Admit(ApiKeyOptions key, GatewayRoute route, JsonObject body)
+    {
+        foreach (var (name, _) in body)
+        {
+            if (PolicyFields.FirstOrDefault(f => f.Equals(name, StringComparison.OrdinalIgnoreCase) && !f.Equals(name, StringComparison.Ordinal)) is { } field)
+                throw OpenAiException.InvalidRequest($"Unknown parameter '{name}'; did you mean '{field}'?", name, "unknown_parameter");
+            // The replicas refuse a ULD control anywhere else (misspelt, or nested in another object); refusing it
+            // here too keeps the answer the same for every endpoint, compare's fan-out included.
+            if (!PolicyFields.Contains(name) && UldControl(name, body[name]) is { } path)
+                throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path, "unknown_parameter");
+        }
+        var model = OptionalString(body, "model") ?? throw OpenAiException.InvalidRequest("'model' is required.", "model", "missing_required_parameter");
+        if (model.Length == 0) throw OpenAiException.InvalidRequest("'model' is required.", "model", "missing_required_parameter");
+        if (!key.MayUse(model))
+            throw new OpenAiException(403, $"This API key may not use model '{model}'.", "invalid_request_error", "model", "model_not_allowed");
+
+        var user = OptionalString(body, "user");
+        var deployment = model;
+        VariantOptions? variant = null;
+        if (catalog.Experiments.TryGetValue(model, out var experiment))
+        {
+            // Sticky per end user when the client names one, otherwise per API key.
+            variant = ExperimentAssigner.Assign(model, experiment, user is { Length: > 0 } ? "user:" + user : "key:" + key.Name);
+            deployment = variant.Model;
+        }
+        var cluster = catalog.ClusterFor(deployment) ?? throw OpenAiException.ModelNotFound(model);
+        var policy = policies.Resolve(cluster, deployment);
+
+        var alpha = OptionalNumber(body, AlphaField);
+        var relativeTop = OptionalNumber(body, RelativeTopField);
+        double? served = null;
+        if (!policy.IsUld)
+        {
+            if (alpha is not null || relativeTop is not null)
+            {
+                var field = alpha is not null ? AlphaField : RelativeTopField;
+                throw OpenAiException.InvalidRequest($"{field} applies to ULD deployments only; '{deployment}' is a plain deployment.", field, "uld_not_supported");
+            }
+        }
+        else if (route.Generates || alpha is not null || relativeTop is not null)
+        {
+            served = AlphaPolicy.Check(key, deployment, policy, alpha);
+            var r = relativeTop ?? policy.RelativeTopDefault;
+            if (r < policy.RelativeTopMin || r > policy.RelativeTopMax)
+            {
+                throw OpenAiException.InvalidRequest($"{RelativeTopField} must be between {policy.RelativeTopMin} and {policy.RelativeTopMax} for '{deployment}'; got {r}.",
+                    RelativeTopField, "relative_top_out_of_range");
+            }
+            if (route.Generates)
+            {
+                body[AlphaField] = served;
+                body[RelativeTopField] = r;
+            }
+        }
+        body["model"] = deployment;
+        return new AdmittedRequest(model, deployment, cluster, variant, route.Generates ? served : null, body);
+    }
+
+    private static string? UldControl(string path, JsonNode? value)
+    {
+        if (path[(path.LastIndexOfAny(['.', ']']) + 1)..].StartsWith("uld", StringComparison.OrdinalIgnoreCase)) return path;
+        return value switch
+        {
+            JsonObject o => o.Select(p => UldControl($"{path}.{p.Key}", p.Value)).FirstOrDefault(p => p is not null),
+            JsonArray a => a.Select((e, i) => UldControl($"{path}[{i}]", e)).FirstOrDefault(p => p is not null),
+            _ => null,
+        };
+    }
+
+    private static string? OptionalString(JsonObject body, string field) => body[field] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        _ => throw OpenAiException.InvalidRequest($"'{field}' must be a string.", field, "invalid_type"),
+    };
+
+    /// <summary>A JSON number or absent/null; strings ("0.1"), booleans, objects and arrays are refused.</summary>
+    private static double? OptionalNumber(JsonObject body, string field) => body[field] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),
+        _ => throw OpenAiException.InvalidRequest($"'{field}' must be a number.", field, "invalid_type"),
+    };
+}

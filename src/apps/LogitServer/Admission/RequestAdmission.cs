@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Uld.Contracts.OpenAi;
+using Uld.LogitServer.Api;
+using Uld.LogitServer.Deployments;
+using Uld.LogitServer.Engine;
+using Uld.Web;
+
+namespace Uld.LogitServer.Admission;
+
+/// <summary>
+/// The one way into the engine for chat and text completions: the body is parsed once and strictly, the deployment
+/// resolved once, sampling settings and α/r checked against the deployment's policy, the prompt rendered and
+/// tokenized. Anything wrong is a 400 naming the field — a request that could lower α below the floor is never served.
+/// </summary>
+public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool pool, IOptions<LogitServerOptions> options)
+{
+    /// <summary>OpenAI's default <c>max_tokens</c> for /v1/completions.</summary>
+    public const int CompletionsDefaultMaxTokens = 16;
+
+    /// <summary>
+    /// Duplicate keys are refused rather than last-one-wins: a proxy that checks the first <c>uld_alpha</c> and a server
+    /// that uses the second would disagree about the α floor. Numbers must be JSON numbers (no "0.1", no "NaN").
+    /// </summary>
+    private static readonly JsonSerializerOptions Strict = new(JsonBody.Options) { AllowDuplicateProperties = false };
+
+    public async Task<AdmittedRequest> AdmitChatAsync(HttpRequest http, CancellationToken cancellationToken)
+    {
+        var request = await JsonBody.ReadAsync<ChatCompletionRequest>(http, cancellationToken, Strict);
+        var messages = PromptBuilder.Messages(request.Messages);
+        var deployment = Resolve(request);
+        if (request.TopLogprobs is not null && request.Logprobs != true)
+            throw OpenAiException.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
+        var logprobs = request.Logprobs == true;
+        return Admit(request, deployment, PromptBuilder.Chat(deployment, messages), promptText: null,
+            request.MaxCompletionTokens ?? request.MaxTokens, options.Value.DefaultMaxTokens, allowZeroTokens: false,
+            logprobs, logprobs ? request.TopLogprobs ?? 0 : 0, echo: false, contextToken: null);
+    }
+
+    public async Task<AdmittedRequest> AdmitCompletionAsync(HttpRequest http, CancellationToken cancellationToken)
+    {
+        var request = await JsonBody.ReadAsync<CompletionRequest>(http, cancellationToken, Strict);
+        var deployment = Resolve(request);
+        var (prompt, text) = PromptBuilder.Completion(deployment, request.Prompt);
+        var echo = request.Echo ?? false;
+        if (request.Stream == true && echo && request.Logprobs is not null)
+            throw OpenAiException.InvalidRequest("echo with logprobs is not supported when streaming.", "stream");
+        return Admit(request, deployment, prompt, text, request.MaxTokens ?? CompletionsDefaultMaxTokens, CompletionsDefaultMaxTokens,
+            allowZeroTokens: true, request.Logprobs is not null, request.Logprobs ?? 0, echo, contextToken: prompt[^1]);
+    }
+
+    private Deployment Resolve(CompletionRequestBase request)
+    {
+        var deployment = registry.Resolve(request.Model);
+        // Unknown OpenAI fields are ignored for compatibility, but a misspelt or misplaced ULD control (at the top or
+        // nested in another object) must not silently do nothing.
+        foreach (var (key, value) in request.Unknown ?? [])
+        {
+            if (UldControl(key, value) is { } path) throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path);
+        }
+        return deployment;
+    }
+
+    private static string? UldControl(string path, JsonElement value)
+    {
+        var name = path[(path.LastIndexOf('.') + 1)..];
+        if (name.StartsWith("uld", StringComparison.OrdinalIgnoreCase)) return path;
+        return value.ValueKind switch
+        {
+            JsonValueKind.Object => value.EnumerateObject().Select(p => UldControl($"{path}.{p.Name}", p.Value)).FirstOrDefault(p => p is not null),
+            JsonValueKind.Array => value.EnumerateArray().Select((e, i) => UldControl($"{path}[{i}]", e)).FirstOrDefault(p => p is not null),
+            _ => null,
+        };
+    }
+
+    private AdmittedRequest Admit(CompletionRequestBase r, Deployment deployment, IReadOnlyList<int> prompt, string? promptText,
+        int? maxTokens, int defaultMaxTokens, bool allowZeroTokens, bool logprobs, int topLogprobs, bool echo, int? contextToken)
+    {
+        var temperature = r.Temperature ?? 1.0;
+        if (!(temperature is >= 0 and <= 2)) throw OpenAiException.InvalidRequest("'temperature' must be between 0 and 2.", "temperature");
+        var topP = r.TopP ?? 1.0;
+        if (!(topP is > 0 and <= 1)) throw OpenAiException.InvalidRequest("'top_p' must be in (0, 1].", "top_p");
+        var n = r.N ?? 1;
+        if (n is < 1 or > 16) throw OpenAiException.InvalidRequest("'n' must be between 1 and 16.", "n");
+        var stop = r.Stop ?? [];
+        if (stop.Count > 4 || stop.Any(string.IsNullOrEmpty)) throw OpenAiException.InvalidRequest("'stop' takes up to 4 non-empty strings.", "stop");
+        if (topLogprobs is < 0 or > 20) throw OpenAiException.InvalidRequest("top logprobs must be between 0 and 20.", r is CompletionRequest ? "logprobs" : "top_logprobs");
+        var (alpha, relativeTop) = deployment.ResolveUld(r.UldAlpha, r.UldRelativeTop);
+
+        var room = deployment.ContextLength - prompt.Count;
+        if (maxTokens is < 0 || (maxTokens == 0 && !allowZeroTokens))
+            throw OpenAiException.InvalidRequest("'max_tokens' must be at least 1.", "max_tokens");
+        if (room < (maxTokens ?? 1) || (room <= 0 && !allowZeroTokens))
+        {
+            throw OpenAiException.InvalidRequest(
+                $"This model's maximum context length is {deployment.ContextLength} tokens. However, you requested {prompt.Count + (maxTokens ?? 1)} tokens ({prompt.Count} in the prompt, {maxTokens ?? 1} for the completion).",
+                r is ChatCompletionRequest ? "messages" : "prompt", "context_length_exceeded");
+        }
+
+        return new AdmittedRequest
+        {
+            Deployment = deployment,
+            Scheduler = pool.For(deployment),
+            Prompt = prompt,
+            PromptText = promptText,
+            N = n,
+            MaxTokens = maxTokens ?? Math.Min(defaultMaxTokens, room),
+            Stop = stop,
+            Sampling = new SamplingParameters(temperature, topP, r.Seed, alpha, relativeTop, topLogprobs),
+            Stream = r.Stream ?? false,
+            IncludeUsage = r.StreamOptions?.IncludeUsage ?? false,
+            Logprobs = logprobs,
+            Echo = echo,
+            ContextToken = contextToken,
+        };
+    }
+}

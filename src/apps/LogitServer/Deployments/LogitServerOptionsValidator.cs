@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Options;
+
+namespace Uld.LogitServer.Deployments;
+
+/// <summary>
+/// Checks <c>LogitServer</c> settings before anything is loaded, so a wrong value stops start-up with one line naming
+/// its key instead of serving a deployment whose α floor or paths are not what the operator meant.
+/// </summary>
+public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LogitServerOptions options)
+    {
+        var failure = FirstProblem(options);
+        return failure is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failure);
+    }
+
+    private static string? FirstProblem(LogitServerOptions o)
+    {
+        const string root = LogitServerOptions.Section;
+        if (o.MaxBatchSize < 1) return $"{root}:MaxBatchSize must be at least 1; got {o.MaxBatchSize}.";
+        if (o.MaxQueuedRequests < 1) return $"{root}:MaxQueuedRequests must be at least 1; got {o.MaxQueuedRequests}.";
+        if (o.IntraOpThreads < 0) return $"{root}:IntraOpThreads must not be negative; got {o.IntraOpThreads}.";
+        if (o.DefaultMaxTokens < 1) return $"{root}:DefaultMaxTokens must be at least 1; got {o.DefaultMaxTokens}.";
+        if (o.ExecutionProvider.ToLowerInvariant() is not ("cpu" or "cuda")) return $"{root}:ExecutionProvider must be \"cpu\" or \"cuda\"; got \"{o.ExecutionProvider}\".";
+        if (o.Deployments.Count == 0) return $"no deployments are configured ({root}:Deployments is empty).";
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < o.Deployments.Count; i++)
+        {
+            var problem = Problem(o.Deployments[i], $"{root}:Deployments:{i}", names);
+            if (problem is not null) return problem;
+        }
+        return null;
+    }
+
+    private static string? Problem(DeploymentOptions d, string key, HashSet<string> names)
+    {
+        if (string.IsNullOrWhiteSpace(d.Name)) return $"{key}:Name is required.";
+        if (!names.Add(d.Name)) return $"{key}:Name: deployment name '{d.Name}' is used twice.";
+        var where = $"(deployment '{d.Name}')";
+        string? Directory(string field, string? path, bool wanted) => (wanted, string.IsNullOrWhiteSpace(path)) switch
+        {
+            (true, true) => $"{key}:{field} is required for a {d.Kind} deployment {where}.",
+            (false, false) => $"{key}:{field} is not used by a {d.Kind} deployment {where}; remove it.",
+            (true, false) when !System.IO.Directory.Exists(path) => $"{key}:{field} {where}: model directory {path} does not exist.",
+            _ => null,
+        };
+        var uld = d.Kind == DeploymentKind.Uld;
+        var paths = Directory("Model", d.Model, !uld) ?? Directory("Base", d.Base, uld) ?? Directory("Assistant", d.Assistant, uld);
+        if (paths is not null) return paths;
+        if (d.ExecutionProvider is { } provider && provider.ToLowerInvariant() is not ("cpu" or "cuda"))
+            return $"{key}:ExecutionProvider {where} must be \"cpu\" or \"cuda\"; got \"{provider}\".";
+        if (d.DeviceId < 0) return $"{key}:DeviceId {where} must not be negative; got {d.DeviceId}.";
+        if (!uld) return d.Fused is null ? null : $"{key}:Fused is not used by a {d.Kind} deployment {where}; remove it.";
+        if (d.Fused is { } fusedPath && !File.Exists(fusedPath)) return $"{key}:Fused {where}: fused graph {fusedPath} does not exist.";
+
+        foreach (var (field, value) in new[]
+                 {
+                     ("AlphaMin", d.AlphaMin), ("AlphaDefault", d.AlphaDefault), ("AlphaMax", d.AlphaMax),
+                     ("RelativeTopMin", d.RelativeTopMin), ("RelativeTopDefault", d.RelativeTopDefault), ("RelativeTopMax", d.RelativeTopMax),
+                 })
+        {
+            if (!double.IsFinite(value) || value < 0) return $"{key}:{field} {where} must be a finite number ≥ 0; got {value}.";
+        }
+        if (d.AlphaMin > d.AlphaDefault) return $"{key}:AlphaMin {where} must not exceed AlphaDefault ({d.AlphaMin} > {d.AlphaDefault}).";
+        if (d.AlphaDefault > d.AlphaMax) return $"{key}:AlphaDefault {where} must not exceed AlphaMax ({d.AlphaDefault} > {d.AlphaMax}).";
+        if (d.RelativeTopMax > 1) return $"{key}:RelativeTopMax {where} must be at most 1; got {d.RelativeTopMax}.";
+        if (d.RelativeTopMin > d.RelativeTopDefault) return $"{key}:RelativeTopMin {where} must not exceed RelativeTopDefault ({d.RelativeTopMin} > {d.RelativeTopDefault}).";
+        if (d.RelativeTopDefault > d.RelativeTopMax) return $"{key}:RelativeTopDefault {where} must not exceed RelativeTopMax ({d.RelativeTopDefault} > {d.RelativeTopMax}).";
+        return null;
+    }
+}

@@ -1,0 +1,73 @@
+using Uld.Inference;
+
+namespace Uld.LogitServer.Deployments;
+
+/// <summary>
+/// One ONNX Runtime session per model file, shared by every deployment that uses it (a plain deployment and the ULD
+/// deployments over the same base; several α policies over one pair). Weights are the bulk of a server's memory, and
+/// a session is safe to run from several scheduler threads at once. Sessions are reference-counted: the last lease
+/// to be disposed disposes the session. Sessions are shared per file and device: when two deployments would give one
+/// file different thread counts (a ULD pair's half of the cores, a plain deployment's all), the first one loaded
+/// wins, because a second copy of the weights costs more than a less-than-ideal thread count.
+/// </summary>
+public sealed class ModelSessionCache
+{
+    private sealed class Entry(OnnxCausalLm model)
+    {
+        public OnnxCausalLm Model { get; } = model;
+        public int Leases { get; set; }
+    }
+
+    private readonly Dictionary<(string Path, ExecutionProvider Provider, int DeviceId), Entry> _entries = new();
+    private readonly Lock _lock = new();
+
+    /// <summary>Sessions currently loaded.</summary>
+    public int LoadedSessions
+    {
+        get
+        {
+            lock (_lock) return _entries.Count;
+        }
+    }
+
+    /// <summary>A lease on the session for <paramref name="onnxPath"/> on the settings' device, loading it on first use.</summary>
+    public ModelSessionLease Acquire(string onnxPath, SessionSettings settings)
+    {
+        var key = (Path.GetFullPath(onnxPath), settings.ExecutionProvider, settings.DeviceId);
+        lock (_lock)
+        {
+            if (!_entries.TryGetValue(key, out var entry))
+            {
+                using var options = settings.Create();
+                entry = new Entry(new OnnxCausalLm(key.Item1, options));
+                _entries[key] = entry;
+            }
+            entry.Leases++;
+            return new ModelSessionLease(entry.Model, () => Release(key));
+        }
+    }
+
+    private void Release((string, ExecutionProvider, int) key)
+    {
+        lock (_lock)
+        {
+            var entry = _entries[key];
+            if (--entry.Leases > 0) return;
+            _entries.Remove(key);
+            entry.Model.Dispose();
+        }
+    }
+}
+
+/// <summary>A deployment's hold on a shared session; disposing it releases the hold (once).</summary>
+public sealed class ModelSessionLease(OnnxCausalLm model, Action release) : IDisposable
+{
+    private int _released;
+
+    public OnnxCausalLm Model { get; } = model;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0) release();
+    }
+}

@@ -1,0 +1,45 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using Uld.Trainer.Safetensors;
+using static TorchSharp.torch;
+
+namespace Uld.Trainer.Model;
+
+/// <summary>
+/// A model's parameters seen as Hugging Face-named float32 tensors, copied out of TorchSharp only when asked for and
+/// never cached: writing safetensors and ONNX from this view holds one tensor at a time besides the model itself,
+/// which is what lets a 1B-parameter model be written on a machine with little more memory than its weights.
+/// </summary>
+public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<string, SafeTensor>
+{
+    private readonly Dictionary<string, TorchSharp.Modules.Parameter> _parameters =
+        model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+
+    public IReadOnlyList<SafeTensorLayout> Layout =>
+        _parameters.Select(p => new SafeTensorLayout(p.Key, "F32", p.Value.shape)).ToList();
+
+    public SafeTensor this[string key] => Copy(key, _parameters[key]);
+    public IEnumerable<string> Keys => _parameters.Keys;
+    public IEnumerable<SafeTensor> Values => _parameters.Select(p => Copy(p.Key, p.Value));
+    public int Count => _parameters.Count;
+    public bool ContainsKey(string key) => _parameters.ContainsKey(key);
+
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out SafeTensor value)
+    {
+        value = _parameters.TryGetValue(key, out var p) ? Copy(key, p) : null;
+        return value is not null;
+    }
+
+    public IEnumerator<KeyValuePair<string, SafeTensor>> GetEnumerator() =>
+        _parameters.Select(p => KeyValuePair.Create(p.Key, Copy(p.Key, p.Value))).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private static SafeTensor Copy(string name, Tensor parameter)
+    {
+        using var cpu = parameter.detach().cpu().contiguous().to(ScalarType.Float32);
+        var bytes = new byte[cpu.NumberOfElements * sizeof(float)];
+        cpu.bytes.CopyTo(bytes);
+        return new SafeTensor(name, "F32", cpu.shape, bytes);
+    }
+}

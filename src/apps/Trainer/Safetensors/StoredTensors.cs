@@ -1,0 +1,45 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+
+namespace Uld.Trainer.Safetensors;
+
+/// <summary>Where a tensor's bytes sit in a safetensors file (already checked against the file's length).</summary>
+internal sealed record StoredTensor(string Path, SafeTensorLayout Layout, long Offset)
+{
+    public SafeTensor Load()
+    {
+        var data = new byte[Layout.ByteLength];
+        using var handle = File.OpenHandle(Path);
+        for (var read = 0; read < data.Length;)
+        {
+            var n = RandomAccess.Read(handle, data.AsSpan(read), Offset + read);
+            if (n == 0) throw new EndOfStreamException($"{Path} ended inside tensor {Layout.Name}.");
+            read += n;
+        }
+        return new SafeTensor(Layout.Name, Layout.Dtype, Layout.Shape, data);
+    }
+}
+
+/// <summary>
+/// Tensors of one or more safetensors files read on lookup and not cached, so that importing a checkpoint holds one
+/// tensor at a time besides the model it fills (a multi-GB checkpoint is never in memory twice).
+/// </summary>
+internal sealed class StoredTensors(IReadOnlyDictionary<string, StoredTensor> stored) : IReadOnlyDictionary<string, SafeTensor>
+{
+    public SafeTensor this[string key] => stored[key].Load();
+    public IEnumerable<string> Keys => stored.Keys;
+    public IEnumerable<SafeTensor> Values => stored.Values.Select(t => t.Load());
+    public int Count => stored.Count;
+    public bool ContainsKey(string key) => stored.ContainsKey(key);
+
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out SafeTensor value)
+    {
+        value = stored.TryGetValue(key, out var t) ? t.Load() : null;
+        return value is not null;
+    }
+
+    public IEnumerator<KeyValuePair<string, SafeTensor>> GetEnumerator() =>
+        stored.Select(kv => KeyValuePair.Create(kv.Key, kv.Value.Load())).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
