@@ -22,6 +22,7 @@ public sealed class ModelTokenizer
     private readonly BpeSegmentEncoder _encoder;
     private readonly byte[][] _tokenBytes;
     private readonly int? _prependedBos;
+    private readonly HashSet<int> _specialIds;
 
     public SpecialTokenIds Ids { get; }
     public int VocabSize => _tokenBytes.Length;
@@ -30,11 +31,14 @@ public sealed class ModelTokenizer
     public bool StripsLeadingSpace { get; }
 
     private ModelTokenizer(AddedTokenSplitter addedTokens, BpeSegmentEncoder encoder, byte[][] tokenBytes, SpecialTokenIds ids,
-        int? prependedBos, bool stripsLeadingSpace)
+        int? prependedBos, bool stripsLeadingSpace, HashSet<int> specialIds)
     {
-        (_addedTokens, _encoder, _tokenBytes, Ids, _prependedBos, StripsLeadingSpace) =
-            (addedTokens, encoder, tokenBytes, ids, prependedBos, stripsLeadingSpace);
+        (_addedTokens, _encoder, _tokenBytes, Ids, _prependedBos, StripsLeadingSpace, _specialIds) =
+            (addedTokens, encoder, tokenBytes, ids, prependedBos, stripsLeadingSpace, specialIds);
     }
+
+    /// <summary>Whether the id is an added token marked special (BOS, EOS, chat markers such as &lt;|eot_id|&gt;).</summary>
+    public bool IsSpecial(int id) => _specialIds.Contains(id);
 
     /// <summary>The bytes one token contributes to decoded text (an added token contributes its content).</summary>
     public ReadOnlySpan<byte> TokenBytes(int id) => id >= 0 && id < _tokenBytes.Length ? _tokenBytes[id] : [];
@@ -58,10 +62,17 @@ public sealed class ModelTokenizer
         return ids;
     }
 
-    public string Decode(IEnumerable<int> ids)
+    /// <summary>
+    /// Text of <paramref name="ids"/>. Like Hugging Face's <c>decode</c>, special tokens are written out unless
+    /// <paramref name="skipSpecialTokens"/> (what text shown to a user wants: no "&lt;s&gt;" in an echoed prompt).
+    /// </summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         var bytes = new List<byte>();
-        foreach (var id in ids) bytes.AddRange(TokenBytes(id));
+        foreach (var id in ids)
+        {
+            if (!(skipSpecialTokens && IsSpecial(id))) bytes.AddRange(TokenBytes(id));
+        }
         var text = Utf8.GetString(bytes.ToArray());
         return StripsLeadingSpace && text.StartsWith(' ') ? text[1..] : text;
     }
@@ -93,7 +104,8 @@ public sealed class ModelTokenizer
         var pieceBytes = encoder.Splitter.IsByteLevel ? byId.Select(ByteLevelPieceBytes) : byId.Select(MetaspacePieceBytes);
         var ids = TokenizerJson.SpecialIds(config, vocab, added);
         return new ModelTokenizer(new AddedTokenSplitter(added.Select(a => (a.Content, a.Id))), encoder,
-            TokenizerJson.WithAddedTokens(pieceBytes, added), ids, TokenizerJson.PrependedBos(json, config, ids), TokenizerJson.StripsLeadingSpace(json));
+            TokenizerJson.WithAddedTokens(pieceBytes, added), ids, TokenizerJson.PrependedBos(json, config, ids), TokenizerJson.StripsLeadingSpace(json),
+            added.Where(a => a.Special).Select(a => a.Id).ToHashSet());
     }
 
     /// <summary>SentencePiece-style pieces: '▁' is a space, "&lt;0xNN&gt;" is the byte NN.</summary>

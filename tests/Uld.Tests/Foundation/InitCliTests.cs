@@ -9,6 +9,7 @@ using Uld.Trainer.Cli;
 namespace Uld.Tests.Foundation;
 
 /// <summary><c>uld-trainer init</c>: random-weight model directories of a given config and tokenizer.</summary>
+[Collection(TorchSharpCollection.Name)]
 public sealed class InitCliTests : IDisposable
 {
     private readonly TempDirectory _temp = new();

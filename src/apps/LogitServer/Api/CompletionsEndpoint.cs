@@ -17,7 +17,7 @@ public static class CompletionsEndpoint
             var (id, created, request, stream, outcome, aborted) = generation;
             var tokenizer = request.Deployment.Tokenizer;
             // Only echo shows the prompt; a token prompt is decoded for it, not for every request.
-            var promptText = request.Echo ? request.PromptText ?? tokenizer.Decode(request.Prompt) : "";
+            var promptText = request.Echo ? request.PromptText ?? tokenizer.Decode(request.Prompt, skipSpecialTokens: true) : "";
             Completion Response(IReadOnlyList<CompletionChoice> choices, Usage? usage) =>
                 new(id, "text_completion", created, request.Model, choices, usage, request.ReportedAlpha);
 

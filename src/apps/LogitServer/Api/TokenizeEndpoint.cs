@@ -35,6 +35,6 @@ public static class TokenizeEndpoint
         var tokens = request.Tokens ?? throw OpenAiException.InvalidRequest("'tokens' is required.", "tokens");
         var vocab = deployment.Tokenizer.VocabSize;
         if (tokens.Any(t => t < 0 || t >= vocab)) throw OpenAiException.InvalidRequest($"token ids must be in 0..{vocab - 1}.", "tokens");
-        return Results.Json(new DetokenizeResponse(deployment.Tokenizer.Decode(tokens)), JsonBody.Options);
+        return Results.Json(new DetokenizeResponse(deployment.Tokenizer.Decode(tokens, skipSpecialTokens: true)), JsonBody.Options);
     }
 }

@@ -46,8 +46,8 @@ public sealed class TextAssembler
         if (Stopped) return "";
         _tokens.Add(token);
         var start = Math.Max(0, _decodedUpTo - Window);
-        var context = _decodedUpTo == start ? "" : _tokenizer.Decode(_tokens.GetRange(start, _decodedUpTo - start));
-        var withNew = _tokenizer.Decode(_tokens.GetRange(start, _tokens.Count - start));
+        var context = _decodedUpTo == start ? "" : _tokenizer.Decode(_tokens.GetRange(start, _decodedUpTo - start), skipSpecialTokens: true);
+        var withNew = _tokenizer.Decode(_tokens.GetRange(start, _tokens.Count - start), skipSpecialTokens: true);
         if (withNew.EndsWith('\uFFFD')) return ""; // the rest of a multi-byte character is still to come
         var searchFrom = Math.Max(0, _text.Length - _longestStop + 1);
         _text.Append(withNew.AsSpan(Math.Min(context.Length, withNew.Length)));

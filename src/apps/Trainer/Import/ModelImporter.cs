@@ -84,7 +84,7 @@ public static class ModelImporter
         return ModelPackage.Write(output, model, tokenizer, generation, manifest, options, progress);
     }
 
-    /// <summary>tokenizer.json (SentencePiece-style BPE) is taken as is; otherwise tokenizer.model is converted.</summary>
+    /// <summary>tokenizer.json is taken as is (SentencePiece-style or byte-level BPE); otherwise tokenizer.model is converted.</summary>
     private static (TokenizerFiles Files, SpecialTokenIds Ids) ReadHuggingFaceTokenizer(string directory, int maxLength)
     {
         var jsonPath = Path.Combine(directory, ModelDirectory.TokenizerFile);
@@ -98,8 +98,9 @@ public static class ModelImporter
             var json = JsonNode.Parse(File.ReadAllText(jsonPath))!.AsObject();
             if (!SentencePieceTokenizerJson.IsSentencePieceStyle(json))
             {
-                throw new ModelFormatException(
-                    $"{jsonPath}: unsupported tokenizer format (model type \"{json["model"]?["type"]}\", byte_fallback off); supported: SentencePiece-style BPE (Llama 1/2, TinyLlama).");
+                // Byte-level BPE (Llama 3, Qwen): both files are kept unchanged; loading them first rejects what the
+                // tokenizer cannot reproduce (e.g. a WordPiece model) with its one-line reason.
+                return (new TokenizerFiles(json, hfConfig ?? []), ModelTokenizer.Load(directory).Ids);
             }
             var (pieces, ids) = SentencePieceTokenizerJson.ReadPieces(json, jsonPath);
             var files = TokenizerFiles.FromSentencePiece(pieces, ids, maxLength, chatTemplate);

@@ -77,6 +77,26 @@ public static class ByteLevelBpeTrainer
         return new Result(vocabulary, merges, specialTokens);
     }
 
+    /// <summary>
+    /// Hugging Face's TemplateProcessing that prepends BOS, as Llama tokenizers do, so the file alone says that encoded
+    /// text starts with BOS (models trained here are trained that way); null when the specials have no "&lt;s&gt;".
+    /// </summary>
+    private static JsonObject? BosProcessor(Result result)
+    {
+        const string bos = "<s>";
+        var id = result.SpecialTokens.ToList().IndexOf(bos);
+        if (id < 0) return null;
+        JsonObject Special(int typeId) => new() { ["SpecialToken"] = new JsonObject { ["id"] = bos, ["type_id"] = typeId } };
+        JsonObject Sequence(string name, int typeId) => new() { ["Sequence"] = new JsonObject { ["id"] = name, ["type_id"] = typeId } };
+        return new JsonObject
+        {
+            ["type"] = "TemplateProcessing",
+            ["single"] = new JsonArray(Special(0), Sequence("A", 0)),
+            ["pair"] = new JsonArray(Special(0), Sequence("A", 0), Special(1), Sequence("B", 1)),
+            ["special_tokens"] = new JsonObject { [bos] = new JsonObject { ["id"] = bos, ["ids"] = new JsonArray(id), ["tokens"] = new JsonArray(bos) } },
+        };
+    }
+
     /// <summary>The Hugging Face tokenizer.json of a trained vocabulary (byte-level pre-tokenizer and decoder, BPE model).</summary>
     public static JsonObject ToTokenizerJson(Result result)
     {
@@ -95,7 +115,7 @@ public static class ByteLevelBpeTrainer
             ["added_tokens"] = added,
             ["normalizer"] = null,
             ["pre_tokenizer"] = ByteLevelStep(),
-            ["post_processor"] = null,
+            ["post_processor"] = BosProcessor(result),
             ["decoder"] = ByteLevelStep(),
             ["model"] = new JsonObject
             {

@@ -17,6 +17,7 @@ namespace Uld.Tokenization.HuggingFace;
 public sealed class BpeModel
 {
     private const int CacheLimit = 50_000;
+    private const int CachedWordLength = 64;
 
     private readonly IReadOnlyDictionary<string, int> _vocab;
     private readonly Dictionary<(int Left, int Right), (int Rank, int Merged)> _merges;
@@ -69,8 +70,13 @@ public sealed class BpeModel
             return;
         }
         var result = Merge(InitialSymbols(word));
-        if (_cache.Count >= CacheLimit) _cache.Clear(); // a bound, not an LRU: long-running servers see unbounded distinct words
-        _cache[word] = result;
+        // Words repeat, whole texts (Llama 2 has no pre-tokenizer) rarely do: only short words are cached, and the
+        // cache is bounded (cleared when full, not an LRU) because a long-running server sees unbounded distinct input.
+        if (word.Length <= CachedWordLength)
+        {
+            if (_cache.Count >= CacheLimit) _cache.Clear();
+            _cache[word] = result;
+        }
         ids.AddRange(result);
     }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Uld.Contracts.Models;
 
@@ -17,7 +16,7 @@ public static class TextNormalizer
         switch (type)
         {
             case "NFC":
-                return s => s.Normalize(NormalizationForm.FormC);
+                return Nfc.Normalize;
             case "Prepend":
                 var prefix = normalizer["prepend"]!.GetValue<string>();
                 return s => s.Length == 0 ? s : prefix + s; // Hugging Face prepends to non-empty text only
