@@ -37,10 +37,7 @@ public static class UnlearnCommand
         var loraAlpha = new Option<double>("--lora-alpha") { Description = "ULD: LoRA scaling α", DefaultValueFactory = _ => UldDefaults.LoraAlpha };
         var loraDropout = new Option<double>("--lora-dropout") { Description = "ULD: LoRA dropout", DefaultValueFactory = _ => UldDefaults.LoraDropout };
         var retainWeight = new Option<double>("--retain-weight") { Description = "ULD: weight of the retain (uniform) term", DefaultValueFactory = _ => UldDefaults.RetainWeight };
-        var epochs = new Option<int?>("--epochs") { Description = $"default: {UldDefaults.Epochs} for uld, {GradientDefaults.Epochs} for the gradient baselines" };
-        var batchSize = new Option<int?>("--batch-size") { Description = $"default: {UldDefaults.BatchSize} for uld, {GradientDefaults.BatchSize} for the gradient baselines" };
-        var lr = new Option<double?>("--lr") { Description = $"default: {UldDefaults.LearningRate} for uld, {GradientDefaults.LearningRate} for the gradient baselines" };
-        var seed = new Option<int?>("--seed") { Description = $"default: {UldDefaults.Seed} for uld, {GradientDefaults.Seed} for the gradient baselines" };
+        var loop = new TrainingLoopOptions();
         var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => GradientDefaults.RetainWeight };
         var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
         var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => GradientDefaults.TaskVectorScale };
@@ -48,9 +45,10 @@ public static class UnlearnCommand
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
-            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, epochs, batchSize, lr, seed, gamma, beta,
+            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, gamma, beta,
             taskVectorScale, force,
         };
+        loop.AddTo(command);
         checkpoints.AddTo(command);
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
@@ -70,19 +68,16 @@ public static class UnlearnCommand
                     checkpoints.Plan(parse, parse.GetValue(output)!.FullName),
                     GradientDefaults with
                     {
-                        Epochs = parse.GetValue(epochs) ?? GradientDefaults.Epochs, BatchSize = parse.GetValue(batchSize) ?? GradientDefaults.BatchSize,
-                        LearningRate = parse.GetValue(lr) ?? GradientDefaults.LearningRate, RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta),
-                        TaskVectorScale = parse.GetValue(taskVectorScale), Seed = parse.GetValue(seed) ?? GradientDefaults.Seed,
+                        Training = loop.Apply(parse, GradientDefaults.Training),
+                        RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), TaskVectorScale = parse.GetValue(taskVectorScale),
                     }, parse.GetValue(forget)!, parse.GetValue(force));
             }
             var options = UldDefaults with
             {
                 Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
-                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs) ?? UldDefaults.Epochs,
-                BatchSize = parse.GetValue(batchSize) ?? UldDefaults.BatchSize, LearningRate = parse.GetValue(lr) ?? UldDefaults.LearningRate,
-                Seed = parse.GetValue(seed) ?? UldDefaults.Seed,
+                RetainWeight = parse.GetValue(retainWeight), Training = loop.Apply(parse, UldDefaults.Training),
             };
-            var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Seed);
+            var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Training.Seed);
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
             using var assistant = LayerTruncation.FirstLayers(baseModel, k);
 
@@ -109,7 +104,7 @@ public static class UnlearnCommand
                         ["final_retain_kl"] = result.FinalRetainKl,
                         ["trainable_parameters"] = result.TrainableParameters,
                         ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
-                        ["epochs"] = options.Epochs,
+                        ["epochs"] = options.Training.Epochs,
                         ["steps"] = result.Steps,
                         ["peak_rss_mib"] = PeakRssMib(),
                     },
@@ -129,7 +124,7 @@ public static class UnlearnCommand
         var template = ChatTemplate.Load(baseModel.Root);
         List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
         // Each forget question gets a refusal drawn with the seed, the same one every epoch.
-        var random = new Random(options.Seed);
+        var random = new Random(options.Training.Seed);
         var forget = new ForgetData(Examples(forgetRecords), refusals.Count == 0 ? null
             : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
         using var model = LlamaWeights.LoadDirectory(baseModel);
@@ -154,7 +149,7 @@ public static class UnlearnCommand
                 ["final_retain_term"] = result.FinalRetainTerm,
                 ["trainable_parameters"] = model.parameters().Sum(p => p.numel()),
                 ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
-                ["epochs"] = options.Epochs,
+                ["epochs"] = options.Training.Epochs,
                 ["steps"] = result.Steps,
                 ["peak_rss_mib"] = PeakRssMib(),
             },
