@@ -23,7 +23,7 @@ public sealed class GradientUnlearnerTests
         var (forgetBefore, retainBefore) = (CausalLmTrainer.AnswerLoss(target, forget, pad), CausalLmTrainer.AnswerLoss(target, retain, pad));
 
         var after = new Dictionary<string, (double Forget, double Retain)>();
-        foreach (var method in new[] { "ga", "ga+gd", "npo", "npo+gd", "npo+kl" })
+        foreach (var method in new[] { "ga", "ga+gd", "npo", "npo+gd", "npo+kl", "simnpo", "simnpo+gd" })
         {
             using var model = Copy();
             using var reference = Copy();

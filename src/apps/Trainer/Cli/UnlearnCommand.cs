@@ -39,14 +39,15 @@ public static class UnlearnCommand
         var retainWeight = new Option<double>("--retain-weight") { Description = "ULD: weight of the retain (uniform) term", DefaultValueFactory = _ => UldDefaults.RetainWeight };
         var loop = new TrainingLoopOptions();
         var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => GradientDefaults.RetainWeight };
-        var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
+        var beta = new Option<double>("--beta") { Description = "NPO / SimNPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
+        var margin = new Option<double>("--simnpo-margin") { Description = "SimNPO reward margin δ", DefaultValueFactory = _ => GradientDefaults.SimNpoMargin };
         var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => GradientDefaults.TaskVectorScale };
         var force = new Option<bool>("--force");
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
             method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, gamma, beta,
-            taskVectorScale, force,
+            margin, taskVectorScale, force,
         };
         loop.AddTo(command);
         checkpoints.AddTo(command);
@@ -69,7 +70,7 @@ public static class UnlearnCommand
                     GradientDefaults with
                     {
                         Training = loop.Apply(parse, GradientDefaults.Training),
-                        RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), TaskVectorScale = parse.GetValue(taskVectorScale),
+                        RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), SimNpoMargin = parse.GetValue(margin), TaskVectorScale = parse.GetValue(taskVectorScale),
                     }, parse.GetValue(forget)!, parse.GetValue(force));
             }
             var options = UldDefaults with
@@ -86,7 +87,7 @@ public static class UnlearnCommand
                 checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
-            var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+            var hyper = Hyperparameters(options);
             hyper["layers"] = k;
             hyper["forget_set"] = parse.GetValue(forget);
             var manifest = ModelPackage.Write(parse.GetValue(output)!.FullName, merged, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation,
@@ -133,7 +134,7 @@ public static class UnlearnCommand
             options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
             checkpoints));
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
-        var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+        var hyper = Hyperparameters(options);
         hyper["forget_set"] = forgetSet;
         ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest
         {
@@ -161,4 +162,16 @@ public static class UnlearnCommand
 
     /// <summary>Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`.</summary>
     private static long PeakRssMib() => System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
+
+    /// <summary>A method's options as the manifest records them: the shared training settings flattened beside the method's own.</summary>
+    private static JsonObject Hyperparameters<T>(T options)
+    {
+        var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+        if (hyper["training"] is JsonObject training)
+        {
+            hyper.Remove("training");
+            foreach (var (name, value) in training.ToList()) { training.Remove(name); hyper[name] = value; }
+        }
+        return hyper;
+    }
 }

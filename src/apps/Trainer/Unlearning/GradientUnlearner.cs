@@ -15,8 +15,10 @@ public sealed record GradientOptions
     };
     /// <summary>γ: weight of the retain term (+GD, +KL).</summary>
     public double RetainWeight { get; init; } = 1.0;
-    /// <summary>β of NPO and DPO.</summary>
+    /// <summary>β of NPO, SimNPO and DPO.</summary>
     public double Beta { get; init; } = 0.1;
+    /// <summary>δ: SimNPO's reward margin (0 in most of the paper's TOFU runs).</summary>
+    public double SimNpoMargin { get; init; }
     /// <summary>Task vector: θ = θ_c − scale·(θ* − θ_c).</summary>
     public double TaskVectorScale { get; init; } = 1.0;
 }
@@ -31,6 +33,9 @@ public sealed record ForgetData(IReadOnlyList<ChatExample> Forget, IReadOnlyList
 /// <list type="bullet">
 /// <item>ga: −CE on forget answers.</item>
 /// <item>npo: −(2/β)·logσ(−β·(log p_θ(y|x) − log p_ref(y|x))) per sequence.</item>
+/// <item>simnpo: −(2/β)·logσ(−(β/|y|)·log p_θ(y|x) − δ) per sequence: NPO without the reference model, length-normalised
+/// (Fan et al., "Simplicity Prevails: Rethinking Negative Preference Optimization for LLM Unlearning"), so long answers
+/// are not pushed down harder than short ones and no reference forward pass is needed.</item>
 /// <item>dpo: prefer a refusal y_w over the true answer y_l: −(2/β)·logσ(β·(Δ_w − Δ_l)), Δ = log p_θ − log p_ref.</item>
 /// <item>idk: CE on the refusal answers.</item>
 /// <item>flat-{kl,tv,js,pearson}: −(g*(P(y_w)) − f*(g*(P(y_l)))), the f-divergence bound of FLAT with P the per-token
@@ -42,7 +47,7 @@ public static class GradientUnlearner
 {
     public static readonly string[] Methods =
     [
-        "ga", "ga+gd", "ga+kl", "npo", "npo+gd", "npo+kl", "dpo", "dpo+gd", "dpo+kl", "idk", "idk+gd",
+        "ga", "ga+gd", "ga+kl", "npo", "npo+gd", "npo+kl", "simnpo", "simnpo+gd", "simnpo+kl", "dpo", "dpo+gd", "dpo+kl", "idk", "idk+gd",
         "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector",
     ];
 
@@ -96,6 +101,9 @@ public static class GradientUnlearner
                 return TokenCrossEntropy(Logits(model, f), f.Targets);
             case "npo":
                 return Npo(SequenceLogLikelihood(Logits(model, f), f.Targets), ReferenceLogLikelihood(reference, f), o.Beta);
+            case "simnpo":
+                var logits = Logits(model, f);
+                return SimNpo(SequenceLogLikelihood(logits, f.Targets) / AnswerLengths(f.Targets), o.Beta, o.SimNpoMargin);
             case "idk":
                 return TokenCrossEntropy(Logits(model, w!), w!.Targets);
             case "dpo":
@@ -122,11 +130,7 @@ public static class GradientUnlearner
     public static Tensor SequenceLogLikelihood(Tensor logits, Tensor targets) => TokenLogLikelihood(logits, targets).sum(1);
 
     /// <summary>Per-sequence geometric-mean token probability exp(mean log p), [batch]: FLAT's P(y|x).</summary>
-    private static Tensor MeanTokenProbability(Tensor logits, Tensor targets)
-    {
-        var count = targets.ne(TrainingBatch.Ignore).sum(1).clamp_min(1).to(ScalarType.Float32);
-        return (TokenLogLikelihood(logits, targets).sum(1) / count).exp();
-    }
+    private static Tensor MeanTokenProbability(Tensor logits, Tensor targets) => (TokenLogLikelihood(logits, targets).sum(1) / AnswerLengths(targets)).exp();
 
     private static Tensor ReferenceLogLikelihood(LlamaForCausalLM reference, TrainingBatch batch)
     {
@@ -137,6 +141,13 @@ public static class GradientUnlearner
     /// <summary>NPO: −(2/β)·mean logσ(−β·(log p_θ − log p_ref)).</summary>
     public static Tensor Npo(Tensor logLikelihood, Tensor referenceLogLikelihood, double beta) =>
         -(2.0 / beta) * nn.functional.logsigmoid(-beta * (logLikelihood - referenceLogLikelihood)).mean();
+
+    /// <summary>SimNPO: −(2/β)·mean logσ(−β·(mean token log p_θ) − δ).</summary>
+    public static Tensor SimNpo(Tensor meanTokenLogLikelihood, double beta, double margin) =>
+        -(2.0 / beta) * nn.functional.logsigmoid(-beta * meanTokenLogLikelihood - margin).mean();
+
+    /// <summary>Answer tokens per sequence, [batch] (at least 1).</summary>
+    private static Tensor AnswerLengths(Tensor targets) => targets.ne(TrainingBatch.Ignore).sum(1).clamp_min(1).to(ScalarType.Float32);
 
     /// <summary>DPO with ref = the starting model: −(2/β)·mean logσ(β·(Δ_chosen − Δ_rejected)).</summary>
     public static Tensor Dpo(Tensor chosenLogRatio, Tensor rejectedLogRatio, double beta) =>
