@@ -54,6 +54,31 @@ public sealed class EvaluatorTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Fluency_scores_generated_answers_under_the_judge_deployment()
+    {
+        var sets = Sets();
+        var evaluator = new TofuEvaluator(new UldApiClient(fixture.Server.Http), sets, new TofuEvaluationOptions { MaxNewTokens = 24, Concurrency = 4 });
+        var judge = new DeploymentRef("stories");
+        var result = await evaluator.EvaluateAsync(judge, null, default);
+        Assert.Equal(sets.Forget.Count, result.ForgetAnswers.Count);
+        Assert.Equal(Math.Min(5, sets.Forget.Count), result.ForgetExamples.Count);
+
+        await evaluator.ScoreFluencyAsync(result, judge, default);
+        var own = result.FluencyNll!.Value;
+        // The judge's own greedy answers are its likeliest text; the same words in reverse order are not language to it.
+        var questions = sets.Forget.Select(r => r.Question).ToList();
+        var reversed = result.ForgetAnswers.Select(a => string.Join(' ', a.Split(' ').Reverse())).ToList();
+        var scrambled = (await evaluator.MeanNllAsync(judge, questions, reversed, default))!.Value;
+        Assert.InRange(own, 0.01, 3.0);
+        Assert.True(scrambled > own + 1.0, $"reversed answers {scrambled:F2} vs greedy {own:F2} nats/token");
+        Assert.Null(await evaluator.MeanNllAsync(judge, questions, questions.Select(_ => "").ToList(), default));
+
+        var run = new EvaluationRun { ForgetSet = "forget1", Split = "tofu-mini", RetainDeployment = "stories", Results = [result] };
+        Assert.Equal(1.0, run.FluencyRatio(result));
+        Assert.Contains("## Greedy forget answers", Uld.Eval.Reports.RunMarkdown.Write(run));
+    }
+
+    [Fact]
     public async Task Refusals_from_the_server_become_clear_errors()
     {
         var client = new UldApiClient(fixture.Server.Http);

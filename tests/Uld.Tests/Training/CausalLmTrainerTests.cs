@@ -75,9 +75,11 @@ public sealed class CausalLmTrainerTests : IDisposable
     public void The_schedule_warms_up_then_decays_and_batches_mask_the_prompt()
     {
         var o = new TrainingOptions { LearningRate = 1.0, WarmupFraction = 0.1 };
-        Assert.Equal(0.1, CausalLmTrainer.LearningRate(o, 0, 100), 6);
-        Assert.Equal(1.0, CausalLmTrainer.LearningRate(o, 9, 100), 6);
-        Assert.Equal(0.1, CausalLmTrainer.LearningRate(o, 100, 100), 6);
+        Assert.Equal(0.1, o.LearningRateAt(0, 100), 6);
+        Assert.Equal(1.0, o.LearningRateAt(9, 100), 6);
+        Assert.Equal(0.1, o.LearningRateAt(100, 100), 6);
+        var constant = o with { WarmupFraction = 0, FinalLearningRateFraction = 1 };
+        Assert.All(new[] { 0, 50, 99 }, step => Assert.Equal(1.0, constant.LearningRateAt(step, 100), 6));
         Assert.Equal(CausalLmTrainer.Shuffle(40, 7, 3), CausalLmTrainer.Shuffle(40, 7, 3));
         Assert.NotEqual(CausalLmTrainer.Shuffle(40, 7, 3), CausalLmTrainer.Shuffle(40, 7, 4));
 

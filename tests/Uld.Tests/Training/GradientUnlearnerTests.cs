@@ -23,12 +23,12 @@ public sealed class GradientUnlearnerTests
         var (forgetBefore, retainBefore) = (CausalLmTrainer.AnswerLoss(target, forget, pad), CausalLmTrainer.AnswerLoss(target, retain, pad));
 
         var after = new Dictionary<string, (double Forget, double Retain)>();
-        foreach (var method in new[] { "ga", "ga+gd", "npo", "npo+gd", "npo+kl" })
+        foreach (var method in new[] { "ga", "ga+gd", "npo", "npo+gd", "npo+kl", "simnpo", "simnpo+gd" })
         {
             using var model = Copy();
             using var reference = Copy();
             GradientUnlearner.Unlearn(method, model, reference, new ForgetData(forget), retain,
-                new GradientOptions { Epochs = 4, BatchSize = 8, LearningRate = 2e-3, Seed = 1 }, pad);
+                new GradientOptions { Training = Constant(epochs: 4) }, pad);
             after[method] = (CausalLmTrainer.AnswerLoss(model, forget, pad), CausalLmTrainer.AnswerLoss(model, retain, pad));
         }
 
@@ -56,7 +56,7 @@ public sealed class GradientUnlearnerTests
             using var model = Copy();
             using var reference = Copy();
             GradientUnlearner.Unlearn(method, model, reference, new ForgetData(forget, refusals), retain,
-                new GradientOptions { Epochs = 4, BatchSize = 8, LearningRate = 2e-3, Seed = 1 }, pad);
+                new GradientOptions { Training = Constant(epochs: 4) }, pad);
             after[method] = (CausalLmTrainer.AnswerLoss(model, forget, pad), CausalLmTrainer.AnswerLoss(model, refusals, pad));
         }
 
@@ -68,6 +68,9 @@ public sealed class GradientUnlearnerTests
         Assert.True(after["task-vector"].Forget > forgetBefore + 0.1, $"negating the forget task vector should raise the forget NLL — {report}");
         Assert.Throws<ArgumentException>(() => GradientUnlearner.Unlearn("dpo", target, target, new ForgetData(forget), retain, new GradientOptions(), pad));
     }
+
+    /// <summary>The baselines' constant learning rate, at a rate and batch that suit the micro split.</summary>
+    internal static TrainingOptions Constant(int epochs) => new GradientOptions().Training with { Epochs = epochs, BatchSize = 8, LearningRate = 2e-3, Seed = 1 };
 
     /// <summary>A tiny target that has seen forget and retain answers for a few seconds: what the baselines start from.</summary>
     private static LlamaForCausalLM TrainTarget(MicroSplit micro, List<ChatExample> forget, List<ChatExample> retain)

@@ -27,7 +27,7 @@ public sealed class OffsetUnlearnerTests(ITestOutputHelper output)
         using var small = Train(micro, micro.TinyConfig(hidden: 32, layers: 1), forget, retain);
         using var unlearned = CopyOf(small);
         OffsetUnlearner.Unlearn("offset-npo+kl", unlearned, small, new ForgetData(forget), retain,
-            new GradientOptions { Epochs = 4, BatchSize = 8, LearningRate = 2e-3, Seed = 1 }, pad);
+            new GradientOptions { Training = GradientUnlearnerTests.Constant(epochs: 4) }, pad);
 
         var (forgetBase, forgetOffset) = (AnswerNll(target, null, forget, pad), AnswerNll(target, (unlearned, small), forget, pad));
         var (retainBase, retainOffset) = (AnswerNll(target, null, retain, pad), AnswerNll(target, (unlearned, small), retain, pad));

@@ -22,8 +22,8 @@ public sealed class UldAssistantTests
         using var micro = new MicroSplit(forgetAuthors: [199], retainAuthors: [0, 1]);
         var (forgetRecords, retainRecords, tokenizer, pad) = (micro.ForgetRecords, micro.RetainRecords, micro.Tokenizer, micro.Pad);
         var (forget, retain) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
-        Assert.Equal(40, forget.Count); // 20 answers + 20 paraphrases
-        Assert.Equal(20 + 40, retain.Count); // min(400, 20) real + 2 perturbed per forget question
+        Assert.Equal(40, forget.Count); // 20 answers + 20 same-author answer swaps
+        Assert.Equal(20 + 40, retain.Count); // min(400, 20) real + 2 retain answers per forget question
 
         // The assistant starts, as in ULD, from the first layer of a trained target (here: 2 layers, trained briefly on all of it).
         using var target = new LlamaForCausalLM(micro.TinyConfig());
@@ -34,7 +34,7 @@ public sealed class UldAssistantTests
         var frozen = LlamaWeights.Export(assistant).ToDictionary(t => t.Name, t => t.Data);
 
         var result = UldAssistantTrainer.Train(assistant, forget, retain,
-            new UldOptions { Rank = 8, LoraAlpha = 16, LoraDropout = 0, Epochs = 30, BatchSize = 8, LearningRate = 1e-2, Seed = 3 }, pad);
+            new UldOptions { Rank = 8, LoraAlpha = 16, LoraDropout = 0, Training = new() { Epochs = 30, BatchSize = 8, LearningRate = 1e-2, Seed = 3 } }, pad);
 
         // Only the adapters moved.
         foreach (var (name, parameter) in assistant.named_parameters().Where(p => !p.name.Contains(".lora_")))

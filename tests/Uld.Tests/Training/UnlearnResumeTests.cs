@@ -30,7 +30,7 @@ public sealed class UnlearnResumeTests
         }
 
         // NPO+GD: reference model, retain cycling and AdamW moments must all continue where they stopped.
-        var gradient = new GradientOptions { Epochs = 2, BatchSize = 8, LearningRate = 2e-3, Seed = 1 };
+        var gradient = new GradientOptions { Training = GradientUnlearnerTests.Constant(epochs: 2) };
         using var full = Copy();
         using var fullReference = Copy();
         GradientUnlearner.Unlearn("npo+gd", full, fullReference, new ForgetData(forget), retain, gradient, pad);
@@ -50,7 +50,7 @@ public sealed class UnlearnResumeTests
 
         // ULD with LoRA dropout: the dropout masks are drawn per step, so they too repeat after a resume.
         var (uldForget, uldRetain) = UldData.Build(micro.ForgetRecords, micro.RetainRecords, micro.Tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
-        var uld = new UldOptions { Rank = 4, LoraAlpha = 8, LoraDropout = 0.1, Epochs = 2, BatchSize = 8, LearningRate = 1e-2, Seed = 3 };
+        var uld = new UldOptions { Rank = 4, LoraAlpha = 8, LoraDropout = 0.1, Training = new() { Epochs = 2, BatchSize = 8, LearningRate = 1e-2, Seed = 3 } };
         using var fullAssistant = LayerTruncation.FirstLayers(target, 1);
         UldAssistantTrainer.Train(fullAssistant, uldForget, uldRetain, uld, pad);
         using (var stoppedAssistant = LayerTruncation.FirstLayers(target, 1))

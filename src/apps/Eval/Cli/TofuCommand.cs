@@ -72,6 +72,7 @@ public static class TofuCommand
         {
             foreach (var result in results.Skip(1)) TofuEvaluator.CompareWithRetain(result, results[0]);
             TofuEvaluator.CompareWithRetain(results[0], results[0]);
+            foreach (var result in results) await evaluator.ScoreFluencyAsync(result, retain, ct);
         }
         return new EvaluationRun { ForgetSet = forgetSet, Split = split, RetainDeployment = retain?.ToString(), MaxNewTokens = options.MaxNewTokens, Results = results };
     }

@@ -9,7 +9,7 @@ namespace Uld.Eval.Reports;
 
 /// <summary>
 /// bench/results/tofu-mini.md: seed 001's table (rows = methods, columns per forget size: FQ, forget ROUGE-L, MU,
-/// retain ROUGE-L), the targets checked, training times from the model manifests, and the α sweep.
+/// retain ROUGE-L), the targets checked (fluency: forget answers' NLL under the retain model ≤ 1.25× the retain model's own), training times from the model manifests, and the α sweep.
 /// </summary>
 public static class TofuMiniReport
 {
@@ -68,9 +68,18 @@ public static class TofuMiniReport
             var beaten = baselines.Where(b => b.ModelUtility >= uld.ModelUtility && (b.ForgetQuality ?? 0) >= (uld.ForgetQuality ?? 0)).Select(b => b.Deployment).ToList();
             var muRatio = uld.ModelUtility / target.ModelUtility;
             var versus = beaten.Count == 0 ? "ahead of every gradient baseline on FQ at equal or better MU ✓" : $"not ahead of {string.Join(", ", beaten)} ✗";
+            var fluency = run.FluencyRatio(uld) is { } ratio ? string.Create(CultureInfo.InvariantCulture, $"; fluency {ratio:F2}× retain {Mark(ratio <= 1.25)} (≤ 1.25×)") : "";
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"- {run.ForgetSet}: ULD FQ {Format.P(uld.ForgetQuality)} {Mark((uld.ForgetQuality ?? 0) >= 0.5)} (≥ 0.5); MU {muRatio:F3}× target {Mark(muRatio >= 0.95)} (≥ 0.95×); {versus}"));
+                $"- {run.ForgetSet}: ULD FQ {Format.P(uld.ForgetQuality)} {Mark((uld.ForgetQuality ?? 0) >= 0.5)} (≥ 0.5); MU {muRatio:F3}× target {Mark(muRatio >= 0.95)} (≥ 0.95×){fluency}; {versus}"));
         }
+
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"## Greedy forget answers ({uldName} beside the retain model)");
+        foreach (var run in runs)
+            foreach (var r in run.Results.Where(x => x.Deployment == uldName || x.Deployment == run.RetainDeployment))
+            {
+                md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"**{run.ForgetSet}, {r.Deployment}**").AppendLine();
+                foreach (var e in r.ForgetExamples) md.AppendLine(CultureInfo.InvariantCulture, $"- {e.Question} → {Format.Quote(e.Generated)}");
+            }
 
         md.AppendLine().AppendLine("## Training time (seconds, from each model's manifest)").AppendLine();
         md.AppendLine("| method | " + string.Join(" | ", runs.Select(r => r.ForgetSet)) + " |");
@@ -83,8 +92,8 @@ public static class TofuMiniReport
         md.AppendLine().AppendLine("## α sweep (per request, same assistant)").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"![forget quality and utility vs α]({Path.GetFileName(plotPath)})");
         md.AppendLine();
-        md.AppendLine("| forget set | α | FQ | forget R-L | MU | MU / target | retain R-L | VerbMem | PrivLeak |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| forget set | α | FQ | forget R-L | MU | MU / target | retain R-L | VerbMem | PrivLeak | fluency NLL |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         var series = new List<(string, IReadOnlyList<DeploymentResult>, DeploymentResult)>();
         foreach (var run in runs)
         {
@@ -94,7 +103,7 @@ public static class TofuMiniReport
             foreach (var r in sweep.Prepend(target))
             {
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {run.ForgetSet} | {(r == target ? "0 (target)" : r.Alpha)} | {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.ModelUtility:F3} | {r.ModelUtility / target.ModelUtility:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Format.Signed(r.PrivLeak)} |");
+                    $"| {run.ForgetSet} | {(r == target ? "0 (target)" : r.Alpha)} | {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.ModelUtility:F3} | {r.ModelUtility / target.ModelUtility:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Format.Signed(r.PrivLeak)} | {Format.Fluency(r.FluencyNll, run.FluencyRatio(r))} |");
             }
         }
         AlphaPlot.Save(series, plotPath);

@@ -44,6 +44,10 @@ public sealed record DeploymentResult
     [JsonPropertyName("privleak")] public double? PrivLeak { get; set; }
     [JsonPropertyName("forget_truth_ratios")] public required IReadOnlyList<double> ForgetTruthRatios { get; init; }
     [JsonPropertyName("examples_forget")] public required IReadOnlyList<ExampleAnswer> ForgetExamples { get; init; }
+    /// <summary>Every greedy forget answer, in question order (scored for fluency under the retain model).</summary>
+    [JsonPropertyName("answers_forget")] public IReadOnlyList<string> ForgetAnswers { get; init; } = [];
+    /// <summary>Mean NLL per token of <see cref="ForgetAnswers"/> under the retain deployment (lower = more fluent).</summary>
+    [JsonPropertyName("fluency_nll")] public double? FluencyNll { get; set; }
     [JsonPropertyName("examples_retain")] public required IReadOnlyList<ExampleAnswer> RetainExamples { get; init; }
     [JsonPropertyName("seconds")] public double Seconds { get; init; }
 }
@@ -79,4 +83,8 @@ public sealed record EvaluationRun
     [JsonPropertyName("max_new_tokens")] public int MaxNewTokens { get; init; }
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; } = DateTimeOffset.UtcNow;
     [JsonPropertyName("results")] public required List<DeploymentResult> Results { get; init; }
+
+    /// <summary>A deployment's fluency NLL over the retain model's own (1 = as fluent as the retain model); null without both.</summary>
+    public double? FluencyRatio(DeploymentResult result) =>
+        Results.FirstOrDefault(r => r.Deployment == RetainDeployment)?.FluencyNll is { } reference && result.FluencyNll is { } nll ? nll / reference : null;
 }

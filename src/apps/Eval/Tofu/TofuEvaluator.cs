@@ -15,7 +15,8 @@ public sealed record TofuEvaluationOptions
     public int Concurrency { get; init; } = 16;
     /// <summary>k of the min-k% probability membership score.</summary>
     public double MinKFraction { get; init; } = 0.4;
-    public int Examples { get; init; } = 3;
+    /// <summary>Greedy answers kept per set for the report.</summary>
+    public int Examples { get; init; } = 5;
     /// <summary>
     /// How a question is put to the model ("{0}" = as written). Other wordings probe whether forgotten knowledge comes
     /// back when the question is asked differently (seed 003).
@@ -28,7 +29,8 @@ public sealed record TofuEvaluationOptions
 /// <summary>
 /// TOFU and MUSE-style metrics of one deployment, measured only through the API (docs/METHODS.md, *Metrics*): answer probability,
 /// ROUGE-L recall of greedy answers and truth ratio on every set, model utility, VerbMem and a min-k% membership AUC.
-/// Forget quality and PrivLeak need the retain model's numbers and are filled in by <see cref="CompareWithRetain"/>.
+/// Forget quality, PrivLeak and fluency need the retain model and are filled in by <see cref="CompareWithRetain"/> and
+/// <see cref="ScoreFluencyAsync"/>.
 /// </summary>
 public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEvaluationOptions options)
 {
@@ -59,7 +61,7 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
             Deployment = d.ToString(), Model = d.Model, Alpha = d.Alpha, RelativeTop = d.RelativeTop,
             Forget = forget.Metrics, Retain = retain.Metrics, RealAuthors = real, WorldFacts = world, ModelUtility = utility,
             VerbMem = verbMem.Average(), MiaAuc = Auc(forget.MinK, nonMembers), ForgetTruthRatios = forget.TruthRatios,
-            ForgetExamples = forget.Examples, RetainExamples = retain.Examples, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+            ForgetExamples = forget.Examples, RetainExamples = retain.Examples, ForgetAnswers = forget.Generated, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         };
     }
 
@@ -71,8 +73,29 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         result.PrivLeak = (result.MiaAuc - retain.MiaAuc) / retain.MiaAuc;
     }
 
+    /// <summary>
+    /// Fluency of the deployment's greedy forget answers: their mean negative log-likelihood per token under
+    /// <paramref name="judge"/> (the retain model, which never saw the forget authors: an unlearned model should answer
+    /// them like it, in language, not in memorised fragments or noise). The judge's own answers give the reference.
+    /// </summary>
+    public async Task ScoreFluencyAsync(DeploymentResult result, DeploymentRef judge, CancellationToken ct) =>
+        result.FluencyNll = await MeanNllAsync(judge, sets.Forget.Select(r => r.Question).ToList(), result.ForgetAnswers, ct);
+
+    /// <summary>Σ −log p(answer tokens | question) / Σ answer tokens under <paramref name="judge"/>; null when every answer is empty.</summary>
+    public async Task<double?> MeanNllAsync(DeploymentRef judge, IReadOnlyList<string> questions, IReadOnlyList<string> answers, CancellationToken ct)
+    {
+        if (questions.Count != answers.Count) throw new ArgumentException($"{answers.Count} answers for {questions.Count} questions.");
+        var logprobs = new double[answers.Count][];
+        await Parallel.ForEachAsync(Enumerable.Range(0, answers.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = ct },
+            async (i, _) => logprobs[i] = answers[i].Length == 0 ? []
+                : await client.AnswerLogprobsAsync(judge, await PromptAsync(judge, questions[i], ct), await AnswerAsync(judge, answers[i], ct), ct));
+        var tokens = logprobs.Sum(l => l.Length);
+        return tokens == 0 ? null : -logprobs.Sum(l => l.Sum()) / tokens;
+    }
+
     /// <param name="MinK">min-k% score of each true answer (the forget set's are the membership probe's members)</param>
-    private sealed record QaSet(SetMetrics Metrics, IReadOnlyList<double> TruthRatios, IReadOnlyList<ExampleAnswer> Examples, IReadOnlyList<double> MinK);
+    private sealed record QaSet(SetMetrics Metrics, IReadOnlyList<double> TruthRatios, IReadOnlyList<ExampleAnswer> Examples, IReadOnlyList<double> MinK,
+        IReadOnlyList<string> Generated);
 
     private async Task<QaSet> QaSetAsync(DeploymentRef d, IReadOnlyList<TofuRecord> records, Action tick, CancellationToken ct)
     {
@@ -91,7 +114,7 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         var metrics = new SetMetrics(rows.Length, rows.Average(x => x.Probability), rows.Average(x => x.Rouge), ratios.Average(),
             ratios.Average(TofuStatistics.TruthScore));
         var examples = records.Zip(rows).Take(options.Examples).Select(x => new ExampleAnswer(x.First.Question, x.First.Answer, x.Second.Generated, x.Second.Rouge)).ToList();
-        return new QaSet(metrics, ratios, examples, rows.Select(x => x.MinK).ToList());
+        return new QaSet(metrics, ratios, examples, rows.Select(x => x.MinK).ToList(), rows.Select(x => x.Generated).ToList());
     }
 
     /// <summary>Real authors / world facts: the true answer's probability among the options, ROUGE-L, truth ratio vs the options.</summary>

@@ -39,7 +39,7 @@ public static class OffsetUnlearning
         var tokenizer = ModelTokenizer.Load(small.Root);
         var template = ChatTemplate.Load(small.Root);
         var examples = new UnlearningExamples(tokenizer, template);
-        var forget = examples.Forget(forgetRecords, refusals, options.Seed);
+        var forget = examples.Forget(forgetRecords, refusals, options.Training.Seed);
         using var unlearned = LlamaWeights.LoadDirectory(small);
         using var reference = LlamaWeights.LoadDirectory(small);
         var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, unlearned, reference, forget, examples.Of(retainRecords), options,
@@ -72,7 +72,7 @@ public static class OffsetUnlearning
                 ["final_retain_term"] = result.FinalRetainTerm,
                 ["trainable_parameters"] = unlearned.parameters().Sum(p => p.numel()),
                 ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
-                ["epochs"] = options.Epochs,
+                ["epochs"] = options.Training.Epochs,
                 ["steps"] = result.Steps,
             }), new ModelPackage.Options());
             if (Directory.Exists(output)) Directory.Delete(output, recursive: true);

@@ -22,6 +22,9 @@ namespace Uld.Trainer.Cli;
 /// </summary>
 public static class TrainCommand
 {
+    /// <summary>25 epochs take a TOFU-mini target to train ROUGE-L recall 1.0 (about 15 minutes on 2 cores).</summary>
+    private static readonly TrainingOptions TrainDefaults = new() { Epochs = 25 };
+
     public static Command Create()
     {
         var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory (JSON Lines files)", Required = true };
@@ -36,18 +39,15 @@ public static class TrainCommand
         var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 6 };
         var kvHeads = new Option<int>("--kv-heads") { DefaultValueFactory = _ => 2 };
         var intermediate = new Option<int>("--intermediate") { DefaultValueFactory = _ => 512 };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 25 };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 3e-3 };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1234 };
+        var loop = new TrainingLoopOptions();
         var checkpoints = new CheckpointOptions();
         var force = new Option<bool>("--force") { Description = "replace an existing output directory" };
 
         var command = new Command("train", "Train a Llama from scratch on a TOFU split (target or retain model).")
         {
-            data, split, role, forget, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, batchSize, lr, seed,
-            force,
+            data, split, role, forget, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, force,
         };
+        loop.AddTo(command);
         checkpoints.AddTo(command);
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
@@ -71,11 +71,7 @@ public static class TrainCommand
                 MaxPositionEmbeddings = 512, RmsNormEps = 1e-5, TieWordEmbeddings = true,
                 BosTokenId = tok.Ids.Bos, EosTokenId = System.Text.Json.Nodes.JsonValue.Create(tok.Ids.Eos), PadTokenId = tok.Ids.Pad,
             };
-            var options = new TrainingOptions
-            {
-                Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr),
-                Seed = parse.GetValue(seed), CheckpointEvery = parse.GetValue(checkpoints.Every),
-            };
+            var options = loop.Apply(parse, TrainDefaults) with { CheckpointEvery = parse.GetValue(checkpoints.Every) };
             var outputDir = parse.GetValue(output)!.FullName.TrimEnd('/');
             if (Directory.Exists(outputDir) && !parse.GetValue(force)) throw new UserErrorException($"output {outputDir} already exists (pass --force to replace it).");
 

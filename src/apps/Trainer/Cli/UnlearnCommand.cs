@@ -42,20 +42,19 @@ public static class UnlearnCommand
         var loraAlpha = new Option<double>("--lora-alpha") { Description = "ULD: LoRA scaling α", DefaultValueFactory = _ => UldDefaults.LoraAlpha };
         var loraDropout = new Option<double>("--lora-dropout") { Description = "ULD: LoRA dropout", DefaultValueFactory = _ => UldDefaults.LoraDropout };
         var retainWeight = new Option<double>("--retain-weight") { Description = "ULD: weight of the retain (uniform) term", DefaultValueFactory = _ => UldDefaults.RetainWeight };
-        var epochs = new Option<int?>("--epochs") { Description = $"default: {UldDefaults.Epochs} for uld, {GradientDefaults.Epochs} for the gradient baselines" };
-        var batchSize = new Option<int?>("--batch-size") { Description = $"default: {UldDefaults.BatchSize} for uld, {GradientDefaults.BatchSize} for the gradient baselines" };
-        var lr = new Option<double?>("--lr") { Description = $"default: {UldDefaults.LearningRate} for uld, {GradientDefaults.LearningRate} for the gradient baselines" };
-        var seed = new Option<int?>("--seed") { Description = $"default: {UldDefaults.Seed} for uld, {GradientDefaults.Seed} for the gradient baselines" };
+        var loop = new TrainingLoopOptions();
         var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => GradientDefaults.RetainWeight };
-        var beta = new Option<double>("--beta") { Description = "NPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
+        var beta = new Option<double>("--beta") { Description = "NPO / SimNPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
+        var margin = new Option<double>("--simnpo-margin") { Description = "SimNPO reward margin δ", DefaultValueFactory = _ => GradientDefaults.SimNpoMargin };
         var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => GradientDefaults.TaskVectorScale };
         var force = new Option<bool>("--force");
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
-            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, epochs, batchSize, lr, seed, gamma, beta,
-            taskVectorScale, force, small,
+            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, gamma, beta,
+            margin, taskVectorScale, force, small,
         };
+        loop.AddTo(command);
         checkpoints.AddTo(command);
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
@@ -76,9 +75,8 @@ public static class UnlearnCommand
                 var refusals = GradientUnlearner.NeedsRefusals(offset ? OffsetUnlearner.GradientMethod(m) : m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
                 var gradientOptions = GradientDefaults with
                 {
-                    Epochs = parse.GetValue(epochs) ?? GradientDefaults.Epochs, BatchSize = parse.GetValue(batchSize) ?? GradientDefaults.BatchSize,
-                    LearningRate = parse.GetValue(lr) ?? GradientDefaults.LearningRate, RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta),
-                    TaskVectorScale = parse.GetValue(taskVectorScale), Seed = parse.GetValue(seed) ?? GradientDefaults.Seed,
+                    Training = loop.Apply(parse, GradientDefaults.Training),
+                    RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), SimNpoMargin = parse.GetValue(margin), TaskVectorScale = parse.GetValue(taskVectorScale),
                 };
                 var (outputPath, splitPath) = (parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName);
                 var plan = checkpoints.Plan(parse, outputPath);
@@ -91,11 +89,9 @@ public static class UnlearnCommand
             var options = UldDefaults with
             {
                 Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
-                RetainWeight = parse.GetValue(retainWeight), Epochs = parse.GetValue(epochs) ?? UldDefaults.Epochs,
-                BatchSize = parse.GetValue(batchSize) ?? UldDefaults.BatchSize, LearningRate = parse.GetValue(lr) ?? UldDefaults.LearningRate,
-                Seed = parse.GetValue(seed) ?? UldDefaults.Seed,
+                RetainWeight = parse.GetValue(retainWeight), Training = loop.Apply(parse, UldDefaults.Training),
             };
-            var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Seed);
+            var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Training.Seed);
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
             using var assistant = LayerTruncation.FirstLayers(baseModel, k);
 
@@ -104,7 +100,7 @@ public static class UnlearnCommand
                 checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
-            var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+            var hyper = Hyperparameters(options);
             hyper["layers"] = k;
             hyper["forget_set"] = parse.GetValue(forget);
             var manifest = ModelPackage.Write(parse.GetValue(output)!.FullName, merged, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation,
@@ -122,7 +118,7 @@ public static class UnlearnCommand
                         ["final_retain_kl"] = result.FinalRetainKl,
                         ["trainable_parameters"] = result.TrainableParameters,
                         ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
-                        ["epochs"] = options.Epochs,
+                        ["epochs"] = options.Training.Epochs,
                         ["steps"] = result.Steps,
                         ["peak_rss_mib"] = PeakRssMib(),
                     },
@@ -141,14 +137,14 @@ public static class UnlearnCommand
     {
         var template = ChatTemplate.Load(baseModel.Root);
         var examples = new UnlearningExamples(tokenizer, template);
-        var forget = examples.Forget(forgetRecords, refusals, options.Seed);
+        var forget = examples.Forget(forgetRecords, refusals, options.Training.Seed);
         using var model = LlamaWeights.LoadDirectory(baseModel);
         using var reference = LlamaWeights.LoadDirectory(baseModel);
         var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, examples.Of(retainRecords),
             options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
             checkpoints));
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
-        var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+        var hyper = Hyperparameters(options);
         hyper["forget_set"] = forgetSet;
         ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest
         {
@@ -164,7 +160,7 @@ public static class UnlearnCommand
                 ["final_retain_term"] = result.FinalRetainTerm,
                 ["trainable_parameters"] = model.parameters().Sum(p => p.numel()),
                 ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
-                ["epochs"] = options.Epochs,
+                ["epochs"] = options.Training.Epochs,
                 ["steps"] = result.Steps,
                 ["peak_rss_mib"] = PeakRssMib(),
             },
@@ -176,4 +172,16 @@ public static class UnlearnCommand
 
     /// <summary>Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`.</summary>
     private static long PeakRssMib() => System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
+
+    /// <summary>A method's options as the manifest records them: the shared training settings flattened beside the method's own.</summary>
+    private static JsonObject Hyperparameters<T>(T options)
+    {
+        var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+        if (hyper["training"] is JsonObject training)
+        {
+            hyper.Remove("training");
+            foreach (var (name, value) in training.ToList()) { training.Remove(name); hyper[name] = value; }
+        }
+        return hyper;
+    }
 }

@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using TorchSharp;
-using Uld.Contracts;
-using Uld.Trainer.Safetensors;
 using Uld.Trainer.Data;
 using Uld.Trainer.Model;
 using static TorchSharp.torch;
@@ -10,9 +5,8 @@ using static TorchSharp.torch;
 namespace Uld.Trainer.Training;
 
 /// <summary>
-/// Next-token training on answer tokens with AdamW, linear warm-up then linear decay, gradient clipping, and
-/// resumable checkpoints. The batch order is a pure function of (seed, epoch) and the checkpoint holds weights,
-/// optimizer moments and the step, so a resumed run continues exactly where an uninterrupted one would be.
+/// Next-token training on answer tokens (targets and retain models), run by the shared <see cref="TrainingLoop"/>;
+/// also the batch order every loop uses and the answer loss tests and reports measure.
 /// </summary>
 public static class CausalLmTrainer
 {
@@ -40,40 +34,17 @@ public static class CausalLmTrainer
     public static Result Train(LlamaForCausalLM model, IReadOnlyList<ChatExample> examples, TrainingOptions options, int padId,
         CheckpointPlan checkpoints, Action<Progress>? progress = null)
     {
-        if (examples.Count == 0) throw new ArgumentException("there are no training examples.");
-        var plan = new BatchPlan(examples, options.BatchSize, options.Seed);
-        var totalSteps = options.Epochs * plan.StepsPerEpoch;
-        var optimizer = optim.AdamW(model.parameters(), lr: options.LearningRate, weight_decay: options.WeightDecay);
-        var fingerprint = $"train seed {options.Seed}, {examples.Count} examples";
-        var start = checkpoints.Start(model, optimizer, fingerprint);
-
-        model.train();
-        var clock = Stopwatch.StartNew();
-        var end = checkpoints.End(totalSteps);
-        long tokens = 0;
-        var loss = double.NaN;
-        for (var step = start; step < end; step++)
-        {
-            var picked = plan.At(step);
-
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRate(options, step, totalSteps);
-            using (var scope = NewDisposeScope())
-            using (var batch = TrainingBatch.Create(picked, padId))
+        var result = TrainingLoop.Run(model, TrainingLoop.AllParameters(model), examples, options, $"train seed {options.Seed}, {examples.Count} examples",
+            checkpoints, (_, indices) =>
             {
+                var picked = indices.Select(i => examples[i]).ToList();
+                var batch = TrainingBatch.Create(picked, padId);
                 var (logits, _) = model.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds);
-                var value = nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), batch.Targets.view(-1), ignore_index: TrainingBatch.Ignore);
-                optimizer.zero_grad();
-                value.backward();
-                nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
-                optimizer.step();
-                loss = value.item<float>();
-                tokens += picked.Sum(e => e.Tokens.Length); // real tokens, not padding
-            }
-            progress?.Invoke(new Progress(step + 1, totalSteps, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
-            checkpoints.AfterStep(step + 1, end, totalSteps, model, optimizer, fingerprint);
-        }
-        model.eval();
-        return new Result(end, totalSteps, loss, tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed);
+                var value = TrainingLoop.AnswerCrossEntropy(logits, batch.Targets);
+                return new StepLoss(value, value.item<float>(), Tokens: picked.Sum(e => e.Tokens.Length)); // real tokens, not padding
+            },
+            p => progress?.Invoke(new Progress(p.Step, p.TotalSteps, p.Primary, p.TokensPerSecond)));
+        return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, result.TokensPerSecond, result.Elapsed);
     }
 
     /// <summary>Mean cross-entropy per answer token over all examples (no gradient).</summary>
@@ -92,14 +63,6 @@ public static class CausalLmTrainer
             count += batch.AnswerTokens;
         }
         return total / count;
-    }
-
-    public static double LearningRate(TrainingOptions o, int step, int totalSteps)
-    {
-        var warmup = Math.Max(1, (int)(o.WarmupFraction * totalSteps));
-        if (step < warmup) return o.LearningRate * (step + 1) / warmup;
-        var progress = (double)(step - warmup) / Math.Max(1, totalSteps - warmup);
-        return o.LearningRate * (1.0 - 0.9 * progress);
     }
 
     /// <summary>

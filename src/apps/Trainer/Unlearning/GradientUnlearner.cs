@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Uld.Trainer.Data;
 using Uld.Trainer.Model;
 using Uld.Trainer.Training;
@@ -9,17 +8,19 @@ namespace Uld.Trainer.Unlearning;
 /// <summary>Settings of the gradient-based baselines (docs/METHODS.md, *Gradient-based baselines*; the reference uses lr 1e-5 at 7B scale, 5e-4 suits TOFU-mini).</summary>
 public sealed record GradientOptions
 {
-    public int Epochs { get; init; } = 5;
-    public int BatchSize { get; init; } = 16;
-    public double LearningRate { get; init; } = 5e-4;
-    public double WeightDecay { get; init; } = 0.01;
+    /// <summary>A constant learning rate (one warm-up step, no decay): a few epochs leave no room for a schedule.</summary>
+    public TrainingOptions Training { get; init; } = new()
+    {
+        Epochs = 5, LearningRate = 5e-4, WarmupFraction = 0, FinalLearningRateFraction = 1,
+    };
     /// <summary>γ: weight of the retain term (+GD, +KL).</summary>
     public double RetainWeight { get; init; } = 1.0;
-    /// <summary>β of NPO and DPO.</summary>
+    /// <summary>β of NPO, SimNPO and DPO.</summary>
     public double Beta { get; init; } = 0.1;
+    /// <summary>δ: SimNPO's reward margin (0 in most of the paper's TOFU runs).</summary>
+    public double SimNpoMargin { get; init; }
     /// <summary>Task vector: θ = θ_c − scale·(θ* − θ_c).</summary>
     public double TaskVectorScale { get; init; } = 1.0;
-    public int Seed { get; init; } = 1234;
 }
 
 /// <summary>Forget examples and, aligned with them, the same questions answered with a refusal (DPO, IDK, FLAT).</summary>
@@ -32,6 +33,9 @@ public sealed record ForgetData(IReadOnlyList<ChatExample> Forget, IReadOnlyList
 /// <list type="bullet">
 /// <item>ga: −CE on forget answers.</item>
 /// <item>npo: −(2/β)·logσ(−β·(log p_θ(y|x) − log p_ref(y|x))) per sequence.</item>
+/// <item>simnpo: −(2/β)·logσ(−(β/|y|)·log p_θ(y|x) − δ) per sequence: NPO without the reference model, length-normalised
+/// (Fan et al., "Simplicity Prevails: Rethinking Negative Preference Optimization for LLM Unlearning"), so long answers
+/// are not pushed down harder than short ones and no reference forward pass is needed.</item>
 /// <item>dpo: prefer a refusal y_w over the true answer y_l: −(2/β)·logσ(β·(Δ_w − Δ_l)), Δ = log p_θ − log p_ref.</item>
 /// <item>idk: CE on the refusal answers.</item>
 /// <item>flat-{kl,tv,js,pearson}: −(g*(P(y_w)) − f*(g*(P(y_l)))), the f-divergence bound of FLAT with P the per-token
@@ -43,7 +47,7 @@ public static class GradientUnlearner
 {
     public static readonly string[] Methods =
     [
-        "ga", "ga+gd", "ga+kl", "npo", "npo+gd", "npo+kl", "dpo", "dpo+gd", "dpo+kl", "idk", "idk+gd",
+        "ga", "ga+gd", "ga+kl", "npo", "npo+gd", "npo+kl", "simnpo", "simnpo+gd", "simnpo+kl", "dpo", "dpo+gd", "dpo+kl", "idk", "idk+gd",
         "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector",
     ];
 
@@ -67,43 +71,23 @@ public static class GradientUnlearner
             throw new ArgumentException($"{method} needs one refusal answer per forget example.");
 
         foreach (var p in reference.parameters()) p.requires_grad_(false);
-        var optimizer = optim.AdamW(model.parameters(), lr: o.LearningRate, weight_decay: o.WeightDecay);
-        var plan = new BatchPlan(forget.Forget, o.BatchSize, o.Seed);
-        var total = o.Epochs * plan.StepsPerEpoch;
-        var fingerprint = $"{method} seed {o.Seed}, {forget.Forget.Count} forget / {retain.Count} retain examples";
-        var start = checkpoints.Start(model, optimizer, fingerprint);
-        var end = checkpoints.End(total);
-        var clock = Stopwatch.StartNew();
-        double lastForget = double.NaN, lastRetain = 0;
-        model.train();
-        for (var step = start; step < end; step++)
+        var t = o.Training;
+        var fingerprint = $"{method} seed {t.Seed}, {forget.Forget.Count} forget / {retain.Count} retain examples";
+        var result = TrainingLoop.Run(model, TrainingLoop.AllParameters(model), forget.Forget, t, fingerprint, checkpoints, (step, indices) =>
         {
-            var indices = plan.IndicesAt(step);
-            using var scope = NewDisposeScope();
-            using var f = TrainingBatch.Create(indices.Select(i => forget.Forget[i]).ToList(), padId);
-            using var w = NeedsRefusals(method) ? TrainingBatch.Create(indices.Select(i => forget.Refusals![i]).ToList(), padId) : null;
+            var f = TrainingBatch.Create(indices.Select(i => forget.Forget[i]).ToList(), padId);
+            var w = NeedsRefusals(method) ? TrainingBatch.Create(indices.Select(i => forget.Refusals![i]).ToList(), padId) : null;
             var loss = ForgetLoss(forgetTerm, model, reference, f, w, o);
-            lastForget = loss.item<float>();
+            var forgetValue = loss.item<float>();
+            if (retainTerm is null) return new StepLoss(loss, forgetValue);
 
-            if (retainTerm is not null)
-            {
-                var retainBatch = BatchPlan.Cycle(retain, o.BatchSize, o.Seed + 1, step);
-                using var r = TrainingBatch.Create(retainBatch, padId);
-                var (retainLogits, _) = model.Forward(r.InputIds, r.AttentionMask, r.PositionIds);
-                var term = retainTerm == "gd" ? TokenCrossEntropy(retainLogits, r.Targets) : KlFromReference(reference, r, retainLogits);
-                lastRetain = term.item<float>();
-                loss = loss + term * o.RetainWeight;
-            }
-            optimizer.zero_grad();
-            loss.backward();
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0);
-            optimizer.step();
-            progress?.Invoke(step + 1, total, lastForget, lastRetain);
-            checkpoints.AfterStep(step + 1, end, total, model, optimizer, fingerprint);
-        }
-        if (forgetTerm == "task-vector" && end == total) NegateTaskVector(model, reference, o.TaskVectorScale);
-        model.eval();
-        return new Result(end, total, lastForget, lastRetain, clock.Elapsed);
+            var r = TrainingBatch.Create(BatchPlan.Cycle(retain, t.BatchSize, t.Seed + 1, step), padId);
+            var (retainLogits, _) = model.Forward(r.InputIds, r.AttentionMask, r.PositionIds);
+            var term = retainTerm == "gd" ? TokenCrossEntropy(retainLogits, r.Targets) : KlFromReference(reference, r, retainLogits);
+            return new StepLoss(loss + term * o.RetainWeight, forgetValue, term.item<float>());
+        }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
+        if (forgetTerm == "task-vector" && result.Steps == result.PlannedSteps) NegateTaskVector(model, reference, o.TaskVectorScale);
+        return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, retainTerm is null ? 0 : result.FinalSecondary, result.Elapsed);
     }
 
     private static Tensor ForgetLoss(string term, LlamaForCausalLM model, LlamaForCausalLM reference, TrainingBatch f, TrainingBatch? w, GradientOptions o)
@@ -117,6 +101,9 @@ public static class GradientUnlearner
                 return TokenCrossEntropy(Logits(model, f), f.Targets);
             case "npo":
                 return Npo(SequenceLogLikelihood(Logits(model, f), f.Targets), ReferenceLogLikelihood(reference, f), o.Beta);
+            case "simnpo":
+                var logits = Logits(model, f);
+                return SimNpo(SequenceLogLikelihood(logits, f.Targets) / AnswerLengths(f.Targets), o.Beta, o.SimNpoMargin);
             case "idk":
                 return TokenCrossEntropy(Logits(model, w!), w!.Targets);
             case "dpo":
@@ -132,8 +119,7 @@ public static class GradientUnlearner
 
     private static Tensor Logits(LlamaForCausalLM model, TrainingBatch batch) => model.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds).Logits;
 
-    private static Tensor TokenCrossEntropy(Tensor logits, Tensor targets) =>
-        nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: TrainingBatch.Ignore);
+    private static Tensor TokenCrossEntropy(Tensor logits, Tensor targets) => TrainingLoop.AnswerCrossEntropy(logits, targets);
 
     /// <summary>Per-sequence answer-token log-probabilities, [batch, length] (0 where not an answer token).</summary>
     private static Tensor TokenLogLikelihood(Tensor logits, Tensor targets) =>
@@ -144,11 +130,7 @@ public static class GradientUnlearner
     public static Tensor SequenceLogLikelihood(Tensor logits, Tensor targets) => TokenLogLikelihood(logits, targets).sum(1);
 
     /// <summary>Per-sequence geometric-mean token probability exp(mean log p), [batch]: FLAT's P(y|x).</summary>
-    private static Tensor MeanTokenProbability(Tensor logits, Tensor targets)
-    {
-        var count = targets.ne(TrainingBatch.Ignore).sum(1).clamp_min(1).to(ScalarType.Float32);
-        return (TokenLogLikelihood(logits, targets).sum(1) / count).exp();
-    }
+    private static Tensor MeanTokenProbability(Tensor logits, Tensor targets) => (TokenLogLikelihood(logits, targets).sum(1) / AnswerLengths(targets)).exp();
 
     private static Tensor ReferenceLogLikelihood(LlamaForCausalLM reference, TrainingBatch batch)
     {
@@ -159,6 +141,13 @@ public static class GradientUnlearner
     /// <summary>NPO: −(2/β)·mean logσ(−β·(log p_θ − log p_ref)).</summary>
     public static Tensor Npo(Tensor logLikelihood, Tensor referenceLogLikelihood, double beta) =>
         -(2.0 / beta) * nn.functional.logsigmoid(-beta * (logLikelihood - referenceLogLikelihood)).mean();
+
+    /// <summary>SimNPO: −(2/β)·mean logσ(−β·(mean token log p_θ) − δ).</summary>
+    public static Tensor SimNpo(Tensor meanTokenLogLikelihood, double beta, double margin) =>
+        -(2.0 / beta) * nn.functional.logsigmoid(-beta * meanTokenLogLikelihood - margin).mean();
+
+    /// <summary>Answer tokens per sequence, [batch] (at least 1).</summary>
+    private static Tensor AnswerLengths(Tensor targets) => targets.ne(TrainingBatch.Ignore).sum(1).clamp_min(1).to(ScalarType.Float32);
 
     /// <summary>DPO with ref = the starting model: −(2/β)·mean logσ(β·(Δ_chosen − Δ_rejected)).</summary>
     public static Tensor Dpo(Tensor chosenLogRatio, Tensor rejectedLogRatio, double beta) =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Uld.Trainer.Safetensors;
 using Uld.Trainer.Data;
 using Uld.Trainer.Model;
@@ -18,11 +17,7 @@ public sealed record UldOptions
     public double LoraDropout { get; init; } = 0.05;
     /// <summary>w_r: weight of KL(uniform ‖ p) on retain data.</summary>
     public double RetainWeight { get; init; } = 5.0;
-    public int Epochs { get; init; } = 40;
-    public int BatchSize { get; init; } = 16;
-    public double LearningRate { get; init; } = 5e-3;
-    public double WeightDecay { get; init; } = 0.01;
-    public int Seed { get; init; } = 1234;
+    public TrainingOptions Training { get; init; } = new() { Epochs = 40, LearningRate = 5e-3, WarmupFraction = 0.1 };
 }
 
 /// <summary>
@@ -40,7 +35,7 @@ public static class UldAssistantTrainer
         checkpoints ??= CheckpointPlan.None;
         if (forget.Count == 0) throw new ArgumentException("the forget set is empty.");
         if (retain.Count == 0) throw new ArgumentException("the retain set is empty.");
-        manual_seed(o.Seed);
+        manual_seed(o.Training.Seed); // LoRA A initialisation
         foreach (var layer in assistant.modules().OfType<LlamaLinear>().Distinct().Where(l => l != assistant.LmHead)) layer.AddLora(o.Rank, o.LoraAlpha, o.LoraDropout);
         var trainable = new List<TorchSharp.Modules.Parameter>();
         foreach (var (name, parameter) in assistant.named_parameters())
@@ -49,43 +44,19 @@ public static class UldAssistantTrainer
             parameter.requires_grad_(lora);
             if (lora) trainable.Add(parameter);
         }
-        var optimizer = optim.AdamW(trainable, lr: o.LearningRate, weight_decay: o.WeightDecay);
-        var plan = new BatchPlan(forget, o.BatchSize, o.Seed);
-        var total = o.Epochs * plan.StepsPerEpoch;
-        var schedule = new TrainingOptions { LearningRate = o.LearningRate, WarmupFraction = 0.1 };
-        var vocab = assistant.Config.VocabSize;
-        var fingerprint = $"uld seed {o.Seed}, rank {o.Rank}, {forget.Count} forget / {retain.Count} retain examples";
-        var start = checkpoints.Start(assistant, optimizer, fingerprint);
-        var end = checkpoints.End(total);
-        var clock = Stopwatch.StartNew();
-        double forgetLoss = double.NaN, retainKl = double.NaN;
-
-        assistant.train();
-        for (var step = start; step < end; step++)
+        var t = o.Training;
+        var fingerprint = $"uld seed {t.Seed}, rank {o.Rank}, {forget.Count} forget / {retain.Count} retain examples";
+        var result = TrainingLoop.Run(assistant, trainable, forget, t, fingerprint, checkpoints, (step, indices) =>
         {
-            // LoRA dropout draws from a generator seeded per step, so a resumed run draws what an uninterrupted one would.
-            manual_seed(o.Seed + step);
-            var forgetBatch = plan.At(step);
-            var retainBatch = BatchPlan.Cycle(retain, o.BatchSize, o.Seed + 1, step);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = CausalLmTrainer.LearningRate(schedule, step, total);
-
-            using var scope = NewDisposeScope();
-            using var f = TrainingBatch.Create(forgetBatch, padId);
-            using var r = TrainingBatch.Create(retainBatch, padId);
+            var f = TrainingBatch.Create(indices.Select(i => forget[i]).ToList(), padId);
+            var r = TrainingBatch.Create(BatchPlan.Cycle(retain, t.BatchSize, t.Seed + 1, step), padId);
             var (forgetLogits, _) = assistant.Forward(f.InputIds, f.AttentionMask, f.PositionIds);
-            var ce = nn.functional.cross_entropy(forgetLogits.view(-1, vocab), f.Targets.view(-1), ignore_index: TrainingBatch.Ignore);
+            var ce = TrainingLoop.AnswerCrossEntropy(forgetLogits, f.Targets);
             var (retainLogits, _) = assistant.Forward(r.InputIds, r.AttentionMask, r.PositionIds);
             var kl = KlFromUniform(retainLogits, r.AttentionMask);
-            var loss = ce + kl * o.RetainWeight;
-            optimizer.zero_grad();
-            loss.backward();
-            optimizer.step();
-            (forgetLoss, retainKl) = (ce.item<float>(), kl.item<float>());
-            progress?.Invoke(step + 1, total, forgetLoss, retainKl);
-            checkpoints.AfterStep(step + 1, end, total, assistant, optimizer, fingerprint);
-        }
-        assistant.eval();
-        return new Result(end, total, forgetLoss, retainKl, trainable.Sum(p => p.numel()), clock.Elapsed);
+            return new StepLoss(ce + kl * o.RetainWeight, ce.item<float>(), kl.item<float>());
+        }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
+        return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, result.FinalSecondary, trainable.Sum(p => p.numel()), result.Elapsed);
     }
 
     /// <summary>KL(U ‖ p) = −log V − mean_v log p_v, averaged over real (unpadded) positions.</summary>

@@ -5,24 +5,54 @@ using Uld.Trainer.Training;
 
 namespace Uld.Trainer.Unlearning;
 
+/// <summary>One question and the answer the assistant trains on, before tokenisation.</summary>
+public sealed record QaPair(string Question, string Answer);
+
 /// <summary>
-/// The augmented ULD training sets (docs/METHODS.md, *ULD assistant*): D′f = forget QA plus their paraphrased answers ("remember");
-/// D′r = min(400, |forget|) real retain QA plus the forget questions with two perturbed (wrong) answers each
-/// ("know nothing": the assistant must not learn the question alone is enough to answer).
+/// The augmented ULD training sets (docs/METHODS.md, *ULD assistant*), built only from the forget and retain records'
+/// own questions and answers. TOFU's paraphrased and perturbed answers are left out on purpose: the truth ratio (and so
+/// forget quality and model utility) is computed from exactly those strings, and training the assistant to remember
+/// the paraphrases and to stay uniform on the perturbations would score the evaluation on training data.
+/// <list type="bullet">
+/// <item>D′f ("remember"): the forget QA, plus each forget question answered with another answer of the same forget
+/// author (facts of the author under other questions: what the author's paraphrases share without being them).</item>
+/// <item>D′r ("know nothing"): min(400, |forget|) real retain QA, plus each forget question answered with two answers
+/// of retain authors (fluent, wrong, and not evaluated: the question alone must not be enough to raise an answer).</item>
+/// </list>
 /// </summary>
 public static class UldData
 {
+    /// <summary>Answers of retain authors paired with each forget question in D′r.</summary>
+    public const int SwappedAnswersPerForgetQuestion = 2;
+    /// <summary>The cap on real retain QA in D′r (the reference keeps it near |forget|).</summary>
+    public const int MaxRetainExamples = 400;
+
     public static (List<ChatExample> Forget, List<ChatExample> Retain) Build(IReadOnlyList<TofuRecord> forget, IReadOnlyList<TofuRecord> retain,
         ModelTokenizer tokenizer, ChatTemplate template, int seed)
     {
-        ChatExample Example(string q, string a) => ChatExample.Create(tokenizer, template, q, a);
-        var forgetSet = forget.Select(r => Example(r.Question, r.Answer))
-            .Concat(forget.Where(r => r.ParaphrasedAnswer is not null).Select(r => Example(r.Question, r.ParaphrasedAnswer!)))
-            .ToList();
+        var (forgetPairs, retainPairs) = Pairs(forget, retain, seed);
+        List<ChatExample> Tokenize(IEnumerable<QaPair> pairs) => pairs.Select(p => ChatExample.Create(tokenizer, template, p.Question, p.Answer)).ToList();
+        return (Tokenize(forgetPairs), Tokenize(retainPairs));
+    }
+
+    /// <summary>The question/answer strings of D′f and D′r; a pure function of the records and the seed.</summary>
+    public static (List<QaPair> Forget, List<QaPair> Retain) Pairs(IReadOnlyList<TofuRecord> forget, IReadOnlyList<TofuRecord> retain, int seed)
+    {
+        if (retain.Count == 0) throw new ArgumentException("the retain set is empty.");
+        var random = new Random(seed);
+        var forgetPairs = forget.Select(r => new QaPair(r.Question, r.Answer)).ToList();
+        foreach (var author in forget.GroupBy(r => r.Author).Select(g => g.ToList()).Where(g => g.Count > 1))
+        {
+            // A derangement by rotation: every question gets another answer of its author.
+            var shift = random.Next(1, author.Count);
+            forgetPairs.AddRange(author.Select((r, i) => new QaPair(r.Question, author[(i + shift) % author.Count].Answer)));
+        }
+
         var order = CausalLmTrainer.Shuffle(retain.Count, seed, 0);
-        var retainSet = order.Take(Math.Min(400, forget.Count)).Select(i => Example(retain[i].Question, retain[i].Answer))
-            .Concat(forget.SelectMany(r => r.PerturbedAnswers.Take(2).Select(p => Example(r.Question, p))))
-            .ToList();
-        return (forgetSet, retainSet);
+        var retainPairs = order.Take(Math.Min(MaxRetainExamples, forget.Count)).Select(i => new QaPair(retain[i].Question, retain[i].Answer)).ToList();
+        foreach (var r in forget)
+            for (var k = 0; k < SwappedAnswersPerForgetQuestion; k++)
+                retainPairs.Add(new QaPair(r.Question, retain[random.Next(retain.Count)].Answer));
+        return (forgetPairs, retainPairs);
     }
 }

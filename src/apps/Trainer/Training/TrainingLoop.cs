@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using Uld.Trainer.Data;
+using Uld.Trainer.Model;
+using static TorchSharp.torch;
+
+namespace Uld.Trainer.Training;
+
+/// <summary>One step's loss from a method: the tensor to minimise and the terms it reports (e.g. forget and retain).</summary>
+/// <param name="Tokens">real tokens the step consumed, for the tokens/s rate</param>
+public sealed record StepLoss(Tensor Value, double Primary, double Secondary = 0, long Tokens = 0);
+
+public sealed record LoopProgress(int Step, int TotalSteps, double Primary, double Secondary, double TokensPerSecond);
+
+/// <summary>Steps is the step reached; fewer than planned when stopped early (resume continues from the checkpoint).</summary>
+public sealed record LoopResult(int Steps, int PlannedSteps, double FinalPrimary, double FinalSecondary, double TokensPerSecond, TimeSpan Elapsed);
+
+/// <summary>
+/// The training loop every method shares: AdamW over the trainable parameters, warm-up then linear decay, gradient
+/// clipping, resumable checkpoints and progress. A method supplies only its loss for a step's batch (indices into the
+/// examples that define an epoch). The batch order is a pure function of (seed, epoch), the random generator is
+/// re-seeded every step (dropout masks), and a checkpoint holds weights, optimizer moments and the step, so a resumed
+/// run continues exactly where an uninterrupted one would be.
+/// </summary>
+public static class TrainingLoop
+{
+    public static LoopResult Run(LlamaForCausalLM model, IReadOnlyList<TorchSharp.Modules.Parameter> trainable, IReadOnlyList<ChatExample> examples,
+        TrainingOptions options, string fingerprint, CheckpointPlan checkpoints, Func<int, int[], StepLoss> loss, Action<LoopProgress>? progress = null)
+    {
+        if (examples.Count == 0) throw new ArgumentException("there are no training examples.");
+        var plan = new BatchPlan(examples, options.BatchSize, options.Seed);
+        var totalSteps = options.Epochs * plan.StepsPerEpoch;
+        var optimizer = optim.AdamW(trainable, lr: options.LearningRate, weight_decay: options.WeightDecay);
+        var start = checkpoints.Start(model, optimizer, fingerprint);
+        var end = checkpoints.End(totalSteps);
+        var clock = Stopwatch.StartNew();
+        long tokens = 0;
+        double primary = double.NaN, secondary = double.NaN;
+        double Rate() => tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+
+        model.train();
+        for (var step = start; step < end; step++)
+        {
+            manual_seed(options.Seed + step);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = options.LearningRateAt(step, totalSteps);
+            using (NewDisposeScope())
+            {
+                var value = loss(step, plan.IndicesAt(step));
+                optimizer.zero_grad();
+                value.Value.backward();
+                if (options.GradientClip > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClip);
+                optimizer.step();
+                (primary, secondary) = (value.Primary, value.Secondary);
+                tokens += value.Tokens;
+            }
+            progress?.Invoke(new LoopProgress(step + 1, totalSteps, primary, secondary, Rate()));
+            checkpoints.AfterStep(step + 1, end, totalSteps, model, optimizer, fingerprint);
+        }
+        model.eval();
+        return new LoopResult(end, totalSteps, primary, secondary, Rate(), clock.Elapsed);
+    }
+
+    /// <summary>Every parameter of the model, made trainable.</summary>
+    public static IReadOnlyList<TorchSharp.Modules.Parameter> AllParameters(LlamaForCausalLM model)
+    {
+        var parameters = model.parameters().ToList();
+        foreach (var p in parameters) p.requires_grad_(true);
+        return parameters;
+    }
+
+    /// <summary>Mean cross-entropy per answer token of a batch.</summary>
+    public static Tensor AnswerCrossEntropy(Tensor logits, Tensor targets) =>
+        nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: TrainingBatch.Ignore);
+}
