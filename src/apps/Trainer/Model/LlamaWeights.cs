@@ -33,6 +33,7 @@ public static class LlamaWeights
                 throw new ModelFormatException($"{source}: {name} has shape [{string.Join(", ", t.Shape)}] but config.json implies [{string.Join(", ", parameter.shape)}].");
             // Straight into the parameter's storage: no intermediate tensor, so a large embedding is not held three times.
             parameter.bytes = t.Dtype == "F32" ? t.Data : System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToFloats().AsSpan());
+            TransientBuffers.Released(t.Data.Length);
         }
     }
 

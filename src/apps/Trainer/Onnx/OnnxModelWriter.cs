@@ -15,8 +15,13 @@ public sealed class OnnxModelWriter
     /// <summary>Version of ONNX Runtime's contrib domain, imported only by graphs that use one of its operators (MatMulNBits).</summary>
     public const string ContribDomain = "com.microsoft";
     private const long ContribOpset = 1;
-    /// <summary>Protobuf messages are limited to 2 GiB; stay far below it.</summary>
-    public const long DefaultExternalDataThreshold = 1L << 30;
+    /// <summary>
+    /// Above this many bytes of weights they go to the data file. Protobuf messages are limited to 2 GiB, but memory
+    /// decides first: an inline model is built as nested messages in memory (several copies of every weight), while
+    /// external data is streamed tensor by tensor. Measured on a 110M-parameter model (512 MB of weights):
+    /// export-onnx peaks at 5.3 GB inline and 2.0 GB with external data, and runs twice as fast.
+    /// </summary>
+    public const long DefaultExternalDataThreshold = 64L << 20;
     /// <summary>Offsets in the data file are page-aligned so that runtimes can memory-map each tensor.</summary>
     private const int ExternalAlignment = 4096;
     /// <summary>
@@ -28,12 +33,17 @@ public sealed class OnnxModelWriter
     public long ExternalDataThreshold { get; init; } = DefaultExternalDataThreshold;
     public string ProducerName { get; init; } = "uldserver";
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// The data file's name, written beside the graph and recorded in it; default "&lt;graph file&gt;_data". A graph
+    /// staged under a temporary name sets the final graph's data name, so the graph can be renamed into place.
+    /// </summary>
+    public string? DataFileName { get; init; }
 
     /// <summary>Writes <paramref name="path"/> (and its data file when needed) atomically; returns the files written.</summary>
     public IReadOnlyList<string> Write(OnnxGraph graph, string path)
     {
         var totalBytes = graph.Initializers.Where(i => i.ByteLength >= InlineBelowBytes).Sum(i => i.ByteLength);
-        var dataPath = path + "_data";
+        var dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, DataFileName ?? Path.GetFileName(path) + "_data");
         var external = totalBytes > ExternalDataThreshold;
         var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
         if (external)
@@ -46,6 +56,7 @@ public sealed class OnnxModelWriter
                     stream.Write(new byte[padding]);
                     offsets[init.Name] = stream.Position;
                     stream.Write(init.Bytes());
+                    Safetensors.TransientBuffers.Released(init.ByteLength);
                 }
             });
         }

@@ -27,19 +27,23 @@ public static class UldFusedExport
                 [OnnxCausalLm.FusedBaseHashKey] = OnnxHash(baseDirectory),
                 [OnnxCausalLm.FusedAssistantHashKey] = OnnxHash(assistantDirectory),
             },
+            // Large pairs put their weights in OUTPUT_data, written under its final name; the staged graph refers to it.
+            DataFileName = Path.GetFileName(output) + "_data",
         }.Write(graph, staged);
+        var kept = false;
         try
         {
             var diff = MaxDifference(staged, baseDirectory.OnnxPath, assistantDirectory.OnnxPath);
             if (!(diff <= ParityBound))
                 throw new ModelFormatException($"the fused ULD graph differs from the two-session logits by {diff:G3} (bound {ParityBound:G3}); refusing to write it.");
-            if (written.Count > 1) throw new ModelFormatException("the fused ULD graph needs external data; fusing models this large is not supported.");
             File.Move(staged, output, overwrite: true);
+            if (written.Count == 1) File.Delete(output + "_data"); // a smaller graph replacing a large one
+            kept = true;
             return diff;
         }
         finally
         {
-            foreach (var file in written) File.Delete(file);
+            if (!kept) foreach (var file in written) File.Delete(file);
         }
     }
 
