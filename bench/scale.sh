@@ -48,8 +48,7 @@ serve() { # serve BASE ASSISTANT → one markdown row fragment per deployment
     for i in $(seq 1 8); do post "$model" "[1, $((400 + i)), 3309, 975]" 17 > /dev/null & done
     wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
     end=$(date +%s.%N)
-    python3 -c "print(f'| {\"$model\"} | {($prefill - $one) * 1000:.0f} | {16 / ($sixteen - $one):.1f} | {8 * 17 / ($end - $start):.1f} |', end='')"
-    echo -n "$model "
+    python3 -c "print(f'| $model | {($prefill - $one) * 1000:.0f} | {16 / ($sixteen - $one):.1f} | {8 * 17 / ($end - $start):.1f} |')"
   done > "$work/serve.rows"
   local hwm rss
   hwm=$(awk '/VmHWM/ {printf "%.2f", $2/1048576}' "/proc/$pid/status")
@@ -70,7 +69,7 @@ for spec in "$@"; do
   IFS=: read -r name config tokenizer formats <<< "$spec"
   dir="$work/$name"
   init=$(timed "$work/$name-init.log" "$trainer" init --config "$config" --tokenizer "$tokenizer" -o "$dir" --force)
-  params=$(python3 -c "import json; print(f\"{json.load(open('$dir/manifest.json')).get('parameters', 0)/1e6:.0f}M\")" 2>/dev/null || echo "?")
+  params=$(python3 -c "import os; print(f'{os.path.getsize(\"$dir/model.safetensors\") / 4e6:.0f}M')")
   export=$(timed "$work/$name-export.log" "$trainer" export-onnx -m "$dir")
   fp32=$(size "$dir")
   q8=$(timed "$work/$name-int8.log" "$trainer" package -m "$dir" -o "$dir-int8" --weights int8 --force)
@@ -80,7 +79,7 @@ for spec in "$@"; do
   for format in ${formats:-fp32}; do
     base=$dir; [ "$format" = fp32 ] || base="$dir-$format"
     memory=$(serve "$base" "$dir-k2")
-    while read -r row; do serving+=("| $name | $format | ${memory%|*} | ${memory#*|} $row"); done < <(sed 's/plain /\n/; s/uld /\n/' "$work/serve.rows" | grep '^|')
+    while read -r row; do serving+=("| $name | $format | ${memory%|*} | ${memory#*|} $row"); done < "$work/serve.rows"
   done
 done
 echo

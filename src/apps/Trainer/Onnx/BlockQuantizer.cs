@@ -11,10 +11,11 @@ public static class BlockQuantizer
 {
     public const int BlockSize = 32;
 
+    /// <summary>Codes [Rows, BlocksPerRow, BlobSize] and scales [Rows·BlocksPerRow] of one weight matrix.</summary>
     public sealed record Blocks(byte[] Codes, float[] Scales, int Rows, int Columns, int Bits)
     {
-        public int BlocksPerRow => (Columns + BlockSize - 1) / BlockSize;
-        public int BlobSize => BlockSize * Bits / 8;
+        public int BlocksPerRow => BlocksPerRow(Columns);
+        public int BlobSize => BlobSize(Bits);
     }
 
     public static int BlocksPerRow(long columns) => (int)((columns + BlockSize - 1) / BlockSize);
