@@ -41,7 +41,7 @@ public static class PackageCommand
                 TorchRuntime.EnsureInitialized();
                 using var trained = LlamaWeights.LoadDirectory(source);
                 provenance["onnx_export"] = ModelPackage.ExportOnnx(writer, trained, new ModelTensors(trained),
-                    new ModelPackage.Options { Weights = format, ExternalDataThreshold = parse.GetValue(threshold) });
+                    new ModelPackage.Options { Weights = format, ExternalDataThreshold = parse.GetValue(threshold), ReleaseModelAfterWrite = true });
             }
             foreach (var relative in source.Manifest.Files.Keys.Where(f => f != ModelDirectory.WeightsFile && !(reExport && f.StartsWith("onnx/", StringComparison.Ordinal))))
             {
