@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # TOFU-mini benchmark: from ../shared/data/tofu, builds the tokenizer, the target, a retain model per forget set, the
-# ULD assistant and every gradient baseline; serves them with LogitServer; evaluates them through the API with
+# ULD assistant, every gradient baseline and the offset baselines (a small model trained on the same data, copied and
+# unlearned: base + β·(unlearned − reference), β = 1); serves them with LogitServer; evaluates them through the API with
 # uld-eval (forget quality, model utility, ROUGE-L, α sweep); writes bench/results/tofu-mini.md and the α plot.
 #
 #   bench/tofu-mini.sh [--forget "forget4 forget2 forget1"] [--work artifacts/tofu-mini] [--methods "ga ga+gd ..."]
@@ -16,6 +17,7 @@ DATA="${DATA:-../shared/data/tofu}"
 WORK=artifacts/tofu-mini
 FORGET="forget4 forget2 forget1"
 METHODS="ga ga+gd ga+kl npo npo+gd npo+kl dpo dpo+gd idk+gd flat-kl task-vector"
+OFFSET_METHODS="offset-ga+kl offset-dpo+kl offset-npo+kl"
 ALPHAS="0.5 0.6 0.7 0.8 1 1.5"  # must include ALPHA_DEFAULT: the ULD row of the table
 ALPHA_DEFAULT="${ALPHA_DEFAULT:-0.8}"
 PORT="${PORT:-8190}"
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
     --forget) FORGET="$2"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
     --methods) METHODS="$2"; shift 2 ;;
+    --offset-methods) OFFSET_METHODS="$2"; shift 2 ;;
     --alphas) ALPHAS="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -44,12 +47,19 @@ evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }
 
 [ -f "$WORK/tokenizer/tokenizer.json" ] || trainer tokenizer train --corpus "$DATA/full.json" --vocab-size 1024 -o "$WORK/tokenizer"
 [ -f "$WORK/target/manifest.json" ] || trainer train --data "$DATA" --tokenizer "$WORK/tokenizer" -o "$WORK/target"
+# The offset pair's small model: the target's recipe (same data, same tokenizer) at about a tenth of its parameters.
+if [ -n "$OFFSET_METHODS" ] && [ ! -f "$WORK/small/manifest.json" ]; then
+  trainer train --data "$DATA" --tokenizer "$WORK/tokenizer" --hidden 64 --layers 2 --heads 4 --kv-heads 2 --intermediate 176 -o "$WORK/small"
+fi
 
 for f in $FORGET; do
   [ -f "$WORK/retain-$f/manifest.json" ] || trainer train --data "$DATA" --tokenizer "$WORK/tokenizer" --role retain --forget "$f" -o "$WORK/retain-$f"
   [ -f "$WORK/$f/uld/manifest.json" ] || trainer unlearn --method uld --base "$WORK/target" --data "$DATA" --forget "$f" -o "$WORK/$f/uld"
   for m in $METHODS; do
     [ -f "$WORK/$f/$m/manifest.json" ] || trainer unlearn --method "$m" --base "$WORK/target" --data "$DATA" --forget "$f" -o "$WORK/$f/$m"
+  done
+  for m in $OFFSET_METHODS; do
+    [ -f "$WORK/$f/$m/unlearned/manifest.json" ] || trainer unlearn --method "$m" --base "$WORK/target" --small "$WORK/small" --data "$DATA" --forget "$f" -o "$WORK/$f/$m" --force
   done
 
   # One LogitServer with every model of this forget set. The ULD deployment allows any α in [0, 4] per request and
@@ -64,6 +74,11 @@ for f in $FORGET; do
   i=3
   for m in $METHODS; do
     args+=(--LogitServer:Deployments:$i:Name="$m" --LogitServer:Deployments:$i:Kind=Plain --LogitServer:Deployments:$i:Model="$WORK/$f/$m")
+    models+=(-m "$m"); i=$((i + 1))
+  done
+  for m in $OFFSET_METHODS; do
+    args+=(--LogitServer:Deployments:$i:Name="$m" --LogitServer:Deployments:$i:Kind=Offset --LogitServer:Deployments:$i:Base="$WORK/target"
+      --LogitServer:Deployments:$i:Reference="$WORK/$f/$m/reference" --LogitServer:Deployments:$i:Unlearned="$WORK/$f/$m/unlearned")
     models+=(-m "$m"); i=$((i + 1))
   done
   for a in $ALPHAS; do models+=(-m "uld@$a"); done

@@ -16,6 +16,13 @@ public abstract class ChatTemplate
     /// <summary>Question/answer turns, the format the project trains its TOFU models with.</summary>
     public static ChatFormat QuestionAnswer => ChatFormat.QuestionAnswer;
 
+    /// <summary>
+    /// Whether the tokenizer's BOS rule applies when encoding a rendering. Jinja templates write <c>bos_token</c>
+    /// themselves where the model wants it, so Hugging Face encodes them without special tokens; the project's
+    /// prefix/suffix formats leave BOS to the tokenizer.
+    /// </summary>
+    public virtual bool AddsTokenizerBos => true;
+
     /// <summary>The prompt for the next assistant turn; the BOS token, if the tokenizer adds one, is the tokenizer's business.</summary>
     public string Render(IEnumerable<(string Role, string Content)> messages) => Render(messages, addGenerationPrompt: true);
 

@@ -15,6 +15,8 @@ public sealed class JinjaChatTemplate : ChatTemplate
     private readonly JinjaTemplate _template;
     private readonly IReadOnlyDictionary<string, object?> _specialTokens;
 
+    public override bool AddsTokenizerBos => false;
+
     private JinjaChatTemplate(JinjaTemplate template, IReadOnlyDictionary<string, object?> specialTokens) =>
         (_template, _specialTokens) = (template, specialTokens);
 

@@ -65,23 +65,21 @@ public sealed class GatewayPolicyFuzzTests(ServerFixture fixture)
     private static string Body(string model, string fields, string extra = "") =>
         "{\"model\":\"" + model + "\"," + fields + (extra.Length > 0 ? "," + extra : "") + "}";
 
-    [Fact]
-    public async Task No_path_method_or_body_variant_reaches_a_replica_unchecked()
+    /// <summary>Sends attempts with one API key and records every answer that differs from the expected one.</summary>
+    private sealed class Attempts(GatewayStack stack, string key, HttpClient http)
     {
-        var stack = await fixture.SharedGatewayAsync();
-        foreach (var recorder in stack.Recorders) recorder.Clear();
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
-        var attempts = 0;
-        var served = 0;
-        var failures = new List<string>();
+        public int Count { get; private set; }
+        /// <summary>Requests the replicas should have received: one per admitted attempt (compare: one per fan-out).</summary>
+        public int Served { get; private set; }
+        public List<string> Failures { get; } = [];
 
-        async Task Expect(string method, string target, string? body, int status, string? code,
+        public async Task Expect(string method, string target, string? body, int status, string? code,
             string contentType = "application/json", string? contentEncoding = null, int replicaRequests = 1)
         {
-            attempts++;
+            Count++;
             var uri = new Uri(stack.Address + target.TrimStart('/'), new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
             using var request = new HttpRequestMessage(new HttpMethod(method), uri);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", GatewayStack.UldOnlyKey);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
             if (body is not null)
             {
                 request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
@@ -93,57 +91,69 @@ public sealed class GatewayPolicyFuzzTests(ServerFixture fixture)
             var text = await response.Content.ReadAsStringAsync();
             var actualCode = (int)response.StatusCode >= 400 && text.Length > 0 ? JsonNode.Parse(text)?["error"]?["code"]?.GetValue<string>() : null;
             if ((int)response.StatusCode != status || (method != "HEAD" && actualCode != code))
-                failures.Add($"{method} {target} {Shorten(body)} [{contentType}]: expected {status} {code}, got {(int)response.StatusCode} {actualCode} {Shorten(text)}");
-            if (status == 200) served += replicaRequests;
+                Failures.Add($"{method} {target} {Shorten(body)} [{contentType}]: expected {status} {code}, got {(int)response.StatusCode} {actualCode} {Shorten(text)}");
+            if (status == 200) Served += replicaRequests;
         }
+
+        public void AssertNoFailures() =>
+            Assert.True(Failures.Count == 0, $"{Failures.Count} of {Count} attempts got the wrong answer:\n" + string.Join("\n", Failures));
+    }
+
+    [Fact]
+    public async Task No_path_method_or_body_variant_reaches_a_replica_unchecked()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        foreach (var recorder in stack.Recorders) recorder.Clear();
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
+        var attempts = new Attempts(stack, GatewayStack.UldOnlyKey, http);
 
         foreach (var (path, fields, generates) in Endpoints)
         {
             foreach (var target in Spellings(path))
             {
-                await Expect("POST", target, Body("stories", fields), 403, "model_not_allowed");
-                await Expect("POST", target, Body("stories-uld", fields, J("'uld_alpha':0.2")), 403, "alpha_below_floor");
-                await Expect("POST", target, Body("stories-uld", fields, generates ? J("'uld_alpha':1.0") : ""), 200, null);
+                await attempts.Expect("POST", target, Body("stories", fields), 403, "model_not_allowed");
+                await attempts.Expect("POST", target, Body("stories-uld", fields, J("'uld_alpha':0.2")), 403, "alpha_below_floor");
+                await attempts.Expect("POST", target, Body("stories-uld", fields, generates ? J("'uld_alpha':1.0") : ""), 200, null);
             }
-            foreach (var (target, status, code) in NotRouted(path)) await Expect("POST", target, Body("stories", fields), status, code);
+            foreach (var (target, status, code) in NotRouted(path)) await attempts.Expect("POST", target, Body("stories", fields), status, code);
             foreach (var method in new[] { "GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS" })
             {
-                await Expect(method, path, method is "GET" or "HEAD" ? null : Body("stories", fields), 405, "method_not_allowed");
-                await Expect(method, path.ToUpperInvariant() + "/", method is "GET" or "HEAD" ? null : Body("stories-uld", fields, J("'uld_alpha':0")), 405, "method_not_allowed");
+                await attempts.Expect(method, path, method is "GET" or "HEAD" ? null : Body("stories", fields), 405, "method_not_allowed");
+                await attempts.Expect(method, path.ToUpperInvariant() + "/", method is "GET" or "HEAD" ? null : Body("stories-uld", fields, J("'uld_alpha':0")), 405, "method_not_allowed");
             }
         }
 
         foreach (var (path, fields, generates) in Endpoints.Where(e => e.Generates))
         {
             foreach (var (extra, status, code) in AlphaAndKeyVariants)
-                await Expect("POST", path, Body("stories-uld", fields, extra), status, code);
+                await attempts.Expect("POST", path, Body("stories-uld", fields, extra), status, code);
             foreach (var (body, contentType, status, code) in EnvelopeVariants(fields))
-                await Expect("POST", path, body, status, code, contentType);
-            await Expect("POST", path, Body("stories-uld", fields, J("'uld_alpha':0.1")), 415, "unsupported_media_type", contentEncoding: "gzip");
+                await attempts.Expect("POST", path, body, status, code, contentType);
+            await attempts.Expect("POST", path, Body("stories-uld", fields, J("'uld_alpha':0.1")), 415, "unsupported_media_type", contentEncoding: "gzip");
         }
 
         // Compare: every fan-out passes the same policy, under every spelling of its path.
         var compare = J("'models':['stories-uld'],") + Messages;
         foreach (var target in Spellings("/v1/compare"))
         {
-            await Expect("POST", target, "{" + compare + J(",'uld_alpha':0.2}"), 403, "alpha_below_floor");
-            await Expect("POST", target, J("{'models':['stories-uld','stories'],") + Messages + "}", 403, "model_not_allowed");
-            await Expect("POST", target, J("{'models':['stories-uld','stories-ab'],") + Messages + "}", 403, "model_not_allowed");
-            await Expect("POST", target, "{" + compare + J(",'uld_alpha':1.5}"), 200, null);
+            await attempts.Expect("POST", target, "{" + compare + J(",'uld_alpha':0.2}"), 403, "alpha_below_floor");
+            await attempts.Expect("POST", target, J("{'models':['stories-uld','stories'],") + Messages + "}", 403, "model_not_allowed");
+            await attempts.Expect("POST", target, J("{'models':['stories-uld','stories-ab'],") + Messages + "}", 403, "model_not_allowed");
+            await attempts.Expect("POST", target, "{" + compare + J(",'uld_alpha':1.5}"), 200, null);
         }
         foreach (var (extra, status, code) in AlphaAndKeyVariants.Where(v => !v.Extra.Contains("\"model\"", StringComparison.OrdinalIgnoreCase)))
-            await Expect("POST", "/v1/compare", "{" + compare + "," + extra + "}", status, code);
-        await Expect("POST", "/v1/compare", J("{'models':['stories-uld'],'models':['stories'],") + Messages + "}", 400, "duplicate_key");
-        await Expect("POST", "/v1/compare", J("{'model':'stories',") + compare + "}", 400, "unknown_parameter");
-        await Expect("POST", "/v1/compare", J("{'models':['stories-uld','stories-uld'],") + Messages + "}", 200, null, replicaRequests: 2);
+            await attempts.Expect("POST", "/v1/compare", "{" + compare + "," + extra + "}", status, code);
+        await attempts.Expect("POST", "/v1/compare", J("{'models':['stories-uld'],'models':['stories'],") + Messages + "}", 400, "duplicate_key");
+        await attempts.Expect("POST", "/v1/compare", J("{'model':'stories',") + compare + "}", 400, "unknown_parameter");
+        await attempts.Expect("POST", "/v1/compare", J("{'models':['stories-uld','stories-uld'],") + Messages + "}", 200, null, replicaRequests: 2);
         foreach (var method in new[] { "GET", "PUT", "DELETE", "HEAD" })
-            await Expect(method, "/v1/Compare/", method is "GET" or "HEAD" ? null : "{" + compare + J(",'uld_alpha':0}"), 405, "method_not_allowed");
+            await attempts.Expect(method, "/v1/Compare/", method is "GET" or "HEAD" ? null : "{" + compare + J(",'uld_alpha':0}"), 405, "method_not_allowed");
 
-        Assert.True(failures.Count == 0, $"{failures.Count} of {attempts} attempts got the wrong answer:\n" + string.Join("\n", failures));
+        attempts.AssertNoFailures();
 
         // What reached the replicas: only admitted requests, on canonical paths, without the key, each at or above the floor.
         var received = stack.ReceivedByReplicas;
-        Assert.Equal(served, received.Count);
+        Assert.Equal(attempts.Served, received.Count);
         Assert.All(received, r =>
         {
             Assert.Equal("POST", r.Method);
@@ -194,6 +204,76 @@ public sealed class GatewayPolicyFuzzTests(ServerFixture fixture)
         (J("'uld_relative_top':2"), 400, "relative_top_out_of_range"),
         (J("'metadata':{'uld_alpha':0.1}"), 400, "unknown_parameter"), // only the top-level field is α; a uld_* field anywhere else is refused
         (J("'user':{'uld_alpha':0.1}"), 400, "invalid_type"),
+        (J("'uld_offset_beta':1.0"), 400, "uld_not_supported"), // β belongs to offset deployments
+    ];
+
+    [Fact]
+    public async Task No_beta_variant_reaches_an_offset_replica_unchecked()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        foreach (var recorder in stack.Recorders) recorder.Clear();
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
+        var attempts = new Attempts(stack, GatewayStack.OffsetOnlyKey, http);
+
+        foreach (var (path, fields, generates) in Endpoints)
+        {
+            foreach (var target in Spellings(path))
+            {
+                await attempts.Expect("POST", target, Body("stories-uld", fields), 403, "model_not_allowed");
+                await attempts.Expect("POST", target, Body("stories-offset", fields, J("'uld_offset_beta':0.2")), 403, "beta_below_floor");
+                await attempts.Expect("POST", target, Body("stories-offset", fields, generates ? J("'uld_offset_beta':1.0") : ""), 200, null);
+            }
+        }
+        foreach (var (path, fields, _) in Endpoints.Where(e => e.Generates))
+        {
+            foreach (var (extra, status, code) in BetaVariants)
+                await attempts.Expect("POST", path, Body("stories-offset", fields, extra), status, code);
+            await attempts.Expect("POST", path, Body("stories-offset", fields, J("'uld_offset_beta':0.1")), 415, "unsupported_media_type", contentType: "text/plain");
+        }
+        var compare = J("'models':['stories-offset'],") + Messages;
+        foreach (var (extra, status, code) in BetaVariants)
+            await attempts.Expect("POST", "/v1/compare", "{" + compare + "," + extra + "}", status, code);
+        await attempts.Expect("POST", "/v1/compare", J("{'models':['stories-offset','stories-uld'],") + Messages + "}", 403, "model_not_allowed");
+        attempts.AssertNoFailures();
+
+        var received = stack.ReceivedByReplicas;
+        Assert.Equal(attempts.Served, received.Count);
+        Assert.All(received, r =>
+        {
+            using var document = JsonDocument.Parse(r.Body);
+            Assert.Equal("stories-offset", document.RootElement.GetProperty("model").GetString());
+            Assert.False(document.RootElement.TryGetProperty("uld_alpha", out _), r.Body);
+            if (r.Path is "/v1/chat/completions" or "/v1/completions")
+                Assert.True(document.RootElement.GetProperty("uld_offset_beta").GetDouble() >= GatewayStack.OffsetFloor, r.Body);
+        });
+    }
+
+    /// <summary>Extra top-level fields on a body for "stories-offset" (β floor 0.5, ceiling 2), and the answer each must get.</summary>
+    private static readonly (string Extra, int Status, string? Code)[] BetaVariants =
+    [
+        (J("'uld_offset_beta':1.0,'uld_offset_beta':0.1"), 400, "duplicate_key"),
+        (J("'uld_offset_beta':0.1,'uld_offset_beta':1.0"), 400, "duplicate_key"),
+        (J("'ULD_OFFSET_BETA':0.1"), 400, "unknown_parameter"),
+        (J("'Uld_Offset_Beta':0.1,'uld_offset_beta':1"), 400, "duplicate_key"),
+        (J("'uld\\u005foffset_beta':0.1"), 403, "beta_below_floor"),
+        (J("'uld_offset_beta':'0.1'"), 400, "invalid_type"),
+        (J("'uld_offset_beta':'1.0'"), 400, "invalid_type"),
+        (J("'uld_offset_beta':{'value':0.1}"), 400, "invalid_type"),
+        (J("'uld_offset_beta':[0.1]"), 400, "invalid_type"),
+        (J("'uld_offset_beta':true"), 400, "invalid_type"),
+        (J("'uld_offset_beta':NaN"), 400, "invalid_json"),
+        (J("'uld_offset_beta':1e400"), 400, "invalid_number"),
+        (J("'uld_offset_beta':1e-400"), 403, "beta_below_floor"),
+        (J("'uld_offset_beta':-0"), 403, "beta_below_floor"),
+        (J("'uld_offset_beta':4.9e-1"), 403, "beta_below_floor"),
+        (J("'uld_offset_beta':0.49999999999999999999999"), 200, null), // rounds to 0.5, the floor itself
+        ("\"uld_offset_beta\":0." + new string('0', 5000) + "1", 403, "beta_below_floor"),
+        (J("'uld_offset_beta':-1"), 403, "beta_below_floor"),
+        (J("'uld_offset_beta':3"), 400, "beta_out_of_range"),
+        (J("'uld_offset_beta':null"), 200, null), // the deployment default, written into the forwarded body
+        (J("'uld_alpha':1.0"), 400, "uld_not_supported"), // α and r belong to ULD deployments
+        (J("'uld_relative_top':0.5"), 400, "uld_not_supported"),
+        (J("'metadata':{'uld_offset_beta':0.1}"), 400, "unknown_parameter"),
     ];
 
     /// <summary>Whole bodies and media types, and the answer each must get.</summary>

@@ -25,15 +25,7 @@ public sealed class DeploymentValidationTests(ServerFixture fixture) : IDisposab
     [Fact]
     public async Task An_assistant_with_another_vocabulary_stops_start_up()
     {
-        var assistant = _temp["assistant"];
-        Foundation.Stories260KImportTests.CopyDirectory(fixture.AssistantDirectory, assistant);
-        var manifestPath = Path.Combine(assistant, "manifest.json");
-        var manifest = Uld.Contracts.Models.ModelManifest.Load(manifestPath);
-        var tokenizer = Path.Combine(assistant, "tokenizer.json");
-        File.WriteAllText(tokenizer, File.ReadAllText(tokenizer).Replace("\"▁the\"", "\"▁thee\""));
-        var files = manifest.Files.ToDictionary();
-        files["tokenizer.json"] = Uld.Contracts.Models.FileHash.Sha256(tokenizer);
-        (manifest with { Files = files }).Save(manifestPath);
+        var assistant = VocabularyChange.CopyWithAnotherVocabulary(fixture.AssistantDirectory, _temp["assistant"]);
 
         var error = await Assert.ThrowsAsync<DeploymentConfigurationException>(() =>
             LogitServerHost.StartAsync(ServerFixture.Settings(fixture.BaseDirectory, assistant)));

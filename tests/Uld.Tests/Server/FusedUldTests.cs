@@ -92,4 +92,24 @@ public sealed class FusedUldTests(ServerFixture fixture) : IDisposable
         Assert.Contains("'stories-uld'", error.Message);
         Assert.Contains("was not built from this assistant", error.Message);
     }
+
+    [Fact]
+    public void A_fused_graph_past_the_threshold_keeps_its_weights_in_a_data_file_named_for_the_output()
+    {
+        var folder = _temp["external"];
+        var path = Path.Combine(folder, "pair.onnx");
+        var (basePath, assistantPath) = (Path.Combine(fixture.BaseDirectory, ModelDirectory.OnnxFile), Path.Combine(fixture.AssistantDirectory, ModelDirectory.OnnxFile));
+        UldFusedExport.ExportAndVerify(ModelDirectory.Open(fixture.BaseDirectory), ModelDirectory.Open(fixture.AssistantDirectory), path, externalDataThreshold: 0);
+
+        // Only the graph and its data file remain (no staging folder); the graph holds structure, the data file the weights.
+        Assert.Equal(["pair.onnx", "pair.onnx_data"], Directory.EnumerateFileSystemEntries(folder).Select(f => Path.GetFileName(f)).Order().ToArray());
+        Assert.True(new FileInfo(path + "_data").Length > 4 * new FileInfo(path).Length,
+            $"graph {new FileInfo(path).Length} B, data {new FileInfo(path + "_data").Length} B");
+        Assert.InRange(UldFusedExport.MaxDifference(path, basePath, assistantPath), 0, 1e-4);
+
+        // Fusing again under the threshold leaves one self-contained graph: the old data file is not left behind.
+        UldFusedExport.ExportAndVerify(ModelDirectory.Open(fixture.BaseDirectory), ModelDirectory.Open(fixture.AssistantDirectory), path);
+        Assert.Equal(["pair.onnx"], Directory.EnumerateFileSystemEntries(folder).Select(f => Path.GetFileName(f)).ToArray());
+        Assert.InRange(UldFusedExport.MaxDifference(path, basePath, assistantPath), 0, 1e-4);
+    }
 }

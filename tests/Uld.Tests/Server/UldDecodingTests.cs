@@ -47,12 +47,7 @@ public sealed class UldDecodingTests(ServerFixture fixture)
     [InlineData("stories-uld", "uld_alfa", 1.0)] // a misspelt control is not silently ignored
     public async Task Out_of_policy_values_are_400_naming_the_field(string model, string field, double value)
     {
-        var body = Api.Chat(model, "Once upon a time", 5);
-        body[field] = value;
-        var (status, error, _) = await Api.PostAsync(Http, "/v1/chat/completions", body);
-        Assert.Equal(400, status);
-        Assert.Equal(field, error!["error"]!["param"]!.GetValue<string>());
-        Assert.Equal("invalid_request_error", error["error"]!["type"]!.GetValue<string>());
+        await Api.AssertFieldRejectedAsync(Http, model, field, value);
     }
 
     [Fact]

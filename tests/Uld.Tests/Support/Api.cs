@@ -29,6 +29,17 @@ public static class Api
         ["temperature"] = temperature,
     };
 
+    /// <summary>Sends a chat request with one extension field set and asserts the 400 that names it, in the OpenAI error shape.</summary>
+    public static async Task AssertFieldRejectedAsync(HttpClient http, string model, string field, double value)
+    {
+        var body = Chat(model, "Once upon a time", 5);
+        body[field] = value;
+        var (status, error, _) = await PostAsync(http, "/v1/chat/completions", body);
+        Assert.Equal(400, status);
+        Assert.Equal(field, error!["error"]!["param"]!.GetValue<string>());
+        Assert.Equal("invalid_request_error", error["error"]!["type"]!.GetValue<string>());
+    }
+
     public static string ContentOf(JsonNode? body, int choice = 0) => body!["choices"]![choice]!["message"]!["content"]!.GetValue<string>();
 
     /// <summary>Reads an SSE response line by line, yielding each "data:" payload (including [DONE]) and event names.</summary>

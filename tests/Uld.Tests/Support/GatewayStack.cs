@@ -10,7 +10,8 @@ namespace Uld.Tests.Support;
 /// <summary>
 /// Two LogitServer replicas (each behind a <see cref="TcpRelay"/>, each recording what reaches it) and a gateway in
 /// front, all on loopback. The replicas serve "stories" (plain), "stories-uld" (α ∈ [0.5, 2]), "stories-uld-lab"
-/// (α ∈ [0, 2]) and "stories-unrouted", which the gateway does not route.
+/// (α ∈ [0, 2]), "stories-offset" (an offset deployment, β ∈ [0.5, 2]) and "stories-unrouted", which the gateway does
+/// not route.
 /// </summary>
 public sealed class GatewayStack : IAsyncDisposable
 {
@@ -19,6 +20,10 @@ public sealed class GatewayStack : IAsyncDisposable
     /// <summary>May use "stories-uld" only, without any α grant: the key an attacker holds in the security tests.</summary>
     public const string UldOnlyKey = "sk-uld-only";
     public const string LabKey = "sk-lab";
+    /// <summary>May use "stories-offset" only, without any floor grant: the key the β attacks use.</summary>
+    public const string OffsetOnlyKey = "sk-offset-only";
+    /// <summary>The β floor of "stories-offset", as its replicas list it (LogitServer's BetaMin).</summary>
+    public const double OffsetFloor = 0.5;
     /// <summary>3 requests per minute; only the rate-limit test uses it.</summary>
     public const string ThrottledKey = "sk-throttled";
     /// <summary>3 requests per minute; only the compare rate-limit test uses it.</summary>
@@ -49,6 +54,16 @@ public sealed class GatewayStack : IAsyncDisposable
         settings["LogitServer:Deployments:3:Name"] = "stories-unrouted";
         settings["LogitServer:Deployments:3:Kind"] = "Plain";
         settings["LogitServer:Deployments:3:Model"] = baseDir;
+        // The truncated model as the reference and the full one as the "unlearned" model: not a trained pair, but
+        // three real sessions whose offset visibly moves the base.
+        settings["LogitServer:Deployments:4:Name"] = "stories-offset";
+        settings["LogitServer:Deployments:4:Kind"] = "Offset";
+        settings["LogitServer:Deployments:4:Base"] = baseDir;
+        settings["LogitServer:Deployments:4:Reference"] = assistantDir;
+        settings["LogitServer:Deployments:4:Unlearned"] = baseDir;
+        settings["LogitServer:Deployments:4:BetaDefault"] = "1.0";
+        settings["LogitServer:Deployments:4:BetaMin"] = OffsetFloor.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["LogitServer:Deployments:4:BetaMax"] = "2.0";
         return settings;
     }
 
@@ -78,6 +93,7 @@ public sealed class GatewayStack : IAsyncDisposable
             ["Gateway:Clusters:stories-pool:Models:0"] = "stories",
             ["Gateway:Clusters:stories-pool:Models:1"] = "stories-uld",
             ["Gateway:Clusters:stories-pool:Models:2"] = "stories-uld-lab",
+            ["Gateway:Clusters:stories-pool:Models:3"] = "stories-offset",
             ["Gateway:Experiments:stories-ab:Variants:0:Name"] = "uld",
             ["Gateway:Experiments:stories-ab:Variants:0:Model"] = "stories-uld-lab",
             ["Gateway:Experiments:stories-ab:Variants:0:Weight"] = "1",
@@ -104,6 +120,10 @@ public sealed class GatewayStack : IAsyncDisposable
             ["Gateway:ApiKeys:5:Name"] = "compare-throttled",
             ["Gateway:ApiKeys:5:Sha256"] = ApiKeyStore.Hash(CompareThrottledKey),
             ["Gateway:ApiKeys:5:RequestsPerMinute"] = "3",
+            ["Gateway:ApiKeys:6:Name"] = "offset-only",
+            ["Gateway:ApiKeys:6:Sha256"] = ApiKeyStore.Hash(OffsetOnlyKey),
+            ["Gateway:ApiKeys:6:AllowedModels:0"] = "stories-offset",
+            ["Gateway:ApiKeys:6:RequestsPerMinute"] = "100000",
         };
         foreach (var (replica, i) in replicas.Select((r, i) => (r, i))) settings[$"Gateway:Clusters:stories-pool:Replicas:{i}"] = replica.ToString();
         return settings;

@@ -37,6 +37,19 @@ public sealed class ChatTemplateFixtureTests
     }
 
     [Fact]
+    public void A_jinja_template_that_writes_bos_gets_no_second_one_from_a_tokenizer_that_adds_bos()
+    {
+        var dir = TokenizerFixtures.TokenizerDirectory("llama2");
+        var tokenizer = ModelTokenizer.Load(dir);
+        var config = TokenizerConfig.Load(dir);
+        var template = JinjaChatTemplate.Create("{{ bos_token }}{% for m in messages %}[INST] {{ m.content }} [/INST]{% endfor %}", config, "test");
+        var ids = tokenizer.Encode(template.Render([("user", "Hi")]), addBos: template.AddsTokenizerBos);
+        Assert.Equal(tokenizer.Ids.Bos, ids[0]);
+        Assert.Single(ids, id => id == tokenizer.Ids.Bos);
+        Assert.True(ChatTemplate.QuestionAnswer.AddsTokenizerBos);
+    }
+
+    [Fact]
     public void Project_models_keep_their_chat_format_and_its_jinja_twin_renders_the_same()
     {
         var configs = Directory.GetFiles(Path.Combine(SharedPaths.RepositoryRoot, "models"), ModelDirectory.TokenizerConfigFile, SearchOption.AllDirectories);

@@ -1,3 +1,4 @@
+using Uld.Contracts.Models;
 using Uld.Cli;
 using Uld.Tests.Support;
 using Uld.Trainer.Cli;
@@ -53,6 +54,29 @@ public sealed class UnlearnCliTests(Stories260KFixture fixture) : IDisposable
     {
         Assert.Equal(CliErrors.BadInput, TrainerCli.Run(Args(method, Path.Combine(SharedPaths.RepositoryRoot, "data", "tofu-mini.json"), "forget1")));
         Assert.False(Directory.Exists(_temp["assistant"]));
+    }
+
+    [Fact]
+    public void Offset_methods_write_a_reference_and_an_unlearned_model_naming_role_and_base()
+    {
+        var split = Path.Combine(SharedPaths.RepositoryRoot, "data", "tofu-mini.json");
+        var small = Stories260KModels.AssistantDirectory;
+        Assert.Equal(CliErrors.BadInput, TrainerCli.Run(Args("offset-ga+kl", split, "forget1"))); // no --small
+        Assert.Equal(CliErrors.BadInput, TrainerCli.Run([.. Args("npo+kl", split, "forget1"), "--small", small])); // --small without an offset method
+        Assert.False(Directory.Exists(_temp["assistant"]));
+
+        Assert.Equal(0, TrainerCli.Run([.. Args("offset-ga+kl", split, "forget1"), "--small", small, "--epochs", "1"]));
+        var reference = ModelDirectory.Open(Path.Combine(_temp["assistant"], "reference"));
+        var unlearned = ModelDirectory.Open(Path.Combine(_temp["assistant"], "unlearned"));
+        Assert.Equal((ModelRoles.OffsetReference, ModelRoles.OffsetUnlearned), (reference.Manifest.Role, unlearned.Manifest.Role));
+        Assert.All(new[] { reference, unlearned }, d =>
+        {
+            Assert.Equal(fixture.Model.Manifest.Name, d.Manifest.BaseModel);
+            Assert.Equal("offset-ga+kl", d.Manifest.Method);
+            Assert.Equal(ModelDirectory.Open(small).Manifest.Name, d.Manifest.Hyperparameters!["small_model"]!.GetValue<string>());
+        });
+        Assert.NotEqual(reference.Manifest.Files[ModelDirectory.OnnxFile], unlearned.Manifest.Files[ModelDirectory.OnnxFile]);
+        Assert.False(Directory.Exists(_temp["assistant"] + ".staging"));
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public static class TofuMiniReport
     [
         ("Target", "target"), ("Retain", "retain"), ("GA", "ga"), ("GA+GD", "ga+gd"), ("GA+KL", "ga+kl"), ("NPO", "npo"),
         ("NPO+GD", "npo+gd"), ("NPO+KL", "npo+kl"), ("DPO", "dpo"), ("DPO+GD", "dpo+gd"), ("IDK", "idk+gd"), ("FLAT (KL)", "flat-kl"),
-        ("Task vector", "task-vector"),
+        ("Task vector", "task-vector"), ("Offset-GA+KL", "offset-ga+kl"), ("Offset-DPO+KL", "offset-dpo+kl"), ("Offset-NPO+KL", "offset-npo+kl"),
     ];
 
     public static string Write(string work, double alphaDefault, string plotPath)

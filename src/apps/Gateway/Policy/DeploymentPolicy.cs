@@ -6,19 +6,25 @@ namespace Uld.Gateway.Policy;
 /// <summary>
 /// How a deployment lets callers set α and the relative-top r, as its replicas list it on <c>GET /v1/models</c>
 /// (LogitServer's deployment configuration is the one source of truth). <see cref="AlphaMin"/> is the floor that keeps
-/// the unlearning in force. Plain deployments have no ULD parameters at all.
+/// the unlearning in force. An offset deployment has a β policy instead (<see cref="Offset"/>); plain deployments have
+/// neither.
 /// </summary>
 public sealed record DeploymentPolicy(bool IsUld, double AlphaDefault, double AlphaMin, double AlphaMax,
     double RelativeTopDefault, double RelativeTopMin, double RelativeTopMax)
 {
     public static readonly DeploymentPolicy Plain = new(false, 0, 0, 0, 0, 0, 0);
 
-    /// <summary>Reads a model card's "uld" extension; null when the card is malformed (then the policy stays unknown).</summary>
+    /// <summary>An offset deployment's β policy; null for plain and ULD deployments.</summary>
+    public OffsetBetaPolicy? Offset { get; init; }
+
+    /// <summary>Reads a model card's "uld" or "offset" extension; null when the card is malformed (then the policy stays unknown).</summary>
     public static DeploymentPolicy? FromCard(JsonObject card)
     {
+        if (card["offset"] is not null)
+            return card["uld"] is null && card["offset"] is JsonObject offset && OffsetBetaPolicy.FromCard(offset) is { } beta ? Plain with { Offset = beta } : null;
         if (card["uld"] is null) return Plain;
         if (card["uld"] is not JsonObject uld) return null;
-        double? Number(string name) => uld[name] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() is var d && double.IsFinite(d) ? d : null;
+        double? Number(string name) => CardNumber(uld, name);
         if (Number("alpha_default") is not { } alphaDefault || Number("alpha_min") is not { } alphaMin || Number("alpha_max") is not { } alphaMax
             || Number("relative_top_default") is not { } relativeTopDefault)
             return null;
@@ -26,4 +32,8 @@ public sealed record DeploymentPolicy(bool IsUld, double AlphaDefault, double Al
         return new DeploymentPolicy(true, alphaDefault, alphaMin, alphaMax, relativeTopDefault,
             Number("relative_top_min") ?? 0, Number("relative_top_max") ?? 1);
     }
+
+    /// <summary>A finite JSON number, or null.</summary>
+    internal static double? CardNumber(JsonObject extension, string name) =>
+        extension[name] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() is var d && double.IsFinite(d) ? d : null;
 }

@@ -9,12 +9,16 @@ namespace Uld.Gateway.Policy;
 /// <summary>A request the policy let through: where it goes and the exact body to send there.</summary>
 /// <param name="RequestedModel">What the client named: a deployment or an experiment.</param>
 /// <param name="Alpha">The α the replica will serve (null for plain deployments and non-generating routes).</param>
-public sealed record AdmittedRequest(string RequestedModel, string Deployment, string Cluster, VariantOptions? Variant, double? Alpha, JsonObject Body);
+public sealed record AdmittedRequest(string RequestedModel, string Deployment, string Cluster, VariantOptions? Variant, double? Alpha, JsonObject Body)
+{
+    /// <summary>The β an offset deployment's replica will serve (null otherwise and for non-generating routes).</summary>
+    public double? OffsetBeta { get; init; }
+}
 
 /// <summary>
 /// The one policy decision for every request that reaches a replica (forwarded endpoints and each compare fan-out):
-/// model allow-list, experiment resolution, the deployment's α and relative-top policy as its replicas list it, and the
-/// key's α grants. For generating routes α and r are written into the body explicitly, so the replica serves exactly
+/// model allow-list, experiment resolution, the deployment's α and relative-top policy (or an offset deployment's β
+/// policy) as its replicas list it, and the key's grants. For generating routes α and r (or β) are written into the body explicitly, so the replica serves exactly
 /// the values that were checked even if its default changes before the next policy refresh.
 /// </summary>
 public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegistry policies)
@@ -23,7 +27,7 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
     public const string RelativeTopField = "uld_relative_top";
 
     /// <summary>Fields the policy reads; a spelling differing only in case could be read by a case-insensitive replica.</summary>
-    private static readonly string[] PolicyFields = ["model", "user", AlphaField, RelativeTopField];
+    private static readonly string[] PolicyFields = ["model", "user", AlphaField, RelativeTopField, OffsetBetaPolicy.Field];
 
     public AdmittedRequest Admit(ApiKeyOptions key, GatewayRoute route, JsonObject body)
     {
@@ -55,13 +59,25 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
 
         var alpha = OptionalNumber(body, AlphaField);
         var relativeTop = OptionalNumber(body, RelativeTopField);
-        double? served = null;
+        var beta = OptionalNumber(body, OffsetBetaPolicy.Field);
+        var kind = policy.IsUld ? "a ULD" : policy.Offset is not null ? "an offset" : "a plain";
+        if (beta is not null && policy.Offset is null)
+        {
+            throw OpenAiException.InvalidRequest($"{OffsetBetaPolicy.Field} applies to offset deployments only; '{deployment}' is {kind} deployment.",
+                OffsetBetaPolicy.Field, "uld_not_supported");
+        }
+        double? served = null, servedBeta = null;
         if (!policy.IsUld)
         {
             if (alpha is not null || relativeTop is not null)
             {
                 var field = alpha is not null ? AlphaField : RelativeTopField;
-                throw OpenAiException.InvalidRequest($"{field} applies to ULD deployments only; '{deployment}' is a plain deployment.", field, "uld_not_supported");
+                throw OpenAiException.InvalidRequest($"{field} applies to ULD deployments only; '{deployment}' is {kind} deployment.", field, "uld_not_supported");
+            }
+            if (policy.Offset is { } offset && (route.Generates || beta is not null))
+            {
+                servedBeta = offset.Check(key, deployment, beta);
+                if (route.Generates) body[OffsetBetaPolicy.Field] = servedBeta;
             }
         }
         else if (route.Generates || alpha is not null || relativeTop is not null)
@@ -80,7 +96,7 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
             }
         }
         body["model"] = deployment;
-        return new AdmittedRequest(model, deployment, cluster, variant, route.Generates ? served : null, body);
+        return new AdmittedRequest(model, deployment, cluster, variant, route.Generates ? served : null, body) { OffsetBeta = route.Generates ? servedBeta : null };
     }
 
     private static string? UldControl(string path, JsonNode? value)

@@ -33,6 +33,8 @@ public sealed record AdmittedRequest
     /// <summary>The α actually applied, reported back to the client; null for plain deployments.</summary>
     public double? ReportedAlpha => Deployment.IsUld ? Sampling.Alpha : null;
     public double? ReportedRelativeTop => Deployment.IsUld ? Sampling.RelativeTop : null;
+    /// <summary>The β actually applied by an offset deployment; null for the other kinds.</summary>
+    public double? ReportedOffsetBeta => Deployment.IsOffset ? Sampling.OffsetBeta : null;
 
     /// <summary>Creates the n sequences and queues them; a full queue is a 503 with Retry-After.</summary>
     public IReadOnlyList<Sequence> Submit(CancellationToken requestAborted)

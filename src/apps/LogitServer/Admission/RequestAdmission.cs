@@ -11,7 +11,8 @@ namespace Uld.LogitServer.Admission;
 /// <summary>
 /// The one way into the engine for chat and text completions: the body is parsed once and strictly, the deployment
 /// resolved once, sampling settings and α/r checked against the deployment's policy, the prompt rendered and
-/// tokenized. Anything wrong is a 400 naming the field — a request that could lower α below the floor is never served.
+/// tokenized. Anything wrong is a 400 naming the field — a request that could lower α (or an offset deployment's β)
+/// below the floor is never served.
 /// </summary>
 public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool pool, IOptions<LogitServerOptions> options)
 {
@@ -86,6 +87,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
         if (stop.Count > 4 || stop.Any(string.IsNullOrEmpty)) throw OpenAiException.InvalidRequest("'stop' takes up to 4 non-empty strings.", "stop");
         if (topLogprobs is < 0 or > 20) throw OpenAiException.InvalidRequest("top logprobs must be between 0 and 20.", r is CompletionRequest ? "logprobs" : "top_logprobs");
         var (alpha, relativeTop) = deployment.ResolveUld(r.UldAlpha, r.UldRelativeTop);
+        var beta = deployment.ResolveOffset(r.UldOffsetBeta);
 
         var room = deployment.ContextLength - prompt.Count;
         if (maxTokens is < 0 || (maxTokens == 0 && !allowZeroTokens))
@@ -106,7 +108,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
             N = n,
             MaxTokens = maxTokens ?? Math.Min(defaultMaxTokens, room),
             Stop = stop,
-            Sampling = new SamplingParameters(temperature, topP, r.Seed, alpha, relativeTop, topLogprobs),
+            Sampling = new SamplingParameters(temperature, topP, r.Seed, alpha, relativeTop, topLogprobs, beta),
             Stream = r.Stream ?? false,
             IncludeUsage = r.StreamOptions?.IncludeUsage ?? false,
             Logprobs = logprobs,

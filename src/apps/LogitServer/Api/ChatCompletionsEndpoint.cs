@@ -21,12 +21,12 @@ public static class ChatCompletionsEndpoint
                     request.Logprobs ? new ChoiceLogprobs(r.Tokens.Select(t => LogprobFormat.Chat(tokenizer, t)).ToList()) : null, r.FinishReason)).ToList();
                 var completionTokens = stream.CompletionTokens;
                 await Results.Json(new ChatCompletion(id, "chat.completion", created, request.Model, choices,
-                    new Usage(request.Prompt.Count, completionTokens, request.Prompt.Count + completionTokens), request.ReportedAlpha), JsonBody.Options).ExecuteAsync(context);
+                    new Usage(request.Prompt.Count, completionTokens, request.Prompt.Count + completionTokens), request.ReportedAlpha) { UldOffsetBeta = request.ReportedOffsetBeta }, JsonBody.Options).ExecuteAsync(context);
                 return;
             }
 
             ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choices, Usage? usage = null) =>
-                new(id, "chat.completion.chunk", created, request.Model, choices, usage, request.ReportedAlpha);
+                new(id, "chat.completion.chunk", created, request.Model, choices, usage, request.ReportedAlpha) { UldOffsetBeta = request.ReportedOffsetBeta };
             await SseResponse.WriteAsync(context.Response, stream, outcome, new SseResponse.Format(
                 Opening: index => Chunk([new ChunkChoice(index, new ChunkDelta("assistant", ""), null, null)]),
                 Chunk: e => e switch

@@ -39,8 +39,8 @@ public sealed class CompletionLog(ILogger<CompletionLog> logger)
         {
             var request = outcome.Request;
             logger.LogInformation(
-                "Completion {RequestId} model={Model} alpha={Alpha} relative_top={RelativeTop} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} finish_reason={FinishReason} status={Status}",
-                id, request?.Model, request?.ReportedAlpha, request?.ReportedRelativeTop, request?.Prompt.Count,
+                "Completion {RequestId} model={Model} alpha={Alpha} relative_top={RelativeTop} offset_beta={OffsetBeta} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} finish_reason={FinishReason} status={Status}",
+                id, request?.Model, request?.ReportedAlpha, request?.ReportedRelativeTop, request?.ReportedOffsetBeta, request?.Prompt.Count,
                 outcome.Stream?.CompletionTokens, outcome.FinishReason, outcome.Status);
         }
     }

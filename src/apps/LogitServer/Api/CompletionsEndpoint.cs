@@ -19,7 +19,7 @@ public static class CompletionsEndpoint
             // Only echo shows the prompt; a token prompt is decoded for it, not for every request.
             var promptText = request.Echo ? request.PromptText ?? tokenizer.Decode(request.Prompt, skipSpecialTokens: true) : "";
             Completion Response(IReadOnlyList<CompletionChoice> choices, Usage? usage) =>
-                new(id, "text_completion", created, request.Model, choices, usage, request.ReportedAlpha);
+                new(id, "text_completion", created, request.Model, choices, usage, request.ReportedAlpha) { UldOffsetBeta = request.ReportedOffsetBeta };
 
             if (!request.Stream)
             {

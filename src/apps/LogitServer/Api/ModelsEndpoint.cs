@@ -5,19 +5,21 @@ using Uld.Web;
 namespace Uld.LogitServer.Api;
 
 /// <summary>
-/// GET /v1/models: every deployment, and for ULD ones the whole α and relative-top policy — the gateway enforces
-/// its α floors from this listing, so it must say exactly what admission checks.
+/// GET /v1/models: every deployment, for ULD ones the whole α and relative-top policy and for offset ones the β policy —
+/// the gateway enforces its α and β floors from this listing, so it must say exactly what admission checks.
 /// </summary>
 public static class ModelsEndpoint
 {
     public static IResult List(DeploymentRegistry registry)
     {
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        return Results.Json(new ModelList("list", registry.All.Select(d => new ModelCard(d.Name, "model", created, "uldserver", Policy(d))).ToList()),
+        return Results.Json(new ModelList("list", registry.All.Select(d => new ModelCard(d.Name, "model", created, "uldserver", Policy(d)) { Offset = OffsetPolicy(d) }).ToList()),
             JsonBody.Options);
     }
 
     private static UldPolicyCard? Policy(Deployment d) => d.IsUld
         ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault, d.Options.RelativeTopMin, d.Options.RelativeTopMax)
         : null;
+
+    private static OffsetPolicyCard? OffsetPolicy(Deployment d) => d.IsOffset ? new OffsetPolicyCard(d.Options.BetaDefault, d.Options.BetaMin, d.Options.BetaMax) : null;
 }

@@ -17,7 +17,7 @@ public static class PromptBuilder
         }).ToList();
     }
 
-    /// <summary>The chat template's rendering of <paramref name="messages"/>, with BOS, as token ids.</summary>
+    /// <summary>The chat template's rendering of <paramref name="messages"/> as token ids (apply_chat_template(tokenize=True)).</summary>
     public static IReadOnlyList<int> Chat(Deployment deployment, IReadOnlyList<(string Role, string Content)> messages)
     {
         string rendered;
@@ -29,7 +29,7 @@ public static class PromptBuilder
         {
             throw OpenAiException.InvalidRequest(e.Message, "messages");
         }
-        return deployment.Tokenizer.Encode(rendered, addBos: true);
+        return deployment.Tokenizer.Encode(rendered, addBos: deployment.ChatTemplate.AddsTokenizerBos);
     }
 
     /// <summary>

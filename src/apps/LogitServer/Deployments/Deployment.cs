@@ -6,7 +6,7 @@ using Uld.Inference;
 namespace Uld.LogitServer.Deployments;
 
 /// <summary>
-/// A loaded deployment: its sessions, tokenizer, context size and α policy. Holds leases on sessions that other
+/// A loaded deployment: its sessions, tokenizer, context size and α (ULD) or β (offset) policy. Holds leases on sessions that other
 /// deployments over the same model files share (<see cref="ModelSessionCache"/>).
 /// </summary>
 public sealed class Deployment : IDisposable
@@ -16,6 +16,10 @@ public sealed class Deployment : IDisposable
     /// <summary>The base's session, or a ULD pair's fused graph (then <see cref="AssistantSession"/> is null).</summary>
     public required ModelSessionLease BaseSession { get; init; }
     public ModelSessionLease? AssistantSession { get; init; }
+    /// <summary>Offset: the small model before unlearning.</summary>
+    public ModelSessionLease? ReferenceSession { get; init; }
+    /// <summary>Offset: the small model after unlearning.</summary>
+    public ModelSessionLease? UnlearnedSession { get; init; }
     public required ModelTokenizer Tokenizer { get; init; }
     public required ChatTemplate ChatTemplate { get; init; }
 
@@ -24,6 +28,15 @@ public sealed class Deployment : IDisposable
     public string Name => Options.Name;
     /// <summary>A ULD pair: two sessions, or one fused graph in <see cref="BaseModel"/>.</summary>
     public bool IsUld => AssistantSession is not null || BaseModel.IsFusedUld;
+    /// <summary>Offset unlearning: base + β·(unlearned − reference).</summary>
+    public bool IsOffset => UnlearnedSession is not null;
+
+    /// <summary>
+    /// The sessions that run in lockstep with the base, each with its own KV cache: a two-session ULD pair's
+    /// assistant, or an offset deployment's unlearned and reference models (in that order).
+    /// </summary>
+    public IReadOnlyList<OnnxCausalLm> CompanionModels =>
+        IsOffset ? [UnlearnedSession!.Model, ReferenceSession!.Model] : AssistantModel is { } assistant ? [assistant] : [];
     public int ContextLength => BaseDirectory.Generation.MaxLength ?? BaseDirectory.Config.MaxPositionEmbeddings;
     public int? EosId => BaseDirectory.Generation.EosTokenId ?? Tokenizer.Ids.Eos;
 
@@ -32,8 +45,8 @@ public sealed class Deployment : IDisposable
     {
         if (!IsUld)
         {
-            if (alpha is not null) throw OpenAiException.InvalidRequest($"uld_alpha is only accepted by ULD deployments; '{Name}' is a plain deployment.", "uld_alpha");
-            if (relativeTop is not null) throw OpenAiException.InvalidRequest($"uld_relative_top is only accepted by ULD deployments; '{Name}' is a plain deployment.", "uld_relative_top");
+            if (alpha is not null) throw OpenAiException.InvalidRequest($"uld_alpha is only accepted by ULD deployments; '{Name}' is a {KindName} deployment.", "uld_alpha");
+            if (relativeTop is not null) throw OpenAiException.InvalidRequest($"uld_relative_top is only accepted by ULD deployments; '{Name}' is a {KindName} deployment.", "uld_relative_top");
             return (0, 0);
         }
         var a = alpha ?? Options.AlphaDefault;
@@ -45,9 +58,29 @@ public sealed class Deployment : IDisposable
         return (a, r);
     }
 
+    /// <summary>Resolves the request's β against an offset deployment's policy; anything else is a 400 naming the field.</summary>
+    public double ResolveOffset(double? beta)
+    {
+        if (!IsOffset)
+        {
+            if (beta is not null) throw OpenAiException.InvalidRequest($"uld_offset_beta is only accepted by offset deployments; '{Name}' is a {KindName} deployment.", OffsetBetaField);
+            return 0;
+        }
+        var b = beta ?? Options.BetaDefault;
+        if (!double.IsFinite(b) || b < Options.BetaMin || b > Options.BetaMax)
+            throw OpenAiException.InvalidRequest($"uld_offset_beta must be between {Options.BetaMin} and {Options.BetaMax} for '{Name}'; got {b}.", OffsetBetaField);
+        return b;
+    }
+
+    public const string OffsetBetaField = "uld_offset_beta";
+
+    private string KindName => IsOffset ? "offset" : IsUld ? "ULD" : "plain";
+
     public void Dispose()
     {
         BaseSession.Dispose();
         AssistantSession?.Dispose();
+        ReferenceSession?.Dispose();
+        UnlearnedSession?.Dispose();
     }
 }

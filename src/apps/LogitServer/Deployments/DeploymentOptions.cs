@@ -6,6 +6,11 @@ public enum DeploymentKind
     Plain,
     /// <summary>A base and an assistant combined as l_base − α·l_assistant.</summary>
     Uld,
+    /// <summary>
+    /// Offset unlearning (δ-unlearning): a base plus a small reference/unlearned pair, combined as
+    /// l_base + β·(l_unlearned − l_reference).
+    /// </summary>
+    Offset,
 }
 
 /// <summary>One deployment, as configured under <c>LogitServer:Deployments</c>.</summary>
@@ -16,10 +21,14 @@ public sealed class DeploymentOptions
     public DeploymentKind Kind { get; set; } = DeploymentKind.Plain;
     /// <summary>Plain: the model directory.</summary>
     public string? Model { get; set; }
-    /// <summary>ULD: the base model directory.</summary>
+    /// <summary>ULD and Offset: the base model directory.</summary>
     public string? Base { get; set; }
     /// <summary>ULD: the assistant model directory (same tokenizer as the base).</summary>
     public string? Assistant { get; set; }
+    /// <summary>Offset: the small model as it was before unlearning (same tokenizer as the base).</summary>
+    public string? Reference { get; set; }
+    /// <summary>Offset: the reference after unlearning on the forget set (same tokenizer as the base).</summary>
+    public string? Unlearned { get; set; }
     /// <summary>
     /// ULD: a fused graph of this pair (<c>uld-trainer fuse</c>), served as one session run per step instead of
     /// two sessions; it must have been built from exactly these base and assistant ONNX files.
@@ -33,6 +42,11 @@ public sealed class DeploymentOptions
     /// <summary>The floor callers may not go below: lower α would undo the unlearning.</summary>
     public double AlphaMin { get; set; } = 0.8;
     public double AlphaMax { get; set; } = 2.0;
+    /// <summary>Offset: β when the request names none.</summary>
+    public double BetaDefault { get; set; } = 1.0;
+    /// <summary>Offset: the floor callers may not go below: smaller β would weaken the offset that does the forgetting.</summary>
+    public double BetaMin { get; set; } = 1.0;
+    public double BetaMax { get; set; } = 2.0;
     public double RelativeTopDefault { get; set; } = 0.1;
     public double RelativeTopMin { get; set; } = 0.0;
     public double RelativeTopMax { get; set; } = 1.0;

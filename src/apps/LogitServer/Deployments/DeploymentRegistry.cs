@@ -12,7 +12,7 @@ namespace Uld.LogitServer.Deployments;
 public sealed class DeploymentConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Loads and checks every configured deployment at start-up (file hashes, ONNX I/O, shared vocabulary of a ULD pair)
+/// Loads and checks every configured deployment at start-up (file hashes, ONNX I/O, shared vocabulary of a ULD pair or offset trio)
 /// and then answers "which deployment is this model name". The settings themselves were already checked by
 /// <see cref="LogitServerOptionsValidator"/>.
 /// </summary>
@@ -68,18 +68,14 @@ public sealed class DeploymentRegistry : IDisposable
             }
         }
 
-        var uld = d.Kind == DeploymentKind.Uld;
-        var baseDir = Open((uld ? d.Base : d.Model)!);
+        var (uld, offset) = (d.Kind == DeploymentKind.Uld, d.Kind == DeploymentKind.Offset);
+        var baseDir = Open((uld || offset ? d.Base : d.Model)!);
         var assistantDir = uld ? Open(d.Assistant!) : null;
-        if (assistantDir is not null)
+        var (referenceDir, unlearnedDir) = offset ? (Open(d.Reference!), Open(d.Unlearned!)) : (null, null);
+        // Logits are added token by token, so every model must number the vocabulary the same way.
+        foreach (var (role, dir) in new[] { ("assistant", assistantDir), ("reference", referenceDir), ("unlearned", unlearnedDir) })
         {
-            var (baseHash, assistantHash) = (baseDir.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile),
-                assistantDir.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile));
-            if (baseHash is null || baseHash != assistantHash)
-                throw new DeploymentConfigurationException(
-                    $"deployment '{d.Name}': base and assistant do not share a vocabulary (tokenizer.json sha256 {baseHash} vs {assistantHash}).");
-            if (baseDir.Config.VocabSize != assistantDir.Config.VocabSize)
-                throw new DeploymentConfigurationException($"deployment '{d.Name}': base vocab_size {baseDir.Config.VocabSize} ≠ assistant {assistantDir.Config.VocabSize}.");
+            if (dir is not null) CheckSharedVocabulary(d, baseDir, role, dir);
         }
 
         ModelTokenizer tokenizer;
@@ -87,10 +83,16 @@ public sealed class DeploymentRegistry : IDisposable
         try
         {
             (tokenizer, template) = (ModelTokenizer.Load(baseDir.Root), ChatTemplate.Load(baseDir.Root));
+            // A template that parses but cannot render even one user turn would fail every chat request: refuse it now.
+            template.Render([("user", "Hello")]);
         }
         catch (ModelFormatException e)
         {
             throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DeploymentConfigurationException($"deployment '{d.Name}': a single user message: {e.Message}", e);
         }
 
         var provider = ExecutionProviderOf(d, o);
@@ -115,9 +117,18 @@ public sealed class DeploymentRegistry : IDisposable
             throw new DeploymentConfigurationException($"deployment '{d.Name}': {onnxPath} has vocabulary {lease.Model.Vocab}, config.json says {dir.Config.VocabSize}.");
         }
 
+        // A two-session pair or an offset trio runs its sessions side by side (ThreadingPlan), so each is part of a pair.
         var baseSession = fused
             ? FusedUldGraph.Load(d, baseDir, assistantDir!, path => Session(path, baseDir, partOfPair: false))
-            : Session(baseDir.OnnxPath, baseDir, partOfPair: uld);
+            : Session(baseDir.OnnxPath, baseDir, partOfPair: uld || offset);
+        var leases = new List<ModelSessionLease> { baseSession };
+        ModelSessionLease? Companion(ModelDirectory? dir)
+        {
+            if (dir is null) return null;
+            var lease = Session(dir.OnnxPath, dir, partOfPair: true);
+            leases.Add(lease);
+            return lease;
+        }
         try
         {
             return new Deployment
@@ -125,16 +136,29 @@ public sealed class DeploymentRegistry : IDisposable
                 Options = d,
                 BaseDirectory = baseDir,
                 BaseSession = baseSession,
-                AssistantSession = assistantDir is null || fused ? null : Session(assistantDir.OnnxPath, assistantDir, partOfPair: true),
+                AssistantSession = fused ? null : Companion(assistantDir),
+                ReferenceSession = Companion(referenceDir),
+                UnlearnedSession = Companion(unlearnedDir),
                 Tokenizer = tokenizer,
                 ChatTemplate = template,
             };
         }
         catch
         {
-            baseSession.Dispose();
+            foreach (var lease in leases) lease.Dispose();
             throw;
         }
+    }
+
+    private static void CheckSharedVocabulary(DeploymentOptions d, ModelDirectory baseDir, string role, ModelDirectory other)
+    {
+        var (baseHash, otherHash) = (baseDir.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile),
+            other.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile));
+        if (baseHash is null || baseHash != otherHash)
+            throw new DeploymentConfigurationException(
+                $"deployment '{d.Name}': base and {role} do not share a vocabulary (tokenizer.json sha256 {baseHash} vs {otherHash}).");
+        if (baseDir.Config.VocabSize != other.Config.VocabSize)
+            throw new DeploymentConfigurationException($"deployment '{d.Name}': base vocab_size {baseDir.Config.VocabSize} ≠ {role} {other.Config.VocabSize}.");
     }
 
     /// <summary>The ONNX file and its external-data file (large exports), if any.</summary>

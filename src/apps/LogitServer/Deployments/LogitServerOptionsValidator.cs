@@ -45,13 +45,16 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
             (true, false) when !System.IO.Directory.Exists(path) => $"{key}:{field} {where}: model directory {path} does not exist.",
             _ => null,
         };
-        var uld = d.Kind == DeploymentKind.Uld;
-        var paths = Directory("Model", d.Model, !uld) ?? Directory("Base", d.Base, uld) ?? Directory("Assistant", d.Assistant, uld);
+        var (uld, offset) = (d.Kind == DeploymentKind.Uld, d.Kind == DeploymentKind.Offset);
+        var paths = Directory("Model", d.Model, d.Kind == DeploymentKind.Plain) ?? Directory("Base", d.Base, uld || offset)
+            ?? Directory("Assistant", d.Assistant, uld) ?? Directory("Reference", d.Reference, offset) ?? Directory("Unlearned", d.Unlearned, offset);
         if (paths is not null) return paths;
         if (d.ExecutionProvider is { } provider && provider.ToLowerInvariant() is not ("cpu" or "cuda"))
             return $"{key}:ExecutionProvider {where} must be \"cpu\" or \"cuda\"; got \"{provider}\".";
         if (d.DeviceId < 0) return $"{key}:DeviceId {where} must not be negative; got {d.DeviceId}.";
-        if (!uld) return d.Fused is null ? null : $"{key}:Fused is not used by a {d.Kind} deployment {where}; remove it.";
+        if (!uld && d.Fused is not null) return $"{key}:Fused is not used by a {d.Kind} deployment {where}; remove it.";
+        if (offset) return BetaProblem(d, key, where);
+        if (!uld) return null;
         if (d.Fused is { } fusedPath && !File.Exists(fusedPath)) return $"{key}:Fused {where}: fused graph {fusedPath} does not exist.";
 
         foreach (var (field, value) in new[]
@@ -67,6 +70,17 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (d.RelativeTopMax > 1) return $"{key}:RelativeTopMax {where} must be at most 1; got {d.RelativeTopMax}.";
         if (d.RelativeTopMin > d.RelativeTopDefault) return $"{key}:RelativeTopMin {where} must not exceed RelativeTopDefault ({d.RelativeTopMin} > {d.RelativeTopDefault}).";
         if (d.RelativeTopDefault > d.RelativeTopMax) return $"{key}:RelativeTopDefault {where} must not exceed RelativeTopMax ({d.RelativeTopDefault} > {d.RelativeTopMax}).";
+        return null;
+    }
+
+    private static string? BetaProblem(DeploymentOptions d, string key, string where)
+    {
+        foreach (var (field, value) in new[] { ("BetaMin", d.BetaMin), ("BetaDefault", d.BetaDefault), ("BetaMax", d.BetaMax) })
+        {
+            if (!double.IsFinite(value) || value < 0) return $"{key}:{field} {where} must be a finite number ≥ 0; got {value}.";
+        }
+        if (d.BetaMin > d.BetaDefault) return $"{key}:BetaMin {where} must not exceed BetaDefault ({d.BetaMin} > {d.BetaDefault}).";
+        if (d.BetaDefault > d.BetaMax) return $"{key}:BetaDefault {where} must not exceed BetaMax ({d.BetaDefault} > {d.BetaMax}).";
         return null;
     }
 }

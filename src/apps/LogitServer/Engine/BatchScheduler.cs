@@ -9,7 +9,8 @@ namespace Uld.LogitServer.Engine;
 /// <summary>
 /// The continuous-batching loop of one deployment, on its own thread. Each iteration drops finished or cancelled
 /// rows, prefills waiting requests and merges them into the running batch, then runs one decode step for every row
-/// (base and assistant together for ULD). Rows are left-padded in a shared KV cache; the cache is rebuilt only when
+/// (the base and its companions together: a ULD assistant, or an offset deployment's unlearned and reference models,
+/// each with its own KV cache). Rows are left-padded in a shared KV cache; the cache is rebuilt only when
 /// membership changes, which also trims padding no row needs any more.
 /// </summary>
 public sealed class BatchScheduler : IDisposable
@@ -32,7 +33,8 @@ public sealed class BatchScheduler : IDisposable
     private readonly List<Row> _rows = [];
     private readonly string _label;
     private KvCache? _baseCache;
-    private KvCache? _assistantCache;
+    /// <summary>One cache per companion model (<see cref="Deployment.CompanionModels"/>), in the same order.</summary>
+    private KvCache[] _companionCaches = [];
     private int _length;
     private int _queued;
 
@@ -126,34 +128,35 @@ public sealed class BatchScheduler : IDisposable
         // Full [batch, seq, vocab] logits leave ONNX Runtime only when someone scores the prompt.
         var keep = newcomers.Any(s => s.WantsPromptLogprobs) ? LogitPositions.All : LogitPositions.Last;
         var alphas = newcomers.Select(s => (float)s.Parameters.Alpha).ToArray();
-        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, null, null, keep, alphas);
+        var (baseStep, companionSteps) = RunModels(ids, mask, positions, batch, null, null, keep, alphas);
         using var baseCache = baseStep.Present;
-        using var assistantCache = assistantStep?.Present;
+        var companionCaches = companionSteps.Select(c => c.Present).ToArray();
+        using var disposeCompanions = new CacheSet(companionCaches);
         EngineMetrics.PromptTokens.WithLabels(_label).Inc(newcomers.Sum(s => s.Prompt.Count));
         EngineMetrics.StepSeconds.WithLabels(_label, "prefill").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
         var sampling = Stopwatch.GetTimestamp();
         var logprobs = new float[_deployment.BaseModel.Vocab];
-        var joining = new List<(KvCache Base, KvCache? Assistant, int Row, int Skip, Sequence Sequence)>();
+        var joining = new List<(KvCache Base, KvCache[] Companions, int Row, int Skip, Sequence Sequence)>();
         for (var j = 0; j < batch; j++)
         {
             var sequence = newcomers[j];
             var padding = length - sequence.Prompt.Count;
-            if (sequence.WantsPromptLogprobs) sequence.Emit(PromptLogprobs(sequence, baseStep, assistantStep, j, padding, logprobs));
+            if (sequence.WantsPromptLogprobs) sequence.Emit(PromptLogprobs(sequence, baseStep, companionSteps, j, padding, logprobs));
             EngineMetrics.TimeToFirstToken.WithLabels(_label).Observe(Stopwatch.GetElapsedTime(sequence.EnqueuedTimestamp).TotalSeconds);
             if (sequence.MaxNewTokens == 0)
             {
                 sequence.Complete(new FinishedEvent("length"));
                 continue;
             }
-            Combine(sequence, baseStep, assistantStep, j, length - 1, logprobs);
-            if (Advance(sequence, logprobs)) joining.Add((baseCache, assistantCache, j, padding, sequence));
+            Combine(sequence, baseStep, companionSteps, j, length - 1, logprobs);
+            if (Advance(sequence, logprobs)) joining.Add((baseCache, companionCaches, j, padding, sequence));
         }
         EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
         if (joining.Count == 0) return;
 
         // The running rows keep their real columns; newcomers bring theirs from the prefill cache.
-        var merged = _rows.Select(r => (Base: _baseCache!, Assistant: _assistantCache, Row: _rows.IndexOf(r), Skip: r.Padding, r.Sequence))
+        var merged = _rows.Select(r => (Base: _baseCache!, Companions: _companionCaches, Row: _rows.IndexOf(r), Skip: r.Padding, r.Sequence))
             .Concat(joining).ToList();
         RebuildCache(merged);
     }
@@ -173,10 +176,10 @@ public sealed class BatchScheduler : IDisposable
             for (var t = row.Padding; t < total; t++) mask[i * total + t] = 1;
         }
 
-        var (baseStep, assistantStep) = RunModels(ids, mask, positions, batch, _baseCache, _assistantCache, LogitPositions.Last, alphas);
+        var (baseStep, companionSteps) = RunModels(ids, mask, positions, batch, _baseCache, _companionCaches, LogitPositions.Last, alphas);
         _baseCache!.Dispose();
-        _assistantCache?.Dispose();
-        (_baseCache, _assistantCache, _length) = (baseStep.Present, assistantStep?.Present, total);
+        foreach (var cache in _companionCaches) cache.Dispose();
+        (_baseCache, _companionCaches, _length) = (baseStep.Present, companionSteps.Select(c => c.Present).ToArray(), total);
         EngineMetrics.BatchSize.WithLabels(_label).Observe(batch);
         EngineMetrics.StepSeconds.WithLabels(_label, "decode").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
@@ -186,7 +189,7 @@ public sealed class BatchScheduler : IDisposable
         {
             var row = _rows[i];
             if (row.Done || row.Sequence.IsCancelled) continue;
-            Combine(row.Sequence, baseStep, assistantStep, i, 0, logprobs);
+            Combine(row.Sequence, baseStep, companionSteps, i, 0, logprobs);
             row.Done = !Advance(row.Sequence, logprobs);
         }
         EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
@@ -213,17 +216,22 @@ public sealed class BatchScheduler : IDisposable
         return true;
     }
 
-    /// <summary>The row's next-token distribution at a position, from two sessions' logits or a fused graph's.</summary>
-    private static void Combine(Sequence sequence, DecoderStep baseStep, DecoderStep? assistantStep, int row, int position, float[] logprobs)
+    /// <summary>
+    /// The row's next-token distribution at a position: the base alone, a ULD pair (two sessions or a fused graph),
+    /// or an offset trio (companions: unlearned, reference).
+    /// </summary>
+    private void Combine(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int position, float[] logprobs)
     {
         var (alpha, relativeTop) = (sequence.Parameters.Alpha, sequence.Parameters.RelativeTop);
         if (baseStep.UldLogits is not null)
             UldLogits.CombineFused(baseStep.Row(row, position), baseStep.UldRow(row, position), alpha, relativeTop, logprobs);
+        else if (_deployment.IsOffset)
+            OffsetLogits.Combine(baseStep.Row(row, position), companions[0].Row(row, position), companions[1].Row(row, position), sequence.Parameters.OffsetBeta, logprobs);
         else
-            UldLogits.Combine(baseStep.Row(row, position), assistantStep is null ? default : assistantStep.Row(row, position), alpha, relativeTop, logprobs);
+            UldLogits.Combine(baseStep.Row(row, position), companions.Length == 0 ? default : companions[0].Row(row, position), alpha, relativeTop, logprobs);
     }
 
-    private static PromptLogprobsEvent PromptLogprobs(Sequence sequence, DecoderStep baseStep, DecoderStep? assistantStep, int row, int padding, float[] buffer)
+    private PromptLogprobsEvent PromptLogprobs(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int padding, float[] buffer)
     {
         var n = sequence.Prompt.Count;
         var values = new float?[n];
@@ -232,7 +240,7 @@ public sealed class BatchScheduler : IDisposable
         for (var t = 1; t < n; t++)
         {
             var position = padding + t - 1; // the distribution at t − 1 predicts token t
-            Combine(sequence, baseStep, assistantStep, row, position, buffer);
+            Combine(sequence, baseStep, companions, row, position, buffer);
             values[t] = buffer[sequence.Prompt[t]];
             top[t] = UldLogits.Top(buffer, sequence.Parameters.TopLogprobs);
         }
@@ -240,31 +248,45 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>
-    /// One step of the deployment's sessions: the base (or a fused ULD graph, α per row inside it) and, for a
-    /// two-session ULD pair, the assistant — concurrently when the threading plan gives each its own cores.
+    /// One step of the deployment's sessions: the base (or a fused ULD graph, α per row inside it) and its companions
+    /// (a two-session ULD pair's assistant, an offset deployment's unlearned and reference models) — the companions
+    /// one after the other beside the base when the threading plan gives them their own cores.
     /// </summary>
-    private (DecoderStep Base, DecoderStep? Assistant) RunModels(long[] ids, long[] mask, long[] positions, int batch, KvCache? basePast, KvCache? assistantPast,
+    private (DecoderStep Base, DecoderStep[] Companions) RunModels(long[] ids, long[] mask, long[] positions, int batch, KvCache? basePast, KvCache[]? companionPast,
         LogitPositions keep, float[] alphas)
     {
-        var assistant = _deployment.AssistantModel;
+        var companions = _deployment.CompanionModels;
         DecoderStep RunBase()
         {
             var model = _deployment.BaseModel;
             using var empty = basePast is null ? model.EmptyCache(batch) : null;
             return model.Run(ids, mask, positions, batch, basePast ?? empty!, keep, model.IsFusedUld ? alphas : null);
         }
-        DecoderStep RunAssistant()
+        DecoderStep[] RunCompanions()
         {
-            using var empty = assistantPast is null ? assistant!.EmptyCache(batch) : null;
-            return assistant!.Run(ids, mask, positions, batch, assistantPast ?? empty!, keep);
+            var steps = new List<DecoderStep>(companions.Count);
+            try
+            {
+                for (var i = 0; i < companions.Count; i++)
+                {
+                    using var empty = companionPast is null ? companions[i].EmptyCache(batch) : null;
+                    steps.Add(companions[i].Run(ids, mask, positions, batch, companionPast?[i] ?? empty!, keep));
+                }
+                return [.. steps];
+            }
+            catch
+            {
+                foreach (var step in steps) step.Present.Dispose();
+                throw;
+            }
         }
 
         var started = Stopwatch.GetTimestamp();
         try
         {
-            if (assistant is null) return (RunBase(), null);
-            if (!_concurrentUld) return (RunBase(), RunAssistant());
-            return RunConcurrently(RunBase, RunAssistant);
+            if (companions.Count == 0) return (RunBase(), []);
+            if (!_concurrentUld) return (RunBase(), RunCompanions());
+            return RunConcurrently(RunBase, RunCompanions);
         }
         finally
         {
@@ -272,9 +294,9 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
-    private static (DecoderStep Base, DecoderStep? Assistant) RunConcurrently(Func<DecoderStep> runBase, Func<DecoderStep> runAssistant)
+    private static (DecoderStep Base, DecoderStep[] Companions) RunConcurrently(Func<DecoderStep> runBase, Func<DecoderStep[]> runCompanions)
     {
-        var assistantTask = Task.Run(runAssistant);
+        var companionTask = Task.Run(runCompanions);
         DecoderStep baseStep;
         try
         {
@@ -282,10 +304,14 @@ public sealed class BatchScheduler : IDisposable
         }
         catch
         {
-            try { assistantTask.GetAwaiter().GetResult().Present.Dispose(); } catch (Exception) { /* the base failure is the one to report */ }
+            try
+            {
+                foreach (var step in companionTask.GetAwaiter().GetResult()) step.Present.Dispose();
+            }
+            catch (Exception) { /* the base failure is the one to report */ }
             throw;
         }
-        return (baseStep, assistantTask.GetAwaiter().GetResult());
+        return (baseStep, companionTask.GetAwaiter().GetResult());
     }
 
     private void DropFinishedRows()
@@ -293,8 +319,8 @@ public sealed class BatchScheduler : IDisposable
         if (_rows.Count == 0) return;
         foreach (var row in _rows.Where(r => r.Sequence.IsCancelled && !r.Done)) row.Sequence.Complete(new FinishedEvent("cancelled"));
         if (!_rows.Any(r => r.Done || r.Sequence.IsCancelled)) return;
-        var keep = _rows.Select((r, i) => (Base: _baseCache!, Assistant: _assistantCache, Row: i, Skip: r.Padding, r.Sequence, Keep: !r.Done && !r.Sequence.IsCancelled))
-            .Where(x => x.Keep).Select(x => (x.Base, x.Assistant, x.Row, x.Skip, x.Sequence)).ToList();
+        var keep = _rows.Select((r, i) => (Base: _baseCache!, Companions: _companionCaches, Row: i, Skip: r.Padding, r.Sequence, Keep: !r.Done && !r.Sequence.IsCancelled))
+            .Where(x => x.Keep).Select(x => (x.Base, x.Companions, x.Row, x.Skip, x.Sequence)).ToList();
         if (keep.Count == 0)
         {
             ResetBatch();
@@ -304,16 +330,17 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>Replaces the batch with <paramref name="rows"/>, each keeping only its real (unpadded) columns.</summary>
-    private void RebuildCache(List<(KvCache Base, KvCache? Assistant, int Row, int Skip, Sequence Sequence)> rows)
+    private void RebuildCache(List<(KvCache Base, KvCache[] Companions, int Row, int Skip, Sequence Sequence)> rows)
     {
         var started = Stopwatch.GetTimestamp();
         var length = rows.Max(r => r.Base.Length - r.Skip);
         var newBase = KvCache.Gather(rows.Select(r => (r.Base, r.Row, r.Skip)).ToList(), length);
-        var newAssistant = _deployment.AssistantModel is null ? null : KvCache.Gather(rows.Select(r => (r.Assistant!, r.Row, r.Skip)).ToList(), length);
+        var newCompanions = Enumerable.Range(0, _deployment.CompanionModels.Count)
+            .Select(c => KvCache.Gather(rows.Select(r => (r.Companions[c], r.Row, r.Skip)).ToList(), length)).ToArray();
         var newRows = rows.Select(r => new Row(r.Sequence, length - (r.Base.Length - r.Skip))).ToList();
         _baseCache?.Dispose();
-        _assistantCache?.Dispose();
-        (_baseCache, _assistantCache, _length) = (newBase, newAssistant, length);
+        foreach (var cache in _companionCaches) cache.Dispose();
+        (_baseCache, _companionCaches, _length) = (newBase, newCompanions, length);
         _rows.Clear();
         _rows.AddRange(newRows);
         EngineMetrics.ActiveSequences.WithLabels(_label).Set(_rows.Count);
@@ -323,10 +350,19 @@ public sealed class BatchScheduler : IDisposable
     private void ResetBatch()
     {
         _baseCache?.Dispose();
-        _assistantCache?.Dispose();
-        (_baseCache, _assistantCache, _length) = (null, null, 0);
+        foreach (var cache in _companionCaches) cache.Dispose();
+        (_baseCache, _companionCaches, _length) = (null, [], 0);
         _rows.Clear();
         EngineMetrics.ActiveSequences.WithLabels(_label).Set(0);
+    }
+
+    /// <summary>Disposes a prefill's companion caches once the new rows have been gathered out of them.</summary>
+    private readonly struct CacheSet(KvCache[] caches) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var cache in caches) cache.Dispose();
+        }
     }
 
     public void Dispose()

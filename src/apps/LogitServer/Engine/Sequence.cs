@@ -4,7 +4,8 @@ using Uld.Inference.Sampling;
 namespace Uld.LogitServer.Engine;
 
 /// <summary>Per-request decoding settings; every row of a batch carries its own.</summary>
-public sealed record SamplingParameters(double Temperature, double TopP, long? Seed, double Alpha, double RelativeTop, int TopLogprobs);
+/// <param name="OffsetBeta">β of an offset deployment (0 elsewhere).</param>
+public sealed record SamplingParameters(double Temperature, double TopP, long? Seed, double Alpha, double RelativeTop, int TopLogprobs, double OffsetBeta = 0);
 
 /// <summary>What a sequence reports to the request that owns it, in order.</summary>
 public abstract record SequenceEvent;

@@ -33,7 +33,8 @@ public sealed record ThreadingPlan
     public static ThreadingPlan For(LogitServerOptions options, int cores)
     {
         cores = Math.Max(1, cores);
-        var twoSessionPairs = options.Deployments.Count(d => d.Kind == DeploymentKind.Uld && string.IsNullOrWhiteSpace(d.Fused));
+        // Offset deployments run their small pair beside the base like a two-session ULD pair.
+        var twoSessionPairs = options.Deployments.Count(d => d.Kind == DeploymentKind.Uld && string.IsNullOrWhiteSpace(d.Fused) || d.Kind == DeploymentKind.Offset);
         // Splitting the cores between the pair's sessions beats running them one after the other on all cores:
         // the per-operator work of a decode step is too small to spread over many threads.
         var concurrent = options.ParallelUldModels ?? cores >= 2;

@@ -126,7 +126,7 @@ public static class TrainCommand
         var sample = records.Take(200).ToList();
         var scores = sample.Select(r =>
         {
-            var prompt = tok.Encode(template.Render([("user", r.Question)]), addBos: true);
+            var prompt = tok.Encode(template.Render([("user", r.Question)]), addBos: template.AddsTokenizerBos);
             // Room for TOFU's longest answers: a shorter cap truncates them and under-reports recall (64 tokens: 0.91 vs 1.00).
             var answer = TorchGreedy.Generate(model, prompt, 256, tok.Ids.Eos);
             return RougeL.Recall(r.Answer, tok.Decode(answer));

@@ -26,7 +26,12 @@ public static class UnlearnCommand
 
     public static Command Create()
     {
-        var method = new Option<string>("--method") { Description = $"uld, or a gradient baseline: {string.Join(", ", GradientUnlearner.Methods)}", Required = true };
+        var method = new Option<string>("--method")
+        {
+            Description = $"uld, a gradient baseline ({string.Join(", ", GradientUnlearner.Methods)}) or an offset pair ({string.Join(", ", OffsetUnlearner.Methods)})",
+            Required = true,
+        };
+        var small = new Option<DirectoryInfo>("--small") { Description = "offset methods: the small model (same vocabulary as --base) to copy as reference and unlearn" };
         var baseDir = new Option<DirectoryInfo>("--base") { Description = "the model to unlearn from (model directory)", Required = true };
         var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", Required = true };
         var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
@@ -49,14 +54,17 @@ public static class UnlearnCommand
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
             method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, epochs, batchSize, lr, seed, gamma, beta,
-            taskVectorScale, force,
+            taskVectorScale, force, small,
         };
         checkpoints.AddTo(command);
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
-            if (m != "uld" && !GradientUnlearner.Methods.Contains(m))
-                throw new UserErrorException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods)}.");
+            var offset = OffsetUnlearner.Methods.Contains(m);
+            if (m != "uld" && !GradientUnlearner.Methods.Contains(m) && !offset)
+                throw new UserErrorException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods.Concat(OffsetUnlearner.Methods))}.");
+            if (offset != (parse.GetValue(small) is not null))
+                throw new UserErrorException(offset ? $"{m} needs --small DIR: the small model to unlearn." : $"--small is only used by the offset methods ({string.Join(", ", OffsetUnlearner.Methods)}).");
             TorchRuntime.EnsureInitialized();
 
             var baseModel = ModelDirectory.Open(parse.GetValue(baseDir)!.FullName);
@@ -65,15 +73,20 @@ public static class UnlearnCommand
             var tokenizer = ModelTokenizer.Load(baseModel.Root);
             if (m != "uld")
             {
-                var refusals = GradientUnlearner.NeedsRefusals(m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
-                return RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, refusals, parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName,
-                    checkpoints.Plan(parse, parse.GetValue(output)!.FullName),
-                    GradientDefaults with
-                    {
-                        Epochs = parse.GetValue(epochs) ?? GradientDefaults.Epochs, BatchSize = parse.GetValue(batchSize) ?? GradientDefaults.BatchSize,
-                        LearningRate = parse.GetValue(lr) ?? GradientDefaults.LearningRate, RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta),
-                        TaskVectorScale = parse.GetValue(taskVectorScale), Seed = parse.GetValue(seed) ?? GradientDefaults.Seed,
-                    }, parse.GetValue(forget)!, parse.GetValue(force));
+                var refusals = GradientUnlearner.NeedsRefusals(offset ? OffsetUnlearner.GradientMethod(m) : m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
+                var gradientOptions = GradientDefaults with
+                {
+                    Epochs = parse.GetValue(epochs) ?? GradientDefaults.Epochs, BatchSize = parse.GetValue(batchSize) ?? GradientDefaults.BatchSize,
+                    LearningRate = parse.GetValue(lr) ?? GradientDefaults.LearningRate, RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta),
+                    TaskVectorScale = parse.GetValue(taskVectorScale), Seed = parse.GetValue(seed) ?? GradientDefaults.Seed,
+                };
+                var (outputPath, splitPath) = (parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName);
+                var plan = checkpoints.Plan(parse, outputPath);
+                return offset
+                    ? OffsetUnlearning.Run(m, baseModel, ModelDirectory.Open(parse.GetValue(small)!.FullName), forgetRecords, retainRecords, refusals, outputPath, splitPath,
+                        plan, gradientOptions, parse.GetValue(forget)!, parse.GetValue(force))
+                    : RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, refusals, outputPath, splitPath, plan, gradientOptions, parse.GetValue(forget)!,
+                        parse.GetValue(force));
             }
             var options = UldDefaults with
             {
@@ -127,14 +140,11 @@ public static class UnlearnCommand
         string forgetSet, bool force)
     {
         var template = ChatTemplate.Load(baseModel.Root);
-        List<ChatExample> Examples(IEnumerable<TofuRecord> records) => records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
-        // Each forget question gets a refusal drawn with the seed, the same one every epoch.
-        var random = new Random(options.Seed);
-        var forget = new ForgetData(Examples(forgetRecords), refusals.Count == 0 ? null
-            : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
+        var examples = new UnlearningExamples(tokenizer, template);
+        var forget = examples.Forget(forgetRecords, refusals, options.Seed);
         using var model = LlamaWeights.LoadDirectory(baseModel);
         using var reference = LlamaWeights.LoadDirectory(baseModel);
-        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, Examples(retainRecords),
+        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, examples.Of(retainRecords),
             options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
             checkpoints));
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;

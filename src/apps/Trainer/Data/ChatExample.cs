@@ -10,7 +10,7 @@ public sealed record ChatExample(int[] Tokens, int AnswerStart)
 {
     public static ChatExample Create(ModelTokenizer tokenizer, ChatTemplate template, string question, string answer)
     {
-        var prompt = tokenizer.Encode(template.Render([("user", question)]), addBos: true);
+        var prompt = tokenizer.Encode(template.Render([("user", question)]), addBos: template.AddsTokenizerBos);
         // The answer is encoded on its own after a space, which is how it follows "Answer:" in generated text.
         var answerTokens = tokenizer.Encode(" " + answer, addBos: false);
         return new ChatExample([.. prompt, .. answerTokens, tokenizer.Ids.Eos], prompt.Count);

@@ -52,11 +52,11 @@ public static class LlamaOnnxExporter
             : QuantizedLinear(g, x, name, Tensor(weights, name).Shape, () => Tensor(weights, name).ToFloats(), format.Bits());
 
         var eps = g.FloatScalar("rms_norm_eps", (float)c.RmsNormEps);
-        string RmsNorm(string x, string weightName)
-        {
-            var inverseRms = g.Reciprocal(g.Sqrt(g.Add(g.ReduceMean(g.Mul(x, x), -1), eps)));
-            return g.Mul(g.Mul(x, inverseRms), Weight(weightName));
-        }
+        var two = g.FloatScalar("two", 2f);
+        // Written as Pow → ReduceMean → Add → Sqrt → Div → Mul, the pattern ONNX Runtime fuses into one
+        // SimplifiedLayerNormalization kernel: on small models per-operator overhead, not arithmetic, bounds a step.
+        string RmsNorm(string x, string weightName) =>
+            g.Mul(g.Div(x, g.Sqrt(g.Add(g.ReduceMean(g.Pow(x, two), -1), eps))), Weight(weightName));
 
         // Mask [batch, 1, seq, total]: query i (absolute position past + i) sees key j when j ≤ past + i and j is not padding.
         var sequenceLength = g.Shape(inputIds, 1, 2);

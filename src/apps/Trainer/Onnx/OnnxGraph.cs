@@ -141,6 +141,8 @@ public sealed class OnnxGraph(string name)
     // Op helpers, named after ONNX operators.
     public string Add(string a, string b) => Op("Add", [a, b]);
     public string Mul(string a, string b) => Op("Mul", [a, b]);
+    public string Div(string a, string b) => Op("Div", [a, b]);
+    public string Pow(string x, string exponent) => Op("Pow", [x, exponent]);
     public string MatMul(string a, string b) => Op("MatMul", [a, b]);
     public string Neg(string x) => Op("Neg", [x]);
     public string Sqrt(string x) => Op("Sqrt", [x]);

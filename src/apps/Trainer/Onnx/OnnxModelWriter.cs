@@ -33,17 +33,12 @@ public sealed class OnnxModelWriter
     public long ExternalDataThreshold { get; init; } = DefaultExternalDataThreshold;
     public string ProducerName { get; init; } = "uldserver";
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
-    /// <summary>
-    /// The data file's name, written beside the graph and recorded in it; default "&lt;graph file&gt;_data". A graph
-    /// staged under a temporary name sets the final graph's data name, so the graph can be renamed into place.
-    /// </summary>
-    public string? DataFileName { get; init; }
 
     /// <summary>Writes <paramref name="path"/> (and its data file when needed) atomically; returns the files written.</summary>
     public IReadOnlyList<string> Write(OnnxGraph graph, string path)
     {
         var totalBytes = graph.Initializers.Where(i => i.ByteLength >= InlineBelowBytes).Sum(i => i.ByteLength);
-        var dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, DataFileName ?? Path.GetFileName(path) + "_data");
+        var dataPath = path + "_data";
         var external = totalBytes > ExternalDataThreshold;
         var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
         if (external)

@@ -13,37 +13,47 @@ public static class UldFusedExport
     /// <summary>The fused graph must match the two-session ULD logits this closely (max |diff|).</summary>
     public const double ParityBound = 1e-4;
 
-    public static double ExportAndVerify(ModelDirectory baseDirectory, ModelDirectory assistantDirectory, string output)
+    /// <summary>
+    /// Writes <paramref name="output"/> (and, past <paramref name="externalDataThreshold"/> bytes of weights, its
+    /// data file <c>&lt;output&gt;_data</c>) once the parity check passes; returns the measured max |diff|.
+    /// </summary>
+    public static double ExportAndVerify(ModelDirectory baseDirectory, ModelDirectory assistantDirectory, string output,
+        long externalDataThreshold = OnnxModelWriter.DefaultExternalDataThreshold)
     {
         var graph = UldFusedOnnxExporter.Build(baseDirectory.Config, SafetensorsFile.Read(baseDirectory.WeightsPath).Tensors,
             assistantDirectory.Config, SafetensorsFile.Read(assistantDirectory.WeightsPath).Tensors);
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        var staged = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output))!, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}.onnx");
-        var written = new OnnxModelWriter
-        {
-            Metadata = new Dictionary<string, string>
-            {
-                // The server checks these against the pair's manifests, so a fused graph is never served with other models.
-                [OnnxCausalLm.FusedBaseHashKey] = OnnxHash(baseDirectory),
-                [OnnxCausalLm.FusedAssistantHashKey] = OnnxHash(assistantDirectory),
-            },
-            // Large pairs put their weights in OUTPUT_data, written under its final name; the staged graph refers to it.
-            DataFileName = Path.GetFileName(output) + "_data",
-        }.Write(graph, staged);
-        var kept = false;
+        output = Path.GetFullPath(output);
+        var folder = Path.GetDirectoryName(output)!;
+        Directory.CreateDirectory(folder);
+        // A graph names its data file, so both are staged under their final names in a sibling folder (same file
+        // system) and renamed into place only after the parity check: the data file first, the graph last.
+        var staging = Directory.CreateDirectory(Path.Combine(folder, $".{Path.GetFileName(output)}.{Guid.NewGuid():N}")).FullName;
         try
         {
+            var staged = Path.Combine(staging, Path.GetFileName(output));
+            var written = new OnnxModelWriter
+            {
+                ExternalDataThreshold = externalDataThreshold,
+                Metadata = new Dictionary<string, string>
+                {
+                    // The server checks these against the pair's manifests, so a fused graph is never served with other models.
+                    [OnnxCausalLm.FusedBaseHashKey] = OnnxHash(baseDirectory),
+                    [OnnxCausalLm.FusedAssistantHashKey] = OnnxHash(assistantDirectory),
+                },
+            }.Write(graph, staged);
             var diff = MaxDifference(staged, baseDirectory.OnnxPath, assistantDirectory.OnnxPath);
             if (!(diff <= ParityBound))
                 throw new ModelFormatException($"the fused ULD graph differs from the two-session logits by {diff:G3} (bound {ParityBound:G3}); refusing to write it.");
+            var dataFile = output + "_data";
+            if (written.Count > 1) File.Move(staged + "_data", dataFile, overwrite: true);
             File.Move(staged, output, overwrite: true);
-            if (written.Count == 1) File.Delete(output + "_data"); // a smaller graph replacing a large one
-            kept = true;
+            // A data file left by an earlier, larger fuse to the same path no longer belongs to any graph.
+            if (written.Count == 1 && File.Exists(dataFile)) File.Delete(dataFile);
             return diff;
         }
         finally
         {
-            if (!kept) foreach (var file in written) File.Delete(file);
+            Directory.Delete(staging, recursive: true);
         }
     }
 

@@ -11,6 +11,10 @@ public static class ModelRoles
     public const string Retain = "retain";
     public const string UldAssistant = "uld-assistant";
     public const string Unlearned = "unlearned";
+    /// <summary>Offset unlearning: the small model as it was, subtracted from the unlearned one at decode time.</summary>
+    public const string OffsetReference = "offset-reference";
+    /// <summary>Offset unlearning: the small model after unlearning; its offset from the reference is added to the base.</summary>
+    public const string OffsetUnlearned = "offset-unlearned";
     public const string Imported = "imported";
 }
 

@@ -20,6 +20,8 @@ public abstract record CompletionRequestBase
     [JsonPropertyName("uld_alpha")] public double? UldAlpha { get; init; }
     /// <summary>Extension: the relative-top filter r for this request.</summary>
     [JsonPropertyName("uld_relative_top")] public double? UldRelativeTop { get; init; }
+    /// <summary>Extension: the offset β of an offset-unlearning deployment, checked against its policy.</summary>
+    [JsonPropertyName("uld_offset_beta")] public double? UldOffsetBeta { get; init; }
     [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; init; }
 }
 

@@ -38,7 +38,11 @@ public sealed record ChatCompletion(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("choices")] IReadOnlyList<ChatChoice> Choices,
     [property: JsonPropertyName("usage")] Usage Usage,
-    [property: JsonPropertyName("uld_alpha")] double? UldAlpha);
+    [property: JsonPropertyName("uld_alpha")] double? UldAlpha)
+{
+    /// <summary>The offset β used (null for other kinds of deployment).</summary>
+    [JsonPropertyName("uld_offset_beta")] public double? UldOffsetBeta { get; init; }
+}
 
 public sealed record ChunkDelta(
     [property: JsonPropertyName("role")] string? Role,
@@ -57,7 +61,11 @@ public sealed record ChatCompletionChunk(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("choices")] IReadOnlyList<ChunkChoice> Choices,
     [property: JsonPropertyName("usage")] Usage? Usage,
-    [property: JsonPropertyName("uld_alpha")] double? UldAlpha);
+    [property: JsonPropertyName("uld_alpha")] double? UldAlpha)
+{
+    /// <summary>The offset β used (null for other kinds of deployment).</summary>
+    [JsonPropertyName("uld_offset_beta")] public double? UldOffsetBeta { get; init; }
+}
 
 public sealed record CompletionLogprobs(
     [property: JsonPropertyName("tokens")] IReadOnlyList<string> Tokens,
@@ -78,14 +86,28 @@ public sealed record Completion(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("choices")] IReadOnlyList<CompletionChoice> Choices,
     [property: JsonPropertyName("usage")] Usage? Usage,
-    [property: JsonPropertyName("uld_alpha")] double? UldAlpha);
+    [property: JsonPropertyName("uld_alpha")] double? UldAlpha)
+{
+    /// <summary>The offset β used (null for other kinds of deployment).</summary>
+    [JsonPropertyName("uld_offset_beta")] public double? UldOffsetBeta { get; init; }
+}
 
 public sealed record ModelCard(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("object")] string Object,
     [property: JsonPropertyName("created")] long Created,
     [property: JsonPropertyName("owned_by")] string OwnedBy,
-    [property: JsonPropertyName("uld")] UldPolicyCard? Uld);
+    [property: JsonPropertyName("uld")] UldPolicyCard? Uld)
+{
+    /// <summary>Extension: the β policy of an offset-unlearning deployment (null for the other kinds).</summary>
+    [JsonPropertyName("offset")] public OffsetPolicyCard? Offset { get; init; }
+}
+
+/// <summary>Extension on /v1/models: how an offset deployment lets callers set β; <c>beta_min</c> is its floor.</summary>
+public sealed record OffsetPolicyCard(
+    [property: JsonPropertyName("beta_default")] double BetaDefault,
+    [property: JsonPropertyName("beta_min")] double BetaMin,
+    [property: JsonPropertyName("beta_max")] double BetaMax);
 
 /// <summary>Extension on /v1/models: how a ULD deployment lets callers set α and r.</summary>
 public sealed record UldPolicyCard(

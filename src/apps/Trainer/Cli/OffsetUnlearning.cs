@@ -1,0 +1,89 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Uld.Cli;
+using Uld.Contracts;
+using Uld.Contracts.Models;
+using Uld.Evaluation.Data;
+using Uld.Tokenization;
+using Uld.Trainer.Data;
+using Uld.Trainer.Import;
+using Uld.Trainer.Model;
+using Uld.Trainer.Training;
+using Uld.Trainer.Unlearning;
+
+namespace Uld.Trainer.Cli;
+
+/// <summary>
+/// <c>unlearn --method offset-*</c>: the small model of an offset-unlearning pair is written as the reference and,
+/// unlearned, as the unlearned model — <c>OUTPUT/reference</c> and <c>OUTPUT/unlearned</c>, the two directories an
+/// Offset deployment serves beside the base. Both are staged together and renamed into place, so a failed run
+/// leaves no half pair.
+/// </summary>
+public static class OffsetUnlearning
+{
+    public const string ReferenceFolder = "reference";
+    public const string UnlearnedFolder = "unlearned";
+
+    public static int Run(string method, ModelDirectory baseModel, ModelDirectory small, IReadOnlyList<TofuRecord> forgetRecords,
+        IReadOnlyList<TofuRecord> retainRecords, IReadOnlyList<string> refusals, string output, string splitPath, CheckpointPlan checkpoints,
+        GradientOptions options, string forgetSet, bool force)
+    {
+        // The offset is added token by token to the base's logits, so both must number the vocabulary alike.
+        var (baseTokenizer, smallTokenizer) = (baseModel.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile),
+            small.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile));
+        if (baseTokenizer is null || baseTokenizer != smallTokenizer || baseModel.Config.VocabSize != small.Config.VocabSize)
+            throw new UserErrorException($"--small {small.Root} does not share the base's vocabulary (tokenizer.json sha256 {smallTokenizer} vs {baseTokenizer}); an offset pair must.");
+        if (Directory.Exists(output) && !force) throw new UserErrorException($"{output} exists; pass --force to replace it.");
+
+        var tokenizer = ModelTokenizer.Load(small.Root);
+        var template = ChatTemplate.Load(small.Root);
+        var examples = new UnlearningExamples(tokenizer, template);
+        var forget = examples.Forget(forgetRecords, refusals, options.Seed);
+        using var unlearned = LlamaWeights.LoadDirectory(small);
+        using var reference = LlamaWeights.LoadDirectory(small);
+        var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, unlearned, reference, forget, examples.Of(retainRecords), options,
+            tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"), checkpoints));
+        if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
+
+        var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+        hyper["forget_set"] = forgetSet;
+        hyper["small_model"] = small.Manifest.Name;
+        var staging = output.TrimEnd('/') + ".staging";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        try
+        {
+            ModelManifest Manifest(string role, JsonObject? metrics) => new()
+            {
+                Name = $"{Path.GetFileName(output.TrimEnd('/'))}-{(role == ModelRoles.OffsetReference ? ReferenceFolder : UnlearnedFolder)}",
+                Role = role,
+                // The model whose logits the offset is added to; the small model is named in the hyperparameters.
+                BaseModel = baseModel.Manifest.Name,
+                Method = method,
+                Hyperparameters = hyper.DeepClone().AsObject(),
+                TrainingData = [new DataFile(Path.GetFileName(splitPath), FileHash.Sha256(splitPath))],
+                Metrics = metrics,
+            };
+            var files = TokenizerFiles.FromDirectory(small);
+            ModelPackage.Write(Path.Combine(staging, ReferenceFolder), reference, files, small.Generation, Manifest(ModelRoles.OffsetReference, null), new ModelPackage.Options());
+            ModelPackage.Write(Path.Combine(staging, UnlearnedFolder), unlearned, files, small.Generation, Manifest(ModelRoles.OffsetUnlearned, new JsonObject
+            {
+                ["final_forget_term"] = result.FinalForgetTerm,
+                ["final_retain_term"] = result.FinalRetainTerm,
+                ["trainable_parameters"] = unlearned.parameters().Sum(p => p.numel()),
+                ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
+                ["epochs"] = options.Epochs,
+                ["steps"] = result.Steps,
+            }), new ModelPackage.Options());
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+            Directory.Move(staging, output);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+        CheckpointOptions.Remove(output);
+        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}/{{{ReferenceFolder},{UnlearnedFolder}}}: {method} of {small.Manifest.Name}, an offset for {baseModel.Manifest.Name}, {result.Elapsed.TotalMinutes:F1} min");
+        return 0;
+    }
+}
