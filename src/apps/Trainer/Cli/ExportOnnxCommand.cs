@@ -13,16 +13,18 @@ public static class ExportOnnxCommand
     {
         var modelDir = new Option<DirectoryInfo>("--model-dir", "-m") { Description = "model directory to export", Required = true };
         var threshold = ImportCommand.ExternalDataThresholdOption();
-        var command = new Command("export-onnx", "Write onnx/model.onnx (decoder with KV cache, opset 17) and check its logits against TorchSharp.") { modelDir, threshold };
+        var weights = ImportCommand.WeightsOption();
+        var command = new Command("export-onnx", "Write onnx/model.onnx (decoder with KV cache, opset 17) and check its logits against TorchSharp.") { modelDir, threshold, weights };
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             TorchRuntime.EnsureInitialized();
             var dir = parse.GetValue(modelDir)!.FullName;
             Contracts.Models.ModelManifest manifest = null!;
             AnsiConsole.Status().Start("exporting", ctx => manifest = ModelPackage.ReExport(dir,
-                new ModelPackage.Options { ExternalDataThreshold = parse.GetValue(threshold) }, step => ctx.Status(step)));
-            var diff = manifest.Source?["onnx_export"]?["max_abs_diff_vs_torchsharp"]?.GetValue<double>();
-            AnsiConsole.MarkupLineInterpolated($"[green]exported[/] {dir}/onnx/model.onnx (ONNX vs TorchSharp max |diff| {diff:G3})");
+                new ModelPackage.Options { ExternalDataThreshold = parse.GetValue(threshold), Weights = parse.GetValue(weights) }, step => ctx.Status(step)));
+            var export = manifest.Source?["onnx_export"];
+            AnsiConsole.MarkupLineInterpolated(
+                $"[green]exported[/] {dir}/onnx/model.onnx, {parse.GetValue(weights).ToString().ToLowerInvariant()} weights (ONNX vs TorchSharp max |diff| {export?["max_abs_diff_vs_torchsharp"]?.GetValue<double>():G3}, relative {export?["relative_diff_vs_torchsharp"]?.GetValue<double>():G3})");
             return 0;
         }));
         return command;

@@ -54,6 +54,12 @@ public static class ImportCommand
         DefaultValueFactory = _ => Onnx.OnnxModelWriter.DefaultExternalDataThreshold,
     };
 
+    internal static Option<Onnx.WeightFormat> WeightsOption() => new("--weights")
+    {
+        Description = "ONNX linear-layer weights: fp32, or int8/int4 block-quantized (block 32, ONNX Runtime MatMulNBits)",
+        DefaultValueFactory = _ => Onnx.WeightFormat.Fp32,
+    };
+
     private static ModelPackage.Options Options(ParseResult parse, Option<bool> force, Option<long> threshold) =>
         new() { Overwrite = parse.GetValue(force), ExternalDataThreshold = parse.GetValue(threshold) };
 

@@ -3,6 +3,10 @@ using System.Text.Json.Nodes;
 using Spectre.Console;
 using Uld.Cli;
 using Uld.Contracts.Models;
+using Uld.Trainer.Import;
+using Uld.Trainer.Model;
+using Uld.Trainer.Onnx;
+using Uld.Trainer.Torch;
 
 namespace Uld.Trainer.Cli;
 
@@ -20,19 +24,31 @@ public static class PackageCommand
         var name = new Option<string?>("--name") { Description = "name in the manifest (default: the output folder's name)" };
         var baseName = new Option<string?>("--base-name") { Description = "base model name to record (a ULD assistant's base, renamed alongside it)" };
         var force = new Option<bool>("--force");
-        var command = new Command("package", "Copy a model directory for serving only (no training weights), re-hashed.") { model, output, name, baseName, force };
+        var weights = ImportCommand.WeightsOption();
+        var threshold = ImportCommand.ExternalDataThresholdOption();
+        var command = new Command("package", "Copy a model directory for serving only (no training weights), re-hashed; --weights int8|int4 re-exports its ONNX quantized.")
+            { model, output, name, baseName, force, weights, threshold };
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var source = ModelDirectory.Open(parse.GetValue(model)!.FullName);
             var target = parse.GetValue(output)!.FullName.TrimEnd('/');
+            var format = parse.GetValue(weights);
             using var writer = new ModelDirectoryWriter(target, parse.GetValue(force));
-            foreach (var relative in source.Manifest.Files.Keys.Where(f => f != ModelDirectory.WeightsFile))
+            var provenance = source.Manifest.Source?.DeepClone().AsObject() ?? new JsonObject();
+            var reExport = format != WeightFormat.Fp32;
+            if (reExport)
+            {
+                TorchRuntime.EnsureInitialized();
+                using var trained = LlamaWeights.LoadDirectory(source);
+                provenance["onnx_export"] = ModelPackage.ExportOnnx(writer, trained, new ModelTensors(trained),
+                    new ModelPackage.Options { Weights = format, ExternalDataThreshold = parse.GetValue(threshold), ReleaseModelAfterWrite = true });
+            }
+            foreach (var relative in source.Manifest.Files.Keys.Where(f => f != ModelDirectory.WeightsFile && !(reExport && f.StartsWith("onnx/", StringComparison.Ordinal))))
             {
                 var to = writer.PathOf(relative);
                 Directory.CreateDirectory(Path.GetDirectoryName(to)!);
                 File.Copy(source.PathOf(relative), to);
             }
-            var provenance = source.Manifest.Source?.DeepClone().AsObject() ?? new JsonObject();
             provenance["packaged_from"] = source.Manifest.Name;
             provenance["package"] = "serving (ONNX only; rebuild the training weights with the command in models/README.md)";
             var manifest = writer.Commit(source.Manifest with

@@ -34,7 +34,7 @@ public static class ModelImporter
                 ["files"] = SourceFiles(checkpoint, tokenizerPath),
             },
         };
-        return ModelPackage.Write(output, model, tokenizer, generation, manifest, options, progress);
+        return ModelPackage.Write(output, model, tokenizer, generation, manifest, options with { ReleaseModelAfterWrite = true }, progress);
     }
 
     public static ModelManifest ImportHuggingFace(string directory, string output, string? name, ModelPackage.Options options,
@@ -81,7 +81,7 @@ public static class ModelImporter
                 ["files"] = SourceFiles(Directory.EnumerateFiles(directory).Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal)).Order().ToArray()),
             },
         };
-        return ModelPackage.Write(output, model, tokenizer, generation, manifest, options, progress);
+        return ModelPackage.Write(output, model, tokenizer, generation, manifest, options with { ReleaseModelAfterWrite = true }, progress);
     }
 
     /// <summary>tokenizer.json is taken as is (SentencePiece-style or byte-level BPE); otherwise tokenizer.model is converted.</summary>

@@ -54,6 +54,13 @@ public static class ModelPackage
         public long ExternalDataThreshold { get; init; } = OnnxModelWriter.DefaultExternalDataThreshold;
         /// <summary>Export parity bound checked before committing (fp32).</summary>
         public double MaxExportDiff { get; init; } = 1e-4;
+        /// <summary>How onnx/model.onnx stores the layers' linear weights; safetensors stay float32 either way.</summary>
+        public WeightFormat Weights { get; init; } = WeightFormat.Fp32;
+        /// <summary>
+        /// Dispose the model once its files are written, before ONNX Runtime loads the export for the parity check:
+        /// for callers that are done with it (init, import, export-onnx), so a multi-GB model is never held twice.
+        /// </summary>
+        public bool ReleaseModelAfterWrite { get; init; }
     }
 
     public static ModelManifest Write(string output, LlamaForCausalLM model, TokenizerFiles tokenizer, GenerationConfig generation,
@@ -90,21 +97,32 @@ public static class ModelPackage
         foreach (var file in existing.Manifest.Files.Keys.Where(f => !f.StartsWith("onnx/", StringComparison.Ordinal)))
             File.Copy(existing.PathOf(file), writer.PathOf(file));
         var tensors = new ModelTensors(model);
-        return ExportAndCommit(writer, model, tensors, existing.Manifest, options with { Overwrite = true }, progress);
+        return ExportAndCommit(writer, model, tensors, existing.Manifest, options with { Overwrite = true, ReleaseModelAfterWrite = true }, progress);
     }
 
     private static ModelManifest ExportAndCommit(ModelDirectoryWriter writer, LlamaForCausalLM model, IReadOnlyDictionary<string, SafeTensor> tensors,
         ModelManifest manifest, Options options, Action<string>? progress)
     {
-        progress?.Invoke("exporting ONNX and checking it against TorchSharp");
-        var parity = OnnxExport.ExportAndVerify(model, tensors, writer.PathOf(ModelDirectory.OnnxFile), options.ExternalDataThreshold, options.MaxExportDiff);
+        var architecture = model.Config.Architectures.FirstOrDefault() ?? "LlamaForCausalLM"; // read before the model may be released
         var source = manifest.Source?.DeepClone().AsObject() ?? [];
-        source["onnx_export"] = new JsonObject
+        source["onnx_export"] = ExportOnnx(writer, model, tensors, options, progress);
+        return writer.Commit(manifest with { Source = source, Architecture = architecture });
+    }
+
+    /// <summary>Writes onnx/model.onnx into a directory being written, checked against TorchSharp; returns the manifest's record of it.</summary>
+    public static JsonObject ExportOnnx(ModelDirectoryWriter writer, LlamaForCausalLM model, IReadOnlyDictionary<string, SafeTensor> tensors,
+        Options options, Action<string>? progress = null)
+    {
+        progress?.Invoke($"exporting ONNX ({options.Weights.ToString().ToLowerInvariant()} weights) and checking it against TorchSharp");
+        var drift = OnnxExport.ExportAndVerify(model, tensors, writer.PathOf(ModelDirectory.OnnxFile), options.ExternalDataThreshold,
+            options.MaxExportDiff, options.Weights, options.ReleaseModelAfterWrite);
+        return new JsonObject
         {
             ["opset"] = OnnxModelWriter.Opset,
             ["ir_version"] = OnnxModelWriter.IrVersion,
-            ["max_abs_diff_vs_torchsharp"] = parity,
+            ["weights"] = options.Weights.ToString().ToLowerInvariant(),
+            ["max_abs_diff_vs_torchsharp"] = drift.MaxAbsDiff,
+            ["relative_diff_vs_torchsharp"] = drift.Relative,
         };
-        return writer.Commit(manifest with { Source = source, Architecture = model.Config.Architectures.FirstOrDefault() ?? "LlamaForCausalLM" });
     }
 }

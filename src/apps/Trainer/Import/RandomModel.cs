@@ -56,6 +56,6 @@ public static class RandomModel
             Method = "random-init",
             Hyperparameters = new JsonObject { ["seed"] = seed, ["initializer_range"] = range },
         };
-        return ModelPackage.Write(output, model, TokenizerFiles.FromFolder(tokenizerFolder), generation, manifest, options, progress);
+        return ModelPackage.Write(output, model, TokenizerFiles.FromFolder(tokenizerFolder), generation, manifest, options with { ReleaseModelAfterWrite = true }, progress);
     }
 }

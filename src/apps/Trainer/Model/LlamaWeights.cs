@@ -31,8 +31,9 @@ public static class LlamaWeights
             var t = tensors[name];
             if (!t.Shape.SequenceEqual(parameter.shape))
                 throw new ModelFormatException($"{source}: {name} has shape [{string.Join(", ", t.Shape)}] but config.json implies [{string.Join(", ", parameter.shape)}].");
-            using var value = tensor(t.ToFloats(), t.Shape);
-            parameter.copy_(value);
+            // Straight into the parameter's storage: no intermediate tensor, so a large embedding is not held three times.
+            parameter.bytes = t.Dtype == "F32" ? t.Data : System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToFloats().AsSpan());
+            TransientBuffers.Released(t.Data.Length);
         }
     }
 

@@ -17,7 +17,12 @@ public static class LlamaOnnxExporter
     public const string Past = "past_sequence_length";
     public const string Total = "total_sequence_length";
 
-    public static OnnxGraph Build(LlamaConfig c, IReadOnlyDictionary<string, SafeTensor> weights)
+    /// <param name="format">
+    /// How the decoder layers' linear weights are stored: float32 MatMul, or block-quantized com.microsoft MatMulNBits
+    /// (the only non-standard operator the exporter writes). The embedding and the LM head stay float32: the head makes
+    /// the logits ULD subtracts, and a tied head is the embedding table the Gather reads.
+    /// </param>
+    public static OnnxGraph Build(LlamaConfig c, IReadOnlyDictionary<string, SafeTensor> weights, WeightFormat format = WeightFormat.Fp32)
     {
         c.Validate();
         var g = new OnnxGraph("llama_decoder_with_past");
@@ -41,6 +46,10 @@ public static class LlamaOnnxExporter
             var shape = Tensor(weights, name).Shape;
             return g.DeferredInitializer(name + "_T", [shape[1], shape[0]], () => Transposed(Tensor(weights, name).ToFloats(), (int)shape[0], (int)shape[1]));
         }
+
+        string Linear(string x, string name) => format == WeightFormat.Fp32
+            ? g.MatMul(x, LinearWeight(name))
+            : QuantizedLinear(g, x, name, Tensor(weights, name).Shape, () => Tensor(weights, name).ToFloats(), format.Bits());
 
         var eps = g.FloatScalar("rms_norm_eps", (float)c.RmsNormEps);
         var two = g.FloatScalar("two", 2f);
@@ -84,7 +93,7 @@ public static class LlamaOnnxExporter
             // [batch, seq, hidden] → [batch, n, seq, head_dim], with the family's bias and per-head norm (Qwen2, Qwen3).
             string Project(string name, int n, string? norm)
             {
-                var projected = g.MatMul(x, LinearWeight(p + $"self_attn.{name}.weight"));
+                var projected = Linear(x, p + $"self_attn.{name}.weight");
                 if (c.QkvBias) projected = g.Add(projected, Weight(p + $"self_attn.{name}.bias"));
                 var perHead = g.Reshape(projected, 0, 0, n, headDim);
                 if (c.QkNorm && norm is not null) perHead = RmsNorm(perHead, p + $"self_attn.{norm}.weight");
@@ -99,14 +108,14 @@ public static class LlamaOnnxExporter
             var scores = g.Mul(g.MatMul(q, g.Transpose(RepeatKv(k), 0, 1, 3, 2)), scale);
             var probabilities = g.Softmax(g.Where(mask, scores, maskedScore), -1);
             var context = g.Reshape(g.Transpose(g.MatMul(probabilities, RepeatKv(v)), 0, 2, 1, 3), 0, 0, heads * headDim);
-            var attended = g.MatMul(context, LinearWeight(p + "self_attn.o_proj.weight"));
+            var attended = Linear(context, p + "self_attn.o_proj.weight");
             if (c.OutputBias) attended = g.Add(attended, Weight(p + "self_attn.o_proj.bias"));
             hidden = g.Add(hidden, attended);
 
             var h = RmsNorm(hidden, p + "post_attention_layernorm.weight");
-            var gate = g.MatMul(h, LinearWeight(p + "mlp.gate_proj.weight"));
-            var up = g.MatMul(h, LinearWeight(p + "mlp.up_proj.weight"));
-            hidden = g.Add(hidden, g.MatMul(g.Mul(g.Mul(gate, g.Sigmoid(gate)), up), LinearWeight(p + "mlp.down_proj.weight")));
+            var gate = Linear(h, p + "mlp.gate_proj.weight");
+            var up = Linear(h, p + "mlp.up_proj.weight");
+            hidden = g.Add(hidden, Linear(g.Mul(g.Mul(gate, g.Sigmoid(gate)), up), p + "mlp.down_proj.weight"));
         }
 
         var normed = RmsNorm(hidden, "model.norm.weight");
@@ -117,6 +126,32 @@ public static class LlamaOnnxExporter
         // Logits first, then present.* in layer order, as Optimum lists them.
         g.Outputs.Insert(0, new OnnxValueInfo("logits", OnnxType.Float, [Batch, Sequence, c.VocabSize]));
         return g;
+    }
+
+    /// <summary>
+    /// x · Wᵀ as MatMulNBits (ORT contrib spec: inputs A, B uint8 [N, k_blocks, blob_size], scales [N·k_blocks];
+    /// attributes K, N, bits, block_size). The weight is quantized once, when the writer reaches its codes; the
+    /// scales, written next, reuse that result.
+    /// </summary>
+    private static string QuantizedLinear(OnnxGraph g, string x, string name, long[] shape, Func<float[]> weight, int bits)
+    {
+        var (n, k) = ((int)shape[0], (int)shape[1]);
+        var blocks = BlockQuantizer.BlocksPerRow(k);
+        var blob = BlockQuantizer.BlobSize(bits);
+        BlockQuantizer.Blocks? quantized = null;
+        BlockQuantizer.Blocks Quantized() => quantized ??= BlockQuantizer.Quantize(weight(), n, k, bits);
+        var codes = g.DeferredBytes($"{name}_q{bits}", OnnxType.UInt8, [n, blocks, blob], (long)n * blocks * blob, () => Quantized().Codes);
+        var scales = g.DeferredBytes($"{name}_scales", OnnxType.Float, [(long)n * blocks], (long)n * blocks * sizeof(float), () =>
+        {
+            var values = Quantized().Scales;
+            quantized = null; // both initializers written: drop the codes
+            var bytes = new byte[values.Length * sizeof(float)];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            return bytes;
+        });
+        return g.Op("MatMulNBits", [x, codes, scales],
+            [new IntAttribute("K", k), new IntAttribute("N", n), new IntAttribute("bits", bits), new IntAttribute("block_size", BlockQuantizer.BlockSize)],
+            domain: OnnxModelWriter.ContribDomain);
     }
 
     private static SafeTensor Tensor(IReadOnlyDictionary<string, SafeTensor> weights, string name) =>

@@ -9,65 +9,110 @@ namespace Uld.Trainer.Onnx;
 /// <summary>Exports a model to ONNX and measures, rather than assumes, that the export computes the same logits.</summary>
 public static class OnnxExport
 {
+    /// <summary>Max |logit difference| of the probe, and the same relative to the largest |logit| TorchSharp computed.</summary>
+    public readonly record struct Drift(double MaxAbsDiff, double Relative);
+
     /// <summary>Writes the graph, then compares ONNX Runtime with TorchSharp on a left-padded probe batch; returns max |diff|.</summary>
     public static double ExportAndVerify(LlamaForCausalLM model, IReadOnlyDictionary<string, SafeTensor> weights, string onnxPath,
-        long externalDataThreshold, double maxDiff)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(onnxPath)!);
-        var graph = LlamaOnnxExporter.Build(model.Config, weights);
-        new OnnxModelWriter { ExternalDataThreshold = externalDataThreshold }.Write(graph, onnxPath);
+        long externalDataThreshold, double maxDiff) =>
+        ExportAndVerify(model, weights, onnxPath, externalDataThreshold, maxDiff, WeightFormat.Fp32, releaseModel: false).MaxAbsDiff;
 
-        var diff = ProbeDifference(model, onnxPath);
-        if (!(diff <= maxDiff))
-            throw new ModelFormatException($"ONNX export differs from TorchSharp by {diff:G3} (bound {maxDiff:G3}); refusing to write it.");
-        return diff;
+    /// <summary>
+    /// As above for any <see cref="WeightFormat"/>: float32 must match within <paramref name="maxDiff"/>; quantized
+    /// weights within <see cref="WeightFormats.MaxRelativeDrift"/> of the largest |logit|. With
+    /// <paramref name="releaseModel"/> the TorchSharp model is disposed once the file is written — its probe logits
+    /// are computed first — so ONNX Runtime's copy of the weights never sits beside it (peak memory of one copy, not two).
+    /// </summary>
+    public static Drift ExportAndVerify(LlamaForCausalLM model, IReadOnlyDictionary<string, SafeTensor> weights, string onnxPath,
+        long externalDataThreshold, double maxDiff, WeightFormat format, bool releaseModel)
+    {
+        var probe = Probe.Create(model.Config.VocabSize);
+        var reference = probe.TorchLogits(model);
+
+        Directory.CreateDirectory(Path.GetDirectoryName(onnxPath)!);
+        var graph = LlamaOnnxExporter.Build(model.Config, weights, format);
+        new OnnxModelWriter { ExternalDataThreshold = externalDataThreshold }.Write(graph, onnxPath);
+        if (releaseModel)
+        {
+            model.Dispose();
+            GC.Collect();
+        }
+
+        var drift = probe.Compare(reference, probe.OnnxLogits(onnxPath));
+        var ok = format == WeightFormat.Fp32 ? drift.MaxAbsDiff <= maxDiff : drift.Relative <= format.MaxRelativeDrift();
+        if (!ok)
+        {
+            var bound = format == WeightFormat.Fp32 ? $"{maxDiff:G3}" : $"{format.MaxRelativeDrift():G3} of the largest |logit|";
+            throw new ModelFormatException($"ONNX export ({format}) differs from TorchSharp by {drift.MaxAbsDiff:G3} (relative {drift.Relative:G3}; bound {bound}); refusing to write it.");
+        }
+        return drift;
+    }
+
+    public static double ProbeDifference(LlamaForCausalLM model, string onnxPath) => ProbeDrift(model, onnxPath).MaxAbsDiff;
+
+    public static Drift ProbeDrift(LlamaForCausalLM model, string onnxPath)
+    {
+        var probe = Probe.Create(model.Config.VocabSize);
+        return probe.Compare(probe.TorchLogits(model), probe.OnnxLogits(onnxPath));
     }
 
     /// <summary>
-    /// Two rows of deterministic pseudo-random tokens, the second left-padded by 3; max |diff| of logits over
-    /// non-padding positions.
+    /// Two rows of deterministic pseudo-random tokens, the second left-padded by 3; compared over non-padding positions.
     /// </summary>
-    public static double ProbeDifference(LlamaForCausalLM model, string onnxPath)
+    private sealed record Probe(long[] Ids, long[] Mask, long[] Positions, int Vocab)
     {
-        const int batch = 2, seq = 12, pad = 3;
-        var vocab = model.Config.VocabSize;
-        var ids = new long[batch * seq];
-        var mask = new long[batch * seq];
-        var positions = new long[batch * seq];
-        for (var b = 0; b < batch; b++)
+        private const int Batch = 2, Sequence = 12, Padding = 3;
+
+        public static Probe Create(int vocab)
         {
-            var padding = b == 1 ? pad : 0;
-            for (var t = 0; t < seq; t++)
+            var (ids, mask, positions) = (new long[Batch * Sequence], new long[Batch * Sequence], new long[Batch * Sequence]);
+            for (var b = 0; b < Batch; b++)
             {
-                var i = b * seq + t;
-                var real = t >= padding;
-                ids[i] = real ? (7919L * (i + 1) + 13) % vocab : 0;
-                mask[i] = real ? 1 : 0;
-                positions[i] = real ? t - padding : 1;
+                var padding = b == 1 ? Padding : 0;
+                for (var t = 0; t < Sequence; t++)
+                {
+                    var i = b * Sequence + t;
+                    var real = t >= padding;
+                    ids[i] = real ? (7919L * (i + 1) + 13) % vocab : 0;
+                    mask[i] = real ? 1 : 0;
+                    positions[i] = real ? t - padding : 1;
+                }
             }
+            return new Probe(ids, mask, positions, vocab);
         }
 
-        using var session = new OnnxCausalLm(onnxPath);
-        using var empty = session.EmptyCache(batch);
-        var step = session.Run(ids, mask, positions, batch, empty);
-        step.Present.Dispose();
-
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var (logits, _) = model.Forward(tensor(ids, [batch, seq]), tensor(mask, [batch, seq]), tensor(positions, [batch, seq]));
-        var torchLogits = logits.contiguous().data<float>().ToArray();
-
-        double max = 0;
-        for (var i = 0; i < batch * seq; i++)
+        public float[] TorchLogits(LlamaForCausalLM model)
         {
-            if (mask[i] == 0) continue;
-            for (var v = 0; v < vocab; v++)
-            {
-                var d = Math.Abs(step.Logits[i * vocab + v] - torchLogits[i * vocab + v]);
-                if (double.IsNaN(d)) return double.NaN;
-                max = Math.Max(max, d);
-            }
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var (logits, _) = model.Forward(tensor(Ids, [Batch, Sequence]), tensor(Mask, [Batch, Sequence]), tensor(Positions, [Batch, Sequence]));
+            return logits.contiguous().data<float>().ToArray();
         }
-        return max;
+
+        public float[] OnnxLogits(string onnxPath)
+        {
+            using var session = new OnnxCausalLm(onnxPath);
+            using var empty = session.EmptyCache(Batch);
+            var step = session.Run(Ids, Mask, Positions, Batch, empty);
+            step.Present.Dispose();
+            return step.Logits;
+        }
+
+        public Drift Compare(float[] reference, float[] actual)
+        {
+            double max = 0, largest = 0;
+            for (var i = 0; i < Batch * Sequence; i++)
+            {
+                if (Mask[i] == 0) continue;
+                for (var v = 0; v < Vocab; v++)
+                {
+                    var d = Math.Abs(actual[i * Vocab + v] - reference[i * Vocab + v]);
+                    if (double.IsNaN(d)) return new Drift(double.NaN, double.NaN);
+                    max = Math.Max(max, d);
+                    largest = Math.Max(largest, Math.Abs(reference[i * Vocab + v]));
+                }
+            }
+            return new Drift(max, largest > 0 ? max / largest : max);
+        }
     }
 }

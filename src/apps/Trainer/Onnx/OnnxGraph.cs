@@ -4,6 +4,7 @@ namespace Uld.Trainer.Onnx;
 public enum OnnxType
 {
     Float = 1,
+    UInt8 = 2,
     Int64 = 7,
     Bool = 9,
 }
@@ -48,7 +49,8 @@ public sealed record IntAttribute(string Name, long Value) : OnnxAttribute(Name)
 public sealed record IntsAttribute(string Name, long[] Values) : OnnxAttribute(Name);
 public sealed record FloatAttribute(string Name, float Value) : OnnxAttribute(Name);
 
-public sealed record OnnxNode(string OpType, string Name, string[] Inputs, string[] Outputs, OnnxAttribute[] Attributes);
+/// <summary>A node; <see cref="Domain"/> is empty for standard operators, "com.microsoft" for ONNX Runtime's contrib operators.</summary>
+public sealed record OnnxNode(string OpType, string Name, string[] Inputs, string[] Outputs, OnnxAttribute[] Attributes, string Domain = "");
 
 /// <summary>
 /// A small in-memory ONNX graph. Each op helper adds one node and returns its output name, so graph code reads like
@@ -93,6 +95,13 @@ public sealed class OnnxGraph(string name)
         return name;
     }
 
+    /// <summary>A raw initializer of any type whose bytes are produced only when written.</summary>
+    public string DeferredBytes(string name, OnnxType type, long[] dims, long byteLength, Func<byte[]> bytes)
+    {
+        Initializers.Add(OnnxInitializer.Deferred(name, type, dims, byteLength, bytes));
+        return name;
+    }
+
     public string Int64s(string name, params long[] values)
     {
         var bytes = new byte[values.Length * sizeof(long)];
@@ -114,11 +123,11 @@ public sealed class OnnxGraph(string name)
     }
 
     /// <summary>Adds a node with one output; <paramref name="output"/> fixes the output's name (graph outputs).</summary>
-    public string Op(string opType, string[] inputs, OnnxAttribute[]? attributes = null, string? output = null)
+    public string Op(string opType, string[] inputs, OnnxAttribute[]? attributes = null, string? output = null, string domain = "")
     {
         var nodeName = Unique($"/{opType}");
         output ??= nodeName + "_output_0";
-        Nodes.Add(new OnnxNode(opType, nodeName, inputs, [output], attributes ?? []));
+        Nodes.Add(new OnnxNode(opType, nodeName, inputs, [output], attributes ?? [], domain));
         return output;
     }
 

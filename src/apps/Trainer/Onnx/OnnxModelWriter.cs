@@ -12,6 +12,9 @@ public sealed class OnnxModelWriter
 {
     public const long IrVersion = 8;
     public const long Opset = 17;
+    /// <summary>Version of ONNX Runtime's contrib domain, imported only by graphs that use one of its operators (MatMulNBits).</summary>
+    public const string ContribDomain = "com.microsoft";
+    private const long ContribOpset = 1;
     /// <summary>
     /// Above this many bytes of weights they go to the data file. Protobuf messages are limited to 2 GiB, but memory
     /// decides first: an inline model is built as nested messages in memory (several copies of every weight), while
@@ -48,6 +51,7 @@ public sealed class OnnxModelWriter
                     stream.Write(new byte[padding]);
                     offsets[init.Name] = stream.Position;
                     stream.Write(init.Bytes());
+                    Safetensors.TransientBuffers.Released(init.ByteLength);
                 }
             });
         }
@@ -60,8 +64,9 @@ public sealed class OnnxModelWriter
         var model = new ProtoBuilder()
             .Int64(1, IrVersion)
             .String(2, ProducerName)
-            .Message(8, o => o.String(1, "").Int64(2, Opset))
-            .Message(7, g => WriteGraph(g, graph, external ? offsets : null, dataFileName));
+            .Message(8, o => o.String(1, "").Int64(2, Opset));
+        if (graph.Nodes.Any(n => n.Domain == ContribDomain)) model.Message(8, o => o.String(1, ContribDomain).Int64(2, ContribOpset));
+        model.Message(7, g => WriteGraph(g, graph, external ? offsets : null, dataFileName));
         foreach (var (key, value) in Metadata) model.Message(14, m => m.String(1, key).String(2, value));
         var bytes = model.ToArray();
         AtomicFile.Write(path, s => s.Write(bytes));
@@ -82,6 +87,7 @@ public sealed class OnnxModelWriter
         foreach (var input in node.Inputs) n.String(1, input);
         foreach (var output in node.Outputs) n.String(2, output);
         n.String(3, node.Name).String(4, node.OpType);
+        if (node.Domain.Length > 0) n.String(7, node.Domain);
         foreach (var attribute in node.Attributes)
         {
             n.Message(5, a =>

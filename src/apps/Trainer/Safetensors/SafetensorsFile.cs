@@ -120,6 +120,7 @@ public static class SafetensorsFile
                 var bytes = data(t.Name);
                 if (bytes.Length != t.ByteLength) throw new InvalidOperationException($"tensor {t.Name} has {bytes.Length} bytes, its layout says {t.ByteLength}.");
                 stream.Write(bytes);
+                TransientBuffers.Released(bytes.Length);
             }
         });
     }
