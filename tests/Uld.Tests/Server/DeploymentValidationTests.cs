@@ -53,7 +53,7 @@ public sealed class DeploymentValidationTests(ServerFixture fixture) : IDisposab
         { "LogitServer:Deployments:1:RelativeTopMax", "2", "LogitServer:Deployments:1:RelativeTopMax (deployment 'stories-uld') must be at most 1" },
         { "LogitServer:Deployments:1:Assistant", "/nonexistent/assistant", "LogitServer:Deployments:1:Assistant (deployment 'stories-uld'): model directory /nonexistent/assistant does not exist" },
         { "LogitServer:Deployments:1:Assistant", null, "LogitServer:Deployments:1:Assistant is required" },
-        { "LogitServer:Deployments:0:Base", "/tmp", "LogitServer:Deployments:0:Base is not used by a Plain deployment" },
+        { "LogitServer:Deployments:0:Base", "/tmp", "LogitServer:Deployments:0:Base is not used by Plain deployments" },
         { "LogitServer:Deployments:0:Kind", "Ulld", "LogitServer:Deployments:0:Kind" },
         { "LogitServer:MaxQueuedRequests", "-1", "LogitServer:MaxQueuedRequests must be at least 1" },
     };

@@ -170,7 +170,7 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
     [InlineData("LogitServer:Deployments:1:BetaMax", "0.9", "LogitServer:Deployments:1:BetaDefault (deployment 'stories-offset') must not exceed BetaMax")]
     [InlineData("LogitServer:Deployments:1:BetaMin", "-1", "LogitServer:Deployments:1:BetaMin (deployment 'stories-offset') must be a finite number ≥ 0")]
     [InlineData("LogitServer:Deployments:1:Unlearned", null, "LogitServer:Deployments:1:Unlearned is required")]
-    [InlineData("LogitServer:Deployments:1:Assistant", "/tmp", "LogitServer:Deployments:1:Assistant is not used by a Offset deployment")]
+    [InlineData("LogitServer:Deployments:1:Assistant", "/tmp", "LogitServer:Deployments:1:Assistant is not used by Offset deployments")]
     [InlineData("LogitServer:Deployments:1:BetaMn", "0", "unknown setting LogitServer:Deployments:1:BetaMn")]
     public async Task Bad_offset_settings_stop_start_up_naming_the_key(string key, string? value, string expected)
     {

@@ -40,8 +40,8 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         var where = $"(deployment '{d.Name}')";
         string? Directory(string field, string? path, bool wanted) => (wanted, string.IsNullOrWhiteSpace(path)) switch
         {
-            (true, true) => $"{key}:{field} is required for a {d.Kind} deployment {where}.",
-            (false, false) => $"{key}:{field} is not used by a {d.Kind} deployment {where}; remove it.",
+            (true, true) => $"{key}:{field} is required for {d.Kind} deployments {where}.",
+            (false, false) => $"{key}:{field} is not used by {d.Kind} deployments {where}; remove it.",
             (true, false) when !System.IO.Directory.Exists(path) => $"{key}:{field} {where}: model directory {path} does not exist.",
             _ => null,
         };
@@ -52,7 +52,7 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (d.ExecutionProvider is { } provider && provider.ToLowerInvariant() is not ("cpu" or "cuda"))
             return $"{key}:ExecutionProvider {where} must be \"cpu\" or \"cuda\"; got \"{provider}\".";
         if (d.DeviceId < 0) return $"{key}:DeviceId {where} must not be negative; got {d.DeviceId}.";
-        if (!uld && d.Fused is not null) return $"{key}:Fused is not used by a {d.Kind} deployment {where}; remove it.";
+        if (!uld && d.Fused is not null) return $"{key}:Fused is not used by {d.Kind} deployments {where}; remove it.";
         if (offset) return BetaProblem(d, key, where);
         if (!uld) return null;
         if (d.Fused is { } fusedPath && !File.Exists(fusedPath)) return $"{key}:Fused {where}: fused graph {fusedPath} does not exist.";
