@@ -62,8 +62,8 @@ echo "# Scale: random-weight models of real shapes"
 echo
 echo "\`bench/scale.sh $work $*\` on $(nproc) cores, $(date -u +%F). Times are wall clock under nice on a shared machine."
 echo
-echo "| shape | parameters | init (safetensors + ONNX + check) | export-onnx | ONNX fp32 | package int8 | ONNX int8 | package int4 | ONNX int4 |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| shape | parameters | init (safetensors + ONNX + check) s | init peak RSS | export-onnx s | export peak RSS | ONNX fp32 | package int8 s | package int8 peak RSS | ONNX int8 | package int4 s | package int4 peak RSS | ONNX int4 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 serving=()
 for spec in "$@"; do
   IFS=: read -r name config tokenizer formats <<< "$spec"
