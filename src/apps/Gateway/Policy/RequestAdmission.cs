@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Uld.Contracts.OpenAi;
 using Uld.Gateway.Experiments;
 using Uld.Gateway.Routing;
+using Uld.Web;
 
 namespace Uld.Gateway.Policy;
 
@@ -37,7 +38,7 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
                 throw OpenAiException.InvalidRequest($"Unknown parameter '{name}'; did you mean '{field}'?", name, "unknown_parameter");
             // The replicas refuse a ULD control anywhere else (misspelt, or nested in another object); refusing it
             // here too keeps the answer the same for every endpoint, compare's fan-out included.
-            if (!PolicyFields.Contains(name) && UldControl(name, body[name]) is { } path)
+            if (!PolicyFields.Contains(name) && UldControlFields.Find(name, body[name]) is { } path)
                 throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path, "unknown_parameter");
         }
         var model = OptionalString(body, "model") ?? throw OpenAiException.InvalidRequest("'model' is required.", "model", "missing_required_parameter");
@@ -97,17 +98,6 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
         }
         body["model"] = deployment;
         return new AdmittedRequest(model, deployment, cluster, variant, route.Generates ? served : null, body) { OffsetBeta = route.Generates ? servedBeta : null };
-    }
-
-    private static string? UldControl(string path, JsonNode? value)
-    {
-        if (path[(path.LastIndexOfAny(['.', ']']) + 1)..].StartsWith("uld", StringComparison.OrdinalIgnoreCase)) return path;
-        return value switch
-        {
-            JsonObject o => o.Select(p => UldControl($"{path}.{p.Key}", p.Value)).FirstOrDefault(p => p is not null),
-            JsonArray a => a.Select((e, i) => UldControl($"{path}[{i}]", e)).FirstOrDefault(p => p is not null),
-            _ => null,
-        };
     }
 
     private static string? OptionalString(JsonObject body, string field) => body[field] switch

@@ -57,21 +57,9 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
         // nested in another object) must not silently do nothing.
         foreach (var (key, value) in request.Unknown ?? [])
         {
-            if (UldControl(key, value) is { } path) throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path);
+            if (UldControlFields.Find(key, JsonSerializer.SerializeToNode(value)) is { } path) throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path);
         }
         return deployment;
-    }
-
-    private static string? UldControl(string path, JsonElement value)
-    {
-        var name = path[(path.LastIndexOf('.') + 1)..];
-        if (name.StartsWith("uld", StringComparison.OrdinalIgnoreCase)) return path;
-        return value.ValueKind switch
-        {
-            JsonValueKind.Object => value.EnumerateObject().Select(p => UldControl($"{path}.{p.Name}", p.Value)).FirstOrDefault(p => p is not null),
-            JsonValueKind.Array => value.EnumerateArray().Select((e, i) => UldControl($"{path}[{i}]", e)).FirstOrDefault(p => p is not null),
-            _ => null,
-        };
     }
 
     private AdmittedRequest Admit(CompletionRequestBase r, Deployment deployment, IReadOnlyList<int> prompt, string? promptText,
