@@ -18,8 +18,8 @@ namespace Uld.Trainer.Torch;
 /// <para>
 /// How TorchSharp loads it (Torch.cs, <c>LoadNativeBackend</c>): <c>NativeLibrary.TryLoad("torch_cpu", ...)</c> then
 /// <c>NativeLibrary.TryLoad("LibTorchSharp", typeof(torch).Assembly, null, ...)</c>, which probes the directories the
-/// host derived from the app's deps.json (<c>NATIVE_DLL_SEARCH_DIRECTORIES</c>: <c>runtimes/linux-x64/native/</c> of the
-/// build output, or the base directory of a RID-specific publish). Only if that fails does it copy every native file
+/// host derived from the app's deps.json (<c>NATIVE_DLL_SEARCH_DIRECTORIES</c>: the app directory of this repository's
+/// RID-specific builds, or <c>runtimes/linux-x64/native/</c> of a portable one). Only if that fails does it copy every native file
 /// of the NuGet packages (≈0.5 GB) into <c>&lt;output&gt;/cpu/</c> and load from there. The <c>[DllImport("LibTorchSharp")]</c>
 /// calls then bind to the library already loaded. So the copy to fix is the first <c>libLibTorchSharp.so</c> in
 /// <c>NATIVE_DLL_SEARCH_DIRECTORIES</c>.
