@@ -5,6 +5,7 @@ using Uld.LogitServer.Deployments;
 using Uld.Tests.Support;
 using Uld.Trainer.Model;
 using Uld.Trainer.Onnx;
+using Uld.Trainer.Safetensors;
 
 namespace Uld.Tests.Server;
 
@@ -111,5 +112,32 @@ public sealed class FusedUldTests(ServerFixture fixture) : IDisposable
         UldFusedExport.ExportAndVerify(ModelDirectory.Open(fixture.BaseDirectory), ModelDirectory.Open(fixture.AssistantDirectory), path);
         Assert.Equal(["pair.onnx"], Directory.EnumerateFileSystemEntries(folder).Select(f => Path.GetFileName(f)).ToArray());
         Assert.InRange(UldFusedExport.MaxDifference(path, basePath, assistantPath), 0, 1e-4);
+    }
+
+    [Fact]
+    public void An_assistant_layer_that_differs_from_the_base_keeps_its_own_weights_in_the_fused_graph()
+    {
+        // A LoRA-merged assistant keeps the base's tensor names; only its values say which layers it changed.
+        var (baseDir, assistantDir) = (ModelDirectory.Open(fixture.BaseDirectory), ModelDirectory.Open(fixture.AssistantDirectory));
+        var baseWeights = SafetensorsFile.Read(baseDir.WeightsPath).Tensors;
+        var changed = "model.layers.1.mlp.down_proj.weight";
+        var assistantWeights = SafetensorsFile.Read(assistantDir.WeightsPath).Tensors.ToDictionary(p => p.Key, p => p.Value);
+        var original = assistantWeights[changed];
+        assistantWeights[changed] = SafeTensor.FromFloats(changed, original.Shape, original.ToFloats().Select(v => v * 1.5f + 0.01f).ToArray());
+
+        var folder = Directory.CreateDirectory(_temp["changed"]).FullName;
+        var assistantPath = Path.Combine(folder, "assistant.onnx");
+        new OnnxModelWriter().Write(LlamaOnnxExporter.Build(assistantDir.Config, assistantWeights), assistantPath);
+        var graph = UldFusedOnnxExporter.Build(baseDir.Config, baseWeights, assistantDir.Config, assistantWeights);
+        var names = graph.Initializers.Select(i => i.Name).ToHashSet();
+        Assert.Contains(OnnxCausalLm.AssistantPrefix + changed + "_T", names);
+        Assert.DoesNotContain(OnnxCausalLm.AssistantPrefix + "model.layers.0.mlp.down_proj.weight_T", names); // unchanged: stored once
+
+        var fusedPath = Path.Combine(folder, "fused.onnx");
+        new OnnxModelWriter().Write(graph, fusedPath);
+        var basePath = Path.Combine(fixture.BaseDirectory, ModelDirectory.OnnxFile);
+        Assert.InRange(UldFusedExport.MaxDifference(fusedPath, basePath, assistantPath), 0, 1e-4);
+        // And the change matters: against the unchanged assistant the fused logits are far off.
+        Assert.True(UldFusedExport.MaxDifference(fusedPath, basePath, Path.Combine(fixture.AssistantDirectory, ModelDirectory.OnnxFile)) > 1e-2);
     }
 }

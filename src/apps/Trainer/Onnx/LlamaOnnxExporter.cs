@@ -16,13 +16,21 @@ public static class LlamaOnnxExporter
     public const string Sequence = "sequence_length";
     public const string Past = "past_sequence_length";
     public const string Total = "total_sequence_length";
+    /// <summary>The output of a graph built without its head: the final norm's output, [batch, seq, hidden].</summary>
+    public const string FinalHidden = "final_hidden";
+    private const string EmbeddingWeight = "model.embed_tokens.weight";
 
     /// <param name="format">
     /// How the decoder layers' linear weights are stored: float32 MatMul, or block-quantized com.microsoft MatMulNBits
     /// (the only non-standard operator the exporter writes). The embedding and the LM head stay float32: the head makes
     /// the logits ULD subtracts, and a tied head is the embedding table the Gather reads.
     /// </param>
-    public static OnnxGraph Build(LlamaConfig c, IReadOnlyDictionary<string, SafeTensor> weights, WeightFormat format = WeightFormat.Fp32)
+    /// <param name="withHead">
+    /// False stops at the final norm and outputs <see cref="FinalHidden"/> instead of logits: the ULD fused graph puts
+    /// one shared head (<see cref="Project"/>) over the base's and the assistant's hidden states.
+    /// </param>
+    public static OnnxGraph Build(LlamaConfig c, IReadOnlyDictionary<string, SafeTensor> weights, WeightFormat format = WeightFormat.Fp32,
+        bool withHead = true)
     {
         c.Validate();
         var g = new OnnxGraph("llama_decoder_with_past");
@@ -85,7 +93,7 @@ public static class LlamaOnnxExporter
             ? x
             : g.Reshape(g.Expand(g.Unsqueeze(x, 2), 1, 1, heads / kvHeads, 1, 1), 0, heads, -1, headDim);
 
-        var hidden = g.Gather(Weight("model.embed_tokens.weight"), inputIds);
+        var hidden = g.Gather(Weight(EmbeddingWeight), inputIds);
         for (var i = 0; i < c.NumHiddenLayers; i++)
         {
             var p = $"model.layers.{i}.";
@@ -119,13 +127,36 @@ public static class LlamaOnnxExporter
         }
 
         var normed = RmsNorm(hidden, "model.norm.weight");
-        var head = c.TieWordEmbeddings
-            ? g.Transpose("model.embed_tokens.weight", 1, 0) // tied: reuse the embedding initializer, not a second copy
-            : LinearWeight("lm_head.weight");
-        g.Op("MatMul", [normed, head], output: "logits");
-        // Logits first, then present.* in layer order, as Optimum lists them.
-        g.Outputs.Insert(0, new OnnxValueInfo("logits", OnnxType.Float, [Batch, Sequence, c.VocabSize]));
+        var head = c.TieWordEmbeddings ? EmbeddingWeight : LinearWeight("lm_head.weight");
+        if (head != HeadWeight(c)) throw new InvalidOperationException($"the LM head initializer is {head}, not {HeadWeight(c)}.");
+        if (withHead) Project(g, normed, head, c, output: "logits");
+        else g.Op("Identity", [normed], output: FinalHidden);
+        // Logits (or the final hidden state) first, then present.* in layer order, as Optimum lists them.
+        g.Outputs.Insert(0, withHead
+            ? new OnnxValueInfo("logits", OnnxType.Float, [Batch, Sequence, c.VocabSize])
+            : new OnnxValueInfo(FinalHidden, OnnxType.Float, [Batch, Sequence, c.HiddenSize]));
         return g;
+    }
+
+    /// <summary>
+    /// The name of the LM head's weight initializer (present even in a graph built without its head): the embedding
+    /// table itself when tied, else <c>lm_head</c>'s Wᵀ.
+    /// </summary>
+    public static string HeadWeight(LlamaConfig c) => c.TieWordEmbeddings ? EmbeddingWeight : "lm_head.weight_T";
+
+    /// <summary>
+    /// The LM head, x [..., hidden] → logits [..., vocab]. An untied head is a MatMul by the stored Wᵀ. A tied head
+    /// multiplies by the embedding table as stored, with Gemm(transB = 1) on x flattened to rows: a Transpose of the
+    /// table would be constant-folded by ONNX Runtime into a second copy of the model's largest tensor (1 GB of
+    /// float32 for Llama-3.2-1B).
+    /// </summary>
+    public static string Project(OnnxGraph g, string x, string headWeight, LlamaConfig c, string? output = null)
+    {
+        if (!c.TieWordEmbeddings) return g.Op("MatMul", [x, headWeight], output: output);
+        var rows = g.Reshape(x, -1, c.HiddenSize);
+        var logits = g.Op("Gemm", [rows, headWeight], [new IntAttribute("transB", 1)]);
+        var shape = g.Concat(0, g.Shape(x, 0, -1), g.Int64s("/vocab", c.VocabSize));
+        return g.Op("Reshape", [logits, shape], output: output);
     }
 
     /// <summary>

@@ -25,8 +25,10 @@ public static class UldFusedOnnxExporter
         if (baseConfig.VocabSize != assistantConfig.VocabSize || baseConfig.HiddenSize != assistantConfig.HiddenSize
             || baseConfig.KeyValueHeads != assistantConfig.KeyValueHeads || baseConfig.HeadDim != assistantConfig.HeadDim)
             throw new ModelFormatException("base and assistant differ in vocabulary, hidden size or KV-cache shape; they cannot share one graph.");
-        var baseGraph = LlamaOnnxExporter.Build(baseConfig, baseWeights);
-        var assistantGraph = LlamaOnnxExporter.Build(assistantConfig, assistantWeights);
+        if (baseConfig.TieWordEmbeddings != assistantConfig.TieWordEmbeddings)
+            throw new ModelFormatException("one of base and assistant ties its LM head to the embedding and the other does not; they cannot share one head.");
+        var baseGraph = LlamaOnnxExporter.Build(baseConfig, baseWeights, withHead: false);
+        var assistantGraph = LlamaOnnxExporter.Build(assistantConfig, assistantWeights, withHead: false);
 
         var baseInitializers = baseGraph.Initializers.ToDictionary(i => i.Name, StringComparer.Ordinal);
         string RenameAssistant(string name) =>
@@ -36,9 +38,8 @@ public static class UldFusedOnnxExporter
         var renameCache = new Dictionary<string, string>(StringComparer.Ordinal);
         string Assistant(string name) => renameCache.TryGetValue(name, out var r) ? r : renameCache[name] = RenameAssistant(name);
 
-        var baseHead = LmHead(baseGraph, n => n);
-        var assistantHead = LmHead(assistantGraph, Assistant);
-        if (baseHead.Weight != assistantHead.Weight)
+        var head = LlamaOnnxExporter.HeadWeight(baseConfig);
+        if (Assistant(LlamaOnnxExporter.HeadWeight(assistantConfig)) != head)
             throw new ModelFormatException("the assistant's LM head differs from the base's, so one head MatMul cannot serve both; serve this pair with two sessions.");
 
         var fused = new OnnxGraph("uld_fused_decoder_with_past");
@@ -47,23 +48,23 @@ public static class UldFusedOnnxExporter
         fused.Inputs.AddRange(baseGraph.Inputs.Skip(SharedInputs.Length));
         fused.Inputs.AddRange(assistantGraph.Inputs.Where(i => !SharedInputs.Contains(i.Name)).Select(i => OnnxGraphImport.Renamed(i, Assistant)));
 
-        // Both heads are replaced by the tail; a tied assistant head's Transpose of the embedding goes with it.
-        OnnxGraphImport.Nodes(fused, baseGraph, n => n, new HashSet<string>(["logits"], StringComparer.Ordinal));
-        OnnxGraphImport.Nodes(fused, assistantGraph, Assistant, new HashSet<string>(["logits", assistantHead.Transposed ?? "logits"], StringComparer.Ordinal));
-        var tail = Tail(baseConfig.VocabSize);
+        // Both graphs end at their final norm; the tail puts the one shared head over both hidden states.
+        OnnxGraphImport.Nodes(fused, baseGraph, n => n);
+        OnnxGraphImport.Nodes(fused, assistantGraph, Assistant);
+        var tail = Tail(baseConfig);
         string RenameTail(string name) => name switch
         {
-            "base_hidden" => baseHead.Hidden,
-            "assistant_hidden" => assistantHead.Hidden,
-            "head" => baseHead.HeadInput,
+            "base_hidden" => LlamaOnnxExporter.FinalHidden,
+            "assistant_hidden" => Assistant(LlamaOnnxExporter.FinalHidden),
+            "head" => head,
             "logits" or OnnxCausalLm.UldLogitsOutput or OnnxCausalLm.AlphaInput => name,
             _ => TailPrefix + name,
         };
         OnnxGraphImport.Nodes(fused, tail, RenameTail);
 
         fused.Outputs.AddRange(tail.Outputs);
-        fused.Outputs.AddRange(baseGraph.Outputs.Where(o => o.Name != "logits"));
-        fused.Outputs.AddRange(assistantGraph.Outputs.Where(o => o.Name != "logits").Select(o => OnnxGraphImport.Renamed(o, Assistant)));
+        fused.Outputs.AddRange(baseGraph.Outputs.Where(o => o.Name != LlamaOnnxExporter.FinalHidden));
+        fused.Outputs.AddRange(assistantGraph.Outputs.Where(o => o.Name != LlamaOnnxExporter.FinalHidden).Select(o => OnnxGraphImport.Renamed(o, Assistant)));
         return fused;
     }
 
@@ -71,35 +72,25 @@ public static class UldFusedOnnxExporter
     /// The shared end of the graph: [2, batch, seq, hidden] (base, assistant) × head → both logits at once, then
     /// l_base − α·l_assistant with α broadcast over positions and vocabulary.
     /// </summary>
-    private static OnnxGraph Tail(int vocab)
+    private static OnnxGraph Tail(LlamaConfig c)
     {
         var g = new OnnxGraph("uld_tail");
         var stacked = g.Concat(0, g.Unsqueeze("base_hidden", 0), g.Unsqueeze("assistant_hidden", 0));
-        var both = g.MatMul(stacked, "head");
+        var both = LlamaOnnxExporter.Project(g, stacked, "head", c);
         var baseLogits = g.Op("Gather", [both, g.Int64Scalar("/base_index", 0)], [new IntAttribute("axis", 0)], "logits");
         var assistantLogits = g.Op("Gather", [both, g.Int64Scalar("/assistant_index", 1)], [new IntAttribute("axis", 0)]);
         var alpha = g.Unsqueeze(OnnxCausalLm.AlphaInput, 1, 2);
         g.Op("Sub", [baseLogits, g.Mul(alpha, assistantLogits)], output: OnnxCausalLm.UldLogitsOutput);
-        OnnxDim[] shape = [LlamaOnnxExporter.Batch, LlamaOnnxExporter.Sequence, vocab];
+        OnnxDim[] shape = [LlamaOnnxExporter.Batch, LlamaOnnxExporter.Sequence, c.VocabSize];
         g.Output("logits", OnnxType.Float, shape);
         g.Output(OnnxCausalLm.UldLogitsOutput, OnnxType.Float, shape);
         return g;
     }
 
     /// <summary>
-    /// The final MatMul's inputs: the normed hidden state, the head operand, and the weight behind it (the
-    /// embedding initializer for a tied head, reached through its Transpose), named as in the fused graph.
+    /// Weights are deferred (no bytes until written), so an equal name and shape prove nothing: a LoRA-merged layer
+    /// keeps its base name. The values are compared, one tensor pair at a time.
     /// </summary>
-    private static (string Hidden, string HeadInput, string Weight, string? Transposed) LmHead(OnnxGraph graph, Func<string, string> rename)
-    {
-        var node = graph.Nodes.Single(n => n.Outputs.Contains("logits"));
-        var head = node.Inputs[1];
-        var producer = graph.Nodes.Find(n => n.Outputs.Contains(head));
-        var tied = producer is { OpType: "Transpose" };
-        var weight = tied ? "transposed:" + rename(producer!.Inputs[0]) : rename(head);
-        return (rename(node.Inputs[0]), rename(head), weight, tied ? head : null);
-    }
-
     private static bool SameTensor(OnnxInitializer a, OnnxInitializer b) =>
-        a.Type == b.Type && a.Dims.SequenceEqual(b.Dims) && a.Data.AsSpan().SequenceEqual(b.Data);
+        a.Type == b.Type && a.Dims.SequenceEqual(b.Dims) && a.ByteLength == b.ByteLength && a.Bytes().AsSpan().SequenceEqual(b.Bytes());
 }
