@@ -11,6 +11,7 @@ public static class TrainerCli
         ImportCommand.Create(),
         InitCommand.Create(),
         ExportOnnxCommand.Create(),
+        ExportLlama2cCommand.Create(),
         TruncateCommand.Create(),
         FuseCommand.Create(),
         TokenizerCommand.Create(),

@@ -1,12 +1,13 @@
+using Uld.Contracts;
 using Uld.Contracts.Models;
 using Uld.Trainer.Safetensors;
 
 namespace Uld.Trainer.Import;
 
 /// <summary>
-/// Reads a llama2.c "v0" checkpoint (7 int32 header, then float32 tensors in a fixed order) into a config and
-/// Hugging Face-named tensors. llama2.c rotates adjacent pairs (2i, 2i+1) of each head while Hugging Face rotates
-/// halves (i, i + d/2), so the rows of wq and wk are permuted into the Hugging Face order.
+/// Reads and writes llama2.c "v0" checkpoints (7 int32 header, then float32 tensors in a fixed order) as a config
+/// and Hugging Face-named tensors. llama2.c rotates adjacent pairs (2i, 2i+1) of each head while Hugging Face rotates
+/// halves (i, i + d/2), so the rows of wq and wk are permuted between the two orders.
 /// </summary>
 public static class Llama2cCheckpoint
 {
@@ -97,8 +98,70 @@ public static class Llama2cCheckpoint
         return (config, tensors);
     }
 
+    /// <summary>
+    /// Writes <paramref name="tensors"/> as a v0 checkpoint that llama2.c's <c>run.c</c> runs: the outside reference
+    /// the serving benchmark measures on the same weights. Only what run.c computes can be written: a plain Llama
+    /// (no biases, q/k norms, rope scaling or explicit head_dim), RoPE θ 10000 and RMSNorm ε 1e-5. Tensors are
+    /// read one at a time, so a lazily opened safetensors file is never held in memory whole.
+    /// </summary>
+    public static void Write(string path, LlamaConfig c, IReadOnlyDictionary<string, SafeTensor> tensors)
+    {
+        var unsupported = new List<string>();
+        if (c.QkvBias || c.OutputBias) unsupported.Add("attention biases");
+        if (c.QkNorm) unsupported.Add("q/k norms");
+        if (c.RopeScaling is not null) unsupported.Add("rope_scaling");
+        if (c.HeadDim * c.NumAttentionHeads != c.HiddenSize) unsupported.Add($"head_dim {c.HeadDim} ≠ hidden/heads");
+        if (Math.Abs(c.RopeTheta - 10000.0) > 1e-9) unsupported.Add($"rope_theta {c.RopeTheta} (run.c uses 10000)");
+        if (Math.Abs(c.RmsNormEps - 1e-5) > 1e-12) unsupported.Add($"rms_norm_eps {c.RmsNormEps} (run.c uses 1e-5)");
+        if (unsupported.Count > 0)
+            throw new ModelFormatException($"llama2.c's run.c cannot run this model: {string.Join(", ", unsupported)}.");
+
+        var (dim, layers, heads, kvHeads, headDim) = (c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.KeyValueHeads, c.HeadDim);
+        float[] Get(string name) => (tensors.TryGetValue(name, out var t) ? t : throw new ModelFormatException($"weights have no tensor {name}.")).ToFloats();
+        AtomicFile.Write(path, stream =>
+        {
+            using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            foreach (var v in new[] { dim, c.IntermediateSize, layers, heads, kvHeads, c.TieWordEmbeddings ? c.VocabSize : -c.VocabSize, c.MaxPositionEmbeddings })
+                w.Write(v);
+            void Put(float[] values) => w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+            void PerLayer(string suffix, Func<float[], float[]>? transform = null)
+            {
+                for (var i = 0; i < layers; i++) Put((transform ?? (x => x))(Get($"model.layers.{i}.{suffix}")));
+            }
+            Put(Get("model.embed_tokens.weight"));
+            PerLayer("input_layernorm.weight");
+            PerLayer("self_attn.q_proj.weight", x => HalvesToPairs(x, heads, headDim, dim));
+            PerLayer("self_attn.k_proj.weight", x => HalvesToPairs(x, kvHeads, headDim, dim));
+            PerLayer("self_attn.v_proj.weight");
+            PerLayer("self_attn.o_proj.weight");
+            PerLayer("post_attention_layernorm.weight");
+            PerLayer("mlp.gate_proj.weight");
+            PerLayer("mlp.down_proj.weight");
+            PerLayer("mlp.up_proj.weight");
+            Put(Get("model.norm.weight"));
+            // freq_cis_real and freq_cis_imag [seq_len, head_dim / 2] each: run.c skips them and computes RoPE itself.
+            var (real, imag) = (new float[(long)c.MaxPositionEmbeddings * headDim / 2], new float[(long)c.MaxPositionEmbeddings * headDim / 2]);
+            for (var pos = 0; pos < c.MaxPositionEmbeddings; pos++)
+            {
+                for (var i = 0; i < headDim / 2; i++)
+                {
+                    var angle = pos / Math.Pow(10000.0, 2.0 * i / headDim);
+                    (real[pos * headDim / 2 + i], imag[pos * headDim / 2 + i]) = ((float)Math.Cos(angle), (float)Math.Sin(angle));
+                }
+            }
+            Put(real);
+            Put(imag);
+            if (!c.TieWordEmbeddings) Put(Get("lm_head.weight"));
+        });
+    }
+
+    /// <summary>Row j·d/2 + i of each head moves to row 2i + j: the inverse of <see cref="PairsToHalves"/>.</summary>
+    private static float[] HalvesToPairs(float[] w, int heads, int headDim, int cols) => Permute(w, heads, headDim, cols, inverse: true);
+
     /// <summary>Row 2i + j of each head moves to row j·d/2 + i (the inverse of Hugging Face's llama2.c export permutation).</summary>
-    private static float[] PairsToHalves(float[] w, int heads, int headDim, int cols)
+    private static float[] PairsToHalves(float[] w, int heads, int headDim, int cols) => Permute(w, heads, headDim, cols, inverse: false);
+
+    private static float[] Permute(float[] w, int heads, int headDim, int cols, bool inverse)
     {
         var result = new float[w.Length];
         var half = headDim / 2;
@@ -108,8 +171,8 @@ public static class Llama2cCheckpoint
             {
                 for (var j = 0; j < 2; j++)
                 {
-                    var from = h * headDim + 2 * i + j;
-                    var to = h * headDim + j * half + i;
+                    var (pairs, halves) = (h * headDim + 2 * i + j, h * headDim + j * half + i);
+                    var (from, to) = inverse ? (halves, pairs) : (pairs, halves);
                     Array.Copy(w, (long)from * cols, result, (long)to * cols, cols);
                 }
             }

@@ -1,11 +1,12 @@
 using System.Text;
+using Uld.Contracts;
 using Uld.Contracts.Models;
 using Uld.Tokenization;
 
 namespace Uld.Trainer.Import;
 
 /// <summary>
-/// Reads a llama2.c tokenizer.bin (int32 max_token_length, then per token: float32 score, int32 length, bytes) as
+/// Reads and writes a llama2.c tokenizer.bin (int32 max_token_length, then per token: float32 score, int32 length, bytes) as
 /// SentencePiece pieces. llama2.c stores '▁' as a space and BOS/EOS as "\n&lt;s&gt;\n" / "\n&lt;/s&gt;\n"; both are undone.
 /// </summary>
 public static class Llama2cTokenizer
@@ -49,5 +50,28 @@ public static class Llama2cTokenizer
         {
             throw new ModelFormatException($"{path} is truncated or holds fewer tokens than the checkpoint's vocabulary of {vocabSize}.");
         }
+    }
+
+    /// <summary>Writes <paramref name="pieces"/> (ids 0, 1, 2 = unk, BOS, EOS, as run.c assumes) in the format <see cref="Read"/> reads.</summary>
+    public static void Write(string path, IReadOnlyList<VocabPiece> pieces)
+    {
+        var texts = pieces.Select((p, id) => Encoding.UTF8.GetBytes(id switch
+        {
+            1 => "\n<s>\n",
+            2 => "\n</s>\n",
+            _ when p.Type is PieceType.Byte or PieceType.Unknown or PieceType.Control => p.Piece,
+            _ => p.Piece.Replace(SentencePieceTokenizerJson.SpaceMarker, ' '),
+        })).ToArray();
+        AtomicFile.Write(path, stream =>
+        {
+            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            w.Write(texts.Max(t => t.Length));
+            for (var id = 0; id < texts.Length; id++)
+            {
+                w.Write(pieces[id].Score);
+                w.Write(texts[id].Length);
+                w.Write(texts[id]);
+            }
+        });
     }
 }
