@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Robustness probes (seed 003) on a finished TOFU-mini benchmark (bench/tofu-mini.sh): does forgotten knowledge come
-# back after int8 / int4 weight quantization, or when the forget questions are reworded? Writes
+# back after int8 / int4 weight quantization (simulated per row, and as the served MatMulNBits packages), or when the forget questions are reworded? Writes
 # bench/results/robustness.md.
 #
 #   bench/robustness.sh [--work artifacts/tofu-mini] [--forget forget4]
@@ -33,6 +33,12 @@ for bits in 8 4; do
     [ -f "$Q/$F-$m-int$bits/manifest.json" ] || trainer quantize -m "$WORK/$F/$m" --bits $bits -o "$Q/$F-$m-int$bits"
   done
   [ -f "$Q/target-int$bits/manifest.json" ] || trainer quantize -m "$WORK/target" --bits $bits -o "$Q/target-int$bits"
+  # The served form: block-quantized MatMulNBits packages (the assistant keeps naming its base, renamed alongside).
+  for m in $BASELINES; do
+    [ -f "$Q/$F-$m-nbits$bits/manifest.json" ] || trainer package -m "$WORK/$F/$m" --weights int$bits -o "$Q/$F-$m-nbits$bits"
+  done
+  [ -f "$Q/target-nbits$bits/manifest.json" ] || trainer package -m "$WORK/target" --weights int$bits -o "$Q/target-nbits$bits"
+  [ -f "$Q/$F-uld-nbits$bits/manifest.json" ] || trainer package -m "$WORK/$F/uld" --weights int$bits --base-name "target-nbits$bits" -o "$Q/$F-uld-nbits$bits"
 done
 
 i=0; args=(--urls "http://127.0.0.1:$PORT"); models=()
@@ -47,10 +53,13 @@ plain retain "$WORK/retain-$F"
 plain target "$WORK/target"
 for m in $BASELINES; do
   plain "$m" "$WORK/$F/$m"; plain "$m-int8" "$Q/$F-$m-int8"; plain "$m-int4" "$Q/$F-$m-int4"
+  plain "$m-nbits8" "$Q/$F-$m-nbits8"; plain "$m-nbits4" "$Q/$F-$m-nbits4"
 done
 uld uld "$WORK/target" "$WORK/$F/uld"
 uld uld-int8 "$Q/target-int8" "$Q/$F-uld-int8"
 uld uld-int4 "$Q/target-int4" "$Q/$F-uld-int4"
+uld uld-nbits8 "$Q/target-nbits8" "$Q/$F-uld-nbits8"
+uld uld-nbits4 "$Q/target-nbits4" "$Q/$F-uld-nbits4"
 
 dotnet "$BIN/LogitServer/uld-logitserver.dll" "${args[@]}" > "$WORK/logitserver-robustness.log" 2>&1 &
 server=$!

@@ -14,7 +14,7 @@ public static class RobustnessReport
     {
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Robustness probes ({asWritten.Split}, {asWritten.ForgetSet})").AppendLine();
-        md.AppendLine("Written by `bench/robustness.sh`. Quantized models are the unlearned checkpoints (and, for ULD, both the base and the assistant) with per-row symmetric int8/int4 weights (`uld-trainer quantize`). The reworded run asks every question as");
+        md.AppendLine("Written by `bench/robustness.sh`. Quantized models are the unlearned checkpoints (and, for ULD, both the base and the assistant) two ways: `-int8`/`-int4` rows carry per-row symmetric int8/int4 weights kept in float32 (`uld-trainer quantize`, the seed's probe); `-nbits8`/`-nbits4` rows are the served packages (`uld-trainer package --weights int8|int4`: block-32 ONNX Runtime MatMulNBits, what a deployment runs). The reworded run asks every question as");
         md.AppendLine(CultureInfo.InvariantCulture, $"`{rewording}`. FQ against the retain model; MU as in tofu-mini.md.").AppendLine();
         md.AppendLine("| deployment | forget R-L | forget R-L reworded | forget prob | FQ | FQ reworded | MU | retain R-L |");
         md.AppendLine("|---|---|---|---|---|---|---|---|");

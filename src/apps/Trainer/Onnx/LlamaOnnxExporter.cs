@@ -47,12 +47,19 @@ public static class LlamaOnnxExporter
         }
 
         // Weights are read from `weights` only when the writer streams them out, one tensor at a time.
-        string Weight(string name) => g.DeferredInitializer(name, Tensor(weights, name).Shape, () => Tensor(weights, name).ToFloats());
+        // Each produces exactly one new buffer at most (none for an F32 tensor kept as is): the writer runs beside the
+        // whole TorchSharp model, so a float[] plus a byte[] copy of a 1 GB embedding would cost 2 GB more at the peak.
+        string Weight(string name)
+        {
+            var shape = Tensor(weights, name).Shape;
+            return g.DeferredBytes(name, OnnxType.Float, shape, shape.Aggregate(1L, (a, b) => a * b) * sizeof(float), () => Tensor(weights, name).Float32Bytes());
+        }
         // Linear layers multiply by Wᵀ; storing the transpose avoids a Transpose node per layer at load time.
         string LinearWeight(string name)
         {
             var shape = Tensor(weights, name).Shape;
-            return g.DeferredInitializer(name + "_T", [shape[1], shape[0]], () => Transposed(Tensor(weights, name).ToFloats(), (int)shape[0], (int)shape[1]));
+            return g.DeferredBytes(name + "_T", OnnxType.Float, [shape[1], shape[0]], shape[0] * shape[1] * sizeof(float),
+                () => Transposed(Tensor(weights, name), (int)shape[0], (int)shape[1]));
         }
 
         string Linear(string x, string name) => format == WeightFormat.Fp32
@@ -188,13 +195,16 @@ public static class LlamaOnnxExporter
     private static SafeTensor Tensor(IReadOnlyDictionary<string, SafeTensor> weights, string name) =>
         weights.TryGetValue(name, out var t) ? t : throw new ModelFormatException($"weights have no tensor {name}.");
 
-    private static float[] Transposed(float[] values, int rows, int cols)
+    /// <summary>Wᵀ as float32 bytes, written straight into the one buffer the ONNX writer takes.</summary>
+    private static byte[] Transposed(SafeTensor tensor, int rows, int cols)
     {
-        var result = new float[values.Length];
+        var bytes = new byte[(long)rows * cols * sizeof(float)];
+        var result = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+        var values = tensor.Floats();
         for (var r = 0; r < rows; r++)
         {
             for (var col = 0; col < cols; col++) result[col * rows + r] = values[r * cols + col];
         }
-        return result;
+        return bytes;
     }
 }

@@ -82,19 +82,6 @@ public sealed class OnnxGraph(string name)
         return name;
     }
 
-    /// <summary>A float initializer whose values are computed only when written (see <see cref="OnnxInitializer.Deferred"/>).</summary>
-    public string DeferredInitializer(string name, long[] dims, Func<float[]> values)
-    {
-        Initializers.Add(OnnxInitializer.Deferred(name, OnnxType.Float, dims, dims.Aggregate(1L, (a, b) => a * b) * sizeof(float), () =>
-        {
-            var floats = values();
-            var bytes = new byte[floats.Length * sizeof(float)];
-            Buffer.BlockCopy(floats, 0, bytes, 0, bytes.Length);
-            return bytes;
-        }));
-        return name;
-    }
-
     /// <summary>A raw initializer of any type whose bytes are produced only when written.</summary>
     public string DeferredBytes(string name, OnnxType type, long[] dims, long byteLength, Func<byte[]> bytes)
     {

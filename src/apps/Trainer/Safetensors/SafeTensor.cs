@@ -26,12 +26,34 @@ public sealed record SafeTensor(string Name, string Dtype, long[] Shape, byte[] 
     /// <summary>The values as float32, widening F16 and BF16 exactly.</summary>
     public float[] ToFloats()
     {
+        var result = new float[checked((int)ElementCount)];
+        CopyFloats(result);
+        return result;
+    }
+
+    /// <summary>
+    /// The values as float32 little-endian bytes, ONNX's raw-data layout: an F32 tensor's own buffer (no copy: at 1B
+    /// parameters an embedding table is 1 GB), others widened straight into one new buffer.
+    /// </summary>
+    public byte[] Float32Bytes()
+    {
+        if (Dtype == "F32") return Data;
+        var bytes = new byte[checked(ElementCount * sizeof(float))];
+        CopyFloats(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan()));
+        return bytes;
+    }
+
+    /// <summary>The values as float32 without a copy when stored as F32, else widened into a new array.</summary>
+    public ReadOnlySpan<float> Floats() =>
+        Dtype == "F32" ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Data.AsSpan()) : ToFloats();
+
+    private void CopyFloats(Span<float> result)
+    {
         var n = checked((int)ElementCount);
-        var result = new float[n];
         switch (Dtype)
         {
             case "F32":
-                Buffer.BlockCopy(Data, 0, result, 0, Data.Length);
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Data.AsSpan()).CopyTo(result);
                 break;
             case "F16":
                 for (var i = 0; i < n; i++) result[i] = (float)BitConverter.ToHalf(Data, 2 * i);
@@ -43,7 +65,6 @@ public sealed record SafeTensor(string Name, string Dtype, long[] Shape, byte[] 
             default:
                 throw new ModelFormatException($"tensor {Name} has dtype {Dtype}; only F32, F16 and BF16 weights are supported.");
         }
-        return result;
     }
 }
 
