@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -f "$WORK/$F/uld/manifest.json" ] || { echo "no $WORK/$F/uld: run bench/tofu-mini.sh first" >&2; exit 2; }
-BIN="$WORK/bin"
+BIN="${BIN:-$WORK/bin}"  # BIN=DIR runs other builds (Trainer/, LogitServer/, Eval/ copies of bin/Release/net10.0)
 [ -f "$BIN/Trainer/uld-trainer.dll" ] || { echo "no $BIN: run bench/tofu-mini.sh first" >&2; exit 2; }
 trainer() { dotnet "$BIN/Trainer/uld-trainer.dll" "$@"; }
 evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }

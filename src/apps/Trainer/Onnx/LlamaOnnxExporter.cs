@@ -152,19 +152,14 @@ public static class LlamaOnnxExporter
     public static string HeadWeight(LlamaConfig c) => c.TieWordEmbeddings ? EmbeddingWeight : "lm_head.weight_T";
 
     /// <summary>
-    /// The LM head, x [..., hidden] → logits [..., vocab]. An untied head is a MatMul by the stored Wᵀ. A tied head
-    /// multiplies by the embedding table as stored, with Gemm(transB = 1) on x flattened to rows: a Transpose of the
-    /// table would be constant-folded by ONNX Runtime into a second copy of the model's largest tensor (1 GB of
-    /// float32 for Llama-3.2-1B).
+    /// The LM head, x [..., hidden] → logits [..., vocab]: a MatMul by the stored Wᵀ, or for a tied head by
+    /// Transpose(embedding). ONNX Runtime folds that Transpose into a constant which the MatMul kernel repacks and then
+    /// drops, while the embedding itself, memory-mapped from the external data file, is paged in only for the rows the
+    /// Gather reads. Measured at Llama-3.2-1B, this serves in 1 GB less per session than Gemm(transB = 1) on the
+    /// embedding, whose repacking reads the whole table in and keeps it resident beside the packed copy.
     /// </summary>
-    public static string Project(OnnxGraph g, string x, string headWeight, LlamaConfig c, string? output = null)
-    {
-        if (!c.TieWordEmbeddings) return g.Op("MatMul", [x, headWeight], output: output);
-        var rows = g.Reshape(x, -1, c.HiddenSize);
-        var logits = g.Op("Gemm", [rows, headWeight], [new IntAttribute("transB", 1)]);
-        var shape = g.Concat(0, g.Shape(x, 0, -1), g.Int64s("/vocab", c.VocabSize));
-        return g.Op("Reshape", [logits, shape], output: output);
-    }
+    public static string Project(OnnxGraph g, string x, string headWeight, LlamaConfig c, string? output = null) =>
+        g.Op("MatMul", [x, c.TieWordEmbeddings ? g.Transpose(headWeight, 1, 0) : headWeight], output: output);
 
     /// <summary>
     /// x · Wᵀ as MatMulNBits (ORT contrib spec: inputs A, B uint8 [N, k_blocks, blob_size], scales [N·k_blocks];
