@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 DATA="${DATA:-../shared/data/tofu}"
 WORK=artifacts/tofu-mini
 FORGET="forget4 forget2 forget1"
-METHODS="ga ga+gd ga+kl npo npo+gd npo+kl dpo dpo+gd idk+gd flat-kl task-vector"
+METHODS="ga ga+gd ga+kl npo npo+gd npo+kl simnpo simnpo+gd dpo dpo+gd idk+gd flat-kl task-vector"
 OFFSET_METHODS="offset-ga+kl offset-dpo+kl offset-npo+kl"
 ALPHAS="0.5 0.6 0.7 0.8 1 1.5"  # must include ALPHA_DEFAULT: the ULD row of the table
 ALPHA_DEFAULT="${ALPHA_DEFAULT:-0.8}"

@@ -17,7 +17,7 @@ public static class TofuMiniReport
     public static readonly (string Label, string Deployment)[] Rows =
     [
         ("Target", "target"), ("Retain", "retain"), ("GA", "ga"), ("GA+GD", "ga+gd"), ("GA+KL", "ga+kl"), ("NPO", "npo"),
-        ("NPO+GD", "npo+gd"), ("NPO+KL", "npo+kl"), ("DPO", "dpo"), ("DPO+GD", "dpo+gd"), ("IDK", "idk+gd"), ("FLAT (KL)", "flat-kl"),
+        ("NPO+GD", "npo+gd"), ("NPO+KL", "npo+kl"), ("SimNPO", "simnpo"), ("SimNPO+GD", "simnpo+gd"), ("DPO", "dpo"), ("DPO+GD", "dpo+gd"), ("IDK", "idk+gd"), ("FLAT (KL)", "flat-kl"),
         ("Task vector", "task-vector"), ("Offset-GA+KL", "offset-ga+kl"), ("Offset-DPO+KL", "offset-dpo+kl"), ("Offset-NPO+KL", "offset-npo+kl"),
     ];
 
