@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 DATA="${DATA:-../shared/data/tofu}"
 WORK=artifacts/tofu-mini
 F=forget4
-ALPHA="${ALPHA:-0.8}"
+ALPHA="${ALPHA:-1}"
 PORT="${PORT:-8192}"
 REWORDING="I have a question about a writer. {0} Please answer in one or two sentences."
 BASELINES="npo+gd ga+gd"
