@@ -13,7 +13,7 @@ public static class ReportCommand
     public static Command Create()
     {
         var work = new Option<DirectoryInfo>("--work") { Description = "the benchmark's work directory", DefaultValueFactory = _ => new DirectoryInfo("artifacts/tofu-mini") };
-        var alpha = new Option<double>("--alpha-default") { Description = "α of the ULD row", DefaultValueFactory = _ => 0.8 };
+        var alpha = new Option<double>("--alpha-default") { Description = "α of the ULD row", DefaultValueFactory = _ => 1.0 };
         var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/tofu-mini.md") };
         var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark's results.") { work, alpha, output };
         command.SetAction(parse => CliErrors.Run(parse, () =>
