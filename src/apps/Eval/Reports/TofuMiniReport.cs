@@ -115,6 +115,8 @@ public static class TofuMiniReport
     private static string Seconds(string modelDirectory)
     {
         var manifest = Path.Combine(modelDirectory, "manifest.json");
+        // An offset method's output is a pair of directories; its training time is the unlearned model's.
+        if (!File.Exists(manifest)) manifest = Path.Combine(modelDirectory, "unlearned", "manifest.json");
         if (!File.Exists(manifest)) return "—";
         var seconds = JsonNode.Parse(File.ReadAllText(manifest))?["metrics"]?["train_seconds"]?.GetValue<double>();
         return seconds is null ? "—" : seconds.Value.ToString("F0", CultureInfo.InvariantCulture);
