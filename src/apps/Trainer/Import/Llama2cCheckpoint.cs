@@ -117,28 +117,34 @@ public static class Llama2cCheckpoint
             throw new ModelFormatException($"llama2.c's run.c cannot run this model: {string.Join(", ", unsupported)}.");
 
         var (dim, layers, heads, kvHeads, headDim) = (c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.KeyValueHeads, c.HeadDim);
-        float[] Get(string name) => (tensors.TryGetValue(name, out var t) ? t : throw new ModelFormatException($"weights have no tensor {name}.")).ToFloats();
+        SafeTensor Get(string name) => tensors.TryGetValue(name, out var t) ? t : throw new ModelFormatException($"weights have no tensor {name}.");
         AtomicFile.Write(path, stream =>
         {
             using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             foreach (var v in new[] { dim, c.IntermediateSize, layers, heads, kvHeads, c.TieWordEmbeddings ? c.VocabSize : -c.VocabSize, c.MaxPositionEmbeddings })
                 w.Write(v);
             void Put(float[] values) => w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-            void PerLayer(string suffix, Func<float[], float[]>? transform = null)
+            void Copy(string name) => w.Write(Get(name).Float32Bytes());
+            void PerLayer(string suffix, int permutedHeads = 0)
             {
-                for (var i = 0; i < layers; i++) Put((transform ?? (x => x))(Get($"model.layers.{i}.{suffix}")));
+                for (var i = 0; i < layers; i++)
+                {
+                    var name = $"model.layers.{i}.{suffix}";
+                    if (permutedHeads == 0) Copy(name);
+                    else Put(HalvesToPairs(Get(name).ToFloats(), permutedHeads, headDim, dim));
+                }
             }
-            Put(Get("model.embed_tokens.weight"));
+            Copy("model.embed_tokens.weight");
             PerLayer("input_layernorm.weight");
-            PerLayer("self_attn.q_proj.weight", x => HalvesToPairs(x, heads, headDim, dim));
-            PerLayer("self_attn.k_proj.weight", x => HalvesToPairs(x, kvHeads, headDim, dim));
+            PerLayer("self_attn.q_proj.weight", permutedHeads: heads);
+            PerLayer("self_attn.k_proj.weight", permutedHeads: kvHeads);
             PerLayer("self_attn.v_proj.weight");
             PerLayer("self_attn.o_proj.weight");
             PerLayer("post_attention_layernorm.weight");
             PerLayer("mlp.gate_proj.weight");
             PerLayer("mlp.down_proj.weight");
             PerLayer("mlp.up_proj.weight");
-            Put(Get("model.norm.weight"));
+            Copy("model.norm.weight");
             // freq_cis_real and freq_cis_imag [seq_len, head_dim / 2] each: run.c skips them and computes RoPE itself.
             var (real, imag) = (new float[(long)c.MaxPositionEmbeddings * headDim / 2], new float[(long)c.MaxPositionEmbeddings * headDim / 2]);
             for (var pos = 0; pos < c.MaxPositionEmbeddings; pos++)
@@ -151,7 +157,7 @@ public static class Llama2cCheckpoint
             }
             Put(real);
             Put(imag);
-            if (!c.TieWordEmbeddings) Put(Get("lm_head.weight"));
+            if (!c.TieWordEmbeddings) Copy("lm_head.weight");
         });
     }
 

@@ -10,7 +10,7 @@ namespace Uld.Trainer.Model;
 /// never cached: writing safetensors and ONNX from this view holds one tensor at a time besides the model itself,
 /// which is what lets a 1B-parameter model be written on a machine with little more memory than its weights.
 /// </summary>
-public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<string, SafeTensor>
+public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<string, SafeTensor>, ITensorShapes
 {
     private readonly Dictionary<string, TorchSharp.Modules.Parameter> _parameters =
         model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
@@ -19,6 +19,7 @@ public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<s
         _parameters.Select(p => new SafeTensorLayout(p.Key, "F32", p.Value.shape)).ToList();
 
     public SafeTensor this[string key] => Copy(key, _parameters[key]);
+    public long[] ShapeOf(string name) => _parameters[name].shape;
     public IEnumerable<string> Keys => _parameters.Keys;
     public IEnumerable<SafeTensor> Values => _parameters.Select(p => Copy(p.Key, p.Value));
     public int Count => _parameters.Count;

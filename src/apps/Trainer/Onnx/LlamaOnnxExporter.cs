@@ -19,6 +19,7 @@ public static class LlamaOnnxExporter
     /// <summary>The output of a graph built without its head: the final norm's output, [batch, seq, hidden].</summary>
     public const string FinalHidden = "final_hidden";
     private const string EmbeddingWeight = "model.embed_tokens.weight";
+    private const string LmHeadWeight = "lm_head.weight";
 
     /// <param name="format">
     /// How the decoder layers' linear weights are stored: float32 MatMul, or block-quantized com.microsoft MatMulNBits
@@ -51,20 +52,20 @@ public static class LlamaOnnxExporter
         // whole TorchSharp model, so a float[] plus a byte[] copy of a 1 GB embedding would cost 2 GB more at the peak.
         string Weight(string name)
         {
-            var shape = Tensor(weights, name).Shape;
+            var shape = weights.ShapeOf(name);
             return g.DeferredBytes(name, OnnxType.Float, shape, shape.Aggregate(1L, (a, b) => a * b) * sizeof(float), () => Tensor(weights, name).Float32Bytes());
         }
         // Linear layers multiply by Wᵀ; storing the transpose avoids a Transpose node per layer at load time.
         string LinearWeight(string name)
         {
-            var shape = Tensor(weights, name).Shape;
-            return g.DeferredBytes(name + "_T", OnnxType.Float, [shape[1], shape[0]], shape[0] * shape[1] * sizeof(float),
+            var shape = weights.ShapeOf(name);
+            return g.DeferredBytes(TransposedName(name), OnnxType.Float, [shape[1], shape[0]], shape[0] * shape[1] * sizeof(float),
                 () => Transposed(Tensor(weights, name), (int)shape[0], (int)shape[1]));
         }
 
         string Linear(string x, string name) => format == WeightFormat.Fp32
             ? g.MatMul(x, LinearWeight(name))
-            : QuantizedLinear(g, x, name, Tensor(weights, name).Shape, () => Tensor(weights, name).ToFloats(), format.Bits());
+            : QuantizedLinear(g, x, name, weights.ShapeOf(name), () => Tensor(weights, name).ToFloats(), format.Bits());
 
         var eps = g.FloatScalar("rms_norm_eps", (float)c.RmsNormEps);
         var two = g.FloatScalar("two", 2f);
@@ -134,8 +135,7 @@ public static class LlamaOnnxExporter
         }
 
         var normed = RmsNorm(hidden, "model.norm.weight");
-        var head = c.TieWordEmbeddings ? EmbeddingWeight : LinearWeight("lm_head.weight");
-        if (head != HeadWeight(c)) throw new InvalidOperationException($"the LM head initializer is {head}, not {HeadWeight(c)}.");
+        var head = c.TieWordEmbeddings ? EmbeddingWeight : LinearWeight(LmHeadWeight);
         if (withHead) Project(g, normed, head, c, output: "logits");
         else g.Op("Identity", [normed], output: FinalHidden);
         // Logits (or the final hidden state) first, then present.* in layer order, as Optimum lists them.
@@ -149,7 +149,10 @@ public static class LlamaOnnxExporter
     /// The name of the LM head's weight initializer (present even in a graph built without its head): the embedding
     /// table itself when tied, else <c>lm_head</c>'s Wᵀ.
     /// </summary>
-    public static string HeadWeight(LlamaConfig c) => c.TieWordEmbeddings ? EmbeddingWeight : "lm_head.weight_T";
+    public static string HeadWeight(LlamaConfig c) => c.TieWordEmbeddings ? EmbeddingWeight : TransposedName(LmHeadWeight);
+
+    /// <summary>The initializer holding Wᵀ of a linear weight.</summary>
+    private static string TransposedName(string weight) => weight + "_T";
 
     /// <summary>
     /// The LM head, x [..., hidden] → logits [..., vocab]: a MatMul by the stored Wᵀ, or for a tied head by

@@ -25,8 +25,6 @@ public static class UldFusedOnnxExporter
         if (baseConfig.VocabSize != assistantConfig.VocabSize || baseConfig.HiddenSize != assistantConfig.HiddenSize
             || baseConfig.KeyValueHeads != assistantConfig.KeyValueHeads || baseConfig.HeadDim != assistantConfig.HeadDim)
             throw new ModelFormatException("base and assistant differ in vocabulary, hidden size or KV-cache shape; they cannot share one graph.");
-        if (baseConfig.TieWordEmbeddings != assistantConfig.TieWordEmbeddings)
-            throw new ModelFormatException("one of base and assistant ties its LM head to the embedding and the other does not; they cannot share one head.");
         var baseGraph = LlamaOnnxExporter.Build(baseConfig, baseWeights, withHead: false);
         var assistantGraph = LlamaOnnxExporter.Build(assistantConfig, assistantWeights, withHead: false);
 

@@ -24,8 +24,10 @@ internal sealed record StoredTensor(string Path, SafeTensorLayout Layout, long O
 /// Tensors of one or more safetensors files read on lookup and not cached, so that importing a checkpoint holds one
 /// tensor at a time besides the model it fills (a multi-GB checkpoint is never in memory twice).
 /// </summary>
-internal sealed class StoredTensors(IReadOnlyDictionary<string, StoredTensor> stored) : IReadOnlyDictionary<string, SafeTensor>
+internal sealed class StoredTensors(IReadOnlyDictionary<string, StoredTensor> stored) : IReadOnlyDictionary<string, SafeTensor>, ITensorShapes
 {
+    public long[] ShapeOf(string name) => stored[name].Layout.Shape;
+
     public SafeTensor this[string key] => stored[key].Load();
     public IEnumerable<string> Keys => stored.Keys;
     public IEnumerable<SafeTensor> Values => stored.Values.Select(t => t.Load());
