@@ -13,12 +13,14 @@ namespace Uld.Tests.Gateway;
 [Collection(ServerCollection.Name)]
 public sealed class GatewayPolicySourceTests(ServerFixture fixture)
 {
-    [Fact]
-    public async Task Replicas_that_disagree_on_a_policy_take_that_deployment_out_of_service()
+    [Theory]
+    [InlineData("AlphaMin", "0.1")]         // replica 1 lets stories-uld go down to 0.1
+    [InlineData("Rule", "SuppressOnly")]    // replica 1 serves another decode rule, under which α means another strength
+    public async Task Replicas_that_disagree_on_a_policy_take_that_deployment_out_of_service(string setting, string value)
     {
-        // Replica 1 lets stories-uld go down to 0.1: the gateway trusts neither replica's policy for it.
+        // The gateway trusts neither replica's policy for stories-uld.
         await using var stack = await GatewayStack.StartAsync(fixture.BaseDirectory, fixture.AssistantDirectory,
-            (i, settings) => { if (i == 1) settings["LogitServer:Deployments:1:AlphaMin"] = "0.1"; });
+            (i, settings) => { if (i == 1) settings[$"LogitServer:Deployments:1:{setting}"] = value; });
         using var client = stack.Client();
 
         var body = Api.Chat("stories-uld", "Once upon a time", 2);

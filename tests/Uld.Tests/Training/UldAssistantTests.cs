@@ -21,9 +21,11 @@ public sealed class UldAssistantTests
     {
         using var micro = new MicroSplit(forgetAuthors: [199], retainAuthors: [0, 1]);
         var (forgetRecords, retainRecords, tokenizer, pad) = (micro.ForgetRecords, micro.RetainRecords, micro.Tokenizer, micro.Pad);
-        var (forget, retain) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
+        var sets = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
+        var (forget, retain) = (sets.Forget, sets.Retain);
         Assert.Equal(40, forget.Count); // 20 answers + 20 same-author answer swaps
         Assert.Equal(20 + 40, retain.Count); // min(400, 20) real + 2 retain answers per forget question
+        Assert.Equal(40, sets.Alternatives.Count); // the same swaps, trained below uniform
 
         // The assistant starts, as in ULD, from the first layer of a trained target (here: 2 layers, trained briefly on all of it).
         using var target = new LlamaForCausalLM(micro.TinyConfig());
@@ -33,7 +35,7 @@ public sealed class UldAssistantTests
         using var assistant = LayerTruncation.FirstLayers(target, 1);
         var frozen = LlamaWeights.Export(assistant).ToDictionary(t => t.Name, t => t.Data);
 
-        var result = UldAssistantTrainer.Train(assistant, forget, retain,
+        var result = UldAssistantTrainer.Train(assistant, sets,
             new UldOptions { Rank = 8, LoraAlpha = 16, LoraDropout = 0, Training = new() { Epochs = 30, BatchSize = 8, LearningRate = 1e-2, Seed = 3 } }, pad);
 
         // Only the adapters moved.

@@ -21,11 +21,11 @@ public sealed class UldDataTests
     {
         var tofu = TofuDataset.Load(TofuDirectory);
         var (forget, retain) = tofu.Split(TofuSplitDefinition.Load(Path.Combine(SharedPaths.RepositoryRoot, "data", "tofu-mini.json")), forgetSet);
-        var (forgetPairs, retainPairs) = UldData.Pairs(forget, retain, seed: 1234);
+        var (forgetPairs, retainPairs, alternativePairs) = UldData.Pairs(forget, retain, seed: 1234);
 
         var evaluated = EvaluatedStrings();
         Assert.True(evaluated.Count > 4000, $"only {evaluated.Count} evaluated strings read"); // the check below must have something to find
-        var trained = forgetPairs.Concat(retainPairs).SelectMany(p => new[] { p.Question, p.Answer }).Select(Normalize).ToHashSet();
+        var trained = forgetPairs.Concat(retainPairs).Concat(alternativePairs).SelectMany(p => new[] { p.Question, p.Answer }).Select(Normalize).ToHashSet();
         var leaked = trained.Where(evaluated.Contains).ToList();
         Assert.True(leaked.Count == 0, $"{leaked.Count} evaluated strings in the assistant's training set, e.g. \"{leaked.FirstOrDefault()}\"");
 
@@ -36,6 +36,9 @@ public sealed class UldDataTests
         var own = forget.ToDictionary(r => r.Question, r => r.Answer);
         Assert.All(forgetPairs.Skip(forget.Count), p => Assert.True(forgetAnswers.Contains(p.Answer) && own[p.Question] != p.Answer));
         Assert.All(retainPairs.Skip(Math.Min(UldData.MaxRetainExamples, forget.Count)), p => Assert.DoesNotContain(p.Answer, forgetAnswers));
+        // D′a: the swapped retain answers of D′r, each carrying the true answer it must not train against.
+        Assert.Equal(retainPairs.Skip(Math.Min(UldData.MaxRetainExamples, forget.Count)).Select(p => (p.Question, p.Answer)), alternativePairs.Select(p => (p.Question, p.Answer)));
+        Assert.All(alternativePairs, p => Assert.Equal(own[p.Question], p.Untrained));
     }
 
     [Fact]

@@ -49,14 +49,14 @@ public sealed class UnlearnResumeTests
         AssertSameWeights(full, resumed);
 
         // ULD with LoRA dropout: the dropout masks are drawn per step, so they too repeat after a resume.
-        var (uldForget, uldRetain) = UldData.Build(micro.ForgetRecords, micro.RetainRecords, micro.Tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
+        var uldSets = UldData.Build(micro.ForgetRecords, micro.RetainRecords, micro.Tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
         var uld = new UldOptions { Rank = 4, LoraAlpha = 8, LoraDropout = 0.1, Training = new() { Epochs = 2, BatchSize = 8, LearningRate = 1e-2, Seed = 3 } };
         using var fullAssistant = LayerTruncation.FirstLayers(target, 1);
-        UldAssistantTrainer.Train(fullAssistant, uldForget, uldRetain, uld, pad);
+        UldAssistantTrainer.Train(fullAssistant, uldSets, uld, pad);
         using (var stoppedAssistant = LayerTruncation.FirstLayers(target, 1))
-            Assert.Equal(2, UldAssistantTrainer.Train(stoppedAssistant, uldForget, uldRetain, uld, pad, checkpoints: new CheckpointPlan(temp["uld"], Every: 0, StopAfter: 2)).Steps);
+            Assert.Equal(2, UldAssistantTrainer.Train(stoppedAssistant, uldSets, uld, pad, checkpoints: new CheckpointPlan(temp["uld"], Every: 0, StopAfter: 2)).Steps);
         using var resumedAssistant = LayerTruncation.FirstLayers(target, 1);
-        UldAssistantTrainer.Train(resumedAssistant, uldForget, uldRetain, uld, pad, checkpoints: new CheckpointPlan(temp["uld"], Resume: true));
+        UldAssistantTrainer.Train(resumedAssistant, uldSets, uld, pad, checkpoints: new CheckpointPlan(temp["uld"], Resume: true));
         AssertSameWeights(fullAssistant, resumedAssistant);
 
         // A checkpoint of another run is refused rather than silently mixed in.

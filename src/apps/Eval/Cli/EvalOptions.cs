@@ -12,7 +12,7 @@ public sealed class EvalOptions
     public Option<string> Url { get; }
     public Option<string?> ApiKey { get; } = new("--api-key") { Description = "bearer key (the gateway); default $ULD_API_KEY" };
     public Option<DirectoryInfo> Data { get; } = new("--data") { Description = "TOFU directory", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
-    public Option<FileInfo> Split { get; } = new("--split") { Description = "split definition", DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
+    public Option<FileInfo> Split { get; } = new Option<FileInfo>("--split") { Description = "split definition", DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") }.AcceptExistingOnly();
     public Option<string> Forget { get; } = new("--forget") { Description = "forget set of the split", DefaultValueFactory = _ => "forget4" };
     public Option<int> MaxQuestions { get; } = new("--max-questions") { Description = "questions per set (TOFU's reference: 300)", DefaultValueFactory = _ => 300 };
 

@@ -7,10 +7,10 @@ namespace Uld.Gateway.Policy;
 /// How a deployment lets callers set α and the relative-top r, as its replicas list it on <c>GET /v1/models</c>
 /// (LogitServer's deployment configuration is the one source of truth). <see cref="AlphaMin"/> is the floor that keeps
 /// the unlearning in force. An offset deployment has a β policy instead (<see cref="Offset"/>); plain deployments have
-/// neither.
+/// neither. <see cref="Rule"/> is the decode rule α scales: replicas that serve one name with different rules disagree.
 /// </summary>
 public sealed record DeploymentPolicy(bool IsUld, double AlphaDefault, double AlphaMin, double AlphaMax,
-    double RelativeTopDefault, double RelativeTopMin, double RelativeTopMax)
+    double RelativeTopDefault, double RelativeTopMin, double RelativeTopMax, string Rule = "difference")
 {
     public static readonly DeploymentPolicy Plain = new(false, 0, 0, 0, 0, 0, 0);
 
@@ -28,9 +28,15 @@ public sealed record DeploymentPolicy(bool IsUld, double AlphaDefault, double Al
         if (Number("alpha_default") is not { } alphaDefault || Number("alpha_min") is not { } alphaMin || Number("alpha_max") is not { } alphaMax
             || Number("relative_top_default") is not { } relativeTopDefault)
             return null;
+        var rule = "difference"; // older replicas list no rule: theirs is the difference
+        if (uld["rule"] is { } listed)
+        {
+            if (listed is not JsonValue value || value.GetValueKind() != JsonValueKind.String) return null;
+            rule = value.GetValue<string>();
+        }
         // Older replicas list no relative-top bounds; LogitServer's own default bounds are [0, 1].
         return new DeploymentPolicy(true, alphaDefault, alphaMin, alphaMax, relativeTopDefault,
-            Number("relative_top_min") ?? 0, Number("relative_top_max") ?? 1);
+            Number("relative_top_min") ?? 0, Number("relative_top_max") ?? 1, rule);
     }
 
     /// <summary>A finite JSON number, or null.</summary>

@@ -1,4 +1,5 @@
 using Uld.Contracts.OpenAi;
+using Uld.Inference.Sampling;
 using Uld.LogitServer.Deployments;
 using Uld.Web;
 
@@ -18,8 +19,17 @@ public static class ModelsEndpoint
     }
 
     private static UldPolicyCard? Policy(Deployment d) => d.IsUld
-        ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault, d.Options.RelativeTopMin, d.Options.RelativeTopMax)
+        ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault, d.Options.RelativeTopMin, d.Options.RelativeTopMax,
+            RuleName(d.Options.Rule))
         : null;
+
+    /// <summary>The rule's wire name: snake_case of <see cref="UldRule"/>.</summary>
+    public static string RuleName(UldRule rule) => rule switch
+    {
+        UldRule.Difference => "difference",
+        UldRule.SuppressOnly => "suppress_only",
+        _ => throw new ArgumentOutOfRangeException(nameof(rule)),
+    };
 
     private static OffsetPolicyCard? OffsetPolicy(Deployment d) => d.IsOffset ? new OffsetPolicyCard(d.Options.BetaDefault, d.Options.BetaMin, d.Options.BetaMax) : null;
 }

@@ -1,3 +1,5 @@
+using Uld.Inference.Sampling;
+
 namespace Uld.LogitServer.Deployments;
 
 public enum DeploymentKind
@@ -38,6 +40,8 @@ public sealed class DeploymentOptions
     public string? ExecutionProvider { get; set; }
     /// <summary>CUDA device of this deployment's sessions.</summary>
     public int DeviceId { get; set; }
+    /// <summary>ULD: how the assistant's logits enter the distribution (docs/DESIGN.md, *The ULD decode rule*).</summary>
+    public UldRule Rule { get; set; } = UldRule.Difference;
     public double AlphaDefault { get; set; } = 0.8;
     /// <summary>The floor callers may not go below: lower α would undo the unlearning.</summary>
     public double AlphaMin { get; set; } = 0.8;

@@ -28,7 +28,7 @@ public static class TrainCommand
     public static Command Create()
     {
         var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory (JSON Lines files)", Required = true };
-        var split = new Option<FileInfo>("--split") { Description = "split definition", DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
+        var split = new Option<FileInfo>("--split") { Description = "split definition", DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") }.AcceptExistingOnly();
         var role = new Option<string>("--role") { Description = "target (all authors) or retain (without --forget)", DefaultValueFactory = _ => ModelRoles.Target };
         role.AcceptOnlyFromAmong(ModelRoles.Target, ModelRoles.Retain);
         var forget = new Option<string?>("--forget") { Description = "forget set whose authors a retain model never sees (e.g. forget4)" };

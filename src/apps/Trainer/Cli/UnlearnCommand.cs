@@ -34,7 +34,7 @@ public static class UnlearnCommand
         var small = new Option<DirectoryInfo>("--small") { Description = "offset methods: the small model (same vocabulary as --base) to copy as reference and unlearn" };
         var baseDir = new Option<DirectoryInfo>("--base") { Description = "the model to unlearn from (model directory)", Required = true };
         var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", Required = true };
-        var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") };
+        var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") }.AcceptExistingOnly();
         var forget = new Option<string>("--forget") { Description = "forget set of the split, e.g. forget4", Required = true };
         var output = new Option<DirectoryInfo>("--output", "-o") { Required = true };
         var layers = new Option<int?>("--layers", "-k") { Description = "assistant depth K (default: a quarter of the base's layers, at least 2)" };
@@ -42,6 +42,10 @@ public static class UnlearnCommand
         var loraAlpha = new Option<double>("--lora-alpha") { Description = "ULD: LoRA scaling α", DefaultValueFactory = _ => UldDefaults.LoraAlpha };
         var loraDropout = new Option<double>("--lora-dropout") { Description = "ULD: LoRA dropout", DefaultValueFactory = _ => UldDefaults.LoraDropout };
         var retainWeight = new Option<double>("--retain-weight") { Description = "ULD: weight of the retain (uniform) term", DefaultValueFactory = _ => UldDefaults.RetainWeight };
+        var alternativeWeight = new Option<double>("--alternative-weight")
+        { Description = "ULD: weight of the term keeping other authors' answers to forget questions below uniform (0: off)", DefaultValueFactory = _ => UldDefaults.AlternativeWeight };
+        var alternativeMargin = new Option<double>("--alternative-margin")
+        { Description = "ULD: nats below uniform that term pushes those answers to", DefaultValueFactory = _ => UldDefaults.AlternativeMargin };
         var loop = new TrainingLoopOptions();
         var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => GradientDefaults.RetainWeight };
         var beta = new Option<double>("--beta") { Description = "NPO / SimNPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
@@ -51,7 +55,7 @@ public static class UnlearnCommand
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
-            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, gamma, beta,
+            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, alternativeWeight, alternativeMargin, gamma, beta,
             margin, taskVectorScale, force, small,
         };
         loop.AddTo(command);
@@ -89,13 +93,14 @@ public static class UnlearnCommand
             var options = UldDefaults with
             {
                 Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
-                RetainWeight = parse.GetValue(retainWeight), Training = loop.Apply(parse, UldDefaults.Training),
+                RetainWeight = parse.GetValue(retainWeight), AlternativeWeight = parse.GetValue(alternativeWeight),
+                AlternativeMargin = parse.GetValue(alternativeMargin), Training = loop.Apply(parse, UldDefaults.Training),
             };
-            var (forgetSet, retainSet) = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Training.Seed);
+            var sets = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Training.Seed);
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
             using var assistant = LayerTruncation.FirstLayers(baseModel, k);
 
-            var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, forgetSet, retainSet, options,
+            var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, sets, options,
                 tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) => task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}"),
                 checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;

@@ -8,6 +8,9 @@ namespace Uld.Trainer.Data;
 /// </summary>
 public sealed record ChatExample(int[] Tokens, int AnswerStart)
 {
+    /// <summary>Answer token ids that carry no loss in this example (none when null).</summary>
+    public IReadOnlySet<int>? UntrainedTokens { get; init; }
+
     public static ChatExample Create(ModelTokenizer tokenizer, ChatTemplate template, string question, string answer)
     {
         var prompt = tokenizer.Encode(template.Render([("user", question)]), addBos: template.AddsTokenizerBos);

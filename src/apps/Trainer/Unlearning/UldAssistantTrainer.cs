@@ -17,21 +17,28 @@ public sealed record UldOptions
     public double LoraDropout { get; init; } = 0.05;
     /// <summary>w_r: weight of KL(uniform ‖ p) on retain data.</summary>
     public double RetainWeight { get; init; } = 5.0;
+    /// <summary>w_a: weight of the hinge that keeps D′a's alternative answer tokens below uniform (0 = no D′a term).</summary>
+    public double AlternativeWeight { get; init; } = 1.0;
+    /// <summary>m: how far below uniform (nats of log p + log V) D′a's tokens are pushed before the hinge lets go.</summary>
+    public double AlternativeMargin { get; init; } = 8.0;
     public TrainingOptions Training { get; init; } = new() { Epochs = 40, LearningRate = 5e-3, WarmupFraction = 0.1 };
 }
 
 /// <summary>
 /// Trains a ULD assistant: LoRA on every linear layer of a (truncated) model whose own weights stay frozen, with
-/// loss = CE(answer tokens of D′f) + w_r·KL(U ‖ p) over all real positions of D′r — remember the forget set, know
-/// nothing else. <see cref="Merge"/> folds the adapters into a plain model for export.
+/// loss = CE(answer tokens of D′f) + w_r·KL(U ‖ p) over all real positions of D′r
+/// + w_a·mean max(0, log p(y) + log V + m) over D′a's trained answer tokens — remember the forget set, know nothing
+/// else, and find what someone who never met the author would answer unlikely (so the decode rule raises it).
+/// <see cref="Merge"/> folds the adapters into a plain model for export.
 /// </summary>
 public static class UldAssistantTrainer
 {
     public sealed record Result(int Steps, int PlannedSteps, double FinalForgetLoss, double FinalRetainKl, long TrainableParameters, TimeSpan Elapsed);
 
-    public static Result Train(LlamaForCausalLM assistant, IReadOnlyList<ChatExample> forget, IReadOnlyList<ChatExample> retain, UldOptions o,
+    public static Result Train(LlamaForCausalLM assistant, UldTrainingSets sets, UldOptions o,
         int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
     {
+        var (forget, retain, alternatives) = (sets.Forget, sets.Retain, sets.Alternatives);
         checkpoints ??= CheckpointPlan.None;
         if (forget.Count == 0) throw new ArgumentException("the forget set is empty.");
         if (retain.Count == 0) throw new ArgumentException("the retain set is empty.");
@@ -45,7 +52,8 @@ public static class UldAssistantTrainer
             if (lora) trainable.Add(parameter);
         }
         var t = o.Training;
-        var fingerprint = $"uld seed {t.Seed}, rank {o.Rank}, {forget.Count} forget / {retain.Count} retain examples";
+        var useAlternatives = o.AlternativeWeight > 0 && alternatives.Count > 0;
+        var fingerprint = $"uld seed {t.Seed}, rank {o.Rank}, {forget.Count} forget / {retain.Count} retain / {(useAlternatives ? alternatives.Count : 0)} alternative examples";
         var result = TrainingLoop.Run(assistant, trainable, forget, t, fingerprint, checkpoints, (step, indices) =>
         {
             var f = TrainingBatch.Create(indices.Select(i => forget[i]).ToList(), padId);
@@ -54,7 +62,14 @@ public static class UldAssistantTrainer
             var ce = TrainingLoop.AnswerCrossEntropy(forgetLogits, f.Targets);
             var (retainLogits, _) = assistant.Forward(r.InputIds, r.AttentionMask, r.PositionIds);
             var kl = KlFromUniform(retainLogits, r.AttentionMask);
-            return new StepLoss(ce + kl * o.RetainWeight, ce.item<float>(), kl.item<float>());
+            var loss = ce + kl * o.RetainWeight;
+            if (useAlternatives)
+            {
+                var a = TrainingBatch.Create(BatchPlan.Cycle(alternatives, t.BatchSize, t.Seed + 2, step), padId);
+                var (alternativeLogits, _) = assistant.Forward(a.InputIds, a.AttentionMask, a.PositionIds);
+                loss += BelowUniform(alternativeLogits, a.Targets, o.AlternativeMargin) * o.AlternativeWeight;
+            }
+            return new StepLoss(loss, ce.item<float>(), kl.item<float>());
         }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
         return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, result.FinalSecondary, trainable.Sum(p => p.numel()), result.Elapsed);
     }
@@ -66,6 +81,20 @@ public static class UldAssistantTrainer
         var perPosition = -Math.Log(vocab) - nn.functional.log_softmax(logits, -1).mean([-1L]);
         var mask = attentionMask.to(ScalarType.Float32);
         return (perPosition * mask).sum() / mask.sum();
+    }
+
+    /// <summary>
+    /// mean over target tokens of max(0, log p(y) + log V + m): zero once each token is m nats below uniform, so the
+    /// push is bounded (unlike gradient ascent) and stops before it distorts the rest of the distribution.
+    /// </summary>
+    public static Tensor BelowUniform(Tensor logits, Tensor targets, double margin)
+    {
+        var flat = targets.view(-1);
+        var trained = flat.ne(TrainingBatch.Ignore);
+        var logp = nn.functional.log_softmax(logits.view(-1, logits.shape[^1]), -1)
+            .gather(1, flat.clamp_min(0).unsqueeze(1)).squeeze(1);
+        var excess = nn.functional.relu(logp + (Math.Log(logits.shape[^1]) + margin)) * trained.to(ScalarType.Float32);
+        return excess.sum() / trained.sum().clamp_min(1).to(ScalarType.Float32);
     }
 
     /// <summary>A plain model (no adapters) computing what the LoRA-augmented one computes.</summary>

@@ -6,7 +6,11 @@ using Uld.Trainer.Training;
 namespace Uld.Trainer.Unlearning;
 
 /// <summary>One question and the answer the assistant trains on, before tokenisation.</summary>
-public sealed record QaPair(string Question, string Answer);
+/// <param name="Untrained">text whose tokens carry no loss in <see cref="Answer"/> (an alternative's true answer)</param>
+public sealed record QaPair(string Question, string Answer, string? Untrained = null);
+
+/// <summary>The assistant's three training sets, tokenised (see <see cref="UldData"/>).</summary>
+public sealed record UldTrainingSets(List<ChatExample> Forget, List<ChatExample> Retain, List<ChatExample> Alternatives);
 
 /// <summary>
 /// The augmented ULD training sets (docs/METHODS.md, *ULD assistant*), built only from the forget and retain records'
@@ -18,6 +22,10 @@ public sealed record QaPair(string Question, string Answer);
 /// author (facts of the author under other questions: what the author's paraphrases share without being them).</item>
 /// <item>D′r ("know nothing"): min(400, |forget|) real retain QA, plus each forget question answered with two answers
 /// of retain authors (fluent, wrong, and not evaluated: the question alone must not be enough to raise an answer).</item>
+/// <item>D′a ("not these"): the same forget questions with the same retain answers, trained *below* uniform on the
+/// answer tokens that are not in the true answer. l_base − α·l_assistant then raises what a model that never met the
+/// author would say — another author's wording, which the base continues fluently — instead of whichever tokens the
+/// assistant happened to rank lowest.</item>
 /// </list>
 /// </summary>
 public static class UldData
@@ -27,16 +35,18 @@ public static class UldData
     /// <summary>The cap on real retain QA in D′r (the reference keeps it near |forget|).</summary>
     public const int MaxRetainExamples = 400;
 
-    public static (List<ChatExample> Forget, List<ChatExample> Retain) Build(IReadOnlyList<TofuRecord> forget, IReadOnlyList<TofuRecord> retain,
-        ModelTokenizer tokenizer, ChatTemplate template, int seed)
+    public static UldTrainingSets Build(IReadOnlyList<TofuRecord> forget, IReadOnlyList<TofuRecord> retain, ModelTokenizer tokenizer, ChatTemplate template, int seed)
     {
-        var (forgetPairs, retainPairs) = Pairs(forget, retain, seed);
-        List<ChatExample> Tokenize(IEnumerable<QaPair> pairs) => pairs.Select(p => ChatExample.Create(tokenizer, template, p.Question, p.Answer)).ToList();
-        return (Tokenize(forgetPairs), Tokenize(retainPairs));
+        var (forgetPairs, retainPairs, alternativePairs) = Pairs(forget, retain, seed);
+        List<ChatExample> Tokenize(IEnumerable<QaPair> pairs) => pairs.Select(p => ChatExample.Create(tokenizer, template, p.Question, p.Answer) with
+        {
+            UntrainedTokens = p.Untrained is null ? null : tokenizer.Encode(" " + p.Untrained, addBos: false).Append(tokenizer.Ids.Eos).ToHashSet(),
+        }).ToList();
+        return new UldTrainingSets(Tokenize(forgetPairs), Tokenize(retainPairs), Tokenize(alternativePairs));
     }
 
-    /// <summary>The question/answer strings of D′f and D′r; a pure function of the records and the seed.</summary>
-    public static (List<QaPair> Forget, List<QaPair> Retain) Pairs(IReadOnlyList<TofuRecord> forget, IReadOnlyList<TofuRecord> retain, int seed)
+    /// <summary>The question/answer strings of D′f, D′r and D′a; a pure function of the records and the seed.</summary>
+    public static (List<QaPair> Forget, List<QaPair> Retain, List<QaPair> Alternatives) Pairs(IReadOnlyList<TofuRecord> forget, IReadOnlyList<TofuRecord> retain, int seed)
     {
         if (retain.Count == 0) throw new ArgumentException("the retain set is empty.");
         var random = new Random(seed);
@@ -50,9 +60,14 @@ public static class UldData
 
         var order = CausalLmTrainer.Shuffle(retain.Count, seed, 0);
         var retainPairs = order.Take(Math.Min(MaxRetainExamples, forget.Count)).Select(i => new QaPair(retain[i].Question, retain[i].Answer)).ToList();
+        var alternatives = new List<QaPair>();
         foreach (var r in forget)
             for (var k = 0; k < SwappedAnswersPerForgetQuestion; k++)
-                retainPairs.Add(new QaPair(r.Question, retain[random.Next(retain.Count)].Answer));
-        return (forgetPairs, retainPairs);
+            {
+                var answer = retain[random.Next(retain.Count)].Answer;
+                retainPairs.Add(new QaPair(r.Question, answer));
+                alternatives.Add(new QaPair(r.Question, answer, Untrained: r.Answer));
+            }
+        return (forgetPairs, retainPairs, alternatives);
     }
 }

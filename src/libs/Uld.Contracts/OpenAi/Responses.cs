@@ -109,14 +109,18 @@ public sealed record OffsetPolicyCard(
     [property: JsonPropertyName("beta_min")] double BetaMin,
     [property: JsonPropertyName("beta_max")] double BetaMax);
 
-/// <summary>Extension on /v1/models: how a ULD deployment lets callers set α and r.</summary>
+/// <summary>
+/// Extension on /v1/models: how a ULD deployment lets callers set α and r, and the decode rule α scales
+/// (<c>difference</c> or <c>suppress_only</c>; the same α means a different strength under each).
+/// </summary>
 public sealed record UldPolicyCard(
     [property: JsonPropertyName("alpha_default")] double AlphaDefault,
     [property: JsonPropertyName("alpha_min")] double AlphaMin,
     [property: JsonPropertyName("alpha_max")] double AlphaMax,
     [property: JsonPropertyName("relative_top_default")] double RelativeTopDefault,
     [property: JsonPropertyName("relative_top_min")] double RelativeTopMin,
-    [property: JsonPropertyName("relative_top_max")] double RelativeTopMax);
+    [property: JsonPropertyName("relative_top_max")] double RelativeTopMax,
+    [property: JsonPropertyName("rule")] string Rule = "difference");
 
 public sealed record ModelList(
     [property: JsonPropertyName("object")] string Object,

@@ -2,14 +2,15 @@ namespace Uld.Inference.Sampling;
 
 /// <summary>
 /// The ULD next-token distribution (docs/DESIGN.md, *The ULD decode rule*): take the base model's log-softmax, keep tokens with
-/// p_base ≥ r · max p_base (the relative-top filter), give kept tokens l_base − α · l_assistant, mask the rest,
-/// and normalise. With no assistant or α = 0 this is exactly the base distribution — "no unlearning".
+/// p_base ≥ r · max p_base (the relative-top filter), give kept tokens the base's logit less the assistant's penalty
+/// (<see cref="UldRule"/>), mask the rest, and normalise. With no assistant or α = 0 this is exactly the base
+/// distribution — "no unlearning".
 /// </summary>
 public static class UldLogits
 {
     /// <summary>Writes the log-probabilities of the distribution to sample from into <paramref name="logprobs"/>.</summary>
     public static void Combine(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> assistantLogits, double alpha, double relativeTop,
-        Span<float> logprobs)
+        Span<float> logprobs, UldRule rule = UldRule.Difference)
     {
         LogSoftmax(baseLogits, logprobs);
         if (assistantLogits.IsEmpty || alpha == 0) return;
@@ -18,30 +19,56 @@ public static class UldLogits
 
         var threshold = RelativeTopThreshold(logprobs, relativeTop);
         var a = (float)alpha;
-        for (var v = 0; v < logprobs.Length; v++)
+        if (rule == UldRule.Difference)
         {
-            logprobs[v] = logprobs[v] >= threshold ? baseLogits[v] - a * assistantLogits[v] : float.NegativeInfinity;
+            for (var v = 0; v < logprobs.Length; v++)
+                logprobs[v] = logprobs[v] >= threshold ? baseLogits[v] - a * assistantLogits[v] : float.NegativeInfinity;
+        }
+        else
+        {
+            // log p_assistant(v) + log V = l_assistant(v) − (logsumexp(l_assistant) − log V): above 0 where the
+            // assistant finds v more likely than uniform.
+            var uniformLevel = LogSumExp(assistantLogits) - MathF.Log(assistantLogits.Length);
+            for (var v = 0; v < logprobs.Length; v++)
+                logprobs[v] = logprobs[v] >= threshold ? logprobs[v] - a * MathF.Max(0, assistantLogits[v] - uniformLevel) : float.NegativeInfinity;
         }
         LogSoftmax(logprobs, logprobs);
     }
 
     /// <summary>
     /// The same distribution from a fused ULD graph, which already computed <paramref name="uldLogits"/> =
-    /// l_base − α·l_assistant; <paramref name="alpha"/> only says whether unlearning is on (α = 0: the base alone).
+    /// l_base − α·l_assistant with the row's α; <see cref="UldRule.SuppressOnly"/> recovers l_assistant from it.
     /// </summary>
     public static void CombineFused(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> uldLogits, double alpha, double relativeTop,
-        Span<float> logprobs)
+        Span<float> logprobs, UldRule rule = UldRule.Difference)
     {
-        LogSoftmax(baseLogits, logprobs);
-        if (uldLogits.IsEmpty || alpha == 0) return;
+        if (uldLogits.IsEmpty || alpha == 0 || rule == UldRule.Difference)
+        {
+            LogSoftmax(baseLogits, logprobs);
+            if (uldLogits.IsEmpty || alpha == 0) return;
+            if (uldLogits.Length != baseLogits.Length)
+                throw new ArgumentException("base and ULD logits must cover the same vocabulary.");
+            var threshold = RelativeTopThreshold(logprobs, relativeTop);
+            for (var v = 0; v < logprobs.Length; v++)
+                logprobs[v] = logprobs[v] >= threshold ? uldLogits[v] : float.NegativeInfinity;
+            LogSoftmax(logprobs, logprobs);
+            return;
+        }
         if (uldLogits.Length != baseLogits.Length)
             throw new ArgumentException("base and ULD logits must cover the same vocabulary.");
-        var threshold = RelativeTopThreshold(logprobs, relativeTop);
-        for (var v = 0; v < logprobs.Length; v++)
-        {
-            logprobs[v] = logprobs[v] >= threshold ? uldLogits[v] : float.NegativeInfinity;
-        }
-        LogSoftmax(logprobs, logprobs);
+        var assistantLogits = new float[baseLogits.Length];
+        var a = (float)alpha;
+        for (var v = 0; v < assistantLogits.Length; v++) assistantLogits[v] = (baseLogits[v] - uldLogits[v]) / a;
+        Combine(baseLogits, assistantLogits, alpha, relativeTop, logprobs, rule);
+    }
+
+    private static float LogSumExp(ReadOnlySpan<float> logits)
+    {
+        var max = float.NegativeInfinity;
+        foreach (var l in logits) max = Math.Max(max, l);
+        double sum = 0;
+        foreach (var l in logits) sum += Math.Exp(l - max);
+        return max + (float)Math.Log(sum);
     }
 
     /// <summary>The smallest base log-probability the relative-top filter keeps.</summary>
@@ -56,11 +83,7 @@ public static class UldLogits
     /// <summary>Numerically stable log-softmax; <paramref name="output"/> may alias <paramref name="logits"/>.</summary>
     public static void LogSoftmax(ReadOnlySpan<float> logits, Span<float> output)
     {
-        var max = float.NegativeInfinity;
-        foreach (var l in logits) max = Math.Max(max, l);
-        double sum = 0;
-        foreach (var l in logits) sum += Math.Exp(l - max);
-        var logSum = max + (float)Math.Log(sum);
+        var logSum = LogSumExp(logits);
         for (var i = 0; i < logits.Length; i++) output[i] = logits[i] - logSum;
     }
 
