@@ -73,7 +73,7 @@ public sealed class GradientUnlearnerTests
     internal static TrainingOptions Constant(int epochs) => new GradientOptions().Training with { Epochs = epochs, BatchSize = 8, LearningRate = 2e-3, Seed = 1 };
 
     /// <summary>A tiny target that has seen forget and retain answers for a few seconds: what the baselines start from.</summary>
-    private static LlamaForCausalLM TrainTarget(MicroSplit micro, List<ChatExample> forget, List<ChatExample> retain)
+    internal static LlamaForCausalLM TrainTarget(MicroSplit micro, List<ChatExample> forget, List<ChatExample> retain)
     {
         var target = new LlamaForCausalLM(micro.TinyConfig());
         CausalLmTrainer.Initialize(target, 5);
@@ -81,7 +81,7 @@ public sealed class GradientUnlearnerTests
         return target;
     }
 
-    private static LlamaForCausalLM CopyOf(LlamaForCausalLM target)
+    internal static LlamaForCausalLM CopyOf(LlamaForCausalLM target)
     {
         var model = new LlamaForCausalLM(target.Config);
         LlamaWeights.Load(model, LlamaWeights.Export(target).ToDictionary(t => t.Name), "target");

@@ -66,7 +66,7 @@ public sealed class UnlearnResumeTests
             checkpoints: new CheckpointPlan(temp["npo"], Resume: true)));
     }
 
-    private static void AssertSameWeights(LlamaForCausalLM a, LlamaForCausalLM b)
+    internal static void AssertSameWeights(LlamaForCausalLM a, LlamaForCausalLM b)
     {
         var expected = LlamaWeights.Export(a).ToDictionary(t => t.Name, t => t.ToFloats());
         foreach (var t in LlamaWeights.Export(b)) Assert.True(expected[t.Name].SequenceEqual(t.ToFloats()), $"{t.Name} differs after resume");

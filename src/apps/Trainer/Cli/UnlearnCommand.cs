@@ -51,12 +51,16 @@ public static class UnlearnCommand
         var beta = new Option<double>("--beta") { Description = "NPO / SimNPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
         var margin = new Option<double>("--simnpo-margin") { Description = "SimNPO reward margin δ", DefaultValueFactory = _ => GradientDefaults.SimNpoMargin };
         var taskVectorScale = new Option<double>("--task-vector-scale") { Description = "task vector: θ_c − s·(θ* − θ_c)", DefaultValueFactory = _ => GradientDefaults.TaskVectorScale };
+        var rmuLayer = new Option<int?>("--rmu-layer") { Description = "RMU: the layer ℓ (from 1) whose output is steered; MLPs of ℓ−2..ℓ train (default: half the depth)" };
+        var rmuSteering = new Option<double>("--rmu-steering")
+        { Description = "RMU: steering coefficient c, as a multiple of the model's mean hidden-state norm at ℓ on the forget answers", DefaultValueFactory = _ => GradientDefaults.RmuSteering };
+        var rmuAlpha = new Option<double>("--rmu-alpha") { Description = "RMU: weight α of the retain hidden-state term", DefaultValueFactory = _ => GradientDefaults.RmuAlpha };
         var force = new Option<bool>("--force");
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
             method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, alternativeWeight, alternativeMargin, gamma, beta,
-            margin, taskVectorScale, force, small,
+            margin, taskVectorScale, rmuLayer, rmuSteering, rmuAlpha, force, small,
         };
         loop.AddTo(command);
         checkpoints.AddTo(command);
@@ -77,10 +81,12 @@ public static class UnlearnCommand
             if (m != "uld")
             {
                 var refusals = GradientUnlearner.NeedsRefusals(offset ? OffsetUnlearner.GradientMethod(m) : m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
-                var gradientOptions = GradientDefaults with
+                var methodDefaults = GradientDefaults.For(offset ? OffsetUnlearner.GradientMethod(m) : m);
+                var gradientOptions = methodDefaults with
                 {
-                    Training = loop.Apply(parse, GradientDefaults.Training),
+                    Training = loop.Apply(parse, methodDefaults.Training),
                     RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), SimNpoMargin = parse.GetValue(margin), TaskVectorScale = parse.GetValue(taskVectorScale),
+                    RmuLayer = parse.GetValue(rmuLayer), RmuSteering = parse.GetValue(rmuSteering), RmuAlpha = parse.GetValue(rmuAlpha),
                 };
                 var (outputPath, splitPath) = (parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName);
                 var plan = checkpoints.Plan(parse, outputPath);

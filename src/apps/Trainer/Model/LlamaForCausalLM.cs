@@ -48,6 +48,25 @@ public sealed class LlamaForCausalLM : nn.Module
     public (Tensor Logits, LayerCache[] Present) Forward(Tensor inputIds, Tensor attentionMask, Tensor positionIds,
         IReadOnlyList<LayerCache>? past = null)
     {
+        var (logits, present, _) = Run(inputIds, attentionMask, positionIds, past, captureAfter: 0);
+        return (logits, present);
+    }
+
+    /// <summary>
+    /// The full-sequence logits and the residual stream after the first <paramref name="layers"/> decoder layers,
+    /// [batch, seq, hidden]: the representation RMU steers.
+    /// </summary>
+    public (Tensor Logits, Tensor Hidden) ForwardWithHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, int layers)
+    {
+        if (layers < 1 || layers > _layers.Length) throw new ArgumentOutOfRangeException(nameof(layers), $"the model has decoder layers 1..{_layers.Length}.");
+        var (logits, _, hidden) = Run(inputIds, attentionMask, positionIds, null, captureAfter: layers);
+        return (logits, hidden!);
+    }
+
+    /// <param name="captureAfter">return the hidden state after this many layers as well (0: none)</param>
+    private (Tensor Logits, LayerCache[] Present, Tensor? Hidden) Run(Tensor inputIds, Tensor attentionMask, Tensor positionIds,
+        IReadOnlyList<LayerCache>? past, int captureAfter)
+    {
         using var scope = NewDisposeScope();
         var seq = inputIds.shape[1];
         var pastLength = past is { Count: > 0 } ? past[0].Key.shape[2] : 0;
@@ -56,9 +75,11 @@ public sealed class LlamaForCausalLM : nn.Module
 
         var x = _embed.forward(inputIds);
         var present = new LayerCache[_layers.Length];
+        Tensor? hidden = null;
         for (var i = 0; i < _layers.Length; i++)
         {
             (x, present[i]) = _layers[i].Forward(x, cos, sin, mask, past?[i]);
+            if (i + 1 == captureAfter) hidden = x;
         }
         x = _norm.forward(x);
         var logits = _lmHead is null ? x.matmul(_embed.weight!.t()) : _lmHead.forward(x);
@@ -68,7 +89,7 @@ public sealed class LlamaForCausalLM : nn.Module
             p.Key.MoveToOuterDisposeScope();
             p.Value.MoveToOuterDisposeScope();
         }
-        return (logits.MoveToOuterDisposeScope(), present);
+        return (logits.MoveToOuterDisposeScope(), present, hidden?.MoveToOuterDisposeScope());
     }
 
     /// <summary>Full-sequence logits with no cache, positions 0..seq-1 and no padding.</summary>

@@ -41,7 +41,8 @@ public static class CausalLmTrainer
                 var batch = TrainingBatch.Create(picked, padId);
                 var (logits, _) = model.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds);
                 var value = TrainingLoop.AnswerCrossEntropy(logits, batch.Targets);
-                return new StepLoss(value, value.item<float>(), Tokens: picked.Sum(e => e.Tokens.Length)); // real tokens, not padding
+                return new StepLoss(value, value.item<float>(), Tokens: picked.Sum(e => e.Tokens.Length), // real tokens, not padding
+                    Curvature: new OutputCurvature(logits, batch.Targets));
             },
             p => progress?.Invoke(new Progress(p.Step, p.TotalSteps, p.Primary, p.TokensPerSecond)));
         return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, result.TokensPerSecond, result.Elapsed);

@@ -7,7 +7,11 @@ namespace Uld.Trainer.Training;
 
 /// <summary>One step's loss from a method: the tensor to minimise and the terms it reports (e.g. forget and retain).</summary>
 /// <param name="Tokens">real tokens the step consumed, for the tokens/s rate</param>
-public sealed record StepLoss(Tensor Value, double Primary, double Secondary = 0, long Tokens = 0);
+/// <param name="Curvature">one of the step's forward passes, for an optimizer that estimates curvature from it (Sophia)</param>
+public sealed record StepLoss(Tensor Value, double Primary, double Secondary = 0, long Tokens = 0, OutputCurvature? Curvature = null);
+
+/// <summary>Logits of a batch the step ran forward (graph kept) and that batch's targets: which positions count.</summary>
+public sealed record OutputCurvature(Tensor Logits, Tensor Targets);
 
 public sealed record LoopProgress(int Step, int TotalSteps, double Primary, double Secondary, double TokensPerSecond);
 
@@ -15,7 +19,7 @@ public sealed record LoopProgress(int Step, int TotalSteps, double Primary, doub
 public sealed record LoopResult(int Steps, int PlannedSteps, double FinalPrimary, double FinalSecondary, double TokensPerSecond, TimeSpan Elapsed);
 
 /// <summary>
-/// The training loop every method shares: AdamW over the trainable parameters, warm-up then linear decay, gradient
+/// The training loop every method shares: AdamW or Sophia (<see cref="TrainingOptimizer"/>) over the trainable parameters, warm-up then linear decay, gradient
 /// clipping, resumable checkpoints and progress. A method supplies only its loss for a step's batch (indices into the
 /// examples that define an epoch). The batch order is a pure function of (seed, epoch), the random generator is
 /// re-seeded every step (dropout masks), and a checkpoint holds weights, optimizer moments and the step, so a resumed
@@ -29,7 +33,8 @@ public static class TrainingLoop
         if (examples.Count == 0) throw new ArgumentException("there are no training examples.");
         var plan = new BatchPlan(examples, options.BatchSize, options.Seed);
         var totalSteps = options.Epochs * plan.StepsPerEpoch;
-        var optimizer = optim.AdamW(trainable, lr: options.LearningRate, weight_decay: options.WeightDecay);
+        var optimizer = TrainingOptimizer.Create(trainable, options);
+        fingerprint = TrainingOptimizer.Fingerprint(fingerprint, options);
         var start = checkpoints.Start(model, optimizer, fingerprint);
         var end = checkpoints.End(totalSteps);
         var clock = Stopwatch.StartNew();
@@ -41,14 +46,15 @@ public static class TrainingLoop
         for (var step = start; step < end; step++)
         {
             manual_seed(options.Seed + step);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = options.LearningRateAt(step, totalSteps);
+            optimizer.SetLearningRate(options.LearningRateAt(step, totalSteps));
             using (NewDisposeScope())
             {
                 var value = loss(step, plan.IndicesAt(step));
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
+                optimizer.BeforeBackward(step, value);
                 value.Value.backward();
                 if (options.GradientClip > 0) nn.utils.clip_grad_norm_(trainable, options.GradientClip);
-                optimizer.step();
+                optimizer.Step();
                 (primary, secondary) = (value.Primary, value.Secondary);
                 tokens += value.Tokens;
             }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Uld.Trainer.Training;
 
 /// <summary>
@@ -8,7 +10,12 @@ public sealed record TrainingOptions
 {
     public int Epochs { get; init; } = 60;
     public int BatchSize { get; init; } = 16;
-    /// <summary>Peak AdamW learning rate.</summary>
+    /// <summary>adamw, or sophia (SOUL's clipped second-order optimizer, <see cref="SophiaOptimizer"/>).</summary>
+    public string Optimizer { get; init; } = TrainingOptimizer.AdamW;
+    /// <summary>Sophia's settings when <see cref="Optimizer"/> is sophia (null: its defaults); not recorded for AdamW.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SophiaOptions? Sophia { get; init; }
+    /// <summary>Peak learning rate.</summary>
     public double LearningRate { get; init; } = 3e-3;
     public double WeightDecay { get; init; } = 0.01;
     /// <summary>Fraction of steps spent warming the learning rate up linearly (at least one step).</summary>

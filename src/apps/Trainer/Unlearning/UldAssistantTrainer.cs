@@ -69,7 +69,7 @@ public static class UldAssistantTrainer
                 var (alternativeLogits, _) = assistant.Forward(a.InputIds, a.AttentionMask, a.PositionIds);
                 loss += BelowUniform(alternativeLogits, a.Targets, o.AlternativeMargin) * o.AlternativeWeight;
             }
-            return new StepLoss(loss, ce.item<float>(), kl.item<float>());
+            return new StepLoss(loss, ce.item<float>(), kl.item<float>(), Curvature: new OutputCurvature(forgetLogits, f.Targets));
         }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
         return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, result.FinalSecondary, trainable.Sum(p => p.numel()), result.Elapsed);
     }
