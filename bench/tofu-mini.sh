@@ -4,7 +4,7 @@
 # unlearned: base + β·(unlearned − reference), β = 1); serves them with LogitServer; evaluates them through the API with
 # uld-eval (forget quality, model utility, ROUGE-L, α sweep); writes bench/results/tofu-mini.md and the α plot.
 #
-#   bench/tofu-mini.sh [--forget "forget4 forget2 forget1"] [--work artifacts/tofu-mini] [--methods "ga ga+gd ..."]
+#   bench/tofu-mini.sh [--forget "forget4 forget2 forget1"] [--work artifacts/tofu-mini] [--methods "ga ga+gd ..."] [--soul-methods "npo+kl"]
 #   INSTALL_DEFAULTS=1 bench/tofu-mini.sh --forget forget4    # also (re)writes the default models under models/
 #
 # Every step skips outputs that already exist, so an interrupted run continues where it stopped (delete a directory
@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 DATA="${DATA:-../shared/data/tofu}"
 WORK=artifacts/tofu-mini
 FORGET="forget4 forget2 forget1"
-METHODS="ga ga+gd ga+kl npo npo+gd npo+kl simnpo simnpo+gd dpo dpo+gd idk+gd flat-kl task-vector"
+METHODS="ga ga+gd ga+kl ga1 ga2 ga3 npo npo+gd npo+kl tnpo simnpo simnpo+gd dpo dpo+gd idk+gd flat-kl task-vector influence+gd rmu"
+# SOUL (seed 000): these gradient methods again with the Sophia optimizer, as deployments "soul-<method>".
+SOUL_METHODS="npo+kl"
 OFFSET_METHODS="offset-ga+kl offset-dpo+kl offset-npo+kl"
 ALPHAS="0.5 0.6 0.7 0.8 1 1.5"  # must include ALPHA_DEFAULT: the ULD row of the table
 ALPHA_DEFAULT="${ALPHA_DEFAULT:-1}"  # the best α of the sweep on every forget set with the honest training data
@@ -29,12 +31,16 @@ while [ $# -gt 0 ]; do
     --forget) FORGET="$2"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
     --methods) METHODS="$2"; shift 2 ;;
+    --soul-methods) SOUL_METHODS="$2"; shift 2 ;;
     --offset-methods) OFFSET_METHODS="$2"; shift 2 ;;
     --alphas) ALPHAS="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [ -f "$DATA/full.json" ] || { echo "no TOFU data at $DATA (set DATA=...)" >&2; exit 2; }
+# Every gradient run of a forget set: its deployment name is its directory under $WORK/<forget set>.
+RUNS="$METHODS"
+for m in $SOUL_METHODS; do RUNS="$RUNS soul-$m"; done
 
 echo "==> building (Release)"
 dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
@@ -55,8 +61,12 @@ fi
 for f in $FORGET; do
   [ -f "$WORK/retain-$f/manifest.json" ] || trainer train --data "$DATA" --tokenizer "$WORK/tokenizer" --role retain --forget "$f" -o "$WORK/retain-$f"
   [ -f "$WORK/$f/uld/manifest.json" ] || trainer unlearn --method uld --base "$WORK/target" --data "$DATA" --forget "$f" -o "$WORK/$f/uld"
-  for m in $METHODS; do
-    [ -f "$WORK/$f/$m/manifest.json" ] || trainer unlearn --method "$m" --base "$WORK/target" --data "$DATA" --forget "$f" -o "$WORK/$f/$m"
+  for m in $RUNS; do
+    case "$m" in
+      soul-*) how=(--method "${m#soul-}" --optimizer sophia) ;;
+      *) how=(--method "$m") ;;
+    esac
+    [ -f "$WORK/$f/$m/manifest.json" ] || trainer unlearn "${how[@]}" --base "$WORK/target" --data "$DATA" --forget "$f" -o "$WORK/$f/$m"
   done
   for m in $OFFSET_METHODS; do
     [ -f "$WORK/$f/$m/unlearned/manifest.json" ] || trainer unlearn --method "$m" --base "$WORK/target" --small "$WORK/small" --data "$DATA" --forget "$f" -o "$WORK/$f/$m" --force
@@ -72,7 +82,7 @@ for f in $FORGET; do
     --LogitServer:Deployments:2:AlphaMin=0 --LogitServer:Deployments:2:AlphaMax=4 --LogitServer:Deployments:2:RelativeTopDefault=0)
   models=(-m target)
   i=3
-  for m in $METHODS; do
+  for m in $RUNS; do
     args+=(--LogitServer:Deployments:$i:Name="$m" --LogitServer:Deployments:$i:Kind=Plain --LogitServer:Deployments:$i:Model="$WORK/$f/$m")
     models+=(-m "$m"); i=$((i + 1))
   done

@@ -32,6 +32,7 @@ public sealed class ReportTests
             [
                 Result("retain", null, 1.0, 0.1, 0.50), Result("target", null, 1e-9, 1.0, 0.60), Result("npo+gd", null, 0.01, 0.2, 0.58),
                 Result("ga", null, 0.9, 0.0, 0.10), Result("uld@0.5", 0.5, 0.2, 0.6, 0.60), Result("uld@0.8", 0.8, 0.7, 0.3, 0.59),
+                Result("soul-npo+kl", null, 0.02, 0.25, 0.55),
             ],
         };
         File.WriteAllText(Path.Combine(work["results"], "forget4.json"), JsonSerializer.Serialize(run, Json.Options));
@@ -42,6 +43,8 @@ public sealed class ReportTests
         Assert.Contains("| ULD | 0.700 | 0.300 | 0.590 | 0.900 |", markdown);
         Assert.Contains("| NPO+GD | 0.010 | 0.200 | 0.580 | 0.900 |", markdown);
         Assert.Contains("| DPO | not run |", markdown);
+        Assert.Contains("| NPO+KL (SOUL) | 0.020 | 0.250 | 0.550 | 0.900 |", markdown); // the Sophia run of NPO+KL, deployment soul-npo+kl
+        Assert.Contains("| RMU | not run |", markdown);
         // FQ 0.7 ≥ 0.5 ✓, MU 0.59/0.60 ≥ 0.95 ✓; GA has higher FQ but far lower MU, so ULD is still ahead at equal or better MU.
         Assert.Contains("ULD FQ 0.700 ✓ (≥ 0.5); MU 0.983× target ✓ (≥ 0.95×); ahead of every gradient baseline", markdown);
         var png = File.ReadAllBytes(plot);

@@ -41,5 +41,13 @@ public sealed class MicroSplit : IDisposable
         NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 256, TieWordEmbeddings = true,
     };
 
+    /// <summary>A tiny model with fresh weights from <paramref name="seed"/>: where resume tests start.</summary>
+    public LlamaForCausalLM Initialized(int seed)
+    {
+        var model = new LlamaForCausalLM(TinyConfig());
+        Uld.Trainer.Training.CausalLmTrainer.Initialize(model, seed);
+        return model;
+    }
+
     public void Dispose() => _temp.Dispose();
 }

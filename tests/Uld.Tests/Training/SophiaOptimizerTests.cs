@@ -68,8 +68,7 @@ public sealed class SophiaOptimizerTests
         using var temp = new TempDirectory();
         var pad = micro.Pad;
         var (forget, retain) = (micro.Examples(micro.ForgetRecords), micro.Examples(micro.RetainRecords));
-        using var target = new LlamaForCausalLM(micro.TinyConfig());
-        CausalLmTrainer.Initialize(target, 5);
+        using var target = micro.Initialized(seed: 5);
         LlamaForCausalLM Copy() => GradientUnlearnerTests.CopyOf(target);
 
         // Hessian refreshed on steps 0, 2, 4: the run stops after step 3, so the resumed step 3 must use the restored h

@@ -19,8 +19,7 @@ public sealed class UnlearnResumeTests
         using var temp = new TempDirectory();
         var pad = micro.Pad;
         var (forget, retain) = (micro.Examples(micro.ForgetRecords), micro.Examples(micro.RetainRecords));
-        using var target = new LlamaForCausalLM(micro.TinyConfig());
-        CausalLmTrainer.Initialize(target, 5);
+        using var target = micro.Initialized(seed: 5);
         var weights = LlamaWeights.Export(target).ToDictionary(t => t.Name);
         LlamaForCausalLM Copy()
         {

@@ -16,9 +16,9 @@ public static class TofuMiniReport
     /// <summary>Table rows: label and deployment name in the benchmark's LogitServer.</summary>
     public static readonly (string Label, string Deployment)[] Rows =
     [
-        ("Target", "target"), ("Retain", "retain"), ("GA", "ga"), ("GA+GD", "ga+gd"), ("GA+KL", "ga+kl"), ("NPO", "npo"),
-        ("NPO+GD", "npo+gd"), ("NPO+KL", "npo+kl"), ("SimNPO", "simnpo"), ("SimNPO+GD", "simnpo+gd"), ("DPO", "dpo"), ("DPO+GD", "dpo+gd"), ("IDK", "idk+gd"), ("FLAT (KL)", "flat-kl"),
-        ("Task vector", "task-vector"), ("Offset-GA+KL", "offset-ga+kl"), ("Offset-DPO+KL", "offset-dpo+kl"), ("Offset-NPO+KL", "offset-npo+kl"),
+        ("Target", "target"), ("Retain", "retain"), ("GA", "ga"), ("GA+GD", "ga+gd"), ("GA+KL", "ga+kl"), ("GA1", "ga1"), ("GA2", "ga2"), ("GA3", "ga3"),
+        ("NPO", "npo"), ("NPO+GD", "npo+gd"), ("NPO+KL", "npo+kl"), ("NPO+KL (SOUL)", "soul-npo+kl"), ("TNPO", "tnpo"), ("SimNPO", "simnpo"), ("SimNPO+GD", "simnpo+gd"), ("DPO", "dpo"), ("DPO+GD", "dpo+gd"), ("IDK", "idk+gd"), ("FLAT (KL)", "flat-kl"),
+        ("Task vector", "task-vector"), ("INFLUENCE+GD", "influence+gd"), ("RMU", "rmu"), ("Offset-GA+KL", "offset-ga+kl"), ("Offset-DPO+KL", "offset-dpo+kl"), ("Offset-NPO+KL", "offset-npo+kl"),
     ];
 
     public static string Write(string work, double alphaDefault, string plotPath)
