@@ -15,13 +15,15 @@ cd "$(dirname "$0")/.."
 
 DATA="${DATA:-../shared/data/tofu}"
 WORK=artifacts/tofu-mini
-FORGET="forget4 forget2 forget1"
+FORGET="forget4 forget1 forget2"
 METHODS="ga ga+gd ga+kl ga1 ga2 ga3 npo npo+gd npo+kl tnpo simnpo simnpo+gd dpo dpo+gd idk+gd flat-kl task-vector influence+gd rmu"
 # SOUL (seed 000): these gradient methods again with the Sophia optimizer, as deployments "soul-<method>".
 SOUL_METHODS="npo+kl"
 OFFSET_METHODS="offset-ga+kl offset-dpo+kl offset-npo+kl"
-ALPHAS="0.5 0.6 0.7 0.8 1 1.5"  # must include ALPHA_DEFAULT: the ULD row of the table
-ALPHA_DEFAULT="${ALPHA_DEFAULT:-1}"  # the best α of the sweep on every forget set with the honest training data
+ALPHAS="1 1.5 2 2.5 3"  # must include ALPHA_DEFAULT: the ULD row of the table
+ALPHA_DEFAULT="${ALPHA_DEFAULT:-2}"  # the chosen point of the assistant-design search (bench/results/uld-search.md)
+# The decode rule of the ULD deployment (docs/DESIGN.md, *The ULD decode rule*): SuppressOnly only pushes tokens down.
+ULD_RULE="${ULD_RULE:-SuppressOnly}"
 PORT="${PORT:-8190}"
 GATEWAY_PORT="${GATEWAY_PORT:-8191}"
 AB_FORGET=forget4         # the forget set of the A/B report and of the default models
@@ -45,7 +47,7 @@ for m in $SOUL_METHODS; do RUNS="$RUNS soul-$m"; done
 echo "==> building (Release)"
 dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
 # Run from a copy so that rebuilding while a long run is going cannot swap assemblies under it.
-BIN="$WORK/bin"
+BIN="${BIN:-$WORK/bin}"  # another copy (BIN=...) lets two runs share one --work
 rm -rf "$BIN" && mkdir -p "$BIN"
 for p in Trainer LogitServer Gateway Eval; do cp -r "src/apps/$p/bin/Release/net10.0" "$BIN/$p"; done
 trainer() { dotnet "$BIN/Trainer/uld-trainer.dll" "$@"; }
@@ -79,7 +81,8 @@ for f in $FORGET; do
     --LogitServer:Deployments:1:Name=retain --LogitServer:Deployments:1:Kind=Plain --LogitServer:Deployments:1:Model="$WORK/retain-$f"
     --LogitServer:Deployments:2:Name=uld --LogitServer:Deployments:2:Kind=Uld --LogitServer:Deployments:2:Base="$WORK/target"
     --LogitServer:Deployments:2:Assistant="$WORK/$f/uld" --LogitServer:Deployments:2:AlphaDefault="$ALPHA_DEFAULT"
-    --LogitServer:Deployments:2:AlphaMin=0 --LogitServer:Deployments:2:AlphaMax=4 --LogitServer:Deployments:2:RelativeTopDefault=0)
+    --LogitServer:Deployments:2:AlphaMin=0 --LogitServer:Deployments:2:AlphaMax=4 --LogitServer:Deployments:2:RelativeTopDefault=0
+    --LogitServer:Deployments:2:Rule="$ULD_RULE")
   models=(-m target)
   i=3
   for m in $RUNS; do
@@ -122,7 +125,7 @@ for f in $FORGET; do
   trap - EXIT
 done
 
-evaluate report --work "$WORK" --alpha-default "$ALPHA_DEFAULT" -o bench/results/tofu-mini.md
+evaluate report --work "$WORK" --alpha-default "$ALPHA_DEFAULT" --uld-rule "$ULD_RULE" -o bench/results/tofu-mini.md
 cp "$WORK"/results/forget*.md bench/results/ 2>/dev/null || true
 
 if [ "${INSTALL_DEFAULTS:-0}" = 1 ]; then

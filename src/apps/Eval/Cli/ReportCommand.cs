@@ -14,13 +14,14 @@ public static class ReportCommand
     {
         var work = new Option<DirectoryInfo>("--work") { Description = "the benchmark's work directory", DefaultValueFactory = _ => new DirectoryInfo("artifacts/tofu-mini") };
         var alpha = new Option<double>("--alpha-default") { Description = "α of the ULD row", DefaultValueFactory = _ => 1.0 };
+        var rule = new Option<string>("--uld-rule") { Description = "decode rule of the ULD deployment, as configured (named in the report)", DefaultValueFactory = _ => "Difference" };
         var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/tofu-mini.md") };
-        var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark's results.") { work, alpha, output };
+        var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark's results.") { work, alpha, rule, output };
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var path = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var markdown = TofuMiniReport.Write(parse.GetValue(work)!.FullName, parse.GetValue(alpha), Path.ChangeExtension(path, null) + "-alpha.png");
+            var markdown = TofuMiniReport.Write(parse.GetValue(work)!.FullName, parse.GetValue(alpha), Path.ChangeExtension(path, null) + "-alpha.png", parse.GetValue(rule)!);
             AtomicFile.WriteAllText(path, markdown);
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
             return 0;

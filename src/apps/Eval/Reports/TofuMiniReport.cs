@@ -21,7 +21,7 @@ public static class TofuMiniReport
         ("Task vector", "task-vector"), ("INFLUENCE+GD", "influence+gd"), ("RMU", "rmu"), ("Offset-GA+KL", "offset-ga+kl"), ("Offset-DPO+KL", "offset-dpo+kl"), ("Offset-NPO+KL", "offset-npo+kl"),
     ];
 
-    public static string Write(string work, double alphaDefault, string plotPath)
+    public static string Write(string work, double alphaDefault, string plotPath, string uldRule = "Difference")
     {
         var runs = Directory.Exists(Path.Combine(work, "results"))
             ? Directory.EnumerateFiles(Path.Combine(work, "results"), "forget*.json")
@@ -34,7 +34,7 @@ public static class TofuMiniReport
         md.AppendLine("# TOFU-mini: ULD vs gradient-based unlearning");
         md.AppendLine();
         md.AppendLine("Written by `bench/tofu-mini.sh` (models built from `../shared/data/tofu`, served by LogitServer, measured through the API by `uld-eval tofu`).");
-        md.AppendLine(CultureInfo.InvariantCulture, $"Split `data/tofu-mini.json` (40 authors); forget sets of 1, 2, 4 authors. Target: 1.77M-parameter Llama trained from scratch. ULD row: α = {alphaDefault}, r = 0, one assistant per forget set.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Split `data/tofu-mini.json` (40 authors); forget sets of 1, 2, 4 authors. Target: 1.77M-parameter Llama trained from scratch. ULD row: decode rule {uldRule}, α = {alphaDefault}, r = 0, one assistant per forget set.");
         md.AppendLine("FQ = KS-test p-value of forget truth ratios vs the retain model; MU = harmonic mean of retain / real-author / world-fact probability, ROUGE-L recall and truth score. Greedy decoding.");
         md.AppendLine();
 
