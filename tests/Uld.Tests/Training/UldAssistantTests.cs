@@ -64,6 +64,16 @@ public sealed class UldAssistantTests
         var logp = nn.functional.log_softmax(logits, -1);
         var entropy = (-(logp.exp() * logp).sum([-1L]) * batch.AttentionMask).sum().item<float>() / batch.AttentionMask.sum().item<long>();
         Assert.True(entropy > 0.9 * Math.Log(tokenizer.VocabSize), $"retain entropy {entropy:F2} vs log V {Math.Log(tokenizer.VocabSize):F2}");
+
+        // D′a: other authors' answers to the forget questions end below uniform, where the decode rule raises them
+        // (their true-answer tokens are left out of the mean, as they were of the loss).
+        using var alternatives = TrainingBatch.Create(sets.Alternatives.Take(16).ToList(), pad);
+        var (alternativeLogits, _) = merged.Forward(alternatives.InputIds, alternatives.AttentionMask, alternatives.PositionIds);
+        var flat = alternatives.Targets.view(-1);
+        var trained = flat.ne(TrainingBatch.Ignore);
+        var targetLogp = nn.functional.log_softmax(alternativeLogits.view(-1, alternativeLogits.shape[^1]), -1).gather(1, flat.clamp_min(0).unsqueeze(1)).squeeze(1);
+        var belowUniform = (targetLogp.masked_select(trained) + Math.Log(tokenizer.VocabSize)).mean().item<float>();
+        Assert.True(belowUniform < -0.5, $"D′a tokens are {belowUniform:F2} nats from uniform (log p + log V), expected below −0.5");
     }
 
     private static byte[] SafeBytes(TorchSharp.Modules.Parameter p)
