@@ -30,9 +30,10 @@ public sealed class DefaultModelsTests
         var models = JsonNode.Parse(await server.Http.GetStringAsync("/v1/models"))!["data"]!.AsArray();
         Assert.Equal(["tofu-mini-target", "tofu-mini-uld", "tofu-mini-npo-gd"], models.Select(m => m!["id"]!.GetValue<string>()));
         var policy = models[1]!["uld"]!;
-        Assert.Equal((0.8, 0.8, 4.0, 0.0, 0.0, 1.0), (policy["alpha_default"]!.GetValue<double>(), policy["alpha_min"]!.GetValue<double>(),
+        Assert.Equal((2.0, 2.0, 4.0, 0.0, 0.0, 1.0), (policy["alpha_default"]!.GetValue<double>(), policy["alpha_min"]!.GetValue<double>(),
             policy["alpha_max"]!.GetValue<double>(), policy["relative_top_default"]!.GetValue<double>(), policy["relative_top_min"]!.GetValue<double>(),
             policy["relative_top_max"]!.GetValue<double>()));
+        Assert.Equal("suppress_only", policy["rule"]!.GetValue<string>());
 
         var split = TofuSplitDefinition.Load(Path.Combine(root, "data", "tofu-mini.json"));
         var (forget, retain) = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu"))).Split(split, "forget4");
