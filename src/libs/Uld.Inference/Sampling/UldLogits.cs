@@ -56,10 +56,19 @@ public static class UldLogits
         }
         if (uldLogits.Length != baseLogits.Length)
             throw new ArgumentException("base and ULD logits must cover the same vocabulary.");
-        var assistantLogits = new float[baseLogits.Length];
-        var a = (float)alpha;
-        for (var v = 0; v < assistantLogits.Length; v++) assistantLogits[v] = (baseLogits[v] - uldLogits[v]) / a;
-        Combine(baseLogits, assistantLogits, alpha, relativeTop, logprobs, rule);
+        // One vocabulary-sized buffer per row and step: pooled, since large vocabularies make it half a megabyte.
+        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(baseLogits.Length);
+        try
+        {
+            var assistantLogits = rented.AsSpan(0, baseLogits.Length);
+            var a = (float)alpha;
+            for (var v = 0; v < assistantLogits.Length; v++) assistantLogits[v] = (baseLogits[v] - uldLogits[v]) / a;
+            Combine(baseLogits, assistantLogits, alpha, relativeTop, logprobs, rule);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(rented);
+        }
     }
 
     private static float LogSumExp(ReadOnlySpan<float> logits)
