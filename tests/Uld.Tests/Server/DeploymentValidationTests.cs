@@ -55,6 +55,9 @@ public sealed class DeploymentValidationTests(ServerFixture fixture) : IDisposab
         { "LogitServer:Deployments:1:Assistant", null, "LogitServer:Deployments:1:Assistant is required" },
         { "LogitServer:Deployments:0:Base", "/tmp", "LogitServer:Deployments:0:Base is not used by Plain deployments" },
         { "LogitServer:Deployments:0:Kind", "Ulld", "LogitServer:Deployments:0:Kind" },
+        { "LogitServer:Deployments:0:Rule", "SuppressOnly", "LogitServer:Deployments:0:Rule is not used by Plain deployments" },
+        { "LogitServer:Deployments:1:Rule", "Suppress", "LogitServer:Deployments:1:Rule" },
+        { "LogitServer:Deployments:1:Rule", "7", "LogitServer:Deployments:1:Rule (deployment 'stories-uld') must be Difference or SuppressOnly" },
         { "LogitServer:MaxQueuedRequests", "-1", "LogitServer:MaxQueuedRequests must be at least 1" },
     };
 

@@ -20,7 +20,7 @@ public static class ModelsEndpoint
 
     private static UldPolicyCard? Policy(Deployment d) => d.IsUld
         ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault, d.Options.RelativeTopMin, d.Options.RelativeTopMax,
-            RuleName(d.Options.Rule))
+            RuleName(d.Options.DecodeRule))
         : null;
 
     /// <summary>The rule's wire name: snake_case of <see cref="UldRule"/>.</summary>

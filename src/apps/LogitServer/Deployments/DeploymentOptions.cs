@@ -40,8 +40,10 @@ public sealed class DeploymentOptions
     public string? ExecutionProvider { get; set; }
     /// <summary>CUDA device of this deployment's sessions.</summary>
     public int DeviceId { get; set; }
-    /// <summary>ULD: how the assistant's logits enter the distribution (docs/DESIGN.md, *The ULD decode rule*).</summary>
-    public UldRule Rule { get; set; } = UldRule.Difference;
+    /// <summary>ULD: how the assistant's logits enter the distribution (docs/DESIGN.md, *The ULD decode rule*); unset is <see cref="UldRule.Difference"/>.</summary>
+    public UldRule? Rule { get; set; }
+    /// <summary>The rule a ULD deployment decodes with.</summary>
+    public UldRule DecodeRule => Rule ?? UldRule.Difference;
     public double AlphaDefault { get; set; } = 0.8;
     /// <summary>The floor callers may not go below: lower α would undo the unlearning.</summary>
     public double AlphaMin { get; set; } = 0.8;

@@ -53,6 +53,8 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
             return $"{key}:ExecutionProvider {where} must be \"cpu\" or \"cuda\"; got \"{provider}\".";
         if (d.DeviceId < 0) return $"{key}:DeviceId {where} must not be negative; got {d.DeviceId}.";
         if (!uld && d.Fused is not null) return $"{key}:Fused is not used by {d.Kind} deployments {where}; remove it.";
+        if (!uld && d.Rule is not null) return $"{key}:Rule is not used by {d.Kind} deployments {where}; remove it.";
+        if (d.Rule is { } rule && !Enum.IsDefined(rule)) return $"{key}:Rule {where} must be Difference or SuppressOnly; got {(int)rule}.";
         if (offset) return BetaProblem(d, key, where);
         if (!uld) return null;
         if (d.Fused is { } fusedPath && !File.Exists(fusedPath)) return $"{key}:Fused {where}: fused graph {fusedPath} does not exist.";

@@ -224,12 +224,12 @@ public sealed class BatchScheduler : IDisposable
     {
         var (alpha, relativeTop) = (sequence.Parameters.Alpha, sequence.Parameters.RelativeTop);
         if (baseStep.UldLogits is not null)
-            UldLogits.CombineFused(baseStep.Row(row, position), baseStep.UldRow(row, position), alpha, relativeTop, logprobs, _deployment.Options.Rule);
+            UldLogits.CombineFused(baseStep.Row(row, position), baseStep.UldRow(row, position), alpha, relativeTop, logprobs, _deployment.Options.DecodeRule);
         else if (_deployment.IsOffset)
             OffsetLogits.Combine(baseStep.Row(row, position), companions[0].Row(row, position), companions[1].Row(row, position), sequence.Parameters.OffsetBeta, logprobs);
         else
             UldLogits.Combine(baseStep.Row(row, position), companions.Length == 0 ? default : companions[0].Row(row, position), alpha, relativeTop, logprobs,
-                _deployment.Options.Rule);
+                _deployment.Options.DecodeRule);
     }
 
     private PromptLogprobsEvent PromptLogprobs(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int padding, float[] buffer)
