@@ -24,6 +24,7 @@ ALPHAS="1 1.5 2 2.5 3"  # must include ALPHA_DEFAULT: the ULD row of the table
 ALPHA_DEFAULT="${ALPHA_DEFAULT:-2}"  # the chosen point of the assistant-design search (bench/results/uld-search.md)
 # The decode rule of the ULD deployment (docs/DESIGN.md, *The ULD decode rule*): SuppressOnly only pushes tokens down.
 ULD_RULE="${ULD_RULE:-SuppressOnly}"
+MAX_QUESTIONS="${MAX_QUESTIONS:-300}"  # questions per retain / real-author / world-fact set (TOFU's reference: 300)
 PORT="${PORT:-8190}"
 GATEWAY_PORT="${GATEWAY_PORT:-8191}"
 AB_FORGET=forget4         # the forget set of the A/B report and of the default models
@@ -101,7 +102,7 @@ for f in $FORGET; do
   server=$!
   trap 'kill $server 2>/dev/null || true' EXIT
   for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
-  [ -f "$WORK/results/$f.json" ] || evaluate tofu --url "http://127.0.0.1:$PORT" --data "$DATA" --forget "$f" --retain-model retain "${models[@]}" -o "$WORK/results/$f.json"
+  [ -f "$WORK/results/$f.json" ] || evaluate tofu --url "http://127.0.0.1:$PORT" --data "$DATA" --forget "$f" --retain-model retain "${models[@]}" --max-questions "$MAX_QUESTIONS" -o "$WORK/results/$f.json"
 
   if [ "$f" = "$AB_FORGET" ] && [ ! -f bench/results/ab-report.md ]; then
     # A/B: the gateway splits one model name between ULD and the gradient baseline; the report measures both
