@@ -36,6 +36,9 @@ public static class TofuMiniReport
         md.AppendLine("Written by `bench/tofu-mini.sh` (models built from `../shared/data/tofu`, served by LogitServer, measured through the API by `uld-eval tofu`).");
         md.AppendLine(CultureInfo.InvariantCulture, $"Split `data/tofu-mini.json` (40 authors); forget sets of 1, 2, 4 authors. Target: 1.77M-parameter Llama trained from scratch. ULD row: decode rule {uldRule}, α = {alphaDefault}, r = 0, one assistant per forget set.");
         md.AppendLine("FQ = KS-test p-value of forget truth ratios vs the retain model; MU = harmonic mean of retain / real-author / world-fact probability, ROUGE-L recall and truth score. Greedy decoding.");
+        // Runs may cap the retain, real-author and world-fact sets differently (uld-eval --max-questions): say so per set.
+        md.AppendLine("Questions: " + string.Join("; ", runs.Select(r => r.Results.Count == 0 ? r.ForgetSet
+            : string.Create(CultureInfo.InvariantCulture, $"{r.ForgetSet} {r.Results[0].Forget.Questions} forget / {r.Results[0].Retain.Questions} retain"))) + ".");
         md.AppendLine();
 
         var header = new StringBuilder("| method |");
