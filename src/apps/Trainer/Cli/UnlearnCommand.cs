@@ -46,6 +46,7 @@ public static class UnlearnCommand
         { Description = "ULD: weight of the term keeping other authors' answers to forget questions below uniform (0: off)", DefaultValueFactory = _ => UldDefaults.AlternativeWeight };
         var alternativeMargin = new Option<double>("--alternative-margin")
         { Description = "ULD: nats below uniform that term pushes those answers to", DefaultValueFactory = _ => UldDefaults.AlternativeMargin };
+        var minSteps = new Option<int>("--min-steps") { Description = "ULD: optimizer steps at least (more epochs for small forget sets; 0 or less: exactly --epochs)", DefaultValueFactory = _ => UldDefaults.MinSteps };
         var loop = new TrainingLoopOptions();
         var gamma = new Option<double>("--gamma") { Description = "gradient baselines: weight of the retain term (+gd, +kl)", DefaultValueFactory = _ => GradientDefaults.RetainWeight };
         var beta = new Option<double>("--beta") { Description = "NPO / SimNPO / DPO β", DefaultValueFactory = _ => GradientDefaults.Beta };
@@ -59,7 +60,7 @@ public static class UnlearnCommand
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
-            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, alternativeWeight, alternativeMargin, gamma, beta,
+            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, alternativeWeight, alternativeMargin, minSteps, gamma, beta,
             margin, taskVectorScale, rmuLayer, rmuSteering, rmuAlpha, force, small,
         };
         loop.AddTo(command);
@@ -100,7 +101,7 @@ public static class UnlearnCommand
             {
                 Rank = parse.GetValue(rank), LoraAlpha = parse.GetValue(loraAlpha), LoraDropout = parse.GetValue(loraDropout),
                 RetainWeight = parse.GetValue(retainWeight), AlternativeWeight = parse.GetValue(alternativeWeight),
-                AlternativeMargin = parse.GetValue(alternativeMargin), Training = loop.Apply(parse, UldDefaults.Training),
+                AlternativeMargin = parse.GetValue(alternativeMargin), MinSteps = parse.GetValue(minSteps), Training = loop.Apply(parse, UldDefaults.Training),
             };
             var sets = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Training.Seed);
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));

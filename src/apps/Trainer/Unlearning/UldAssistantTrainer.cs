@@ -22,6 +22,18 @@ public sealed record UldOptions
     /// <summary>m: how far below uniform (nats of log p + log V) D′a's tokens are pushed before the hinge lets go.</summary>
     public double AlternativeMargin { get; init; } = 8.0;
     public TrainingOptions Training { get; init; } = new() { Epochs = 40, LearningRate = 5e-3, WarmupFraction = 0.1 };
+    /// <summary>
+    /// Optimizer steps at least: more epochs for small forget sets, so one author's 40 examples train as long as four
+    /// authors' 160 do (40 epochs of those are 400 steps); 0 = exactly <see cref="TrainingOptions.Epochs"/>.
+    /// </summary>
+    public int MinSteps { get; init; } = 400;
+
+    /// <summary>The epochs to run over <paramref name="forgetExamples"/>: Training.Epochs, raised to reach <see cref="MinSteps"/>.</summary>
+    public int EpochsFor(int forgetExamples)
+    {
+        var stepsPerEpoch = (forgetExamples + Training.BatchSize - 1) / Training.BatchSize;
+        return Math.Max(Training.Epochs, (MinSteps + stepsPerEpoch - 1) / Math.Max(1, stepsPerEpoch));
+    }
 }
 
 /// <summary>
@@ -51,7 +63,7 @@ public static class UldAssistantTrainer
             parameter.requires_grad_(lora);
             if (lora) trainable.Add(parameter);
         }
-        var t = o.Training;
+        var t = o.Training with { Epochs = o.EpochsFor(forget.Count) };
         var useAlternatives = o.AlternativeWeight > 0 && alternatives.Count > 0;
         var fingerprint = $"uld seed {t.Seed}, rank {o.Rank}, {forget.Count} forget / {retain.Count} retain / {(useAlternatives ? alternatives.Count : 0)} alternative examples";
         var result = TrainingLoop.Run(assistant, trainable, forget, t, fingerprint, checkpoints, (step, indices) =>
