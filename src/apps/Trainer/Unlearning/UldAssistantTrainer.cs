@@ -101,10 +101,8 @@ public static class UldAssistantTrainer
     /// </summary>
     public static Tensor BelowUniform(Tensor logits, Tensor targets, double margin)
     {
-        var flat = targets.view(-1);
-        var trained = flat.ne(TrainingBatch.Ignore);
-        var logp = nn.functional.log_softmax(logits.view(-1, logits.shape[^1]), -1)
-            .gather(1, flat.clamp_min(0).unsqueeze(1)).squeeze(1);
+        var trained = targets.ne(TrainingBatch.Ignore);
+        var logp = GradientUnlearner.TokenLogLikelihood(logits, targets);
         var excess = nn.functional.relu(logp + (Math.Log(logits.shape[^1]) + margin)) * trained.to(ScalarType.Float32);
         return excess.sum() / trained.sum().clamp_min(1).to(ScalarType.Float32);
     }
