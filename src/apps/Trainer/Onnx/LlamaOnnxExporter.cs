@@ -30,8 +30,9 @@ public static class LlamaOnnxExporter
     /// False stops at the final norm and outputs <see cref="FinalHidden"/> instead of logits: the ULD fused graph puts
     /// one shared head (<see cref="Project"/>) over the base's and the assistant's hidden states.
     /// </param>
+    /// <param name="compute">What the quantized layers multiply in (MatMulNBits' accuracy_level); ignored for float32.</param>
     public static OnnxGraph Build(LlamaConfig c, IReadOnlyDictionary<string, SafeTensor> weights, WeightFormat format = WeightFormat.Fp32,
-        bool withHead = true)
+        bool withHead = true, QuantizedCompute compute = QuantizedCompute.Int8)
     {
         c.Validate();
         var g = new OnnxGraph("llama_decoder_with_past");
@@ -65,7 +66,7 @@ public static class LlamaOnnxExporter
 
         string Linear(string x, string name) => format == WeightFormat.Fp32
             ? g.MatMul(x, LinearWeight(name))
-            : QuantizedLinear(g, x, name, weights.ShapeOf(name), () => Tensor(weights, name).ToFloats(), format.Bits());
+            : QuantizedLinear(g, x, name, weights.ShapeOf(name), () => Tensor(weights, name).ToFloats(), format.Bits(), compute);
 
         var eps = g.FloatScalar("rms_norm_eps", (float)c.RmsNormEps);
         var two = g.FloatScalar("two", 2f);
@@ -166,10 +167,10 @@ public static class LlamaOnnxExporter
 
     /// <summary>
     /// x · Wᵀ as MatMulNBits (ORT contrib spec: inputs A, B uint8 [N, k_blocks, blob_size], scales [N·k_blocks];
-    /// attributes K, N, bits, block_size). The weight is quantized once, when the writer reaches its codes; the
+    /// attributes K, N, bits, block_size, accuracy_level). The weight is quantized once, when the writer reaches its codes; the
     /// scales, written next, reuse that result.
     /// </summary>
-    private static string QuantizedLinear(OnnxGraph g, string x, string name, long[] shape, Func<float[]> weight, int bits)
+    private static string QuantizedLinear(OnnxGraph g, string x, string name, long[] shape, Func<float[]> weight, int bits, QuantizedCompute compute)
     {
         var (n, k) = ((int)shape[0], (int)shape[1]);
         var blocks = BlockQuantizer.BlocksPerRow(k);
@@ -186,7 +187,8 @@ public static class LlamaOnnxExporter
             return bytes;
         });
         return g.Op("MatMulNBits", [x, codes, scales],
-            [new IntAttribute("K", k), new IntAttribute("N", n), new IntAttribute("bits", bits), new IntAttribute("block_size", BlockQuantizer.BlockSize)],
+            [new IntAttribute("K", k), new IntAttribute("N", n), new IntAttribute("bits", bits), new IntAttribute("block_size", BlockQuantizer.BlockSize),
+                new IntAttribute("accuracy_level", (long)compute)],
             domain: OnnxModelWriter.ContribDomain);
     }
 

@@ -11,6 +11,26 @@ public enum WeightFormat
     Int4,
 }
 
+/// <summary>
+/// What MatMulNBits multiplies in: its <c>accuracy_level</c> attribute, whose values these are. ONNX Runtime uses the
+/// given level or, where its CPU kernels have none, the next more accurate one.
+/// </summary>
+public enum QuantizedCompute
+{
+    /// <summary>
+    /// Level 0, the most accurate: the weights dequantize to float32 and multiply in float32, so the result is exactly
+    /// that of the dequantized weights (what a packing test pins). For 8-bit weights on x64 this is a fallback that
+    /// dequantizes the whole matrix on every call.
+    /// </summary>
+    Exact = 0,
+    /// <summary>
+    /// Level 4: activations quantized to int8 per block, integer dot products (MLAS's CompInt8 kernels). Measured side
+    /// by side on the 110M shape: int8 decode 3.8 → 50 tok/s (float32 36), int4 47 → 58 tok/s, prefill 10–30% faster;
+    /// the probe's relative logit drift moves from 0.020 to 0.030 (int8) and from 0.469 to 0.472 (int4).
+    /// </summary>
+    Int8 = 4,
+}
+
 public static class WeightFormats
 {
     public static int Bits(this WeightFormat format) => format switch
