@@ -25,6 +25,49 @@ public sealed class SafetensorsTests(Stories260KFixture fixture)
     }
 
     [Fact]
+    public void Streaming_from_the_model_writes_the_same_file_without_copying_tensors_out()
+    {
+        // Loading reads each F32 tensor into the parameter's storage (ITensorReader); writing streams it back out
+        // from native memory (ITensorWriter): together they must be the identity on the file.
+        using var temp = new TempDirectory();
+        using var model = LlamaWeights.LoadDirectory(fixture.Model);
+        var tensors = new ModelTensors(model);
+        var copy = temp["model.safetensors"];
+        SafetensorsFile.Write(copy, tensors.Layout, tensors.WriteFloat32, new Dictionary<string, string> { ["format"] = "pt" });
+        Assert.Equal(File.ReadAllBytes(fixture.Model.WeightsPath), File.ReadAllBytes(copy));
+    }
+
+    [Theory]
+    [InlineData(12, 4)]   // 12 floats = 3 rows per block: blocks of 3, 3, 3, 1 rows
+    [InlineData(1, 10)]   // a row larger than the block: one row per block
+    [InlineData(1000, 1)] // the whole tensor in one block
+    public void Row_blocks_cover_a_tensor_exactly_once_in_order(long maxBytes, int expectedBlocks)
+    {
+        using var tensor = TorchSharp.torch.arange(40, dtype: TorchSharp.torch.ScalarType.Float32).reshape(10, 4);
+        var written = new MemoryStream();
+        var offsets = new List<long>();
+        foreach (var (rows, offset) in TensorRowBlocks.Of(tensor, maxBytes * sizeof(float)))
+        {
+            using (rows)
+            {
+                Assert.Equal(written.Length, offset);
+                offsets.Add(offset);
+                written.Write(rows.bytes);
+            }
+        }
+        Assert.Equal(tensor.bytes.ToArray(), written.ToArray());
+        Assert.Equal(expectedBlocks, offsets.Count);
+
+        // Reading back into a zeroed tensor through the same blocks restores it.
+        using var restored = TorchSharp.torch.zeros(10, 4);
+        foreach (var (rows, offset) in TensorRowBlocks.Of(restored, maxBytes * sizeof(float)))
+        {
+            using (rows) written.ToArray().AsSpan((int)offset, rows.bytes.Length).CopyTo(rows.bytes);
+        }
+        Assert.Equal(tensor.data<float>().ToArray(), restored.data<float>().ToArray());
+    }
+
+    [Fact]
     public void Half_precision_tensors_widen_exactly()
     {
         Half[] halves = [(Half)1.5f, (Half)(-0.000123f), Half.MaxValue];

@@ -71,7 +71,7 @@ public static class ModelPackage
         model.Config.Save(writer.PathOf(ModelDirectory.ConfigFile));
         // A view, not a copy: safetensors and ONNX are streamed from the model's parameters tensor by tensor.
         var tensors = new ModelTensors(model);
-        SafetensorsFile.Write(writer.PathOf(ModelDirectory.WeightsFile), tensors.Layout, name => tensors[name].Data, new Dictionary<string, string> { ["format"] = "pt" });
+        SafetensorsFile.Write(writer.PathOf(ModelDirectory.WeightsFile), tensors.Layout, tensors.WriteFloat32, new Dictionary<string, string> { ["format"] = "pt" });
         AtomicFile.WriteAllText(writer.PathOf(ModelDirectory.TokenizerFile), tokenizer.TokenizerJson.ToJsonString(Json.Options));
         AtomicFile.WriteAllText(writer.PathOf(ModelDirectory.TokenizerConfigFile), tokenizer.TokenizerConfig.ToJsonString(Json.Options));
         generation.Save(writer.PathOf(ModelDirectory.GenerationConfigFile));

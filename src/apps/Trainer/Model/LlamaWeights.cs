@@ -28,13 +28,28 @@ public static class LlamaWeights
         using var noGrad = no_grad();
         foreach (var (name, parameter) in parameters)
         {
+            var shape = tensors.ShapeOf(name);
+            if (!shape.SequenceEqual(parameter.shape))
+                throw new ModelFormatException($"{source}: {name} has shape [{string.Join(", ", shape)}] but config.json implies [{string.Join(", ", parameter.shape)}].");
+            if (tensors is ITensorReader reader && ReadInto(parameter, name, reader)) continue;
             var t = tensors[name];
-            if (!t.Shape.SequenceEqual(parameter.shape))
-                throw new ModelFormatException($"{source}: {name} has shape [{string.Join(", ", t.Shape)}] but config.json implies [{string.Join(", ", parameter.shape)}].");
             // Straight into the parameter's storage: no intermediate tensor, so a large embedding is not held three times.
             parameter.bytes = t.Dtype == "F32" ? t.Data : System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToFloats().AsSpan());
             TransientBuffers.Released(t.Data.Length);
         }
+    }
+
+    /// <summary>An F32 tensor read from the file straight into the parameter's storage, block by block; false if not F32.</summary>
+    private static bool ReadInto(Tensor parameter, string name, ITensorReader reader)
+    {
+        foreach (var (rows, offset) in TensorRowBlocks.Of(parameter))
+        {
+            using (rows)
+            {
+                if (!reader.ReadFloat32(name, offset, rows.bytes)) return false;
+            }
+        }
+        return true;
     }
 
     public static IEnumerable<SafeTensor> Export(LlamaForCausalLM model)

@@ -10,7 +10,7 @@ namespace Uld.Trainer.Model;
 /// never cached: writing safetensors and ONNX from this view holds one tensor at a time besides the model itself,
 /// which is what lets a 1B-parameter model be written on a machine with little more memory than its weights.
 /// </summary>
-public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<string, SafeTensor>, ITensorShapes
+public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<string, SafeTensor>, ITensorShapes, ITensorWriter
 {
     private readonly Dictionary<string, TorchSharp.Modules.Parameter> _parameters =
         model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
@@ -35,6 +35,15 @@ public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<s
         _parameters.Select(p => KeyValuePair.Create(p.Key, Copy(p.Key, p.Value))).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public void WriteFloat32(string name, Stream destination)
+    {
+        using var cpu = _parameters[name].detach().cpu().contiguous().to(ScalarType.Float32);
+        foreach (var (rows, _) in TensorRowBlocks.Of(cpu))
+        {
+            using (rows) destination.Write(rows.bytes);
+        }
+    }
 
     private static SafeTensor Copy(string name, Tensor parameter)
     {

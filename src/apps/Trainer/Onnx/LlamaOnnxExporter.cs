@@ -54,7 +54,10 @@ public static class LlamaOnnxExporter
         string Weight(string name)
         {
             var shape = weights.ShapeOf(name);
-            return g.DeferredBytes(name, OnnxType.Float, shape, shape.Aggregate(1L, (a, b) => a * b) * sizeof(float), () => Tensor(weights, name).Float32Bytes());
+            var bytes = shape.Aggregate(1L, (a, b) => a * b) * sizeof(float);
+            return weights is ITensorWriter writer
+                ? g.StreamedBytes(name, OnnxType.Float, shape, bytes, stream => writer.WriteFloat32(name, stream))
+                : g.DeferredBytes(name, OnnxType.Float, shape, bytes, () => Tensor(weights, name).Float32Bytes());
         }
         // Linear layers multiply by Wᵀ; storing the transpose avoids a Transpose node per layer at load time.
         string LinearWeight(string name)

@@ -26,21 +26,46 @@ public sealed record OnnxValueInfo(string Name, OnnxType Type, OnnxDim[] Shape);
 public sealed record OnnxInitializer(string Name, OnnxType Type, long[] Dims, byte[] Data)
 {
     private Func<byte[]>? _produce;
+    private Action<Stream>? _write;
     private long _deferredLength;
 
     public static OnnxInitializer Deferred(string name, OnnxType type, long[] dims, long byteLength, Func<byte[]> produce) =>
         new(name, type, dims, []) { _produce = produce, _deferredLength = byteLength };
 
-    public long ByteLength => _produce is null ? Data.Length : _deferredLength;
+    /// <summary>An initializer whose bytes are written straight to the writer's stream (no buffer of its own).</summary>
+    public static OnnxInitializer Streamed(string name, OnnxType type, long[] dims, long byteLength, Action<Stream> write) =>
+        new(name, type, dims, []) { _write = write, _deferredLength = byteLength };
+
+    public long ByteLength => _produce is null && _write is null ? Data.Length : _deferredLength;
 
     /// <summary>The bytes: <see cref="Data"/>, or freshly produced for a deferred initializer (checked against its length).</summary>
     public byte[] Bytes()
     {
+        if (_write is not null)
+        {
+            using var buffer = new MemoryStream(checked((int)_deferredLength));
+            WriteTo(buffer);
+            return buffer.ToArray();
+        }
         if (_produce is null) return Data;
         var bytes = _produce();
         if (bytes.Length != _deferredLength)
             throw new InvalidOperationException($"initializer {Name} produced {bytes.Length} bytes, expected {_deferredLength}.");
         return bytes;
+    }
+
+    /// <summary>Writes the bytes to <paramref name="destination"/>, a streamed initializer without materialising them.</summary>
+    public void WriteTo(Stream destination)
+    {
+        if (_write is null)
+        {
+            destination.Write(Bytes());
+            return;
+        }
+        var start = destination.Position;
+        _write(destination);
+        if (destination.Position - start != _deferredLength)
+            throw new InvalidOperationException($"initializer {Name} wrote {destination.Position - start} bytes, expected {_deferredLength}.");
     }
 }
 
@@ -86,6 +111,13 @@ public sealed class OnnxGraph(string name)
     public string DeferredBytes(string name, OnnxType type, long[] dims, long byteLength, Func<byte[]> bytes)
     {
         Initializers.Add(OnnxInitializer.Deferred(name, type, dims, byteLength, bytes));
+        return name;
+    }
+
+    /// <summary>A raw initializer written straight to the writer's stream when its turn comes.</summary>
+    public string StreamedBytes(string name, OnnxType type, long[] dims, long byteLength, Action<Stream> write)
+    {
+        Initializers.Add(OnnxInitializer.Streamed(name, type, dims, byteLength, write));
         return name;
     }
 

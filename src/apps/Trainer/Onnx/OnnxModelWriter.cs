@@ -50,7 +50,7 @@ public sealed class OnnxModelWriter
                     var padding = (ExternalAlignment - stream.Position % ExternalAlignment) % ExternalAlignment;
                     stream.Write(new byte[padding]);
                     offsets[init.Name] = stream.Position;
-                    stream.Write(init.Bytes());
+                    init.WriteTo(stream);
                     Safetensors.TransientBuffers.Released(init.ByteLength);
                 }
             });

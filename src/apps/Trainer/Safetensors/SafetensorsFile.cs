@@ -84,7 +84,16 @@ public static class SafetensorsFile
     /// Streams tensors to disk one at a time: the header needs only names, dtypes and shapes, and
     /// <paramref name="data"/> is asked for each tensor's bytes when its turn comes, so a model is never copied whole.
     /// </summary>
-    public static void Write(string path, IReadOnlyList<SafeTensorLayout> layout, Func<string, byte[]> data, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Write(string path, IReadOnlyList<SafeTensorLayout> layout, Func<string, byte[]> data, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Write(path, layout, (name, stream) =>
+        {
+            var bytes = data(name);
+            stream.Write(bytes);
+            TransientBuffers.Released(bytes.Length);
+        }, metadata);
+
+    /// <summary>As above, each tensor written by <paramref name="write"/> straight to the file (checked against its layout).</summary>
+    public static void Write(string path, IReadOnlyList<SafeTensorLayout> layout, Action<string, Stream> write, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var ordered = layout.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         var header = new JsonObject();
@@ -117,10 +126,10 @@ public static class SafetensorsFile
             for (var i = headerBytes.Length; i < padded; i++) stream.WriteByte((byte)' ');
             foreach (var t in ordered)
             {
-                var bytes = data(t.Name);
-                if (bytes.Length != t.ByteLength) throw new InvalidOperationException($"tensor {t.Name} has {bytes.Length} bytes, its layout says {t.ByteLength}.");
-                stream.Write(bytes);
-                TransientBuffers.Released(bytes.Length);
+                var start = stream.Position;
+                write(t.Name, stream);
+                var written = stream.Position - start;
+                if (written != t.ByteLength) throw new InvalidOperationException($"tensor {t.Name} has {written} bytes, its layout says {t.ByteLength}.");
             }
         });
     }
