@@ -53,6 +53,27 @@ train.SetAction(parse => CliErrors.Run(parse, () => TrainCostBenchmark.Run(AppLo
     parse.GetValue(trainBase)!.FullName, parse.GetValue(data)!.FullName, parse.GetValue(forget)!, parse.GetValue(epochs), parse.GetValue(methods)!,
     parse.GetValue(results)!.FullName)));
 
+var shapes = new Option<string[]>("--shape") { Description = "NAME=CONFIG.json:TOKENIZER_DIR of a random-weight model to measure (repeat)", Required = true, AllowMultipleArgumentsPerToken = true };
+var formats = new Option<string[]>("--format") { Description = "weight formats to write and serve", DefaultValueFactory = _ => ["fp32", "int8", "int4"], AllowMultipleArgumentsPerToken = true };
+var assistantLayers = new Option<int[]>("--assistant-layers") { Description = "K of each ULD assistant (the base's first K layers)", DefaultValueFactory = _ => [2, 4], AllowMultipleArgumentsPerToken = true };
+var decodeTokens = new Option<int>("--decode-tokens") { Description = "tokens per decode measurement", DefaultValueFactory = _ => 32 };
+var scaleLlama2c = new Option<string?>("--llama2c") { Description = "shape (a Llama-2-tokenizer one) on which llama2.c's run.c is measured as the outside reference" };
+var work = new Option<DirectoryInfo>("--work") { Description = "where the models are written (several GB per 1B shape)", DefaultValueFactory = _ => new DirectoryInfo("artifacts/scale") };
+var scale = new Command("scale", "Model size against memory and speed: init/export/package time and peak RSS, ONNX sizes, server RSS, prefill and decode, plain vs ULD per K, for random-weight models of real shapes.")
+    { shapes, formats, assistantLayers, decodeTokens, scaleLlama2c, work, results, trainerDll, serverDll };
+scale.SetAction((parse, _) => CliErrors.RunAsync(parse, () => ScaleBenchmark.RunAsync(new ScaleOptions
+{
+    TrainerDll = AppLocator.Require(parse.GetValue(trainerDll)!, "Trainer"),
+    ServerDll = AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer"),
+    Shapes = parse.GetValue(shapes)!.Select(ScaleShape.Parse).ToList(),
+    Formats = parse.GetValue(formats)!,
+    AssistantLayers = parse.GetValue(assistantLayers)!,
+    DecodeTokens = parse.GetValue(decodeTokens) is > 0 and var n ? n : throw new UserErrorException("--decode-tokens must be positive."),
+    Llama2cShape = parse.GetValue(scaleLlama2c),
+    WorkDir = parse.GetValue(work)!.FullName,
+    ResultsDir = parse.GetValue(results)!.FullName,
+})));
+
 var root = new RootCommand("uld-bench: benchmarks of UldServer's apps, run as child processes; results go under bench/results/.")
-    { serve, gateway, train, CliErrors.CreateVerboseOption() };
+    { serve, gateway, train, scale, CliErrors.CreateVerboseOption() };
 return await root.Parse(args).InvokeAsync();

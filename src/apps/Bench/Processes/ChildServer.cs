@@ -24,6 +24,12 @@ public sealed partial class ChildServer : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The server's peak resident memory so far (VmHWM), in bytes; 0 where /proc cannot tell.</summary>
+    public long PeakBytes => ProcessMemory.PeakBytes(_process.Id) ?? 0;
+
+    /// <summary>The server's resident memory now (VmRSS), in bytes; 0 where /proc cannot tell.</summary>
+    public long CurrentBytes => ProcessMemory.CurrentBytes(_process.Id) ?? 0;
+
     public static async Task<ChildServer> StartAsync(string dll, IReadOnlyDictionary<string, string> settings)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -42,13 +42,14 @@ public static class WeightFormats
 
     /// <summary>
     /// Bound on the probe's max |logit drift| relative to the largest |logit| of the float32 model, checked before an
-    /// export is committed. Random-weight models are the worst case (near-uniform logits; measured 0.021 int8, 0.47
-    /// int4 at the 110M shape, README *Quantized weights*); a broken packing drifts by more than the logits' own size.
-    /// The packing itself is checked exactly by a test against the dequantized weights.
+    /// export is committed. Random-weight models are the worst case (near-uniform logits; measured with int8 compute,
+    /// <see cref="QuantizedCompute.Int8"/>: int8 0.030 at the 110M shape and 0.043 at Llama-3.2-1B, int4 0.47 at 110M;
+    /// README *Quantized weights*); a broken packing drifts by more than the logits' own size. The packing itself is
+    /// checked exactly by a test against the dequantized weights.
     /// </summary>
     public static double MaxRelativeDrift(this WeightFormat format) => format switch
     {
-        WeightFormat.Int8 => 0.05,
+        WeightFormat.Int8 => 0.1,
         WeightFormat.Int4 => 0.75,
         _ => 0,
     };
