@@ -56,7 +56,7 @@ public sealed record ScaleOptions
 public static class ScaleBenchmark
 {
     private sealed record WriteRow(string Shape, long Parameters, ChildRun Init, ChildRun Export, long Fp32Bytes,
-        IReadOnlyDictionary<string, (ChildRun Run, long Bytes)> Packages);
+        IReadOnlyDictionary<string, (ChildRun Run, long Bytes, double Drift)> Packages);
 
     private sealed record ServeRow(string Shape, string Format, string Deployment, long PeakBytes, long AfterBytes, long BarBytes, double PrefillMs,
         double DecodeTokensPerSecond, double StreamsTokensPerSecond);
@@ -90,9 +90,12 @@ public static class ScaleBenchmark
 
                 var init = Trainer("init", "init", "--config", shape.Config, "--tokenizer", shape.Tokenizer, "-o", dir, "--force");
                 var export = Trainer("export-onnx", "export-onnx", "-m", dir);
-                var packages = new Dictionary<string, (ChildRun, long)>();
+                var packages = new Dictionary<string, (ChildRun, long, double)>();
                 foreach (var format in o.Formats.Where(f => f != "fp32"))
-                    packages[format] = (Trainer($"package {format}", "package", "-m", dir, "-o", $"{dir}-{format}", "--weights", format, "--force"), OnnxBytes($"{dir}-{format}"));
+                {
+                    var run = Trainer($"package {format}", "package", "-m", dir, "-o", $"{dir}-{format}", "--weights", format, "--force");
+                    packages[format] = (run, OnnxBytes($"{dir}-{format}"), ExportDrift($"{dir}-{format}"));
+                }
                 foreach (var k in o.AssistantLayers)
                     Trainer($"truncate -k {k}", "truncate", "--base", dir, "-k", k.ToString(CultureInfo.InvariantCulture), "-o", $"{dir}-k{k}", "--force");
                 writes.Add(new WriteRow(shape.Name, new FileInfo(Path.Combine(dir, "model.safetensors")).Length / sizeof(float), init, export, OnnxBytes(dir), packages));
@@ -190,6 +193,10 @@ public static class ScaleBenchmark
         return (clock.Elapsed.TotalSeconds, tokens);
     }
 
+    /// <summary>The package's max |logit drift| over the largest |logit| of the float32 model, as its manifest records it.</summary>
+    private static double ExportDrift(string modelDir) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(modelDir, "manifest.json")))!["source"]!["onnx_export"]!["relative_diff_vs_torchsharp"]!.GetValue<double>();
+
     private static long OnnxBytes(string modelDir) =>
         new DirectoryInfo(Path.Combine(modelDir, "onnx")).EnumerateFiles().Sum(f => f.Length);
 
@@ -207,17 +214,18 @@ public static class ScaleBenchmark
         md.Append(CultureInfo.InvariantCulture, $" --format {string.Join(' ', o.Formats)} --assistant-layers {string.Join(' ', o.AssistantLayers)}");
         if (o.Llama2cShape is not null) md.Append(CultureInfo.InvariantCulture, $" --llama2c {o.Llama2cShape}");
         md.AppendLine(CultureInfo.InvariantCulture, $"` on {Environment.ProcessorCount} cores, {started:yyyy-MM-dd HH:mm}Z, load average at start {LoadAverage()}.");
-        md.AppendLine("Peak RSS is the process's VmHWM (1 GiB = 2^30 bytes); ONNX sizes in GB (10^9 bytes); times are wall clock.").AppendLine();
+        md.AppendLine("Peak RSS is the process's VmHWM (1 GiB = 2^30 bytes); ONNX sizes in GB (10^9 bytes); times are wall clock. Logit drift is the");
+        md.AppendLine("package's max |logit − fp32 logit| over the largest |fp32 logit| on the export's 2×12-token probe (random weights: the worst case).").AppendLine();
 
         md.AppendLine("## Writing models").AppendLine();
         md.Append("| shape | parameters | init s | init peak RSS | export-onnx s | export peak RSS | bar (fp32 + 1.5 GB) | ONNX fp32 |");
-        foreach (var f in quantized) md.Append(CultureInfo.InvariantCulture, $" package {f} s | package {f} peak RSS | ONNX {f} |");
-        md.AppendLine().Append("|---|---|---|---|---|---|---|---|").AppendLine(string.Concat(quantized.Select(_ => "---|---|---|")));
+        foreach (var f in quantized) md.Append(CultureInfo.InvariantCulture, $" package {f} s | package {f} peak RSS | ONNX {f} | {f} logit drift |");
+        md.AppendLine().Append("|---|---|---|---|---|---|---|---|").AppendLine(string.Concat(quantized.Select(_ => "---|---|---|---|")));
         foreach (var w in writes)
         {
             var bar = w.Parameters * sizeof(float) + 1_500_000_000L;
             md.Append(CultureInfo.InvariantCulture, $"| {w.Shape} | {w.Parameters / 1e6:F0}M | {S(w.Init)} | {GiB(w.Init.PeakBytes)} | {S(w.Export)} | {GiB(w.Export.PeakBytes)} | {GiB(bar)} | {GB(w.Fp32Bytes)} |");
-            foreach (var f in quantized) md.Append(CultureInfo.InvariantCulture, $" {S(w.Packages[f].Run)} | {GiB(w.Packages[f].Run.PeakBytes)} | {GB(w.Packages[f].Bytes)} |");
+            foreach (var f in quantized) md.Append(CultureInfo.InvariantCulture, $" {S(w.Packages[f].Run)} | {GiB(w.Packages[f].Run.PeakBytes)} | {GB(w.Packages[f].Bytes)} | {w.Packages[f].Drift:F3} |");
             md.AppendLine();
         }
 
