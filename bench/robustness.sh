@@ -3,17 +3,18 @@
 # back after int8 / int4 weight quantization (simulated per row, and as the served MatMulNBits packages), or when the forget questions are reworded? Writes
 # bench/results/robustness.md.
 #
-#   bench/robustness.sh [--work artifacts/tofu-mini] [--forget forget4]
+#   bench/robustness.sh [--work artifacts/tofu-mini] [--forget forget4]      ALPHA=2 ULD_RULE=SuppressOnly BASELINES="npo+gd ga+gd"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATA="${DATA:-../shared/data/tofu}"
 WORK=artifacts/tofu-mini
 F=forget4
-ALPHA="${ALPHA:-1}"
+ALPHA="${ALPHA:-2}"         # the ULD deployment's chosen point (bench/results/uld-search.md)
+ULD_RULE="${ULD_RULE:-SuppressOnly}"
 PORT="${PORT:-8192}"
 REWORDING="I have a question about a writer. {0} Please answer in one or two sentences."
-BASELINES="npo+gd ga+gd"
+BASELINES="${BASELINES-npo+gd ga+gd}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --work) WORK="$2"; shift 2 ;;
@@ -46,7 +47,7 @@ plain() { args+=(--LogitServer:Deployments:$i:Name="$1" --LogitServer:Deployment
 uld() {
   args+=(--LogitServer:Deployments:$i:Name="$1" --LogitServer:Deployments:$i:Kind=Uld --LogitServer:Deployments:$i:Base="$2"
     --LogitServer:Deployments:$i:Assistant="$3" --LogitServer:Deployments:$i:AlphaDefault="$ALPHA" --LogitServer:Deployments:$i:AlphaMin=0
-    --LogitServer:Deployments:$i:AlphaMax=4 --LogitServer:Deployments:$i:RelativeTopDefault=0)
+    --LogitServer:Deployments:$i:AlphaMax=4 --LogitServer:Deployments:$i:RelativeTopDefault=0 --LogitServer:Deployments:$i:Rule="$ULD_RULE")
   models+=(-m "$1"); i=$((i + 1))
 }
 plain retain "$WORK/retain-$F"
