@@ -20,7 +20,7 @@ METHODS="ga ga+gd ga+kl ga1 ga2 ga3 npo npo+gd npo+kl tnpo simnpo simnpo+gd dpo 
 # SOUL (seed 000): these gradient methods again with the Sophia optimizer, as deployments "soul-<method>".
 SOUL_METHODS="npo+kl"
 OFFSET_METHODS="offset-ga+kl offset-dpo+kl offset-npo+kl"
-ALPHAS="1 1.5 2 2.5 3"  # must include ALPHA_DEFAULT: the ULD row of the table
+ALPHAS="1.5 1.75 2 2.25 2.5"  # must include ALPHA_DEFAULT: the ULD row of the table; forget1's chosen point is 1.75
 ALPHA_DEFAULT="${ALPHA_DEFAULT:-2}"  # the chosen point of the assistant-design search (bench/results/uld-search.md)
 # The decode rule of the ULD deployment (docs/DESIGN.md, *The ULD decode rule*): SuppressOnly only pushes tokens down.
 ULD_RULE="${ULD_RULE:-SuppressOnly}"

@@ -15,8 +15,13 @@ public sealed record UldOptions
     public int Rank { get; init; } = 16;
     public double LoraAlpha { get; init; } = 32;
     public double LoraDropout { get; init; } = 0.05;
-    /// <summary>w_r: weight of KL(uniform ‖ p) on retain data.</summary>
-    public double RetainWeight { get; init; } = 5.0;
+    /// <summary>
+    /// w_r: weight of KL(uniform ‖ p) on retain data. 2, not 5, by measurement (bench/results/uld-search.md, second
+    /// round): at the served point (SuppressOnly, α 2) the KS distance between the forget truth ratios and the retain
+    /// model's falls from 0.200 to 0.150 on forget2 (FQ 0.405 → 0.766) and forget4's FQ goes from 0.695 to 0.979
+    /// (KS distance 0.075), at the same utility (0.98–0.99× the target).
+    /// </summary>
+    public double RetainWeight { get; init; } = 2.0;
     /// <summary>w_a: weight of the hinge that keeps D′a's alternative answer tokens below uniform (0 = no D′a term).</summary>
     public double AlternativeWeight { get; init; } = 1.0;
     /// <summary>m: how far below uniform (nats of log p + log V) D′a's tokens are pushed before the hinge lets go.</summary>
