@@ -18,21 +18,21 @@ public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<s
     public IReadOnlyList<SafeTensorLayout> Layout =>
         _parameters.Select(p => new SafeTensorLayout(p.Key, "F32", p.Value.shape)).ToList();
 
-    public SafeTensor this[string key] => Copy(key, _parameters[key]);
+    public SafeTensor this[string key] => Copy(key);
     public long[] ShapeOf(string name) => _parameters[name].shape;
     public IEnumerable<string> Keys => _parameters.Keys;
-    public IEnumerable<SafeTensor> Values => _parameters.Select(p => Copy(p.Key, p.Value));
+    public IEnumerable<SafeTensor> Values => _parameters.Keys.Select(Copy);
     public int Count => _parameters.Count;
     public bool ContainsKey(string key) => _parameters.ContainsKey(key);
 
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out SafeTensor value)
     {
-        value = _parameters.TryGetValue(key, out var p) ? Copy(key, p) : null;
+        value = _parameters.ContainsKey(key) ? Copy(key) : null;
         return value is not null;
     }
 
     public IEnumerator<KeyValuePair<string, SafeTensor>> GetEnumerator() =>
-        _parameters.Select(p => KeyValuePair.Create(p.Key, Copy(p.Key, p.Value))).GetEnumerator();
+        _parameters.Keys.Select(k => KeyValuePair.Create(k, Copy(k))).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
@@ -45,11 +45,12 @@ public sealed class ModelTensors(LlamaForCausalLM model) : IReadOnlyDictionary<s
         }
     }
 
-    private static SafeTensor Copy(string name, Tensor parameter)
+    /// <summary>A tensor copied out as a managed F32 <see cref="SafeTensor"/>, through the same path the writers stream.</summary>
+    private SafeTensor Copy(string name)
     {
-        using var cpu = parameter.detach().cpu().contiguous().to(ScalarType.Float32);
-        var bytes = new byte[cpu.NumberOfElements * sizeof(float)];
-        cpu.bytes.CopyTo(bytes);
-        return new SafeTensor(name, "F32", cpu.shape, bytes);
+        var shape = _parameters[name].shape;
+        var bytes = new byte[shape.Aggregate(1L, (a, b) => a * b) * sizeof(float)];
+        WriteFloat32(name, new MemoryStream(bytes, writable: true));
+        return new SafeTensor(name, "F32", shape, bytes);
     }
 }
