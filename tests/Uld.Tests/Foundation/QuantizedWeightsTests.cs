@@ -35,17 +35,19 @@ public sealed class QuantizedWeightsTests(Stories260KFixture fixture) : IDisposa
         new OnnxModelWriter().Write(LlamaOnnxExporter.Build(fixture.Model.Config, weights, format, compute: QuantizedCompute.Exact), path);
 
         using var dequantized = LlamaWeights.LoadDirectory(fixture.Model);
+        Assert.True(dequantized.Config.TieWordEmbeddings); // so the shared 8-bit table is pinned too
         var linear = 0;
         using (no_grad())
         {
             foreach (var (name, parameter) in dequantized.named_parameters())
             {
-                if (!name.StartsWith("model.layers.", StringComparison.Ordinal) || parameter.dim() != 2) continue;
+                var table = name == "model.embed_tokens.weight";
+                if (!table && (!name.StartsWith("model.layers.", StringComparison.Ordinal) || parameter.dim() != 2)) continue;
                 var (rows, columns) = ((int)parameter.shape[0], (int)parameter.shape[1]);
-                var blocks = BlockQuantizer.Quantize(parameter.data<float>().ToArray(), rows, columns, format.Bits());
+                var blocks = BlockQuantizer.Quantize(parameter.data<float>().ToArray(), rows, columns, table ? QuantizedTable.Bits : format.Bits());
                 using var value = tensor(BlockQuantizer.Dequantize(blocks), [rows, columns]);
                 parameter.copy_(value);
-                linear++;
+                if (!table) linear++;
             }
         }
         Assert.Equal(7 * dequantized.Config.NumHiddenLayers, linear);

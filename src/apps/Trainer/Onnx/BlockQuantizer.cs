@@ -27,41 +27,45 @@ public static class BlockQuantizer
         if (weight.Length != (long)rows * columns) throw new ArgumentException($"weight has {weight.Length} values, expected {rows}×{columns}.");
         var blocksPerRow = BlocksPerRow(columns);
         var blob = BlobSize(bits);
-        var zeroPoint = 1 << (bits - 1);
-        var maxCode = (1 << bits) - 1;
         var codes = new byte[(long)rows * blocksPerRow * blob];
         var scales = new float[rows * blocksPerRow];
-        Parallel.For(0, rows, r =>
-        {
-            Span<int> block = stackalloc int[BlockSize];
-            for (var b = 0; b < blocksPerRow; b++)
-            {
-                var start = b * BlockSize;
-                var length = Math.Min(BlockSize, columns - start);
-                var row = weight.AsSpan(r * columns + start, length);
-                var maxAbs = 0f;
-                foreach (var w in row) maxAbs = Math.Max(maxAbs, Math.Abs(w));
-                var scale = maxAbs / (zeroPoint - 1);
-                scales[r * blocksPerRow + b] = scale;
-                // Padding past K (when K is not a multiple of 32) gets the zero point: it dequantizes to exactly 0.
-                for (var i = 0; i < BlockSize; i++)
-                {
-                    block[i] = i < length && scale > 0
-                        ? Math.Clamp((int)MathF.Round(row[i] / scale) + zeroPoint, 0, maxCode)
-                        : zeroPoint;
-                }
-                var output = codes.AsSpan((int)(((long)r * blocksPerRow + b) * blob), blob);
-                if (bits == 8)
-                {
-                    for (var i = 0; i < BlockSize; i++) output[i] = (byte)block[i];
-                }
-                else
-                {
-                    for (var i = 0; i < blob; i++) output[i] = (byte)(block[2 * i] | (block[2 * i + 1] << 4));
-                }
-            }
-        });
+        Parallel.For(0, rows, r => QuantizeRow(weight.AsSpan(r * columns, columns), bits,
+            codes.AsSpan((int)((long)r * blocksPerRow * blob), blocksPerRow * blob), scales.AsSpan(r * blocksPerRow, blocksPerRow)));
         return new Blocks(codes, scales, rows, columns, bits);
+    }
+
+    /// <summary>
+    /// One row of K weights into its ⌈K/32⌉ blocks: <paramref name="codes"/> [blocks·BlobSize], <paramref name="scales"/>
+    /// [blocks]. Rows are independent, so a table too large to hold as floats is quantized as it streams by.
+    /// </summary>
+    public static void QuantizeRow(ReadOnlySpan<float> row, int bits, Span<byte> codes, Span<float> scales)
+    {
+        if (bits is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(bits), bits, "MatMulNBits weights are 4 or 8 bits here.");
+        var blob = BlobSize(bits);
+        var zeroPoint = 1 << (bits - 1);
+        var maxCode = (1 << bits) - 1;
+        Span<int> block = stackalloc int[BlockSize];
+        for (var b = 0; b < scales.Length; b++)
+        {
+            var start = b * BlockSize;
+            var values = row.Slice(start, Math.Min(BlockSize, row.Length - start));
+            var maxAbs = 0f;
+            foreach (var w in values) maxAbs = Math.Max(maxAbs, Math.Abs(w));
+            var scale = maxAbs / (zeroPoint - 1);
+            scales[b] = scale;
+            // Padding past K (when K is not a multiple of 32) gets the zero point: it dequantizes to exactly 0.
+            for (var i = 0; i < BlockSize; i++)
+                block[i] = i < values.Length && scale > 0 ? Math.Clamp((int)MathF.Round(values[i] / scale) + zeroPoint, 0, maxCode) : zeroPoint;
+            var output = codes.Slice(b * blob, blob);
+            if (bits == 8)
+            {
+                for (var i = 0; i < BlockSize; i++) output[i] = (byte)block[i];
+            }
+            else
+            {
+                for (var i = 0; i < blob; i++) output[i] = (byte)(block[2 * i] | (block[2 * i + 1] << 4));
+            }
+        }
     }
 
     /// <summary>The float weights the operator computes with (tests and drift estimates).</summary>

@@ -23,8 +23,9 @@ public static class LlamaOnnxExporter
 
     /// <param name="format">
     /// How the decoder layers' linear weights are stored: float32 MatMul, or block-quantized com.microsoft MatMulNBits
-    /// (the only non-standard operator the exporter writes). The embedding and the LM head stay float32: the head makes
-    /// the logits ULD subtracts, and a tied head is the embedding table the Gather reads.
+    /// (with GatherBlockQuantized, the only non-standard operators the exporter writes). An untied embedding and LM head
+    /// stay float32: the head makes the logits ULD subtracts. A tied table is stored once at 8 bits and read by both
+    /// the Gather and the head (<see cref="QuantizedTable"/>).
     /// </param>
     /// <param name="withHead">
     /// False stops at the final norm and outputs <see cref="FinalHidden"/> instead of logits: the ULD fused graph puts
@@ -105,7 +106,11 @@ public static class LlamaOnnxExporter
             ? x
             : g.Reshape(g.Expand(g.Unsqueeze(x, 2), 1, 1, heads / kvHeads, 1, 1), 0, heads, -1, headDim);
 
-        var hidden = g.Gather(Weight(EmbeddingWeight), inputIds);
+        // A tied table in a quantized export (withHead: the fused ULD graph shares one float32 head between two graphs).
+        var tiedTable = format != WeightFormat.Fp32 && withHead && c.TieWordEmbeddings && QuantizedTable.Supports(c.HiddenSize)
+            ? QuantizedTable.Add(g, weights, EmbeddingWeight, c.VocabSize, c.HiddenSize)
+            : null;
+        var hidden = tiedTable is { } table ? QuantizedTable.Gather(g, table, inputIds, c.HiddenSize) : g.Gather(Weight(EmbeddingWeight), inputIds);
         for (var i = 0; i < c.NumHiddenLayers; i++)
         {
             var p = $"model.layers.{i}.";
@@ -139,9 +144,13 @@ public static class LlamaOnnxExporter
         }
 
         var normed = RmsNorm(hidden, "model.norm.weight");
-        var head = c.TieWordEmbeddings ? EmbeddingWeight : LinearWeight(LmHeadWeight);
-        if (withHead) Project(g, normed, head, c, output: "logits");
-        else g.Op("Identity", [normed], output: FinalHidden);
+        if (tiedTable is { } tied) QuantizedTable.Head(g, tied, normed, c.VocabSize, c.HiddenSize, compute, output: "logits");
+        else if (withHead) Project(g, normed, c.TieWordEmbeddings ? EmbeddingWeight : LinearWeight(LmHeadWeight), c, output: "logits");
+        else
+        {
+            if (!c.TieWordEmbeddings) LinearWeight(LmHeadWeight); // the fused graph's one head reads it by HeadWeight(c)
+            g.Op("Identity", [normed], output: FinalHidden);
+        }
         // Logits (or the final hidden state) first, then present.* in layer order, as Optimum lists them.
         g.Outputs.Insert(0, withHead
             ? new OnnxValueInfo("logits", OnnxType.Float, [Batch, Sequence, c.VocabSize])
