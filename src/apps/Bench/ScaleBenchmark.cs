@@ -49,7 +49,7 @@ public sealed record ScaleOptions
 /// <c>uld-bench scale</c>: model size against memory and speed, for random-weight models of real shapes. Per shape, every
 /// step is its own uld-trainer process (so its peak memory is its own): <c>init</c> (safetensors + fp32 ONNX, checked
 /// against TorchSharp), <c>export-onnx</c> again, <c>package --weights int8|int4</c>, <c>truncate -k K</c> (the ULD
-/// assistants). Then, per weight format, one uld-logitserver serves the plain base and a ULD deployment per K, all
+/// assistants, packaged in each quantized format too). Then, per weight format, one uld-logitserver serves the plain base and a ULD deployment per K, all
 /// sharing the base's session: its peak and current RSS, prefill time, single-stream decode and N-stream throughput,
 /// one deployment after the other in the same server. llama2.c's run.c on the same fp32 weights is the outside reference.
 /// </summary>
@@ -75,7 +75,8 @@ public static class ScaleBenchmark
         var started = DateTime.UtcNow;
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn()).StartAsync(async ctx =>
         {
-            var steps = o.Shapes.Count * (2 + o.Formats.Count(f => f != "fp32") + o.AssistantLayers.Count + o.Formats.Count);
+            var quantized = o.Formats.Count(f => f != "fp32");
+            var steps = o.Shapes.Count * (2 + quantized + o.AssistantLayers.Count * (1 + quantized) + o.Formats.Count);
             var task = ctx.AddTask("scale", maxValue: steps);
             foreach (var shape in o.Shapes)
             {
@@ -97,14 +98,19 @@ public static class ScaleBenchmark
                     packages[format] = (run, OnnxBytes($"{dir}-{format}"), ExportDrift($"{dir}-{format}"));
                 }
                 foreach (var k in o.AssistantLayers)
+                {
                     Trainer($"truncate -k {k}", "truncate", "--base", dir, "-k", k.ToString(CultureInfo.InvariantCulture), "-o", $"{dir}-k{k}", "--force");
+                    // A quantized deployment quantizes its pair alike: the assistant's logits are subtracted from the base's.
+                    foreach (var format in o.Formats.Where(f => f != "fp32"))
+                        Trainer($"package k{k} {format}", "package", "-m", $"{dir}-k{k}", "-o", $"{dir}-k{k}-{format}", "--weights", format, "--force");
+                }
                 writes.Add(new WriteRow(shape.Name, new FileInfo(Path.Combine(dir, "model.safetensors")).Length / sizeof(float), init, export, OnnxBytes(dir), packages));
 
                 foreach (var format in o.Formats)
                 {
                     task.Description = $"{shape.Name}: serving {format}";
-                    var rows = await ServeAsync(o, shape.Name, format, format == "fp32" ? dir : $"{dir}-{format}",
-                        o.AssistantLayers.Select(k => (k, $"{dir}-k{k}")).ToList());
+                    var suffix = format == "fp32" ? "" : $"-{format}";
+                    var rows = await ServeAsync(o, shape.Name, format, dir + suffix, o.AssistantLayers.Select(k => (k, $"{dir}-k{k}{suffix}")).ToList());
                     serving.AddRange(rows);
                     task.Increment(1);
                 }
@@ -230,7 +236,7 @@ public static class ScaleBenchmark
         }
 
         md.AppendLine().AppendLine("## Serving").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"One uld-logitserver per shape and format serving `plain` (the base) and `uld-kK` (the base + its first K layers as a float32 assistant, α = 1), all sharing the base's session; RSS is the server's after all requests. Prefill = a {o.PrefillTokens}-token prompt minus a 4-token one (1 new token each); decode = {o.DecodeTokens} tokens, 1 stream; {o.Streams} streams = {o.Streams} concurrent {o.DecodeTokens + 1}-token completions, tokens over wall time. Ratios are to `plain` of the same server.").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"One uld-logitserver per shape and format serving `plain` (the base) and `uld-kK` (the base + its first K layers as the assistant, in the base's weight format, α = 1), all sharing the base's session; RSS is the server's after all requests. Prefill = a {o.PrefillTokens}-token prompt minus a 4-token one (1 new token each); decode = {o.DecodeTokens} tokens, 1 stream; {o.Streams} streams = {o.Streams} concurrent {o.DecodeTokens + 1}-token completions, tokens over wall time. Ratios are to `plain` of the same server.").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"| shape | weights | server peak RSS | RSS after | bar (1.3 × ONNX + 300 MB) | deployment | prefill {o.PrefillTokens} ms | decode tok/s, 1 stream | × plain | tok/s, {o.Streams} streams | × plain |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in serving)

@@ -11,8 +11,9 @@ using static TorchSharp.torch;
 namespace Uld.Tests.Foundation;
 
 /// <summary>
-/// <c>--weights int8|int4</c>: block-quantized linear layers through ONNX Runtime's MatMulNBits. stories260K's
-/// down_proj has K = 172, not a multiple of 32, so the padded last block is exercised too.
+/// <c>--weights int8|int4</c>: block-quantized linear layers through ONNX Runtime's MatMulNBits, 8-bit embedding and
+/// head tables through GatherBlockQuantized and MatMulNBits. stories260K's down_proj has K = 172, not a multiple of 32,
+/// so the padded last block is exercised too.
 /// </summary>
 [Collection(TorchSharpCollection.Name)]
 public sealed class QuantizedWeightsTests(Stories260KFixture fixture) : IDisposable
@@ -21,28 +22,51 @@ public sealed class QuantizedWeightsTests(Stories260KFixture fixture) : IDisposa
 
     public void Dispose() => _temp.Dispose();
 
+    /// <summary>stories260K (tied, trained) and cut-down random models of an untied family and of a tied one whose width is no multiple of 32.</summary>
+    public static TheoryData<string, WeightFormat> Models => new()
+    {
+        { "stories260K", WeightFormat.Int8 }, { "stories260K", WeightFormat.Int4 },
+        { "llama2", WeightFormat.Int8 }, { "llama2", WeightFormat.Int4 },
+        { "smollm2", WeightFormat.Int4 },
+    };
+
     [Theory]
-    [InlineData(WeightFormat.Int8)]
-    [InlineData(WeightFormat.Int4)]
-    public void The_operator_computes_exactly_the_dequantized_weights(WeightFormat format)
+    [MemberData(nameof(Models))]
+    public void The_operators_compute_exactly_the_dequantized_weights(string model, WeightFormat format)
     {
         // Quantization error aside, ONNX Runtime must agree with TorchSharp running the very weights the codes decode
-        // to: this pins the packing (nibble order, block layout, padding, default zero point) to the operator's spec.
+        // to: this pins the packing (nibble order, block layout, padding, default zero point) to the operators' specs,
+        // for the layers' MatMulNBits and for the 8-bit embedding (GatherBlockQuantized) and head (MatMulNBits) tables.
         // Exact compute, because the served Int8 compute also rounds the activations.
-        var weights = SafetensorsFile.Read(fixture.Model.WeightsPath).Tensors;
-        var path = _temp[$"{format}/model.onnx"];
+        var directory = fixture.Model;
+        if (model != "stories260K")
+        {
+            HfCheckpointWriter.Write(_temp[$"{model}-hf"], ModelFamilyConfigs.All[model](), fixture.Model.Root);
+            Assert.Equal(0, TrainerCli.Run("import", "hf", "--input", _temp[$"{model}-hf"], "--output", _temp[model]));
+            directory = ModelDirectory.Open(_temp[model]);
+        }
+        var config = directory.Config;
+        var weights = SafetensorsFile.Read(directory.WeightsPath).Tensors;
+        var path = _temp[$"{model}-{format}/model.onnx"];
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        new OnnxModelWriter().Write(LlamaOnnxExporter.Build(fixture.Model.Config, weights, format, compute: QuantizedCompute.Exact), path);
+        var graph = LlamaOnnxExporter.Build(config, weights, format, compute: QuantizedCompute.Exact);
+        new OnnxModelWriter().Write(graph, path);
 
-        using var dequantized = LlamaWeights.LoadDirectory(fixture.Model);
-        Assert.True(dequantized.Config.TieWordEmbeddings); // so the shared 8-bit table is pinned too
+        // The tables are 8-bit where the width allows it; a tied table is stored once.
+        var tables = QuantizedTable.Supports(config.HiddenSize);
+        Assert.Equal(tables ? 1 : 0, graph.Nodes.Count(n => n.OpType == "GatherBlockQuantized"));
+        Assert.Equal(tables ? 7 * config.NumHiddenLayers + 1 : 7 * config.NumHiddenLayers, graph.Nodes.Count(n => n.OpType == "MatMulNBits"));
+        Assert.Equal(tables ? 0 : 1, graph.Nodes.Count(n => n.OpType == "Gather"));
+        Assert.Equal(tables && !config.TieWordEmbeddings ? 2 : tables ? 1 : 0, graph.Initializers.Count(i => i.Name.EndsWith("_q8", StringComparison.Ordinal) && !i.Name.StartsWith("model.layers.", StringComparison.Ordinal)));
+
+        using var dequantized = LlamaWeights.LoadDirectory(directory);
         var linear = 0;
         using (no_grad())
         {
             foreach (var (name, parameter) in dequantized.named_parameters())
             {
-                var table = name == "model.embed_tokens.weight";
-                if (!table && (!name.StartsWith("model.layers.", StringComparison.Ordinal) || parameter.dim() != 2)) continue;
+                var table = name is "model.embed_tokens.weight" or "lm_head.weight";
+                if (table ? !tables : !name.StartsWith("model.layers.", StringComparison.Ordinal) || parameter.dim() != 2) continue;
                 var (rows, columns) = ((int)parameter.shape[0], (int)parameter.shape[1]);
                 var blocks = BlockQuantizer.Quantize(parameter.data<float>().ToArray(), rows, columns, table ? QuantizedTable.Bits : format.Bits());
                 using var value = tensor(BlockQuantizer.Dequantize(blocks), [rows, columns]);
@@ -50,7 +74,7 @@ public sealed class QuantizedWeightsTests(Stories260KFixture fixture) : IDisposa
                 if (!table) linear++;
             }
         }
-        Assert.Equal(7 * dequantized.Config.NumHiddenLayers, linear);
+        Assert.Equal(7 * config.NumHiddenLayers, linear);
         Assert.InRange(OnnxExport.ProbeDifference(dequantized, path), 0, 1e-4);
     }
 

@@ -23,9 +23,10 @@ public static class LlamaOnnxExporter
 
     /// <param name="format">
     /// How the decoder layers' linear weights are stored: float32 MatMul, or block-quantized com.microsoft MatMulNBits
-    /// (with GatherBlockQuantized, the only non-standard operators the exporter writes). An untied embedding and LM head
-    /// stay float32: the head makes the logits ULD subtracts. A tied table is stored once at 8 bits and read by both
-    /// the Gather and the head (<see cref="QuantizedTable"/>).
+    /// (with GatherBlockQuantized, the only non-standard operators the exporter writes). The embedding and LM head go
+    /// to 8-bit tables whatever the layers' bits (<see cref="QuantizedTable"/>; a tied table is stored once and read by
+    /// both), or stay float32 where the hidden size is not a multiple of the block.
+    /// Only float32 graphs are built without their head.
     /// </param>
     /// <param name="withHead">
     /// False stops at the final norm and outputs <see cref="FinalHidden"/> instead of logits: the ULD fused graph puts
@@ -36,6 +37,7 @@ public static class LlamaOnnxExporter
         bool withHead = true, QuantizedCompute compute = QuantizedCompute.Int8)
     {
         c.Validate();
+        if (!withHead && format != WeightFormat.Fp32) throw new ArgumentException("the fused ULD graph's shared head is float32; build its halves in Fp32.", nameof(format));
         var g = new OnnxGraph("llama_decoder_with_past");
         var (heads, kvHeads, headDim) = (c.NumAttentionHeads, c.KeyValueHeads, c.HeadDim);
 
@@ -106,11 +108,11 @@ public static class LlamaOnnxExporter
             ? x
             : g.Reshape(g.Expand(g.Unsqueeze(x, 2), 1, 1, heads / kvHeads, 1, 1), 0, heads, -1, headDim);
 
-        // A tied table in a quantized export (withHead: the fused ULD graph shares one float32 head between two graphs).
-        var tiedTable = format != WeightFormat.Fp32 && withHead && c.TieWordEmbeddings && QuantizedTable.Supports(c.HiddenSize)
-            ? QuantizedTable.Add(g, weights, EmbeddingWeight, c.VocabSize, c.HiddenSize)
+        var quantizedTables = format != WeightFormat.Fp32 && QuantizedTable.Supports(c.HiddenSize);
+        var embedding = quantizedTables
+            ? QuantizedTable.Add(g, weights, EmbeddingWeight, c.VocabSize, c.HiddenSize, gather: true, head: c.TieWordEmbeddings)
             : null;
-        var hidden = tiedTable is { } table ? QuantizedTable.Gather(g, table, inputIds, c.HiddenSize) : g.Gather(Weight(EmbeddingWeight), inputIds);
+        var hidden = embedding is not null ? QuantizedTable.Gather(g, embedding, inputIds, c.HiddenSize) : g.Gather(Weight(EmbeddingWeight), inputIds);
         for (var i = 0; i < c.NumHiddenLayers; i++)
         {
             var p = $"model.layers.{i}.";
@@ -144,7 +146,11 @@ public static class LlamaOnnxExporter
         }
 
         var normed = RmsNorm(hidden, "model.norm.weight");
-        if (tiedTable is { } tied) QuantizedTable.Head(g, tied, normed, c.VocabSize, c.HiddenSize, compute, output: "logits");
+        if (quantizedTables)
+        {
+            var head = c.TieWordEmbeddings ? embedding! : QuantizedTable.Add(g, weights, LmHeadWeight, c.VocabSize, c.HiddenSize, gather: false, head: true);
+            QuantizedTable.Head(g, head, normed, c.VocabSize, c.HiddenSize, compute, output: "logits");
+        }
         else if (withHead) Project(g, normed, c.TieWordEmbeddings ? EmbeddingWeight : LinearWeight(LmHeadWeight), c, output: "logits");
         else
         {

@@ -4,14 +4,15 @@ using Uld.Trainer.Safetensors;
 namespace Uld.Trainer.Onnx;
 
 /// <summary>
-/// A tied embedding table in a quantized export, stored once as 8-bit blocks [vocab, hidden / 32, 32] (symmetric,
-/// one float32 scale per block) that two ONNX Runtime contrib operators read in place:
-/// <c>GatherBlockQuantized</c> looks up the tokens' rows and <c>MatMulNBits</c> multiplies by the table as the LM head.
+/// The embedding table and the LM head of a quantized export as 8-bit blocks [vocab, hidden / 32, 32] (symmetric, one
+/// float32 scale per block), read in place by ONNX Runtime contrib operators: <c>GatherBlockQuantized</c> looks up the
+/// tokens' rows, <c>MatMulNBits</c> multiplies by the table as the LM head. A tied table is stored once and read by both.
 /// <para>
 /// Why: kept float32, the tied head is <c>MatMul(x, Transpose(embedding))</c>; ONNX Runtime folds that Transpose
 /// into a constant and every session prepacks its own float32 copy of the whole table, which no file contains
 /// (1.05 GB per session at Llama-3.2-1B's 128,256 × 2048). Quantized, the table is a quarter of that, read where it is
-/// mapped, and the head's packed form is the MatMulNBits layout of the same bytes. Eight bits, also under
+/// mapped, and the head's packed form is the MatMulNBits layout of the same bytes. An untied vocabulary's two tables
+/// shrink alike and its head streams a quarter of the bytes per decoded token. Eight bits, also under
 /// <c>--weights int4</c>, because the head makes the logits ULD subtracts: its error reaches every token of the
 /// vocabulary (llama.cpp's 4-bit mixes likewise keep the output matrix at higher precision).
 /// </para>
@@ -20,15 +21,19 @@ public static class QuantizedTable
 {
     public const int Bits = 8;
 
-    /// <summary>The initializers of a table: codes [rows, blocks, 32] and its scales in each operator's shape.</summary>
-    public sealed record Table(string Codes, string HeadScales, string GatherScales);
+    /// <summary>The initializers of a table: codes [rows, blocks, 32] and its scales in the shape of each operator that reads it.</summary>
+    public sealed record Table(string Codes, string? HeadScales, string? GatherScales);
 
     /// <summary>Whether a table of this width can be shared: GatherBlockQuantized's rows carry no block padding.</summary>
     public static bool Supports(long hidden) => hidden % BlockQuantizer.BlockSize == 0;
 
-    /// <summary>Adds the codes and scales initializers of <paramref name="name"/> [rows, columns].</summary>
-    public static Table Add(OnnxGraph g, IReadOnlyDictionary<string, SafeTensor> weights, string name, long rows, long columns)
+    /// <summary>
+    /// Adds the codes and scales initializers of <paramref name="name"/> [rows, columns], for a token lookup
+    /// (<paramref name="gather"/>), an LM head (<paramref name="head"/>) or both.
+    /// </summary>
+    public static Table Add(OnnxGraph g, IReadOnlyDictionary<string, SafeTensor> weights, string name, long rows, long columns, bool gather, bool head)
     {
+        if (!gather && !head) throw new ArgumentException("a table is read by a gather, a head or both.");
         if (!Supports(columns)) throw new ArgumentException($"a shared quantized table needs a width divisible by {BlockQuantizer.BlockSize}, not {columns}.");
         var blocks = BlockQuantizer.BlocksPerRow(columns);
         float[]? scales = null;
@@ -45,7 +50,7 @@ public static class QuantizedTable
         var codes = g.StreamedBytes($"{name}_q{Bits}", OnnxType.UInt8, [rows, blocks, BlockQuantizer.BlockSize], rows * columns, WriteCodes);
         // The same scales twice, in the shape each operator insists on (MatMulNBits [rows, blocks], GatherBlockQuantized
         // one rank per data dimension): 1/32 of the codes' count, against a table's worth either operator would copy.
-        var pending = 2;
+        var pending = (gather ? 1 : 0) + (head ? 1 : 0);
         string Scales(string suffix, long[] dims) => g.DeferredBytes($"{name}_{suffix}", OnnxType.Float, dims, rows * blocks * sizeof(float), () =>
         {
             if (scales is null) WriteCodes(Stream.Null); // written before the codes (an inline graph): compute them
@@ -53,14 +58,14 @@ public static class QuantizedTable
             if (--pending == 0) scales = null;
             return bytes;
         });
-        var headScales = Scales("scales", [rows, blocks]);
-        var gatherScales = Scales("gather_scales", [rows, blocks, 1]);
+        var headScales = head ? Scales("scales", [rows, blocks]) : null;
+        var gatherScales = gather ? Scales("gather_scales", [rows, blocks, 1]) : null;
         return new Table(codes, headScales, gatherScales);
     }
 
     /// <summary>The token rows, dequantized: [batch, seq] ids → [batch, seq, hidden].</summary>
     public static string Gather(OnnxGraph g, Table table, string indices, long columns) =>
-        g.Reshape(g.Op("GatherBlockQuantized", [table.Codes, indices, table.GatherScales],
+        g.Reshape(g.Op("GatherBlockQuantized", [table.Codes, indices, table.GatherScales ?? throw new ArgumentException("the table was not added for a gather.")],
             [new IntAttribute("gather_axis", 0), new IntAttribute("quantize_axis", 2), new IntAttribute("block_size", BlockQuantizer.BlockSize),
                 new IntAttribute("bits", Bits)],
             domain: OnnxModelWriter.ContribDomain), 0, 0, columns);
@@ -68,7 +73,7 @@ public static class QuantizedTable
     /// <summary>x [..., hidden] · tableᵀ → [..., rows], the tied LM head.</summary>
     public static string Head(OnnxGraph g, Table table, string x, long rows, long columns, QuantizedCompute compute,
         string? output = null) =>
-        g.Op("MatMulNBits", [x, table.Codes, table.HeadScales],
+        g.Op("MatMulNBits", [x, table.Codes, table.HeadScales ?? throw new ArgumentException("the table was not added for a head.")],
             [new IntAttribute("K", columns), new IntAttribute("N", rows), new IntAttribute("bits", Bits),
                 new IntAttribute("block_size", BlockQuantizer.BlockSize), new IntAttribute("accuracy_level", (long)compute)],
             output, OnnxModelWriter.ContribDomain);
