@@ -36,10 +36,16 @@ public sealed class OnnxCausalLm : IDisposable
     /// <summary>The graph's metadata (custom_metadata_map), e.g. what a fused graph was built from.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    public OnnxCausalLm(string onnxPath, SessionOptions? options = null)
+    /// <param name="prepacked">Where sessions that share initializers (<see cref="Weights.SharedWeights"/>) keep their one packed copy.</param>
+    public OnnxCausalLm(string onnxPath, SessionOptions? options = null, PrePackedWeightsContainer? prepacked = null)
     {
         if (!File.Exists(onnxPath)) throw new FileNotFoundException($"ONNX model {onnxPath} does not exist.", onnxPath);
-        _session = options is null ? new InferenceSession(onnxPath) : new InferenceSession(onnxPath, options);
+        _session = (options, prepacked) switch
+        {
+            (null, null) => new InferenceSession(onnxPath),
+            (_, null) => new InferenceSession(onnxPath, options),
+            _ => new InferenceSession(onnxPath, options ?? new SessionOptions(), prepacked),
+        };
         try
         {
             var inputs = _session.InputMetadata;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Uld.Contracts.Models;
 using Uld.Inference;
+using Uld.Inference.Weights;
 using Uld.LogitServer.Deployments;
 using Uld.Tests.Support;
 
@@ -25,7 +26,7 @@ public sealed class SessionSharingTests(ServerFixture fixture)
     [Fact]
     public void The_last_lease_disposes_the_session()
     {
-        var cache = new ModelSessionCache();
+        using var cache = new ModelSessionCache(SharedWeights.None());
         var settings = new SessionSettings { IntraOpThreads = 1 };
         var onnx = ModelDirectory.Open(fixture.BaseDirectory).OnnxPath;
         var first = cache.Acquire(onnx, settings);

@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Uld.Contracts.Models;
 using Uld.Contracts.OpenAi;
 using Uld.Inference;
+using Uld.Inference.Weights;
 using Uld.LogitServer.Engine;
 using Uld.Tokenization;
 
@@ -24,7 +25,10 @@ public sealed class DeploymentRegistry : IDisposable
     {
         var o = options.Value;
         plan.Log(logger);
-        Sessions = new ModelSessionCache();
+        var shared = SharedWeights.Plan(ModelFiles(o));
+        Sessions = new ModelSessionCache(shared);
+        if (shared.Count > 0)
+            logger.LogInformation("Weights shared between model files: {Tensors} tensors, {MiB} MiB loaded once instead of twice or more", shared.Count, shared.SavedBytes >> 20);
         try
         {
             foreach (var d in o.Deployments)
@@ -175,9 +179,35 @@ public sealed class DeploymentRegistry : IDisposable
         var other => throw new DeploymentConfigurationException($"deployment '{d.Name}': ExecutionProvider must be cpu or cuda; got '{other}'."),
     };
 
+    /// <summary>
+    /// The ONNX files the deployments will load in separate sessions (fused graphs aside), read without checking
+    /// hashes: only to find the weights they share. A directory that cannot be opened is left to <see cref="Load"/> to report.
+    /// </summary>
+    private static IEnumerable<string> ModelFiles(LogitServerOptions o)
+    {
+        foreach (var d in o.Deployments.Where(d => string.IsNullOrWhiteSpace(d.Fused)))
+        {
+            foreach (var root in new[] { d.Model, d.Base, d.Assistant, d.Reference, d.Unlearned })
+            {
+                if (string.IsNullOrWhiteSpace(root)) continue;
+                string? path;
+                try
+                {
+                    path = ModelDirectory.Open(root, verifyHashes: false).OnnxPath;
+                }
+                catch (Exception e) when (e is ModelFormatException or IOException or UnauthorizedAccessException)
+                {
+                    path = null;
+                }
+                if (path is not null && File.Exists(path)) yield return path;
+            }
+        }
+    }
+
     public void Dispose()
     {
         foreach (var d in _deployments.Values) d.Dispose();
         _deployments.Clear();
+        Sessions.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using Uld.Inference;
+using Uld.Inference.Weights;
 
 namespace Uld.LogitServer.Deployments;
 
@@ -8,9 +9,11 @@ namespace Uld.LogitServer.Deployments;
 /// a session is safe to run from several scheduler threads at once. Sessions are reference-counted: the last lease
 /// to be disposed disposes the session. Sessions are shared per file and device: when two deployments would give one
 /// file different thread counts (a ULD pair's half of the cores, a plain deployment's all), the first one loaded
-/// wins, because a second copy of the weights costs more than a less-than-ideal thread count.
+/// wins, because a second copy of the weights costs more than a less-than-ideal thread count. Across files, CPU
+/// sessions share the weights <paramref name="shared"/> found identical (a ULD assistant's embedding and head are its
+/// base's); the cache owns them and disposes them after its last session.
 /// </summary>
-public sealed class ModelSessionCache
+public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
 {
     private sealed class Entry(OnnxCausalLm model)
     {
@@ -39,11 +42,27 @@ public sealed class ModelSessionCache
             if (!_entries.TryGetValue(key, out var entry))
             {
                 using var options = settings.Create();
-                entry = new Entry(new OnnxCausalLm(key.Item1, options));
+                var cpu = settings.ExecutionProvider == ExecutionProvider.Cpu;
+                if (cpu) shared.AddTo(key.Item1, options);
+                entry = new Entry(new OnnxCausalLm(key.Item1, options, cpu ? shared.Container : null));
                 _entries[key] = entry;
+                if (cpu) shared.DropResidentPages();
             }
             entry.Leases++;
             return new ModelSessionLease(entry.Model, () => Release(key));
+        }
+    }
+
+    /// <summary>The weights shared between files.</summary>
+    public SharedWeights Shared => shared;
+
+    /// <summary>Releases the shared weights; every lease must have been disposed first.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_entries.Count > 0) throw new InvalidOperationException($"{_entries.Count} sessions are still leased.");
+            shared.Dispose();
         }
     }
 
