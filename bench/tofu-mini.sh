@@ -6,6 +6,8 @@
 #
 #   bench/tofu-mini.sh [--forget "forget4 forget2 forget1"] [--work artifacts/tofu-mini] [--methods "ga ga+gd ..."] [--soul-methods "npo+kl"]
 #   INSTALL_DEFAULTS=1 bench/tofu-mini.sh --forget forget4    # also (re)writes the default models under models/
+#   bench/tofu-mini.sh --methods "" --soul-methods "" --offset-methods "" --report bench/results/tofu-mini-uld.md
+#                                                              # ULD only (target, retain, the assistant's α sweep)
 #
 # Every step skips outputs that already exist, so an interrupted run continues where it stopped (delete a directory
 # under --work to rebuild it). Timing on a 2-core machine: ~15 min for the target, ~7 min per retain model, a few
@@ -27,6 +29,7 @@ ULD_RULE="${ULD_RULE:-SuppressOnly}"
 MAX_QUESTIONS="${MAX_QUESTIONS:-300}"  # questions per retain / real-author / world-fact set (TOFU's reference: 300)
 PORT="${PORT:-8190}"
 GATEWAY_PORT="${GATEWAY_PORT:-8191}"
+REPORT=bench/results/tofu-mini.md  # per-forget-set details go beside it (forgetN.md, or <report>-forgetN.md)
 AB_FORGET=forget4         # the forget set of the A/B report and of the default models
 AB_BASELINE=npo+gd        # the gradient checkpoint ULD is A/B-tested against (seed 001's strongest baseline)
 while [ $# -gt 0 ]; do
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
     --soul-methods) SOUL_METHODS="$2"; shift 2 ;;
     --offset-methods) OFFSET_METHODS="$2"; shift 2 ;;
     --alphas) ALPHAS="$2"; shift 2 ;;
+    --report) REPORT="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -126,8 +130,10 @@ for f in $FORGET; do
   trap - EXIT
 done
 
-evaluate report --work "$WORK" --alpha-default "$ALPHA_DEFAULT" --uld-rule "$ULD_RULE" -o bench/results/tofu-mini.md
-cp "$WORK"/results/forget*.md bench/results/ 2>/dev/null || true
+evaluate report --work "$WORK" --alpha-default "$ALPHA_DEFAULT" --uld-rule "$ULD_RULE" -o "$REPORT"
+details="$(dirname "$REPORT")/"
+[ "$REPORT" = bench/results/tofu-mini.md ] || details="${REPORT%.md}-"
+for f in $FORGET; do cp "$WORK/results/$f.md" "$details$f.md" 2>/dev/null || true; done
 
 if [ "${INSTALL_DEFAULTS:-0}" = 1 ]; then
   # The default models under models/: serving-only copies (ONNX, no training weights) of the target, its ULD
