@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Uld.Contracts.Models;
 using Uld.Inference;
 using Uld.Inference.Weights;
@@ -93,6 +95,31 @@ public sealed class SharedWeightsTests(Stories260KFixture fixture) : IDisposable
         using var changed = SharedWeights.Plan([int8, Path.Combine(other, "model.onnx")], minBytes: 1024);
         Assert.DoesNotContain("model.embed_tokens.weight_q8", changed.SharedNames(int8));
         Assert.Contains("model.layers.4.mlp.down_proj.weight_q8", changed.SharedNames(int8));
+    }
+
+    [Fact]
+    public async Task A_server_shares_a_uld_pairs_weights_and_serves_it()
+    {
+        var (baseOnnx, assistantOnnx) = Pair("int8");
+        await using var host = await LogitServerHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["LogitServer:Deployments:0:Name"] = "plain",
+            ["LogitServer:Deployments:0:Kind"] = "Plain",
+            ["LogitServer:Deployments:0:Model"] = _temp["base-int8"],
+            ["LogitServer:Deployments:1:Name"] = "uld",
+            ["LogitServer:Deployments:1:Kind"] = "Uld",
+            ["LogitServer:Deployments:1:Base"] = _temp["base-int8"],
+            ["LogitServer:Deployments:1:Assistant"] = _temp["assistant-int8"],
+        });
+        var registry = host.App.Services.GetRequiredService<DeploymentRegistry>();
+        Assert.Equal(2, registry.Sessions.LoadedSessions);
+        Assert.Contains("model.embed_tokens.weight_q8", registry.Sessions.Shared.SharedNames(assistantOnnx));
+        Assert.Contains("model.embed_tokens.weight_q8", registry.Sessions.Shared.SharedNames(baseOnnx));
+
+        var body = new JsonObject { ["model"] = "uld", ["prompt"] = "Once upon a time", ["max_tokens"] = 5, ["temperature"] = 0 };
+        var (status, response, _) = await Api.PostAsync(host.Http, "/v1/completions", body);
+        Assert.Equal(200, status);
+        Assert.Equal(5, response!["usage"]!["completion_tokens"]!.GetValue<int>());
     }
 
     [Fact]

@@ -20,7 +20,7 @@ namespace Uld.Inference.Weights;
 /// </summary>
 public sealed class SharedWeights : IDisposable
 {
-    public const long DefaultMinBytes = 1L << 20;
+    public const long DefaultMinBytes = 16L << 10;
 
     private readonly Dictionary<string, List<(string Name, MappedTensor Tensor)>> _byModel;
     private readonly List<MappedTensor> _tensors;
