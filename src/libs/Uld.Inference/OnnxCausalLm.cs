@@ -12,6 +12,8 @@ namespace Uld.Inference;
 public sealed class OnnxCausalLm : IDisposable
 {
     public const string AlphaInput = "uld_alpha";
+    /// <summary>An overridable int64 initializer of our exports: 1 asks for each row's last logits only (prefill).</summary>
+    public const string LogitsLastOnlyInput = "logits_last_only";
     public const string UldLogitsOutput = "uld_logits";
     public const string AssistantPrefix = "assistant.";
     /// <summary>Metadata of a fused graph: sha256 of the base and assistant ONNX files it was built from.</summary>
@@ -23,6 +25,8 @@ public sealed class OnnxCausalLm : IDisposable
     private readonly string[] _outputNames;
     /// <summary>Reused by every step: a decode step is short enough for a native allocation per run to show.</summary>
     private readonly RunOptions _defaultRunOptions = new();
+    /// <summary>The graph can compute the last position's logits alone (<see cref="LogitsLastOnlyInput"/>); null if not.</summary>
+    private readonly OrtValue? _lastOnly;
 
     /// <summary>Cache layers: the base's, plus the assistant's for a fused ULD graph.</summary>
     public int Layers { get; }
@@ -70,6 +74,8 @@ public sealed class OnnxCausalLm : IDisposable
             if (KvHeads <= 0 || HeadDim <= 0 || Vocab <= 0)
                 throw new InvalidDataException($"{onnxPath} must declare fixed kv_heads, head_dim and vocab sizes.");
             Metadata = _session.ModelMetadata.CustomMetadataMap;
+            if (_session.OverridableInitializerMetadata.ContainsKey(LogitsLastOnlyInput))
+                _lastOnly = OrtValue.CreateTensorValueFromMemory(new long[] { 1 }, []);
 
             var cacheNames = Enumerable.Range(0, baseLayers).Select(i => ("", i))
                 .Concat(Enumerable.Range(0, AssistantLayers).Select(i => (AssistantPrefix, i))).ToList();
@@ -109,7 +115,11 @@ public sealed class OnnxCausalLm : IDisposable
         using var mask = OrtValue.CreateTensorValueFromMemory(attentionMask, [batch, past.Length + seq]);
         using var positions = OrtValue.CreateTensorValueFromMemory(positionIds, [batch, seq]);
         using var alphas = alpha is null ? null : OrtValue.CreateTensorValueFromMemory(alpha, [batch]);
-        var inputs = new OrtValue[_inputNames.Length];
+        // Only the last positions wanted: graphs that can, compute the head there alone (a prompt's worth less).
+        var lastOnly = keep == LogitPositions.Last && seq > 1 && _lastOnly is not null;
+        string[] names = lastOnly ? [.. _inputNames, LogitsLastOnlyInput] : _inputNames;
+        var inputs = new OrtValue[names.Length];
+        if (lastOnly) inputs[^1] = _lastOnly!;
         (inputs[0], inputs[1], inputs[2]) = (ids, mask, positions);
         var first = 3;
         if (alphas is not null) inputs[first++] = alphas;
@@ -119,12 +129,13 @@ public sealed class OnnxCausalLm : IDisposable
             inputs[first + 2 * i + 1] = past.Value(i);
         }
 
-        var outputs = _session.Run(runOptions ?? _defaultRunOptions, _inputNames, inputs, _outputNames);
+        var outputs = _session.Run(runOptions ?? _defaultRunOptions, names, inputs, _outputNames);
         try
         {
             var logitOutputs = IsFusedUld ? 2 : 1;
-            var logits = Copy(outputs[0], batch, seq, keep);
-            var uld = IsFusedUld ? Copy(outputs[1], batch, seq, keep) : null;
+            var computed = lastOnly ? 1 : seq;
+            var logits = Copy(outputs[0], batch, computed, keep);
+            var uld = IsFusedUld ? Copy(outputs[1], batch, computed, keep) : null;
             var keys = new OrtValue[Layers];
             var values = new OrtValue[Layers];
             for (var i = 0; i < Layers; i++)
@@ -156,5 +167,6 @@ public sealed class OnnxCausalLm : IDisposable
     {
         _session.Dispose();
         _defaultRunOptions.Dispose();
+        _lastOnly?.Dispose();
     }
 }

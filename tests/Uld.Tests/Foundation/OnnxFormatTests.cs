@@ -30,6 +30,36 @@ public sealed class OnnxFormatTests(Stories260KFixture fixture)
         Assert.Equal("past_sequence_length", inputs["past_key_values.0.key"].SymbolicDimensions[2]);
         Assert.Equal([-1, -1, 512], outputs["logits"].Dimensions);
         Assert.Equal("total_sequence_length", outputs["present.4.key"].SymbolicDimensions[2]);
+        // The one extra: an overridable initializer, so Optimum-style callers never see it.
+        Assert.Equal([OnnxCausalLm.LogitsLastOnlyInput], session.OverridableInitializerMetadata.Keys);
+    }
+
+    [Fact]
+    public void Asking_for_the_last_logits_computes_the_head_there_alone_with_the_same_values()
+    {
+        using var model = new OnnxCausalLm(fixture.Model.OnnxPath);
+        // Two rows, the second left-padded by two: the last position of every row is real.
+        long[] ids = [1, 37, 205, 9, 411, 0, 0, 1, 88, 7];
+        long[] mask = [1, 1, 1, 1, 1, 0, 0, 1, 1, 1];
+        long[] positions = [0, 1, 2, 3, 4, 1, 1, 0, 1, 2];
+        using var emptyA = model.EmptyCache(2);
+        using var emptyB = model.EmptyCache(2);
+        var all = model.Run(ids, mask, positions, 2, emptyA, LogitPositions.All);
+        var last = model.Run(ids, mask, positions, 2, emptyB, LogitPositions.Last);
+        using (all.Present)
+        using (last.Present)
+        {
+            Assert.Equal(2 * 5 * 512, all.Logits.Length);
+            Assert.Equal(2 * 512, last.Logits.Length);
+            for (var row = 0; row < 2; row++)
+            {
+                var expected = all.Logits.AsSpan((row * 5 + 4) * 512, 512).ToArray();
+                var actual = last.Logits.AsSpan(row * 512, 512).ToArray();
+                Assert.InRange(expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)), 0, 1e-5);
+            }
+            // The cache is the prompt's either way.
+            Assert.Equal(all.Present.Length, last.Present.Length);
+        }
     }
 
     [Fact]
@@ -37,7 +67,7 @@ public sealed class OnnxFormatTests(Stories260KFixture fixture)
     {
         var graph = LlamaOnnxExporter.Build(fixture.Model.Config, SafetensorsFile.Read(fixture.Model.WeightsPath).Tensors);
         string[] standard = ["Add", "And", "Cast", "Concat", "Cos", "Div", "Expand", "Gather", "LessOrEqual", "MatMul", "Mul", "Neg", "Pow", "Range",
-            "ReduceMean", "Reshape", "Shape", "Sigmoid", "Sin", "Slice", "Softmax", "Sqrt", "Squeeze", "Transpose", "Unsqueeze", "Where", "Identity"];
+            "ReduceMean", "Reshape", "Shape", "Sigmoid", "Sin", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Transpose", "Unsqueeze", "Where", "Identity"];
         Assert.Empty(graph.Nodes.Select(n => n.OpType).Distinct().Except(standard));
     }
 

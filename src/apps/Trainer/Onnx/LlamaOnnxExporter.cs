@@ -1,4 +1,5 @@
 using Uld.Contracts.Models;
+using Uld.Inference;
 using Uld.Trainer.Safetensors;
 using Uld.Trainer.Model;
 
@@ -18,6 +19,15 @@ public static class LlamaOnnxExporter
     public const string Total = "total_sequence_length";
     /// <summary>The output of a graph built without its head: the final norm's output, [batch, seq, hidden].</summary>
     public const string FinalHidden = "final_hidden";
+    /// <summary>
+    /// An overridable initializer (a graph input with a default, int64 scalar 0): set to 1, the head runs on each row's
+    /// last position only and <c>logits</c> is [batch, 1, vocab]. Prefill samples from the last position alone, and at a
+    /// 128K vocabulary the head over every position of a 2,048-token prompt is 1 GB of logits and a fifth of the
+    /// arithmetic. Left at its default the graph is Optimum's, every position scored.
+    /// </summary>
+    public const string LogitsLastOnly = OnnxCausalLm.LogitsLastOnlyInput;
+    /// <summary>The logits' position dimension: the sequence, or 1 with <see cref="LogitsLastOnly"/>.</summary>
+    public const string LogitsLength = "logits_length";
     private const string EmbeddingWeight = "model.embed_tokens.weight";
     private const string LmHeadWeight = "lm_head.weight";
 
@@ -146,6 +156,14 @@ public static class LlamaOnnxExporter
         }
 
         var normed = RmsNorm(hidden, "model.norm.weight");
+        if (withHead)
+        {
+            // Positions [(seq − 1)·last_only, seq): all of them by default, the last one on request.
+            g.Input(LogitsLastOnly, OnnxType.Int64);
+            g.Initializers.Add(new OnnxInitializer(LogitsLastOnly, OnnxType.Int64, [], BitConverter.GetBytes(0L)));
+            var first = g.Mul(g.Sub(sequenceLength, one), LogitsLastOnly);
+            normed = g.Op("Slice", [normed, first, sequenceLength, g.Int64s("/logit_axes", 1)]);
+        }
         if (quantizedTables)
         {
             var head = c.TieWordEmbeddings ? embedding! : QuantizedTable.Add(g, weights, LmHeadWeight, c.VocabSize, c.HiddenSize, gather: false, head: true);
@@ -159,7 +177,7 @@ public static class LlamaOnnxExporter
         }
         // Logits (or the final hidden state) first, then present.* in layer order, as Optimum lists them.
         g.Outputs.Insert(0, withHead
-            ? new OnnxValueInfo("logits", OnnxType.Float, [Batch, Sequence, c.VocabSize])
+            ? new OnnxValueInfo("logits", OnnxType.Float, [Batch, LogitsLength, c.VocabSize])
             : new OnnxValueInfo(FinalHidden, OnnxType.Float, [Batch, Sequence, c.HiddenSize]));
         return g;
     }

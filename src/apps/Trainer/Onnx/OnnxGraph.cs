@@ -159,6 +159,7 @@ public sealed class OnnxGraph(string name)
 
     // Op helpers, named after ONNX operators.
     public string Add(string a, string b) => Op("Add", [a, b]);
+    public string Sub(string a, string b) => Op("Sub", [a, b]);
     public string Mul(string a, string b) => Op("Mul", [a, b]);
     public string Div(string a, string b) => Op("Div", [a, b]);
     public string Pow(string x, string exponent) => Op("Pow", [x, exponent]);
