@@ -44,12 +44,8 @@ public sealed class OnnxCausalLm : IDisposable
     public OnnxCausalLm(string onnxPath, SessionOptions? options = null, PrePackedWeightsContainer? prepacked = null)
     {
         if (!File.Exists(onnxPath)) throw new FileNotFoundException($"ONNX model {onnxPath} does not exist.", onnxPath);
-        _session = (options, prepacked) switch
-        {
-            (null, null) => new InferenceSession(onnxPath),
-            (_, null) => new InferenceSession(onnxPath, options),
-            _ => new InferenceSession(onnxPath, options ?? new SessionOptions(), prepacked),
-        };
+        using var quiet = options is null ? Quiet(new SessionOptions()) : null;
+        _session = prepacked is null ? new InferenceSession(onnxPath, options ?? quiet!) : new InferenceSession(onnxPath, options ?? quiet!, prepacked);
         try
         {
             var inputs = _session.InputMetadata;
@@ -89,6 +85,16 @@ public sealed class OnnxCausalLm : IDisposable
             Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Session options at ONNX Runtime's error level: at warning level it reports, on every load, that the graph's
+    /// overridable <see cref="LogitsLastOnlyInput"/> is not folded as a constant — which is the point of it.
+    /// </summary>
+    public static SessionOptions Quiet(SessionOptions options)
+    {
+        options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+        return options;
     }
 
     public KvCache EmptyCache(int batch) => KvCache.Empty(Layers, batch, KvHeads, HeadDim);

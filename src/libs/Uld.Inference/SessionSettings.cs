@@ -30,14 +30,14 @@ public sealed record SessionSettings
 
     public SessionOptions Create()
     {
-        var options = new SessionOptions
+        var options = OnnxCausalLm.Quiet(new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = Math.Max(1, IntraOpThreads),
             // A decoder graph is one chain of dependent operators: an inter-op pool would only add idle threads.
             InterOpNumThreads = 1,
-        };
+        });
         try
         {
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");

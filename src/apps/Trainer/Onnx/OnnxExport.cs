@@ -93,7 +93,7 @@ public static class OnnxExport
         {
             // One 24-token run: MatMul weights are not prepacked, since at 1B the packed copies would sit beside the
             // memory-mapped originals while the session loads, the peak of the whole export.
-            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
+            using var options = OnnxCausalLm.Quiet(new Microsoft.ML.OnnxRuntime.SessionOptions());
             options.AddSessionConfigEntry("session.disable_prepacking", "1");
             using var session = new OnnxCausalLm(onnxPath, options);
             using var empty = session.EmptyCache(Batch);
