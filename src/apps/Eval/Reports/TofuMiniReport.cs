@@ -70,7 +70,9 @@ public static class TofuMiniReport
             var baselines = run.Results.Where(x => Rows.Skip(2).Any(row => row.Deployment == x.Deployment)).ToList();
             var beaten = baselines.Where(b => b.ModelUtility >= uld.ModelUtility && (b.ForgetQuality ?? 0) >= (uld.ForgetQuality ?? 0)).Select(b => b.Deployment).ToList();
             var muRatio = uld.ModelUtility / target.ModelUtility;
-            var versus = beaten.Count == 0 ? "ahead of every gradient baseline on FQ at equal or better MU ✓" : $"not ahead of {string.Join(", ", beaten)} ✗";
+            var versus = baselines.Count == 0 ? "no gradient baseline in this run"
+                : beaten.Count == 0 ? "ahead of every gradient baseline on FQ at equal or better MU ✓"
+                : $"not ahead of {string.Join(", ", beaten)} ✗";
             var fluency = run.FluencyRatio(uld) is { } ratio ? string.Create(CultureInfo.InvariantCulture, $"; fluency {ratio:F2}× retain {Mark(ratio <= 1.25)} (≤ 1.25×)") : "";
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"- {run.ForgetSet}: ULD FQ {Format.P(uld.ForgetQuality)} {Mark((uld.ForgetQuality ?? 0) >= 0.5)} (≥ 0.5); MU {muRatio:F3}× target {Mark(muRatio >= 0.95)} (≥ 0.95×){fluency}; {versus}"));
