@@ -56,13 +56,15 @@ public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
     /// <summary>The weights shared between files.</summary>
     public SharedWeights Shared => shared;
 
-    /// <summary>Releases the shared weights; every lease must have been disposed first.</summary>
+    /// <summary>
+    /// Releases the shared weights once no session is loaded. While one still is (a lease not yet disposed), they stay:
+    /// its session reads them, and unmapping them under it would crash the process rather than end it.
+    /// </summary>
     public void Dispose()
     {
         lock (_lock)
         {
-            if (_entries.Count > 0) throw new InvalidOperationException($"{_entries.Count} sessions are still leased.");
-            shared.Dispose();
+            if (_entries.Count == 0) shared.Dispose();
         }
     }
 
