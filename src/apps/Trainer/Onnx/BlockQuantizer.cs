@@ -18,6 +18,17 @@ public static class BlockQuantizer
         public int BlobSize => BlobSize(Bits);
     }
 
+    /// <summary>
+    /// x [..., K] · Wᵀ → [..., N] as com.microsoft MatMulNBits (inputs A, B uint8 [N, k_blocks, blob_size], scales;
+    /// attributes K, N, bits, block_size, accuracy_level) over codes and scales in this class's layout.
+    /// </summary>
+    public static string MatMulNBits(OnnxGraph g, string x, string codes, string scales, long k, long n, int bits, QuantizedCompute compute,
+        string? output = null) =>
+        g.Op("MatMulNBits", [x, codes, scales],
+            [new IntAttribute("K", k), new IntAttribute("N", n), new IntAttribute("bits", bits), new IntAttribute("block_size", BlockSize),
+                new IntAttribute("accuracy_level", (long)compute)],
+            output, OnnxModelWriter.ContribDomain);
+
     public static int BlocksPerRow(long columns) => (int)((columns + BlockSize - 1) / BlockSize);
     public static int BlobSize(int bits) => BlockSize * bits / 8;
 

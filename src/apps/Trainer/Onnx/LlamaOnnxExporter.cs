@@ -202,8 +202,7 @@ public static class LlamaOnnxExporter
         g.Op("MatMul", [x, c.TieWordEmbeddings ? g.Transpose(headWeight, 1, 0) : headWeight], output: output);
 
     /// <summary>
-    /// x · Wᵀ as MatMulNBits (ORT contrib spec: inputs A, B uint8 [N, k_blocks, blob_size], scales [N·k_blocks];
-    /// attributes K, N, bits, block_size, accuracy_level). The weight is quantized once, when the writer reaches its codes; the
+    /// x · Wᵀ as MatMulNBits (<see cref="BlockQuantizer.MatMulNBits"/>), scales [N·k_blocks]. The weight is quantized once, when the writer reaches its codes; the
     /// scales, written next, reuse that result.
     /// </summary>
     private static string QuantizedLinear(OnnxGraph g, string x, string name, long[] shape, Func<float[]> weight, int bits, QuantizedCompute compute)
@@ -222,10 +221,7 @@ public static class LlamaOnnxExporter
             Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
             return bytes;
         });
-        return g.Op("MatMulNBits", [x, codes, scales],
-            [new IntAttribute("K", k), new IntAttribute("N", n), new IntAttribute("bits", bits), new IntAttribute("block_size", BlockQuantizer.BlockSize),
-                new IntAttribute("accuracy_level", (long)compute)],
-            domain: OnnxModelWriter.ContribDomain);
+        return BlockQuantizer.MatMulNBits(g, x, codes, scales, k, n, bits, compute);
     }
 
     private static SafeTensor Tensor(IReadOnlyDictionary<string, SafeTensor> weights, string name) =>

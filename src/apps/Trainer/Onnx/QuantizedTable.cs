@@ -73,10 +73,8 @@ public static class QuantizedTable
     /// <summary>x [..., hidden] · tableᵀ → [..., rows], the tied LM head.</summary>
     public static string Head(OnnxGraph g, Table table, string x, long rows, long columns, QuantizedCompute compute,
         string? output = null) =>
-        g.Op("MatMulNBits", [x, table.Codes, table.HeadScales ?? throw new ArgumentException("the table was not added for a head.")],
-            [new IntAttribute("K", columns), new IntAttribute("N", rows), new IntAttribute("bits", Bits),
-                new IntAttribute("block_size", BlockQuantizer.BlockSize), new IntAttribute("accuracy_level", (long)compute)],
-            output, OnnxModelWriter.ContribDomain);
+        BlockQuantizer.MatMulNBits(g, x, table.Codes, table.HeadScales ?? throw new ArgumentException("the table was not added for a head."),
+            columns, rows, Bits, compute, output);
 
     private static void Feed(IReadOnlyDictionary<string, SafeTensor> weights, string name, Stream floats)
     {
