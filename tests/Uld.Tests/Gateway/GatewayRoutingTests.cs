@@ -114,9 +114,13 @@ public sealed class GatewayRoutingTests(ServerFixture fixture)
         var arrivals = new List<double>();
         await foreach (var (_, data) in Api.ReadEventsAsync(response)) arrivals.Add(clock.Elapsed.TotalMilliseconds);
         Assert.True(arrivals.Count > 100);
-        // Incremental: the first chunks arrive well before the last one, not all together at the end.
-        Assert.True(arrivals[^1] - arrivals[1] > 5 * (arrivals[2] - arrivals[1]) && arrivals[^1] - arrivals[1] > 10,
-            $"first chunk at {arrivals[1]:F1} ms, last at {arrivals[^1]:F1} ms");
+        // Incremental: chunks arrive spread over the generation, not all together at the end. A buffered stream
+        // delivers every chunk within a millisecond or two of the last one; a streamed one delivers most of them
+        // well before it. (Counting chunks rather than comparing two gaps: one scheduler stall on a loaded machine
+        // must not decide the test.)
+        var early = arrivals.Count(t => arrivals[^1] - t > Math.Max(10, 0.25 * (arrivals[^1] - arrivals[0])));
+        Assert.True(early >= arrivals.Count / 3,
+            $"{early} of {arrivals.Count} chunks arrived well before the last; first at {arrivals[0]:F1} ms, last at {arrivals[^1]:F1} ms");
     }
 }
 
