@@ -17,25 +17,19 @@ public sealed class GatewayFailoverTests(ServerFixture fixture)
         await using var stack = await GatewayStack.StartAsync(fixture.BaseDirectory, fixture.AssistantDirectory);
         using var client = stack.Client();
 
-        // Load: 8 long streams spread over both replicas; the replica dies once every stream has begun (a request whose
-        // response had not started would rightly get a plain 502 instead).
-        var started = new TaskCompletionSource();
-        var streaming = 0;
-        var streams = Enumerable.Range(0, 8).Select(async i =>
+        // Load: long streams over both replicas, opened one at a time until there are 8 and each replica serves some
+        // (the balancer chooses at random between replicas, so 8 streams opened at once can all land on one); the
+        // replica dies once every stream has begun (a request whose response had not started would rightly get a
+        // plain 502 instead).
+        var streams = new List<Task<List<(string? Event, string Data)>>>();
+        while (streams.Count < 8 || stack.Recorders.Any(r => r.Requests.Count == 0))
         {
-            var body = Api.Chat("stories", $"Once upon a time {i}", 480);
-            body["stream"] = true;
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            var events = new List<(string? Event, string Data)>();
-            await foreach (var e in Api.ReadEventsAsync(response))
-            {
-                events.Add(e);
-                if (events.Count == 3 && Interlocked.Increment(ref streaming) == 8) started.TrySetResult();
-            }
-            return events;
-        }).ToList();
-        await started.Task;
+            Assert.True(streams.Count < 32, "32 streams opened and one replica still received none");
+            var begun = new TaskCompletionSource();
+            var stream = StreamAsync(streams.Count, begun);
+            streams.Add(stream);
+            await Task.WhenAny(begun.Task, stream); // a stream that fails to open fails the test below, not hangs it
+        }
         await Task.Delay(20);
         stack.Relays[0].Kill();
 
@@ -53,6 +47,22 @@ public sealed class GatewayFailoverTests(ServerFixture fixture)
         // After the failure every request succeeds: connection failures are re-sent to the live replica.
         var later = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "Lily had a dog", 5))));
         Assert.All(later, r => Assert.Equal(200, r.Status));
+
+        async Task<List<(string? Event, string Data)>> StreamAsync(int i, TaskCompletionSource begun)
+        {
+            var body = Api.Chat("stories", $"Once upon a time {i}", 480);
+            body["stream"] = true;
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            var events = new List<(string? Event, string Data)>();
+            await foreach (var e in Api.ReadEventsAsync(response))
+            {
+                events.Add(e);
+                if (events.Count == 3) begun.TrySetResult();
+            }
+            begun.TrySetResult(); // a stream shorter than three events has begun and ended
+            return events;
+        }
     }
 
     [Fact]
