@@ -6,12 +6,19 @@
 #
 #   bench/tofu-mini.sh [--forget "forget4 forget2 forget1"] [--work artifacts/tofu-mini] [--methods "ga ga+gd ..."] [--soul-methods "npo+kl"]
 #   INSTALL_DEFAULTS=1 bench/tofu-mini.sh --forget forget4    # also (re)writes the default models under models/
-#   bench/tofu-mini.sh --methods "" --soul-methods "" --offset-methods "" --report bench/results/tofu-mini-uld.md
+#   bench/tofu-mini.sh --methods "" --soul-methods "" --offset-methods "" --report artifacts/uld-only.md
 #                                                              # ULD only (target, retain, the assistant's α sweep)
 #
 # Every step skips outputs that already exist, so an interrupted run continues where it stopped (delete a directory
-# under --work to rebuild it). Timing on a 2-core machine: ~15 min for the target, ~7 min per retain model, a few
-# minutes of unlearning and ~15 min of evaluation per forget set.
+# under --work to rebuild it). Timing on a 2-core machine: ~15 min for the target, ~7 min per retain model, then per
+# forget set ~20 min of unlearning (every method) and 20–60 min of evaluating its 30 deployments. Once `target` and
+# `small` exist under --work (a run builds them before any forget set) the forget sets are independent, and these
+# models are too small to use two cores each: one process per forget set ran every method's unlearning and evaluation
+# in 70 min instead of ≈ 2.5 h, e.g.
+#   for i in 1 2 4; do OMP_NUM_THREADS=1 BIN=artifacts/tofu-mini/bin-$i PORT=$((8200 + 10 * i)) GATEWAY_PORT=$((8201 + 10 * i)) \
+#     bench/tofu-mini.sh --forget forget$i --report artifacts/tofu-mini/part-$i.md & sleep 60; done; wait
+#   bench/tofu-mini.sh    # every step is done: only writes the report of all three
+# (the sleep lets each build and copy its binaries before the next starts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
