@@ -24,15 +24,17 @@ public static class RandomModel
         var range = config.Extra?.TryGetValue("initializer_range", out var r) == true && r.TryGetDouble(out var value) ? value : DefaultInitializerRange;
 
         progress?.Invoke("initialising random weights");
-        manual_seed(seed);
         using var model = new LlamaForCausalLM(config);
+        // A generator of its own, not the process-wide one: the same seed gives the same weights even when other work
+        // in the process draws random numbers at the same time (the same stream as torch.manual_seed(seed)).
+        using var generator = new Generator((ulong)seed);
         using (no_grad())
         {
             foreach (var (parameterName, parameter) in model.named_parameters())
             {
                 if (parameterName.EndsWith("norm.weight", StringComparison.Ordinal)) parameter.fill_(1);
                 else if (parameterName.EndsWith(".bias", StringComparison.Ordinal)) parameter.zero_();
-                else parameter.normal_(0, range);
+                else parameter.normal_(0, range, generator);
             }
         }
         model.eval();
