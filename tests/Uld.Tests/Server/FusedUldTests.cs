@@ -85,8 +85,7 @@ public sealed class FusedUldTests(ServerFixture fixture) : IDisposable
     [Fact]
     public async Task A_fused_graph_of_another_assistant_stops_start_up()
     {
-        var other = _temp["assistant-k3"];
-        LayerTruncation.WriteAssistant(ModelDirectory.Open(fixture.BaseDirectory), layers: 3, other, overwrite: false);
+        var other = Stories260KModels.ThreeLayerAssistantDirectory;
         var settings = ServerFixture.Settings(fixture.BaseDirectory, fixture.AssistantDirectory);
         settings["LogitServer:Deployments:1:Fused"] = Fuse(other, "other");
         var error = await Assert.ThrowsAsync<DeploymentConfigurationException>(() => LogitServerHost.StartAsync(settings));

@@ -6,8 +6,8 @@ using Uld.Trainer.Torch;
 namespace Uld.Tests.Support;
 
 /// <summary>
-/// stories260K imported once per test run, with a 2-layer truncation of it as a stand-in ULD assistant; both are read,
-/// never written, by the tests. Building them is the only TorchSharp work outside <see cref="TorchSharpCollection"/>:
+/// stories260K imported once per test run, with 2- and 3-layer truncations of it as stand-in ULD assistants; all are
+/// read, never written, by the tests. Building them is the only TorchSharp work outside <see cref="TorchSharpCollection"/>:
 /// whoever asks first builds them and everyone else waits, so it never overlaps another TorchSharp test (that
 /// collection's fixture asks before its first test runs).
 /// </summary>
@@ -17,6 +17,8 @@ public static class Stories260KModels
 
     public static string BaseDirectory => Built.Value["stories260K"];
     public static string AssistantDirectory => Built.Value["assistant"];
+    /// <summary>Another assistant of the same base (3 layers): built here so that no test outside the collection runs TorchSharp.</summary>
+    public static string ThreeLayerAssistantDirectory => Built.Value["assistant-k3"];
 
     private static TempDirectory Build()
     {
@@ -25,6 +27,7 @@ public static class Stories260KModels
         TorchRuntime.EnsureInitialized();
         ModelImporter.ImportLlama2c(SharedPaths.Stories260KCheckpoint, SharedPaths.Stories260KTokenizer, temp["stories260K"], "stories260K", new ModelPackage.Options());
         LayerTruncation.WriteAssistant(ModelDirectory.Open(temp["stories260K"]), layers: 2, temp["assistant"], overwrite: false);
+        LayerTruncation.WriteAssistant(ModelDirectory.Open(temp["stories260K"]), layers: 3, temp["assistant-k3"], overwrite: false);
         return temp;
     }
 }
