@@ -25,8 +25,8 @@ public static class RandomModel
 
         progress?.Invoke("initialising random weights");
         using var model = new LlamaForCausalLM(config);
-        // A generator of its own, not the process-wide one: the same seed gives the same weights even when other work
-        // in the process draws random numbers at the same time (the same stream as torch.manual_seed(seed)).
+        // A generator of its own, not the process-wide one (which constructing the model above also draws from): the
+        // same seed gives the same weights whatever else in the process draws random numbers.
         using var generator = new Generator((ulong)seed);
         using (no_grad())
         {
