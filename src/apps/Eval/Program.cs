@@ -6,6 +6,7 @@ var root = new RootCommand("uld-eval: unlearning metrics through an OpenAI-compa
 {
     TofuCommand.Create(),
     ReportCommand.Create(),
+    SelectCommand.Create(),
     AbCommand.Create(),
     ReportCommand.CreateRobustness(),
     CliErrors.CreateVerboseOption(),

@@ -17,13 +17,15 @@ public static class TofuCommand
         var common = new EvalOptions("http://127.0.0.1:8000");
         var models = new Option<string[]>("--model", "-m") { Description = "deployment to evaluate: name, name@alpha or name@alpha@r (repeat)", Required = true, AllowMultipleArgumentsPerToken = true };
         var retain = new Option<string?>("--retain-model") { Description = "deployment of the retain model (never saw the forget set): forget quality and PrivLeak are measured against it" };
+        var retainResults = new Option<FileInfo>("--retain-results")
+        { Description = "an earlier run's results JSON holding --retain-model's result on the same questions: compare with it instead of evaluating the retain model again" }.AcceptExistingOnly();
         var maxTokens = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 200 };
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 16 };
         var questionFormat = new Option<string>("--question-format") { Description = "how questions are asked, {0} = the question (a paraphrase probe)", DefaultValueFactory = _ => "{0}" };
         var output = new Option<FileInfo>("--output", "-o") { Description = "results JSON (a .md summary is written beside it)", Required = true };
         var command = new Command("tofu", "TOFU forget quality, model utility, ROUGE-L, truth ratio, and MUSE VerbMem/KnowMem/PrivLeak through the API.")
         {
-            models, retain, maxTokens, concurrency, questionFormat, output,
+            models, retain, retainResults, maxTokens, concurrency, questionFormat, output,
         };
         common.AddTo(command);
         command.SetAction((parse, ct) => CliErrors.RunAsync(parse, async () =>
@@ -36,8 +38,9 @@ public static class TofuCommand
             var format = parse.GetValue(questionFormat)!;
             if (!format.Contains("{0}", StringComparison.Ordinal)) throw new UserErrorException("--question-format must contain {0} (the question).");
             var options = new TofuEvaluationOptions { MaxNewTokens = parse.GetValue(maxTokens), Concurrency = parse.GetValue(concurrency), QuestionFormat = format };
+            var earlier = parse.GetValue(retainResults) is { } file ? RetainResultOf(EvaluationRun.Load(file.FullName), retainRef, parse.GetValue(common.Forget)!, file.Name) : null;
             var run = await EvaluateAsync(new TofuEvaluator(new UldApiClient(http), sets, options), deployments, retainRef,
-                parse.GetValue(common.Forget)!, definition.Name, options, ct);
+                parse.GetValue(common.Forget)!, definition.Name, options, ct, earlier);
             var path = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             AtomicFile.WriteAllText(path, run.ToJson());
@@ -50,15 +53,17 @@ public static class TofuCommand
     }
 
     /// <summary>Evaluates the retain model first (if given), then every deployment, comparing each with it.</summary>
+    /// <param name="retainResult">the retain model's result from an earlier run on the same questions; it is not evaluated again</param>
     public static async Task<EvaluationRun> EvaluateAsync(TofuEvaluator evaluator, IReadOnlyList<DeploymentRef> deployments, DeploymentRef? retain,
-        string forgetSet, string split, TofuEvaluationOptions options, CancellationToken ct)
+        string forgetSet, string split, TofuEvaluationOptions options, CancellationToken ct, DeploymentResult? retainResult = null)
     {
         var results = new List<DeploymentResult>();
+        if (retainResult is not null) results.Add(retainResult);
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .StartAsync(async ctx =>
             {
-                var all = (retain is null ? deployments : deployments.Where(d => d != retain).Prepend(retain)).ToList();
+                var all = (retain is null ? deployments : deployments.Where(d => d != retain).Prepend(retain)).Skip(retainResult is null ? 0 : 1).ToList();
                 var tasks = all.Select(d => ctx.AddTask(Markup.Escape(d.ToString()), autoStart: false)).ToList();
                 for (var i = 0; i < all.Count; i++)
                 {
@@ -72,8 +77,16 @@ public static class TofuCommand
         {
             foreach (var result in results.Skip(1)) TofuEvaluator.CompareWithRetain(result, results[0]);
             TofuEvaluator.CompareWithRetain(results[0], results[0]);
-            foreach (var result in results) await evaluator.ScoreFluencyAsync(result, retain, ct);
+            foreach (var result in results.Where(r => r != retainResult)) await evaluator.ScoreFluencyAsync(result, retain, ct);
         }
         return new EvaluationRun { ForgetSet = forgetSet, Split = split, RetainDeployment = retain?.ToString(), MaxNewTokens = options.MaxNewTokens, Results = results };
+    }
+
+    private static DeploymentResult RetainResultOf(EvaluationRun run, DeploymentRef? retain, string forgetSet, string file)
+    {
+        if (retain is null) throw new UserErrorException("--retain-results needs --retain-model (the deployment whose result it holds).");
+        if (run.ForgetSet != forgetSet) throw new UserErrorException($"{file} was measured on {run.ForgetSet}, not {forgetSet}.");
+        return run.Results.FirstOrDefault(r => r.Deployment == retain.ToString())
+            ?? throw new UserErrorException($"{file} holds no result for '{retain}'.");
     }
 }

@@ -1,129 +1,197 @@
-using Uld.Contracts;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Uld.Contracts;
 using Uld.Eval.Tofu;
 
 namespace Uld.Eval.Reports;
 
 /// <summary>
-/// bench/results/tofu-mini.md: seed 001's table (rows = methods, columns per forget size: FQ, forget ROUGE-L, MU,
-/// retain ROUGE-L), the targets checked (fluency: forget answers' NLL under the retain model ≤ 1.25× the retain model's own), training times from the model manifests, and the α sweep.
+/// bench/results/tofu-mini.md under the held-out protocol (docs/METHODS.md, *Protocol*): per pair of forget sets, the
+/// test table (each method at the configuration chosen on validation, mean ± sd over seeds), the comparisons it
+/// supports — a win only where the means differ by more than both spreads —, the calibrated α against fixed α, and the
+/// validation table the choices were made on. Every sentence about results is computed here from those tables.
 /// </summary>
 public static class TofuMiniReport
 {
-    /// <summary>Table rows: label and deployment name in the benchmark's LogitServer.</summary>
-    public static readonly (string Label, string Deployment)[] Rows =
-    [
-        ("Target", "target"), ("Retain", "retain"), ("GA", "ga"), ("GA+GD", "ga+gd"), ("GA+KL", "ga+kl"), ("GA1", "ga1"), ("GA2", "ga2"), ("GA3", "ga3"),
-        ("NPO", "npo"), ("NPO+GD", "npo+gd"), ("NPO+KL", "npo+kl"), ("NPO+KL (SOUL)", "soul-npo+kl"), ("TNPO", "tnpo"), ("SimNPO", "simnpo"), ("SimNPO+GD", "simnpo+gd"), ("DPO", "dpo"), ("DPO+GD", "dpo+gd"), ("IDK", "idk+gd"), ("FLAT (KL)", "flat-kl"),
-        ("Task vector", "task-vector"), ("INFLUENCE+GD", "influence+gd"), ("RMU", "rmu"), ("Offset-GA+KL", "offset-ga+kl"), ("Offset-DPO+KL", "offset-dpo+kl"), ("Offset-NPO+KL", "offset-npo+kl"),
-    ];
-
-    public static string Write(string work, double alphaDefault, string plotPath, string uldRule = "Difference")
+    /// <summary>Display names of the methods the benchmark runs (deployment prefix before '~').</summary>
+    public static readonly IReadOnlyDictionary<string, string> Labels = new Dictionary<string, string>
     {
-        var runs = Directory.Exists(Path.Combine(work, "results"))
-            ? Directory.EnumerateFiles(Path.Combine(work, "results"), "forget*.json")
-                .Select(EvaluationRun.Load)
-                .OrderBy(r => int.TryParse(r.ForgetSet["forget".Length..], out var n) ? n : 0).ToList()
-            : [];
-        if (runs.Count == 0) throw new UserErrorException($"no evaluation results under {work}/results (run bench/tofu-mini.sh first).");
-        var uldName = "uld@" + alphaDefault.ToString(CultureInfo.InvariantCulture);
+        ["uld"] = "ULD", ["ga+gd"] = "GA+GD", ["ga+kl"] = "GA+KL", ["npo+gd"] = "NPO+GD", ["npo+kl"] = "NPO+KL", ["simnpo+gd"] = "SimNPO+GD",
+        ["dpo+gd"] = "DPO+GD", ["idk+gd"] = "IDK+GD", ["rmu"] = "RMU", ["soul-npo+kl"] = "NPO+KL (SOUL)", ["offset-npo+kl"] = "δ-NPO+KL (offset)",
+        ["offset-ga+kl"] = "δ-GA+KL (offset)", ["offset-dpo+kl"] = "δ-DPO+KL (offset)",
+    };
+
+    /// <summary>Mean and sample standard deviation (0 for one value).</summary>
+    public readonly record struct Spread(double Mean, double Sd, int N)
+    {
+        public static Spread Of(IReadOnlyList<double> values) => values.Count == 0 ? new(double.NaN, double.NaN, 0)
+            : new(values.Average(), values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - values.Average()) * (v - values.Average())) / (values.Count - 1)), values.Count);
+
+        /// <summary>Ahead of <paramref name="other"/> by more than both spreads (mean − sd above the other's mean + sd).</summary>
+        public bool Beats(Spread other) => N > 0 && other.N > 0 && Mean - Sd > other.Mean + other.Sd;
+
+        public string Show(Func<double, string> format) => N == 0 ? "—" : N == 1 ? format(Mean) : $"{format(Mean)} ± {format(Sd)}";
+    }
+
+    /// <summary>One method's seeds on a test set.</summary>
+    public sealed record MethodRow(string Method, string Config, Spread ForgetQuality, Spread Utility, Spread ForgetRouge, Spread RetainRouge,
+        Spread VerbMem, Spread PrivLeak, Spread? Alpha);
+
+    public static string Write(string work, IReadOnlyList<(string Validation, string Test)> pairs)
+    {
         var md = new StringBuilder();
-        md.AppendLine("# TOFU-mini: ULD vs gradient-based unlearning");
+        md.AppendLine("# TOFU-mini: ULD vs gradient-based unlearning, held-out protocol");
         md.AppendLine();
-        md.AppendLine("Written by `bench/tofu-mini.sh` (models built from `../shared/data/tofu`, served by LogitServer, measured through the API by `uld-eval tofu`).");
-        md.AppendLine(CultureInfo.InvariantCulture, $"Split `data/tofu-mini.json` (40 authors); forget sets of 1, 2, 4 authors. Target: 1.77M-parameter Llama trained from scratch. ULD row: decode rule {uldRule}, α = {alphaDefault}, r = 0, one assistant per forget set.");
-        md.AppendLine("FQ = KS-test p-value of forget truth ratios vs the retain model; MU = harmonic mean of retain / real-author / world-fact probability, ROUGE-L recall and truth score. Greedy decoding.");
-        // Runs may cap the retain, real-author and world-fact sets differently (uld-eval --max-questions): say so per set.
-        md.AppendLine("Questions: " + string.Join("; ", runs.Select(r => r.Results.Count == 0 ? r.ForgetSet
-            : string.Create(CultureInfo.InvariantCulture, $"{r.ForgetSet} {r.Results[0].Forget.Questions} forget / {r.Results[0].Retain.Questions} retain"))) + ".");
-        md.AppendLine();
-
-        var header = new StringBuilder("| method |");
-        var rule = new StringBuilder("|---|");
-        foreach (var run in runs)
+        md.AppendLine("Written by `bench/tofu-mini.sh` and `uld-eval report` (models built from `../shared/data/tofu`, served by LogitServer, measured through the API).");
+        md.AppendLine("Protocol ([docs/METHODS.md](../../docs/METHODS.md#protocol)): every method is tuned over the same grid size on a *validation* forget set " +
+                      "(authors 186–189); one rule picks its configuration there — the highest forget quality among configurations with model utility " +
+                      $"≥ {ConfigurationSelection.UtilityFloor}× the target's, else the highest utility —; only that configuration runs on the *test* forget set " +
+                      "(authors 196–199), once per seed, and only test numbers are reported as results. ULD's α is not tuned: each assistant is served " +
+                      "at the α its calibration chose (no retain model involved). Target and retain models are single-seed.");
+        md.AppendLine("FQ = KS-test p-value of forget truth ratios vs the retain model (TOFU); MU = harmonic mean of retain / real-author / world-fact " +
+                      "probability, ROUGE-L recall and truth score (TOFU); PrivLeak = (AUC − AUC_retain) / AUC_retain × 100 (MUSE). Greedy decoding.");
+        foreach (var (validation, test) in pairs)
         {
-            header.Append(CultureInfo.InvariantCulture, $" {run.ForgetSet} FQ | forget R-L | MU | retain R-L |");
-            rule.Append("---|---|---|---|");
+            var testRuns = Runs(work, test);
+            var valRuns = Runs(work, validation);
+            if (testRuns.Count == 0 && valRuns.Count == 0) { md.AppendLine().AppendLine($"## {test}: not run"); continue; }
+            var selected = Selected(work, validation);
+            TestSection(md, work, test, validation, testRuns, selected);
+            ValidationSection(md, validation, valRuns, selected);
         }
-        md.AppendLine(header.ToString()).AppendLine(rule.ToString());
-        foreach (var (label, deployment) in Rows.Append(("ULD", uldName)))
-        {
-            var line = new StringBuilder($"| {label} |");
-            foreach (var run in runs)
-            {
-                var r = run.Results.FirstOrDefault(x => x.Deployment == deployment);
-                line.Append(r is null ? " not run | | | |"
-                    : string.Create(CultureInfo.InvariantCulture, $" {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.ModelUtility:F3} | {r.Retain.RougeL:F3} |"));
-            }
-            md.AppendLine(line.ToString());
-        }
-
-        md.AppendLine().AppendLine("## Targets").AppendLine();
-        foreach (var run in runs)
-        {
-            var uld = run.Results.FirstOrDefault(x => x.Deployment == uldName);
-            var target = run.Results.First(x => x.Deployment == "target");
-            if (uld is null) { md.AppendLine(CultureInfo.InvariantCulture, $"- {run.ForgetSet}: no ULD result at α = {alphaDefault}."); continue; }
-            var baselines = run.Results.Where(x => Rows.Skip(2).Any(row => row.Deployment == x.Deployment)).ToList();
-            var beaten = baselines.Where(b => b.ModelUtility >= uld.ModelUtility && (b.ForgetQuality ?? 0) >= (uld.ForgetQuality ?? 0)).Select(b => b.Deployment).ToList();
-            var muRatio = uld.ModelUtility / target.ModelUtility;
-            var versus = baselines.Count == 0 ? "no gradient baseline in this run"
-                : beaten.Count == 0 ? "ahead of every gradient baseline on FQ at equal or better MU ✓"
-                : $"not ahead of {string.Join(", ", beaten)} ✗";
-            var fluency = run.FluencyRatio(uld) is { } ratio ? string.Create(CultureInfo.InvariantCulture, $"; fluency {ratio:F2}× retain {Mark(ratio <= 1.25)} (≤ 1.25×)") : "";
-            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"- {run.ForgetSet}: ULD FQ {Format.P(uld.ForgetQuality)} {Mark((uld.ForgetQuality ?? 0) >= 0.5)} (≥ 0.5); MU {muRatio:F3}× target {Mark(muRatio >= 0.95)} (≥ 0.95×){fluency}; {versus}"));
-        }
-
-        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"## Greedy forget answers ({uldName} beside the retain model)");
-        foreach (var run in runs)
-            foreach (var r in run.Results.Where(x => x.Deployment == uldName || x.Deployment == run.RetainDeployment))
-            {
-                md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"**{run.ForgetSet}, {r.Deployment}**").AppendLine();
-                foreach (var e in r.ForgetExamples) md.AppendLine(CultureInfo.InvariantCulture, $"- {e.Question} → {Format.Quote(e.Generated)}");
-            }
-
-        md.AppendLine().AppendLine("## Training time (seconds, from each model's manifest)").AppendLine();
-        md.AppendLine("| method | " + string.Join(" | ", runs.Select(r => r.ForgetSet)) + " |");
-        md.AppendLine("|---|" + string.Concat(runs.Select(_ => "---|")));
-        foreach (var (label, dir) in new[] { ("Target", "../target"), ("Retain", "../retain-{f}") }.Concat(Rows.Skip(2).Select(r => (r.Label, r.Deployment))).Append(("ULD", "uld")))
-        {
-            md.AppendLine($"| {label} | " + string.Join(" | ", runs.Select(run => Seconds(Path.Combine(work, run.ForgetSet, dir.Replace("{f}", run.ForgetSet))))) + " |");
-        }
-
-        md.AppendLine().AppendLine("## α sweep (per request, same assistant)").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"![forget quality and utility vs α]({Path.GetFileName(plotPath)})");
-        md.AppendLine();
-        md.AppendLine("| forget set | α | FQ | forget R-L | MU | MU / target | retain R-L | VerbMem | PrivLeak | fluency NLL |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
-        var series = new List<(string, IReadOnlyList<DeploymentResult>, DeploymentResult)>();
-        foreach (var run in runs)
-        {
-            var target = run.Results.First(x => x.Deployment == "target");
-            var sweep = run.Results.Where(x => x.Model == "uld" && x.Alpha is not null).OrderBy(x => x.Alpha).ToList();
-            series.Add((run.ForgetSet, sweep, target));
-            foreach (var r in sweep.Prepend(target))
-            {
-                md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {run.ForgetSet} | {(r == target ? "0 (target)" : r.Alpha)} | {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.ModelUtility:F3} | {r.ModelUtility / target.ModelUtility:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Format.Signed(r.PrivLeak)} | {Format.Fluency(r.FluencyNll, run.FluencyRatio(r))} |");
-            }
-        }
-        AlphaPlot.Save(series, plotPath);
         return md.ToString();
     }
 
-    private static string Mark(bool ok) => ok ? "✓" : "✗";
-
-    private static string Seconds(string modelDirectory)
+    private static void TestSection(StringBuilder md, string work, string test, string validation, IReadOnlyList<EvaluationRun> runs,
+        IReadOnlyDictionary<string, string> selected)
     {
-        var manifest = Path.Combine(modelDirectory, "manifest.json");
-        // An offset method's output is a pair of directories; its training time is the unlearned model's.
-        if (!File.Exists(manifest)) manifest = Path.Combine(modelDirectory, "unlearned", "manifest.json");
-        if (!File.Exists(manifest)) return "—";
-        var seconds = JsonNode.Parse(File.ReadAllText(manifest))?["metrics"]?["train_seconds"]?.GetValue<double>();
-        return seconds is null ? "—" : seconds.Value.ToString("F0", CultureInfo.InvariantCulture);
+        md.AppendLine().AppendLine($"## Test: {test} (configurations chosen on {validation})").AppendLine();
+        var all = runs.SelectMany(r => r.Results).ToList();
+        var target = all.FirstOrDefault(r => r.Deployment == "target");
+        var retain = all.FirstOrDefault(r => r.Deployment == "retain");
+        if (target is null) { md.AppendLine("No target result: the test evaluation did not run."); return; }
+        md.AppendLine(CultureInfo.InvariantCulture, $"Questions: {target.Forget.Questions} forget / {target.Retain.Questions} retain. Target MU {target.ModelUtility:F3}.").AppendLine();
+        md.AppendLine("| method | configuration | seeds | FQ | MU × target | forget ROUGE-L | retain ROUGE-L | VerbMem | PrivLeak | α |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var (label, r) in new[] { ("Target", target), ("Retain", retain) })
+            if (r is not null)
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {label} | — | 1 | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Pct(r.PrivLeak)} | — |");
+        var rows = Rows(work, test, all, target, selected);
+        foreach (var row in rows)
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => x.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture))} | {row.Alpha?.Show(F3) ?? "—"} |");
+
+        md.AppendLine().AppendLine("What the table shows (a difference counts only where the means differ by more than both standard deviations):").AppendLine();
+        foreach (var line in Claims(rows)) md.AppendLine("- " + line);
+        AlphaSection(md, work, test, all, target, rows);
     }
+
+    /// <summary>The sentences the report (and the README, which quotes them) may say about a test table.</summary>
+    public static IEnumerable<string> Claims(IReadOnlyList<MethodRow> rows)
+    {
+        var uld = rows.FirstOrDefault(r => r.Method == "uld");
+        if (uld is null) { yield return "no ULD row."; yield break; }
+        yield return string.Create(CultureInfo.InvariantCulture,
+            $"ULD: FQ {uld.ForgetQuality.Show(x => Format.P(x))} at MU {uld.Utility.Show(F3)}× target — {(uld.ForgetQuality.Mean >= 0.5 ? "meets" : "misses")} FQ ≥ 0.5, {(uld.Utility.Mean >= 0.95 ? "meets" : "misses")} MU ≥ 0.95×.");
+        foreach (var b in rows.Where(r => r != uld))
+        {
+            var fq = uld.ForgetQuality.Beats(b.ForgetQuality) ? "higher FQ" : b.ForgetQuality.Beats(uld.ForgetQuality) ? "lower FQ" : "FQ within the spread";
+            var mu = uld.Utility.Beats(b.Utility) ? "higher MU" : b.Utility.Beats(uld.Utility) ? "lower MU" : "MU within the spread";
+            var verdict = (fq, mu) switch
+            {
+                ("higher FQ", not "lower MU") => "ULD ahead",
+                ("lower FQ", not "higher MU") => "ULD behind",
+                ("FQ within the spread", "higher MU") => "ULD ahead on utility only",
+                ("FQ within the spread", "lower MU") => "ULD behind on utility",
+                ("FQ within the spread", _) => "no difference",
+                _ => "a trade-off",
+            };
+            yield return $"vs {Label(b.Method)}: {verdict} ({fq}, {mu}).";
+        }
+    }
+
+    private static List<MethodRow> Rows(string work, string test, IReadOnlyList<DeploymentResult> all, DeploymentResult target, IReadOnlyDictionary<string, string> selected)
+    {
+        var rows = new List<MethodRow>();
+        var seeds = all.Where(r => r.Alpha is null && ConfigurationSelection.Parse(r.Deployment) is { } p && p.Config.StartsWith("seed", StringComparison.Ordinal))
+            .GroupBy(r => ConfigurationSelection.Parse(r.Deployment)!.Value.Method);
+        foreach (var method in seeds.OrderBy(g => g.Key == "uld" ? "" : g.Key, StringComparer.Ordinal))
+        {
+            var r = method.ToList();
+            Spread S(Func<DeploymentResult, double?> f) => Spread.Of(r.Select(f).Where(v => v is not null && double.IsFinite(v.Value)).Select(v => v!.Value).ToList());
+            Spread? alpha = method.Key == "uld"
+                ? Spread.Of(r.Select(x => CalibratedAlpha(Path.Combine(work, "test", test, "uld", ConfigurationSelection.Parse(x.Deployment)!.Value.Config))).OfType<double>().ToList())
+                : null;
+            rows.Add(new MethodRow(method.Key, selected.GetValueOrDefault(method.Key, "?"), S(x => x.ForgetQuality), S(x => x.ModelUtility / target.ModelUtility),
+                S(x => x.Forget.RougeL), S(x => x.Retain.RougeL), S(x => x.VerbMem), S(x => x.PrivLeak), alpha));
+        }
+        return rows;
+    }
+
+    /// <summary>Calibrated α against fixed α on the same assistant (the first seed's): how much FQ calibration leaves on the table.</summary>
+    private static void AlphaSection(StringBuilder md, string work, string test, IReadOnlyList<DeploymentResult> all, DeploymentResult target, IReadOnlyList<MethodRow> rows)
+    {
+        var sweep = all.Where(r => r.Alpha is not null && ConfigurationSelection.Parse(r.Deployment)?.Method == "uld").OrderBy(r => r.Alpha).ToList();
+        if (sweep.Count == 0) return;
+        var assistant = ConfigurationSelection.Parse(sweep[0].Deployment)!.Value.Config;
+        var calibrated = all.FirstOrDefault(r => r.Deployment == "uld~" + assistant);
+        var alpha = CalibratedAlpha(Path.Combine(work, "test", test, "uld", assistant));
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"### Calibrated α vs fixed α ({test}, assistant uld~{assistant})").AppendLine();
+        md.AppendLine("| α | FQ | MU × target | forget ROUGE-L | PrivLeak |").AppendLine("|---|---|---|---|---|");
+        foreach (var r in sweep)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Alpha} | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {Pct(r.PrivLeak)} |");
+        if (calibrated is not null)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| **{alpha:F3} (calibrated)** | **{Format.P(calibrated.ForgetQuality)}** | **{calibrated.ModelUtility / target.ModelUtility:F3}** | {calibrated.Forget.RougeL:F3} | {Pct(calibrated.PrivLeak)} |");
+        var eligible = sweep.Where(r => r.ModelUtility >= ConfigurationSelection.UtilityFloor * target.ModelUtility).ToList();
+        if (calibrated is not null && eligible.Count > 0)
+        {
+            var best = eligible.MaxBy(r => r.ForgetQuality ?? 0)!;
+            md.AppendLine().AppendLine(CultureInfo.InvariantCulture,
+                $"Best fixed α on the test set itself (an oracle no deployment has): {best.Alpha} with FQ {Format.P(best.ForgetQuality)}; calibration chose {alpha:F3} with FQ {Format.P(calibrated.ForgetQuality)} ({(calibrated.ForgetQuality >= best.ForgetQuality ? "as good or better" : "below the oracle")}).");
+        }
+    }
+
+    private static void ValidationSection(StringBuilder md, string validation, IReadOnlyList<EvaluationRun> runs, IReadOnlyDictionary<string, string> selected)
+    {
+        var all = runs.SelectMany(r => r.Results).ToList();
+        var target = all.FirstOrDefault(r => r.Deployment == "target");
+        md.AppendLine().AppendLine($"## Validation: {validation} (seed 1234; where the configurations were chosen)").AppendLine();
+        if (target is null) { md.AppendLine("Not run."); return; }
+        md.AppendLine("| method | configuration | FQ | MU × target | forget ROUGE-L | chosen |").AppendLine("|---|---|---|---|---|---|");
+        foreach (var r in all.Where(r => ConfigurationSelection.Parse(r.Deployment) is not null)
+                     .OrderBy(r => ConfigurationSelection.Parse(r.Deployment)!.Value.Method == "uld" ? "" : ConfigurationSelection.Parse(r.Deployment)!.Value.Method, StringComparer.Ordinal)
+                     .ThenBy(r => r.Deployment, StringComparer.Ordinal))
+        {
+            var (method, config) = ConfigurationSelection.Parse(r.Deployment)!.Value;
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {Label(method)} | {config} | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {(selected.GetValueOrDefault(method) == config ? "✓" : "")} |");
+        }
+    }
+
+    private static IReadOnlyList<EvaluationRun> Runs(string work, string set)
+    {
+        var dir = Path.Combine(work, "results", set);
+        return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*.json").Order(StringComparer.Ordinal).Select(EvaluationRun.Load).ToList() : [];
+    }
+
+    private static IReadOnlyDictionary<string, string> Selected(string work, string validation)
+    {
+        var file = Path.Combine(work, $"selected-{validation}.txt");
+        return File.Exists(file)
+            ? File.ReadLines(file).Select(l => l.Split(' ', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1])
+            : new Dictionary<string, string>();
+    }
+
+    /// <summary>The recommended α an assistant's manifest records (metrics.calibration.recommended_alpha).</summary>
+    public static double? CalibratedAlpha(string assistantDirectory)
+    {
+        var manifest = Path.Combine(assistantDirectory, "manifest.json");
+        return File.Exists(manifest) ? JsonNode.Parse(File.ReadAllText(manifest))?["metrics"]?["calibration"]?["recommended_alpha"]?.GetValue<double>() : null;
+    }
+
+    private static string Label(string method) => Labels.GetValueOrDefault(method, method);
+    private static string F3(double x) => x.ToString("F3", CultureInfo.InvariantCulture);
+    private static string Pct(double? x) => x is null ? "—" : x.Value.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
 }

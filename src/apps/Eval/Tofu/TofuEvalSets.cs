@@ -18,10 +18,10 @@ public sealed record TofuEvalSets(
     public static TofuEvalSets Load(string dataDirectory, TofuSplitDefinition split, string forgetSet, int maxQuestions)
     {
         var tofu = TofuDataset.Load(dataDirectory, split.QuestionsPerAuthor);
-        var (forget, retain) = tofu.Split(split, forgetSet);
+        var (forget, _) = tofu.Split(split, forgetSet);
         if (forget.Any(r => r.ParaphrasedAnswer is null || r.PerturbedAnswers.Count == 0))
             throw new UserErrorException($"{forgetSet} has questions without paraphrased/perturbed answers; truth ratios need them (take forget authors from the end of TOFU).");
-        var retainScored = retain.Where(r => r.ParaphrasedAnswer is not null && r.PerturbedAnswers.Count > 0).ToList();
+        var retainScored = tofu.ScoredRetain(split, forgetSet);
         if (retainScored.Count == 0) throw new UserErrorException($"{split.Name} has no retain authors with perturbed answers (TOFU's first 20 authors).");
         var forgetAuthors = forget.Select(r => r.Author).Distinct().Count();
         var unseen = Enumerable.Range(0, tofu.AuthorCount).Except(split.Authors).Take(forgetAuthors).ToList();

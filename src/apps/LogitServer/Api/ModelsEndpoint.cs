@@ -19,7 +19,7 @@ public static class ModelsEndpoint
     }
 
     private static UldPolicyCard? Policy(Deployment d) => d.IsUld
-        ? new UldPolicyCard(d.Options.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault, d.Options.RelativeTopMin, d.Options.RelativeTopMax,
+        ? new UldPolicyCard(d.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault, d.Options.RelativeTopMin, d.Options.RelativeTopMax,
             RuleName(d.Options.DecodeRule))
         : null;
 

@@ -22,6 +22,8 @@ public sealed class Deployment : IDisposable
     public ModelSessionLease? UnlearnedSession { get; init; }
     public required ModelTokenizer Tokenizer { get; init; }
     public required ChatTemplate ChatTemplate { get; init; }
+    /// <summary>ULD: α when a request names none — configured, or the assistant's calibrated α (<see cref="DeploymentOptions.AlphaDefault"/>).</summary>
+    public double AlphaDefault { get; init; }
 
     public OnnxCausalLm BaseModel => BaseSession.Model;
     public OnnxCausalLm? AssistantModel => AssistantSession?.Model;
@@ -49,7 +51,7 @@ public sealed class Deployment : IDisposable
             if (relativeTop is not null) throw OpenAiException.InvalidRequest($"uld_relative_top is only accepted by ULD deployments; '{Name}' is a {KindName} deployment.", "uld_relative_top");
             return (0, 0);
         }
-        var a = alpha ?? Options.AlphaDefault;
+        var a = alpha ?? AlphaDefault;
         if (!double.IsFinite(a) || a < Options.AlphaMin || a > Options.AlphaMax)
             throw OpenAiException.InvalidRequest($"uld_alpha must be between {Options.AlphaMin} and {Options.AlphaMax} for '{Name}'; got {a}.", "uld_alpha");
         var r = relativeTop ?? Options.RelativeTopDefault;

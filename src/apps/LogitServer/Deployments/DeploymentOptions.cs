@@ -44,7 +44,14 @@ public sealed class DeploymentOptions
     public UldRule? Rule { get; set; }
     /// <summary>The rule a ULD deployment decodes with.</summary>
     public UldRule DecodeRule => Rule ?? UldRule.Difference;
-    public double AlphaDefault { get; set; } = 0.8;
+    /// <summary>
+    /// α when the request names none. Unset: the assistant's calibrated α (its manifest's <c>metrics.calibration</c>,
+    /// docs/METHODS.md *α calibration*) when it was calibrated for this deployment's rule and relative-top default,
+    /// else <see cref="FallbackAlpha"/>.
+    /// </summary>
+    public double? AlphaDefault { get; set; }
+    /// <summary>α of a ULD deployment that sets none and whose assistant carries no calibration for its rule.</summary>
+    public const double FallbackAlpha = 0.8;
     /// <summary>The floor callers may not go below: lower α would undo the unlearning.</summary>
     public double AlphaMin { get; set; } = 0.8;
     public double AlphaMax { get; set; } = 2.0;

@@ -145,6 +145,7 @@ public sealed class DeploymentRegistry : IDisposable
                 UnlearnedSession = Companion(unlearnedDir),
                 Tokenizer = tokenizer,
                 ChatTemplate = template,
+                AlphaDefault = uld ? AlphaDefaultOf(d, assistantDir!) : 0,
             };
         }
         catch
@@ -152,6 +153,26 @@ public sealed class DeploymentRegistry : IDisposable
             foreach (var lease in leases) lease.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The configured α, or the one the assistant was calibrated to (for this rule and relative-top default), or
+    /// <see cref="DeploymentOptions.FallbackAlpha"/>; outside [AlphaMin, AlphaMax] it is a configuration error.
+    /// </summary>
+    private static double AlphaDefaultOf(DeploymentOptions d, ModelDirectory assistant)
+    {
+        var calibration = assistant.Manifest.Metrics?["calibration"];
+        double? calibrated = calibration?["recommended_alpha"]?.GetValue<double>() is { } a
+            && string.Equals(calibration["rule"]?.GetValue<string>(), d.DecodeRule.ToString(), StringComparison.OrdinalIgnoreCase)
+            && calibration["relative_top"]?.GetValue<double>() == d.RelativeTopDefault ? a : null;
+        var alpha = d.AlphaDefault ?? calibrated ?? DeploymentOptions.FallbackAlpha;
+        if (alpha < d.AlphaMin || alpha > d.AlphaMax)
+        {
+            var source = d.AlphaDefault is not null ? "AlphaDefault" : calibrated is not null ? $"the assistant's calibrated α {alpha}" : $"the fallback α {alpha}";
+            throw new DeploymentConfigurationException(
+                $"deployment '{d.Name}': {source} is outside [AlphaMin {d.AlphaMin}, AlphaMax {d.AlphaMax}]; set AlphaDefault or widen the bounds.");
+        }
+        return alpha;
     }
 
     private static void CheckSharedVocabulary(DeploymentOptions d, ModelDirectory baseDir, string role, ModelDirectory other)

@@ -61,12 +61,13 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
 
         foreach (var (field, value) in new[]
                  {
-                     ("AlphaMin", d.AlphaMin), ("AlphaDefault", d.AlphaDefault), ("AlphaMax", d.AlphaMax),
+                     ("AlphaMin", d.AlphaMin), ("AlphaDefault", d.AlphaDefault ?? d.AlphaMin), ("AlphaMax", d.AlphaMax),
                      ("RelativeTopMin", d.RelativeTopMin), ("RelativeTopDefault", d.RelativeTopDefault), ("RelativeTopMax", d.RelativeTopMax),
                  })
         {
             if (!double.IsFinite(value) || value < 0) return $"{key}:{field} {where} must be a finite number ≥ 0; got {value}.";
         }
+        if (d.AlphaMin > d.AlphaMax) return $"{key}:AlphaMin {where} must not exceed AlphaMax ({d.AlphaMin} > {d.AlphaMax}).";
         if (d.AlphaMin > d.AlphaDefault) return $"{key}:AlphaMin {where} must not exceed AlphaDefault ({d.AlphaMin} > {d.AlphaDefault}).";
         if (d.AlphaDefault > d.AlphaMax) return $"{key}:AlphaDefault {where} must not exceed AlphaMax ({d.AlphaDefault} > {d.AlphaMax}).";
         if (d.RelativeTopMax > 1) return $"{key}:RelativeTopMax {where} must be at most 1; got {d.RelativeTopMax}.";

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Uld.Contracts.Models;
+using Uld.Inference.Sampling;
 using Uld.Tokenization;
 using Uld.Trainer.Data;
 using Uld.Trainer.Import;
@@ -56,12 +57,15 @@ public static class UnlearnCommand
         var rmuSteering = new Option<double>("--rmu-steering")
         { Description = "RMU: steering coefficient c, as a multiple of the model's mean hidden-state norm at ℓ on the forget answers", DefaultValueFactory = _ => GradientDefaults.RmuSteering };
         var rmuAlpha = new Option<double>("--rmu-alpha") { Description = "RMU: weight α of the retain hidden-state term", DefaultValueFactory = _ => GradientDefaults.RmuAlpha };
+        var calibrateRule = new Option<UldRule>("--calibrate-rule")
+        { Description = "ULD: the decode rule α is calibrated for (Difference or SuppressOnly)", DefaultValueFactory = _ => UldRule.SuppressOnly };
+        var calibrateRelativeTop = new Option<double>("--calibrate-relative-top") { Description = "ULD: the relative-top r α is calibrated for", DefaultValueFactory = _ => 0 };
         var force = new Option<bool>("--force");
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
             method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, alternativeWeight, alternativeMargin, minSteps, gamma, beta,
-            margin, taskVectorScale, rmuLayer, rmuSteering, rmuAlpha, force, small,
+            margin, taskVectorScale, rmuLayer, rmuSteering, rmuAlpha, force, small, calibrateRule, calibrateRelativeTop,
         };
         loop.AddTo(command);
         checkpoints.AddTo(command);
@@ -77,7 +81,7 @@ public static class UnlearnCommand
 
             var baseModel = ModelDirectory.Open(parse.GetValue(baseDir)!.FullName);
             var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
-            var (forgetRecords, retainRecords) = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor).Split(definition, parse.GetValue(forget)!);
+            var (forgetRecords, retainRecords) = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor).UnlearningSplit(definition, parse.GetValue(forget)!);
             var tokenizer = ModelTokenizer.Load(baseModel.Root);
             if (m != "uld")
             {
@@ -112,6 +116,8 @@ public static class UnlearnCommand
                 checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
+            var calibration = CalibrateAlpha(baseModel, merged, tokenizer, forgetRecords, definition, parse.GetValue(data)!.FullName,
+                parse.GetValue(calibrateRule), parse.GetValue(calibrateRelativeTop));
             var hyper = Hyperparameters(options);
             hyper["layers"] = k;
             hyper["forget_set"] = parse.GetValue(forget);
@@ -133,9 +139,12 @@ public static class UnlearnCommand
                         ["epochs"] = options.Training.Epochs,
                         ["steps"] = result.Steps,
                         ["peak_rss_mib"] = PeakRssMib(),
+                        ["calibration"] = calibration?.ToJson(),
                     },
                 }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
             CheckpointOptions.Remove(parse.GetValue(output)!.FullName);
+            if (calibration is not null)
+                AnsiConsole.MarkupLineInterpolated($"recommended α {calibration.Alpha} ({calibration.Rule}, r {calibration.RelativeTop}){(calibration.Reached ? "" : ": forget answers stay more likely than unseen text up to the largest α tried")}");
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {parse.GetValue(output)!.FullName}: ULD assistant ({k} layers, {result.TrainableParameters:N0} LoRA parameters) for {manifest.BaseModel}, {result.Elapsed.TotalMinutes:F1} min");
             return 0;
         }));
@@ -180,6 +189,28 @@ public static class UnlearnCommand
         CheckpointOptions.Remove(output);
         AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}: {method} of {baseModel.Manifest.Name}, {result.Elapsed.TotalMinutes:F1} min");
         return 0;
+    }
+
+    /// <summary>
+    /// The assistant's recommended α (docs/METHODS.md, *α calibration*): the forget answers against the answers of the
+    /// split's calibration authors, which no model of the split saw. Null when the split names none.
+    /// </summary>
+    private static AlphaCalibrationResult? CalibrateAlpha(ModelDirectory baseModel, LlamaForCausalLM assistant, ModelTokenizer tokenizer,
+        IReadOnlyList<TofuRecord> forgetRecords, TofuSplitDefinition definition, string dataDirectory, UldRule rule, double relativeTop)
+    {
+        if (definition.Protocol.CalibrationAuthors.Count == 0)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]no α calibration[/]: {definition.Name} names no calibration authors (protocol.calibration_authors)");
+            return null;
+        }
+        var unseen = TofuDataset.Load(dataDirectory, definition.QuestionsPerAuthor).Authors(definition.Protocol.CalibrationAuthors);
+        if (unseen.Any(r => definition.Authors.Contains(r.Author)))
+            throw new UserErrorException($"{definition.Name}'s calibration authors must be outside the split: the models saw its authors.");
+        var examples = new UnlearningExamples(tokenizer, ChatTemplate.Load(baseModel.Root));
+        using var target = LlamaWeights.LoadDirectory(baseModel);
+        target.eval();
+        assistant.eval();
+        return AlphaCalibration.Calibrate(target, assistant, examples.Of(forgetRecords), examples.Of(unseen), rule, relativeTop);
     }
 
     /// <summary>Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`.</summary>

@@ -20,8 +20,27 @@ public sealed record TofuSplitDefinition
     /// would already know, and what TOFU's model utility measures besides the retain authors.
     /// </summary>
     [JsonPropertyName("general_knowledge")] public IReadOnlyList<string> GeneralKnowledge { get; init; } = [];
+    /// <summary>Which forget sets tune and which report, and which authors the evaluation scores (docs/METHODS.md, *Protocol*).</summary>
+    [JsonPropertyName("protocol")] public TofuProtocol Protocol { get; init; } = new();
 
     public static TofuSplitDefinition Load(string path) => Json.ReadFile<TofuSplitDefinition>(path, "TOFU split definition");
+}
+
+/// <summary>
+/// The held-out protocol of a split (docs/METHODS.md, *Protocol*): validation forget sets, each standing in for a test
+/// forget set of the same size; the retain authors the evaluation scores, which no unlearning method may train on; and
+/// authors no model saw, for calibrating an assistant's α without a retain model.
+/// </summary>
+public sealed record TofuProtocol
+{
+    /// <summary>Validation forget set → the test forget set it chooses hyperparameters for.</summary>
+    [JsonPropertyName("validation")] public IReadOnlyDictionary<string, string> Validation { get; init; } = new Dictionary<string, string>();
+    /// <summary>Authors kept out of every forget set of the protocol (later robustness checks); still retain authors.</summary>
+    [JsonPropertyName("reserved_authors")] public IReadOnlyList<int> ReservedAuthors { get; init; } = [];
+    /// <summary>Retain authors whose questions the evaluation scores; empty = every retain author with perturbed answers.</summary>
+    [JsonPropertyName("scored_retain_authors")] public IReadOnlyList<int> ScoredRetainAuthors { get; init; } = [];
+    /// <summary>Authors outside the split whose answers stand for "text the model never saw" in α calibration.</summary>
+    [JsonPropertyName("calibration_authors")] public IReadOnlyList<int> CalibrationAuthors { get; init; } = [];
 }
 
 /// <summary>
@@ -78,6 +97,31 @@ public sealed class TofuDataset
         if (forgetAuthors.Count == 0) throw new UserErrorException($"forget set '{forgetSet}' is empty.");
         if (forgetAuthors.Except(definition.Authors).Any()) throw new UserErrorException($"forget set '{forgetSet}' names authors outside {definition.Name}.");
         return (Authors(forgetAuthors), Authors(definition.Authors.Except(forgetAuthors)));
+    }
+
+    /// <summary>
+    /// The retain records of <paramref name="forgetSet"/> the evaluation scores: the protocol's scored retain authors (or,
+    /// without a protocol, every retain author with paraphrased and perturbed answers), each question with its truth-ratio answers.
+    /// </summary>
+    public IReadOnlyList<TofuRecord> ScoredRetain(TofuSplitDefinition definition, string forgetSet)
+    {
+        var (_, retain) = Split(definition, forgetSet);
+        var scored = definition.Protocol.ScoredRetainAuthors;
+        return retain.Where(r => (scored.Count == 0 || scored.Contains(r.Author)) && r.ParaphrasedAnswer is not null && r.PerturbedAnswers.Count > 0).ToList();
+    }
+
+    /// <summary>
+    /// (forget, retain) records an unlearning method may train on: the forget authors, and the retain authors whose
+    /// questions the evaluation does not score — so no evaluated question/answer pair reaches any method's retain term.
+    /// </summary>
+    public (IReadOnlyList<TofuRecord> Forget, IReadOnlyList<TofuRecord> Retain) UnlearningSplit(TofuSplitDefinition definition, string forgetSet)
+    {
+        var (forget, retain) = Split(definition, forgetSet);
+        var scoredAuthors = ScoredRetain(definition, forgetSet).Select(r => r.Author).ToHashSet();
+        var training = retain.Where(r => !scoredAuthors.Contains(r.Author)).ToList();
+        if (training.Count == 0)
+            throw new UserErrorException($"{definition.Name} leaves no retain author outside the scored ones for '{forgetSet}'; list the scored authors in its protocol.scored_retain_authors.");
+        return (forget, training);
     }
 
     /// <summary>
