@@ -97,7 +97,7 @@ public static class TofuMiniReport
         md.AppendLine().AppendLine("## α sweep (per request, same assistant)").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"![forget quality and utility vs α]({Path.GetFileName(plotPath)})");
         md.AppendLine();
-        md.AppendLine("| forget set | α | FQ | forget R-L | MU | MU / target | retain R-L | VerbMem | PrivLeak | fluency NLL |");
+        md.AppendLine("| forget set | α | FQ | forget R-L | MU | MU / target | retain R-L | VerbMem | PrivLeak % | fluency NLL |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         var series = new List<(string, IReadOnlyList<DeploymentResult>, DeploymentResult)>();
         foreach (var run in runs)
@@ -108,7 +108,7 @@ public static class TofuMiniReport
             foreach (var r in sweep.Prepend(target))
             {
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {run.ForgetSet} | {(r == target ? "0 (target)" : r.Alpha)} | {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.ModelUtility:F3} | {r.ModelUtility / target.ModelUtility:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Format.Signed(r.PrivLeak)} | {Format.Fluency(r.FluencyNll, run.FluencyRatio(r))} |");
+                    $"| {run.ForgetSet} | {(r == target ? "0 (target)" : r.Alpha)} | {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.ModelUtility:F3} | {r.ModelUtility / target.ModelUtility:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Format.PrivLeak(r.PrivLeak)} | {Format.Fluency(r.FluencyNll, run.FluencyRatio(r))} |");
             }
         }
         AlphaPlot.Save(series, plotPath);
