@@ -13,15 +13,16 @@ public static class ReportCommand
     public static Command Create()
     {
         var work = new Option<DirectoryInfo>("--work") { Description = "the benchmark's work directory", DefaultValueFactory = _ => new DirectoryInfo("artifacts/tofu-mini") };
-        var alpha = new Option<double>("--alpha-default") { Description = "α of the ULD row", DefaultValueFactory = _ => 1.0 };
-        var rule = new Option<string>("--uld-rule") { Description = "decode rule of the ULD deployment, as configured (named in the report)", DefaultValueFactory = _ => "Difference" };
+        var pairs = new Option<string>("--pairs") { Description = "validation:test forget-set pairs, space-separated", DefaultValueFactory = _ => "val4:forget4 val2:forget2 val1:forget1" };
         var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/tofu-mini.md") };
-        var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark's results.") { work, alpha, rule, output };
+        var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark run under the held-out protocol.") { work, pairs, output };
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var path = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var markdown = TofuMiniReport.Write(parse.GetValue(work)!.FullName, parse.GetValue(alpha), Path.ChangeExtension(path, null) + "-alpha.png", parse.GetValue(rule)!);
+            var pairList = parse.GetValue(pairs)!.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split(':') is [var v, var t] && v.Length > 0 && t.Length > 0
+                ? (v, t) : throw new UserErrorException($"--pairs: '{p}' is not validation:test.")).ToList();
+            var markdown = TofuMiniReport.Write(parse.GetValue(work)!.FullName, pairList, Path.ChangeExtension(path, null) + "-alpha.png");
             AtomicFile.WriteAllText(path, markdown);
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
             return 0;

@@ -24,7 +24,7 @@ public static class AbReport
         Row("forget answer probability", v => v.Forget.Probability.ToString("F3", CultureInfo.InvariantCulture));
         Row("retain answer probability", v => v.Retain.Probability.ToString("F3", CultureInfo.InvariantCulture));
         Row("VerbMem (forget)", v => v.VerbMem.ToString("F3", CultureInfo.InvariantCulture));
-        Row("PrivLeak", v => Format.Signed(v.PrivLeak));
+        Row("PrivLeak (%)", v => Format.PrivLeak(v.PrivLeak));
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![metrics by variant]({Path.GetFileName(plotPath)})").AppendLine();
 
         foreach (var (title, pick) in new (string, Func<DeploymentResult, IReadOnlyList<ExampleAnswer>>)[] { ("Forget questions", v => v.ForgetExamples), ("Retain questions", v => v.RetainExamples) })

@@ -14,12 +14,12 @@ public static class RunMarkdown
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Forget quality = KS-test p-value of forget truth ratios against `{run.RetainDeployment ?? "(none)"}`; model utility = harmonic mean of retain, real-authors and world-facts probability, ROUGE-L recall and truth score. Greedy answers, at most {run.MaxNewTokens} tokens. Fluency = mean NLL per token of the greedy forget answers under the retain model (× the retain model's own answers; goal ≤ 1.25).");
         md.AppendLine();
-        md.AppendLine("| deployment | FQ | forget ROUGE-L | forget prob | MU | retain ROUGE-L | retain prob | VerbMem | PrivLeak | fluency NLL | s |");
+        md.AppendLine("| deployment | FQ | forget ROUGE-L | forget prob | MU | retain ROUGE-L | retain prob | VerbMem | PrivLeak % | fluency NLL | s |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in run.Results)
         {
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Deployment} | {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.Forget.Probability:F3} | {r.ModelUtility:F3} | {r.Retain.RougeL:F3} | {r.Retain.Probability:F3} | {r.VerbMem:F3} | {Format.Signed(r.PrivLeak)} | {Format.Fluency(r.FluencyNll, run.FluencyRatio(r))} | {r.Seconds:F0} |");
+                $"| {r.Deployment} | {Format.P(r.ForgetQuality)} | {r.Forget.RougeL:F3} | {r.Forget.Probability:F3} | {r.ModelUtility:F3} | {r.Retain.RougeL:F3} | {r.Retain.Probability:F3} | {r.VerbMem:F3} | {Format.PrivLeak(r.PrivLeak)} | {Format.Fluency(r.FluencyNll, run.FluencyRatio(r))} | {r.Seconds:F0} |");
         }
         md.AppendLine();
         md.AppendLine("## Greedy forget answers");
@@ -51,5 +51,6 @@ public static class Format
     /// <summary>Generated text on one Markdown line.</summary>
     public static string Quote(string text) => "“" + text.ReplaceLineEndings(" ").Trim() + "”";
 
-    public static string Signed(double? v) => v is null ? "—" : v.Value.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture);
+    /// <summary>MUSE's PrivLeak, in percent with one decimal as in its tables (−99.8 … +100).</summary>
+    public static string PrivLeak(double? v) => v is null ? "—" : v.Value.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
 }

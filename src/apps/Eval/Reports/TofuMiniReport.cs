@@ -38,8 +38,10 @@ public static class TofuMiniReport
     public sealed record MethodRow(string Method, string Config, Spread ForgetQuality, Spread Utility, Spread ForgetRouge, Spread RetainRouge,
         Spread VerbMem, Spread PrivLeak, Spread? Alpha);
 
-    public static string Write(string work, IReadOnlyList<(string Validation, string Test)> pairs)
+    /// <param name="plotPath">where the α plot of the test sets' fixed-α sweeps is drawn (none without a sweep)</param>
+    public static string Write(string work, IReadOnlyList<(string Validation, string Test)> pairs, string plotPath)
     {
+        var series = new List<(string, IReadOnlyList<DeploymentResult>, DeploymentResult)>();
         var md = new StringBuilder();
         md.AppendLine("# TOFU-mini: ULD vs gradient-based unlearning, held-out protocol");
         md.AppendLine();
@@ -57,14 +59,15 @@ public static class TofuMiniReport
             var valRuns = Runs(work, validation);
             if (testRuns.Count == 0 && valRuns.Count == 0) { md.AppendLine().AppendLine($"## {test}: not run"); continue; }
             var selected = Selected(work, validation);
-            TestSection(md, work, test, validation, testRuns, selected);
+            TestSection(md, work, test, validation, testRuns, selected, series, Path.GetFileName(plotPath));
             ValidationSection(md, validation, valRuns, selected);
         }
+        if (series.Count > 0) AlphaPlot.Save(series, plotPath);
         return md.ToString();
     }
 
     private static void TestSection(StringBuilder md, string work, string test, string validation, IReadOnlyList<EvaluationRun> runs,
-        IReadOnlyDictionary<string, string> selected)
+        IReadOnlyDictionary<string, string> selected, List<(string, IReadOnlyList<DeploymentResult>, DeploymentResult)> series, string plotFile)
     {
         md.AppendLine().AppendLine($"## Test: {test} (configurations chosen on {validation})").AppendLine();
         var all = runs.SelectMany(r => r.Results).ToList();
@@ -77,15 +80,15 @@ public static class TofuMiniReport
         foreach (var (label, r) in new[] { ("Target", target), ("Retain", retain) })
             if (r is not null)
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {label} | — | 1 | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Pct(r.PrivLeak)} | — |");
+                    $"| {label} | — | 1 | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Format.PrivLeak(r.PrivLeak)} | — |");
         var rows = Rows(work, test, all, target, selected);
         foreach (var row in rows)
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => x.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture))} | {row.Alpha?.Show(F3) ?? "—"} |");
+                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => Format.PrivLeak(x))} | {row.Alpha?.Show(F3) ?? "—"} |");
 
         md.AppendLine().AppendLine("What the table shows (a difference counts only where the means differ by more than both standard deviations):").AppendLine();
         foreach (var line in Claims(rows)) md.AppendLine("- " + line);
-        AlphaSection(md, work, test, all, target, rows);
+        AlphaSection(md, work, test, all, target, series, plotFile);
     }
 
     /// <summary>The sentences the report (and the README, which quotes them) may say about a test table.</summary>
@@ -131,19 +134,22 @@ public static class TofuMiniReport
     }
 
     /// <summary>Calibrated α against fixed α on the same assistant (the first seed's): how much FQ calibration leaves on the table.</summary>
-    private static void AlphaSection(StringBuilder md, string work, string test, IReadOnlyList<DeploymentResult> all, DeploymentResult target, IReadOnlyList<MethodRow> rows)
+    private static void AlphaSection(StringBuilder md, string work, string test, IReadOnlyList<DeploymentResult> all, DeploymentResult target,
+        List<(string, IReadOnlyList<DeploymentResult>, DeploymentResult)> series, string plotFile)
     {
         var sweep = all.Where(r => r.Alpha is not null && ConfigurationSelection.Parse(r.Deployment)?.Method == "uld").OrderBy(r => r.Alpha).ToList();
         if (sweep.Count == 0) return;
+        series.Add((test, sweep, target));
         var assistant = ConfigurationSelection.Parse(sweep[0].Deployment)!.Value.Config;
         var calibrated = all.FirstOrDefault(r => r.Deployment == "uld~" + assistant);
         var alpha = CalibratedAlpha(Path.Combine(work, "test", test, "uld", assistant));
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"### Calibrated α vs fixed α ({test}, assistant uld~{assistant})").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"![forget quality and utility vs α]({plotFile})").AppendLine();
         md.AppendLine("| α | FQ | MU × target | forget ROUGE-L | PrivLeak |").AppendLine("|---|---|---|---|---|");
         foreach (var r in sweep)
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Alpha} | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {Pct(r.PrivLeak)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Alpha} | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {Format.PrivLeak(r.PrivLeak)} |");
         if (calibrated is not null)
-            md.AppendLine(CultureInfo.InvariantCulture, $"| **{alpha:F3} (calibrated)** | **{Format.P(calibrated.ForgetQuality)}** | **{calibrated.ModelUtility / target.ModelUtility:F3}** | {calibrated.Forget.RougeL:F3} | {Pct(calibrated.PrivLeak)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| **{alpha:F3} (calibrated)** | **{Format.P(calibrated.ForgetQuality)}** | **{calibrated.ModelUtility / target.ModelUtility:F3}** | {calibrated.Forget.RougeL:F3} | {Format.PrivLeak(calibrated.PrivLeak)} |");
         var eligible = sweep.Where(r => r.ModelUtility >= ConfigurationSelection.UtilityFloor * target.ModelUtility).ToList();
         if (calibrated is not null && eligible.Count > 0)
         {
@@ -193,5 +199,4 @@ public static class TofuMiniReport
 
     private static string Label(string method) => Labels.GetValueOrDefault(method, method);
     private static string F3(double x) => x.ToString("F3", CultureInfo.InvariantCulture);
-    private static string Pct(double? x) => x is null ? "—" : x.Value.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
 }

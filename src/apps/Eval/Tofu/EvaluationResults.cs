@@ -33,14 +33,24 @@ public sealed record DeploymentResult
     /// <summary>KS-test p-value of forget truth ratios against the retain model's; null for the retain model itself.</summary>
     [JsonPropertyName("forget_quality")] public double? ForgetQuality { get; set; }
     [JsonPropertyName("forget_ks_statistic")] public double? ForgetKsStatistic { get; set; }
-    /// <summary>MUSE VerbMem: ROUGE-L recall of the greedy continuation of the first half of each forget answer.</summary>
+    /// <summary>MUSE VerbMem: unstemmed ROUGE-L F1 of the greedy continuation of the first half of each forget answer.</summary>
     [JsonPropertyName("verbmem_forget")] public required double VerbMem { get; init; }
-    /// <summary>MUSE KnowMem: ROUGE-L recall of greedy answers to forget / retain questions.</summary>
+    /// <summary>
+    /// MUSE-style KnowMem: the TOFU ROUGE-L (stemmed recall) of greedy answers to forget / retain questions. MUSE's own
+    /// KnowMem scores its QA sets by unstemmed ROUGE-L F1; here the TOFU sets and TOFU's scoring are reused.
+    /// </summary>
     [JsonPropertyName("knowmem_forget")] public double KnowMemForget => Forget.RougeL;
     [JsonPropertyName("knowmem_retain")] public double KnowMemRetain => Retain.RougeL;
-    /// <summary>Min-k% probability AUC (forget answers as members vs unseen authors' answers).</summary>
+    /// <summary>
+    /// MUSE's membership AUC (its <c>forget_holdout_Min-40%</c>): ROC AUC of the min-k% log-probability with the unseen
+    /// authors' answers (holdout) as the positive class and the forget answers as the negative one. ≈0.5 when the model
+    /// never saw the forget set; → 0 when it still ranks the forget answers as better known.
+    /// </summary>
     [JsonPropertyName("mia_auc")] public required double MiaAuc { get; init; }
-    /// <summary>MUSE PrivLeak: (AUC − AUC_retain) / AUC_retain; ≈0 is ideal.</summary>
+    /// <summary>
+    /// MUSE PrivLeak in percent: (AUC − AUC_retain) / AUC_retain × 100; 0 is ideal, negative = still leaks the forget
+    /// set (the target is near −100), positive = over-unlearned.
+    /// </summary>
     [JsonPropertyName("privleak")] public double? PrivLeak { get; set; }
     [JsonPropertyName("forget_truth_ratios")] public required IReadOnlyList<double> ForgetTruthRatios { get; init; }
     [JsonPropertyName("examples_forget")] public required IReadOnlyList<ExampleAnswer> ForgetExamples { get; init; }

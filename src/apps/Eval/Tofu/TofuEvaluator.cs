@@ -13,7 +13,7 @@ public sealed record TofuEvaluationOptions
     public int MaxNewTokens { get; init; } = 200;
     /// <summary>Requests in flight at once; the server batches them.</summary>
     public int Concurrency { get; init; } = 16;
-    /// <summary>k of the min-k% probability membership score.</summary>
+    /// <summary>k of the min-k% probability membership score (MUSE's PrivLeak uses Min-40%).</summary>
     public double MinKFraction { get; init; } = 0.4;
     /// <summary>Greedy answers kept per set for the report.</summary>
     public int Examples { get; init; } = 5;
@@ -60,18 +60,26 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         {
             Deployment = d.ToString(), Model = d.Model, Alpha = d.Alpha, RelativeTop = d.RelativeTop,
             Forget = forget.Metrics, Retain = retain.Metrics, RealAuthors = real, WorldFacts = world, ModelUtility = utility,
-            VerbMem = verbMem.Average(), MiaAuc = Auc(forget.MinK, nonMembers), ForgetTruthRatios = forget.TruthRatios,
+            VerbMem = verbMem.Average(), MiaAuc = RocAuc.Of(positives: nonMembers, negatives: forget.MinK), ForgetTruthRatios = forget.TruthRatios,
             ForgetExamples = forget.Examples, RetainExamples = retain.Examples, ForgetAnswers = forget.Generated, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         };
     }
 
-    /// <summary>Forget quality (KS p-value of forget truth ratios) and PrivLeak, relative to the retain model.</summary>
+    /// <summary>
+    /// Forget quality (KS p-value of forget truth ratios, TOFU) and PrivLeak (MUSE), relative to the retain model.
+    /// PrivLeak = (AUC − AUC_retain) / AUC_retain × 100 with MUSE's AUC (<see cref="DeploymentResult.MiaAuc"/>): a model
+    /// that still ranks the forget answers as members is strongly negative (down to −100), one that over-unlearned is
+    /// positive, the retain model itself 0.
+    /// </summary>
     public static void CompareWithRetain(DeploymentResult result, DeploymentResult retain)
     {
         var ks = KolmogorovSmirnov.TwoSample(result.ForgetTruthRatios, retain.ForgetTruthRatios);
         (result.ForgetQuality, result.ForgetKsStatistic) = (ks.PValue, ks.Statistic);
-        result.PrivLeak = (result.MiaAuc - retain.MiaAuc) / retain.MiaAuc;
+        result.PrivLeak = PrivLeak(result.MiaAuc, retain.MiaAuc);
     }
+
+    /// <summary>MUSE's PrivLeak in percent: <c>(auc − retainAuc) / retainAuc * 100</c> (muse_bench eval.py).</summary>
+    public static double PrivLeak(double auc, double retainAuc) => (auc - retainAuc) / retainAuc * 100;
 
     /// <summary>
     /// Fluency of the deployment's greedy forget answers: their mean negative log-likelihood per token under
@@ -140,7 +148,10 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         return scores;
     }
 
-    /// <summary>MUSE VerbMem: give the question and the first half of the answer's words, compare the continuation with the rest.</summary>
+    /// <summary>
+    /// MUSE VerbMem: give the question and the first half of the answer's words, compare the continuation with the rest
+    /// by ROUGE-L F1 without stemming (MUSE's <c>mean_rougeL</c>, <c>use_stemmer=False</c>).
+    /// </summary>
     private async Task<double> VerbMemAsync(DeploymentRef d, TofuRecord r, CancellationToken ct)
     {
         var words = r.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -149,28 +160,21 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         var rest = string.Join(' ', words.Skip(half));
         var prompt = (await PromptAsync(d, r.Question, ct)).Concat(half == 0 ? [] : await AnswerAsync(d, prefix, ct)).ToList();
         var continuation = await client.ContinueAsync(d, prompt, options.MaxNewTokens, ct);
-        return RougeL.Recall(rest, continuation);
+        return RougeL.Score(rest, continuation, stem: false).F1;
     }
 
-    /// <summary>Min-k% probability: the mean of the lowest k% answer-token log-probabilities (high for memorised text).</summary>
+    /// <summary>
+    /// Min-k% probability: the mean of the lowest ⌊k·n⌋ of the n answer-token log-probabilities (high for memorised
+    /// text), as MUSE's <c>int(len(all_prob) * ratio)</c>; at least one token, where MUSE's mean would be empty.
+    /// </summary>
     private async Task<double> MinKAsync(DeploymentRef d, TofuRecord r, CancellationToken ct) =>
         MinK(await client.AnswerLogprobsAsync(d, await PromptAsync(d, r.Question, ct), await AnswerAsync(d, r.Answer, ct), ct));
 
     private double MinK(double[] logprobs)
     {
         if (logprobs.Length == 0) return 0;
-        var k = Math.Max(1, (int)Math.Ceiling(logprobs.Length * options.MinKFraction));
+        var k = Math.Max(1, (int)(logprobs.Length * options.MinKFraction));
         return logprobs.Order().Take(k).Average();
-    }
-
-    /// <summary>Area under the ROC curve of "member score > non-member score" (ties count half).</summary>
-    public static double Auc(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
-    {
-        var wins = 0.0;
-        foreach (var m in members)
-            foreach (var n in nonMembers)
-                wins += m > n ? 1 : m == n ? 0.5 : 0;
-        return wins / (members.Count * (double)nonMembers.Count);
     }
 
     // Tokenisation depends only on the deployment's tokenizer; cache per model.

@@ -59,7 +59,7 @@ public static class AlphaCalibration
         var forgetScores = Scores(target, assistant, forget, alphas, rule, relativeTop);
         var holdoutScores = Scores(target, assistant, holdout, alphas, rule, relativeTop);
         var curve = alphas.Select((a, i) => new Point(a, forgetScores.Average(s => s[i]), holdoutScores.Average(s => s[i]),
-            MembershipAuc.Of(forgetScores.Select(s => s[i]).ToList(), holdoutScores.Select(s => s[i]).ToList()))).ToList();
+            RocAuc.Of(forgetScores.Select(s => s[i]).ToList(), holdoutScores.Select(s => s[i]).ToList()))).ToList();
         return Choose(curve, rule, relativeTop);
     }
 
