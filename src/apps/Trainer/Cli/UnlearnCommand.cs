@@ -70,7 +70,7 @@ public static class UnlearnCommand
             var m = parse.GetValue(method)!.ToLowerInvariant();
             var offset = OffsetUnlearner.Methods.Contains(m);
             if (m != "uld" && !GradientUnlearner.Methods.Contains(m) && !offset)
-                throw new UserErrorException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods.Concat(OffsetUnlearner.Methods))}.");
+                throw new UserErrorException(GradientUnlearner.Unknown(m, ["uld", .. GradientUnlearner.Methods, .. OffsetUnlearner.Methods]));
             if (offset != (parse.GetValue(small) is not null))
                 throw new UserErrorException(offset ? $"{m} needs --small DIR: the small model to unlearn." : $"--small is only used by the offset methods ({string.Join(", ", OffsetUnlearner.Methods)}).");
             TorchRuntime.EnsureInitialized();
