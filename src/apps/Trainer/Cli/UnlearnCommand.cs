@@ -31,7 +31,8 @@ public static class UnlearnCommand
             Description = $"uld, a gradient baseline ({string.Join(", ", GradientUnlearner.Methods)}) or an offset pair ({string.Join(", ", OffsetUnlearner.Methods)})",
             Required = true,
         };
-        var small = new Option<DirectoryInfo>("--small") { Description = "offset methods: the small model (same vocabulary as --base) to copy as reference and unlearn" };
+        var small = new Option<DirectoryInfo>("--small")
+        { Description = "offset methods: the small model (same vocabulary as --base) to copy as reference and unlearn through the combined logits with --base (δ-unlearning)" };
         var baseDir = new Option<DirectoryInfo>("--base") { Description = "the model to unlearn from (model directory)", Required = true };
         var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", Required = true };
         var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") }.AcceptExistingOnly();
