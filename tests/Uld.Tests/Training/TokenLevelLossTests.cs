@@ -49,14 +49,14 @@ public sealed class TokenLevelLossTests
     }
 
     [Fact]
-    public void Retain_influence_weights_are_one_minus_the_nearest_retain_cosine_normalised_to_mean_one()
+    public void Retain_gradient_dissimilarity_weights_are_one_minus_the_nearest_retain_cosine_normalised_to_mean_one()
     {
         // V = 3. Forget: three answer positions; retain: two answer positions (and one ignored, which must not count).
         float[][] forgetLogits = [[2, 0, 0], [0, 1, 0], [0, 0, 4]];
         long[] forgetTargets = [0, 2, 1];
         float[][] retainLogits = [[1, 0, 0], [0, 0, 3], [0, 9, 0]];
         long[] retainTargets = [0, 1, I];
-        var w = Values(TokenWeights.RetainInfluence(
+        var w = Values(TokenWeights.RetainGradientDissimilarity(
             tensor(forgetLogits.SelectMany(r => r).ToArray()).view(1, 3, 3), tensor(forgetTargets).view(1, 3),
             tensor(retainLogits.SelectMany(r => r).ToArray()).view(1, 3, 3), tensor(retainTargets).view(1, 3)));
 
@@ -84,16 +84,16 @@ public sealed class TokenLevelLossTests
         var targets = tensor(new[] { 1L, 2L, 3L, I }).view(2, 2);
         var weights = tensor(new[] { 2f, 0.5f, 0.5f, 0f }).view(2, 2);
         Assert.Equal((2 * Math.Log(0.5) + 0.5 * Math.Log(0.25) + 0.5 * Math.Log(0.01)) / 3, Value(TokenWeights.WeightedAscent(lp, weights, targets)), 5);
-        // GA3 with ceiling ln 10: the third token (ln .01 < −ln 10) is held at −ln 10 and passes no gradient.
+        // ga-bounded with ceiling ln 10: the third token (ln .01 < −ln 10) is held at −ln 10 and passes no gradient.
         var bounded = lp.detach().requires_grad_(true);
-        var ga3 = GradientUnlearner.BoundedAscent(bounded, targets, Math.Log(10));
-        Assert.Equal((Math.Log(0.5) + Math.Log(0.25) - Math.Log(10)) / 3, Value(ga3), 5);
-        ga3.backward();
+        var bound = GradientUnlearner.BoundedAscent(bounded, targets, Math.Log(10));
+        Assert.Equal((Math.Log(0.5) + Math.Log(0.25) - Math.Log(10)) / 3, Value(bound), 5);
+        bound.backward();
         Assert.Equal([1 / 3f, 1 / 3f, 0f, 0f], Values(bounded.grad!).Select(x => MathF.Round(x, 5)).ToArray(), new ToleranceComparer(1e-5f));
     }
 
     [Fact]
-    public void Ga2_is_the_mean_over_answers_of_each_answers_mean_log_likelihood()
+    public void Ga_mean_is_the_mean_over_answers_of_each_answers_mean_log_likelihood()
     {
         // Answers of 2 and 1 tokens with log-likelihoods (ln .5 + ln .25) and ln .01: (mean of the first + the second) / 2.
         var sequences = tensor(new[] { MathF.Log(0.5f) + MathF.Log(0.25f), MathF.Log(0.01f) });
@@ -117,6 +117,20 @@ public sealed class TokenLevelLossTests
         Assert.Equal(12.5 + 10 * 0.5, Value(loss), 4);
         Assert.Equal(1.0, Value(RmuObjective.Direction(128, 7).norm()), 5);
         Assert.True(Values(RmuObjective.Direction(128, 7)).All(x => x >= 0), "u is drawn from [0, 1)^d");
+    }
+
+    [Fact]
+    public void Former_method_names_are_refused_and_point_at_the_current_ones()
+    {
+        Assert.Equal("ga", GradientUnlearner.RenamedTo("ga1"));
+        Assert.Equal("ga-mean+kl", GradientUnlearner.RenamedTo("ga2+kl"));
+        Assert.Equal("ga-bounded+gd", GradientUnlearner.RenamedTo("ga3+gd"));
+        Assert.Equal("npo-tokenweighted", GradientUnlearner.RenamedTo("tnpo"));
+        Assert.Equal("ga-gradsim+gd", GradientUnlearner.RenamedTo("influence+gd"));
+        Assert.Null(GradientUnlearner.RenamedTo("influence+kl"));
+        Assert.Null(GradientUnlearner.RenamedTo("npo+kl"));
+        Assert.DoesNotContain(GradientUnlearner.Methods, m => m.Split('+')[0] is "ga1" or "ga2" or "ga3" or "tnpo" or "influence");
+        Assert.Contains("now called 'ga-mean'", GradientUnlearner.Unknown("ga2", GradientUnlearner.Methods));
     }
 
     private sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>

@@ -74,6 +74,7 @@ public sealed class UnlearnCliTests(Stories260KFixture fixture) : IDisposable
             Assert.Equal(fixture.Model.Manifest.Name, d.Manifest.BaseModel);
             Assert.Equal("offset-ga+kl", d.Manifest.Method);
             Assert.Equal(ModelDirectory.Open(small).Manifest.Name, d.Manifest.Hyperparameters!["small_model"]!.GetValue<string>());
+            Assert.Equal("delta", d.Manifest.Hyperparameters!["objective"]!.GetValue<string>()); // trained through the combined logits
         });
         Assert.NotEqual(reference.Manifest.Files[ModelDirectory.OnnxFile], unlearned.Manifest.Files[ModelDirectory.OnnxFile]);
         Assert.False(Directory.Exists(_temp["assistant"] + ".staging"));

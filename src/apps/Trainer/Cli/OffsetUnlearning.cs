@@ -17,7 +17,8 @@ namespace Uld.Trainer.Cli;
 /// <summary>
 /// <c>unlearn --method offset-*</c>: the small model of an offset-unlearning pair is written as the reference and,
 /// unlearned, as the unlearned model — <c>OUTPUT/reference</c> and <c>OUTPUT/unlearned</c>, the two directories an
-/// Offset deployment serves beside the base. Both are staged together and renamed into place, so a failed run
+/// Offset deployment serves beside the base. The copy is trained through the combined logits with the base, which is
+/// loaded frozen (<see cref="OffsetUnlearner"/>). Both are staged together and renamed into place, so a failed run
 /// leaves no half pair.
 /// </summary>
 public static class OffsetUnlearning
@@ -36,19 +37,23 @@ public static class OffsetUnlearning
             throw new UserErrorException($"--small {small.Root} does not share the base's vocabulary (tokenizer.json sha256 {smallTokenizer} vs {baseTokenizer}); an offset pair must.");
         if (Directory.Exists(output) && !force) throw new UserErrorException($"{output} exists; pass --force to replace it.");
 
-        var tokenizer = ModelTokenizer.Load(small.Root);
-        var template = ChatTemplate.Load(small.Root);
+        // The pair is trained through the base's logits, on prompts as the base's deployment formats them.
+        var tokenizer = ModelTokenizer.Load(baseModel.Root);
+        var template = ChatTemplate.Load(baseModel.Root);
         var examples = new UnlearningExamples(tokenizer, template);
         var forget = examples.Forget(forgetRecords, refusals, options.Training.Seed);
+        using var frozenBase = LlamaWeights.LoadDirectory(baseModel);
         using var unlearned = LlamaWeights.LoadDirectory(small);
         using var reference = LlamaWeights.LoadDirectory(small);
-        var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, unlearned, reference, forget, examples.Of(retainRecords), options,
+        var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, frozenBase, unlearned, reference, forget, examples.Of(retainRecords), options,
             tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"), checkpoints));
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
 
         var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
         hyper["forget_set"] = forgetSet;
         hyper["small_model"] = small.Manifest.Name;
+        // δ-unlearning: the terms were taken on l_base + (l_unlearned − l_reference), not on the small model alone.
+        hyper["objective"] = OffsetUnlearner.Objective;
         var staging = output.TrimEnd('/') + ".staging";
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         try

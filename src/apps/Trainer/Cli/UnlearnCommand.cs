@@ -32,7 +32,8 @@ public static class UnlearnCommand
             Description = $"uld, a gradient baseline ({string.Join(", ", GradientUnlearner.Methods)}) or an offset pair ({string.Join(", ", OffsetUnlearner.Methods)})",
             Required = true,
         };
-        var small = new Option<DirectoryInfo>("--small") { Description = "offset methods: the small model (same vocabulary as --base) to copy as reference and unlearn" };
+        var small = new Option<DirectoryInfo>("--small")
+        { Description = "offset methods: the small model (same vocabulary as --base) to copy as reference and unlearn through the combined logits with --base (δ-unlearning)" };
         var baseDir = new Option<DirectoryInfo>("--base") { Description = "the model to unlearn from (model directory)", Required = true };
         var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", Required = true };
         var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") }.AcceptExistingOnly();
@@ -74,7 +75,7 @@ public static class UnlearnCommand
             var m = parse.GetValue(method)!.ToLowerInvariant();
             var offset = OffsetUnlearner.Methods.Contains(m);
             if (m != "uld" && !GradientUnlearner.Methods.Contains(m) && !offset)
-                throw new UserErrorException($"unknown method '{m}'; known: uld, {string.Join(", ", GradientUnlearner.Methods.Concat(OffsetUnlearner.Methods))}.");
+                throw new UserErrorException(GradientUnlearner.Unknown(m, ["uld", .. GradientUnlearner.Methods, .. OffsetUnlearner.Methods]));
             if (offset != (parse.GetValue(small) is not null))
                 throw new UserErrorException(offset ? $"{m} needs --small DIR: the small model to unlearn." : $"--small is only used by the offset methods ({string.Join(", ", OffsetUnlearner.Methods)}).");
             TorchRuntime.EnsureInitialized();

@@ -51,19 +51,18 @@ public sealed record ForgetData(IReadOnlyList<ChatExample> Forget, IReadOnlyList
 /// model as reference:
 /// <list type="bullet">
 /// <item>ga: −CE on forget answers (the mean over answer tokens).</item>
-/// <item>ga1, ga2, ga3: seed 004's variants. R-TOFU's losses.py defines all three as that same −CE on three views of a
-/// chain-of-thought example (CoT + answer, the answer with the CoT as context, the CoT alone); TOFU-mini has no CoT,
-/// so ga1 keeps R-TOFU's definition (on this data the whole answer: the objective of ga) and ga2, ga3 vary the
-/// objective over the answer's tokens instead. ga2: ascent on the per-answer mean log-likelihood, mean over answers of
-/// (1/|y|)·Σ_t log p_θ(y_t), so that every answer weighs the same where ga's mean over all tokens of a batch lets long
-/// answers dominate (a sequence sum would only rescale ga's gradient, which clipping and AdamW undo). ga3: bounded
-/// ascent, mean over answer tokens of max(log p_θ(y_t), −log V), whose gradient stops once a token is at or below
-/// chance, where ga keeps diverging.</item>
+/// <item>ga-mean, ga-bounded, npo-tokenweighted, ga-gradsim+gd are this project's own losses, not seed 004's GA1–3 or
+/// token-level methods (docs/METHODS.md).</item>
+/// <item>ga-mean, ga-bounded: variants of ga's objective over an answer's tokens. ga-mean: ascent on
+/// the per-answer mean log-likelihood, mean over answers of (1/|y|)·Σ_t log p_θ(y_t), so that every answer weighs the
+/// same where ga's mean over all tokens of a batch lets long answers dominate (a sequence sum would only rescale ga's
+/// gradient, which clipping and AdamW undo). ga-bounded: mean over answer tokens of max(log p_θ(y_t), −log V), whose
+/// gradient stops once a token is at or below chance, where ga keeps diverging.</item>
 /// <item>npo: −(2/β)·logσ(−β·(log p_θ(y|x) − log p_ref(y|x))) per sequence.</item>
-/// <item>tnpo: NPO per answer token with weights w_t from <see cref="TokenWeights.AboveChance"/>:
+/// <item>npo-tokenweighted: NPO per answer token with weights w_t from <see cref="TokenWeights.AboveChance"/>:
 /// −(2/β)·(1/N)·Σ_t w_t·logσ(−β·(log p_θ(y_t) − log p_ref(y_t))).</item>
-/// <item>influence+gd: weighted ascent (1/N)·Σ_t w_t·log p_θ(y_t), w_t from <see cref="TokenWeights.RetainInfluence"/>,
-/// plus γ·CE on retain.</item>
+/// <item>ga-gradsim+gd: weighted ascent (1/N)·Σ_t w_t·log p_θ(y_t), w_t from
+/// <see cref="TokenWeights.RetainGradientDissimilarity"/>, plus γ·CE on retain.</item>
 /// <item>rmu: <see cref="RmuObjective"/> (its own retain term; MLPs of layers ℓ−2..ℓ only).</item>
 /// <item>simnpo: −(2/β)·logσ(−(β/|y|)·log p_θ(y|x) − δ) per sequence: NPO without the reference model, length-normalised
 /// (Fan et al., "Simplicity Prevails: Rethinking Negative Preference Optimization for LLM Unlearning"), so long answers
@@ -79,10 +78,28 @@ public static class GradientUnlearner
 {
     public static readonly string[] Methods =
     [
-        "ga", "ga+gd", "ga+kl", "ga1", "ga1+gd", "ga1+kl", "ga2", "ga2+gd", "ga2+kl", "ga3", "ga3+gd", "ga3+kl",
-        "npo", "npo+gd", "npo+kl", "tnpo", "tnpo+gd", "tnpo+kl", "simnpo", "simnpo+gd", "simnpo+kl", "dpo", "dpo+gd", "dpo+kl", "idk", "idk+gd",
-        "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector", "influence+gd", "rmu",
+        "ga", "ga+gd", "ga+kl", "ga-mean", "ga-mean+gd", "ga-mean+kl", "ga-bounded", "ga-bounded+gd", "ga-bounded+kl",
+        "npo", "npo+gd", "npo+kl", "npo-tokenweighted", "npo-tokenweighted+gd", "npo-tokenweighted+kl", "simnpo", "simnpo+gd", "simnpo+kl",
+        "dpo", "dpo+gd", "dpo+kl", "idk", "idk+gd", "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector", "ga-gradsim+gd", "rmu",
     ];
+
+    /// <summary>Forget terms under the names earlier versions used (ga1 was ga itself), only to point at the new name.</summary>
+    private static readonly Dictionary<string, string> FormerNames = new()
+    {
+        ["ga1"] = "ga", ["ga2"] = "ga-mean", ["ga3"] = "ga-bounded", ["tnpo"] = "npo-tokenweighted", ["influence"] = "ga-gradsim",
+    };
+
+    /// <summary>The current name of a method under a former name ("ga2+kl" → "ga-mean+kl"), or null.</summary>
+    public static string? RenamedTo(string method)
+    {
+        var plus = method.IndexOf('+');
+        var (term, rest) = plus < 0 ? (method, "") : (method[..plus], method[plus..]);
+        return FormerNames.TryGetValue(term, out var now) && Methods.Contains(now + rest) ? now + rest : null;
+    }
+
+    /// <summary>"unknown method 'x'", with its current name if it was renamed, and the known ones.</summary>
+    public static string Unknown(string method, IEnumerable<string> known) => $"unknown method '{method}'"
+        + (RenamedTo(method) is { } now ? $" (now called '{now}')" : "") + $"; known: {string.Join(", ", known)}.";
 
     /// <summary>Methods whose forget term needs refusal answers.</summary>
     public static bool NeedsRefusals(string method) => method.StartsWith("dpo", StringComparison.Ordinal)
@@ -91,11 +108,33 @@ public static class GradientUnlearner
     /// <summary>Steps is the step reached; fewer than planned when stopped early (resume continues from the checkpoint).</summary>
     public sealed record Result(int Steps, int PlannedSteps, double FinalForgetTerm, double FinalRetainTerm, TimeSpan Elapsed);
 
+    /// <summary>Unlearns <paramref name="model"/> with its terms on its own logits, against the frozen <paramref name="reference"/> (its starting copy).</summary>
     public static Result Unlearn(string method, LlamaForCausalLM model, LlamaForCausalLM reference, ForgetData forget,
         IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
     {
+        foreach (var p in reference.parameters()) p.requires_grad_(false);
+        return Run(method, model, reference, () => new ModelLogits(model, reference), objective: null, forget, retain, o, padId, progress, checkpoints);
+    }
+
+    /// <summary>
+    /// Unlearns <paramref name="model"/> with the method's terms taken on the logits <paramref name="logits"/> gives each
+    /// step (which must depend on the model's parameters and hold the frozen reference's): δ-unlearning trains a small
+    /// model through the combined logits of a frozen base and the pair (<see cref="OffsetUnlearner"/>). Every method whose
+    /// terms are functions of logits; not rmu (hidden states) or task-vector (weights). <paramref name="objective"/> names
+    /// the logits in the checkpoint fingerprint, so that a run is only resumed under the same objective.
+    /// </summary>
+    public static Result UnlearnThrough(string method, LlamaForCausalLM model, Func<StepLogits> logits, string objective, ForgetData forget,
+        IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
+    {
+        if (method.Split('+')[0] is "rmu" or "task-vector") throw new ArgumentException($"{method} acts on the model's hidden states or weights, not on logits.");
+        return Run(method, model, null, logits, objective, forget, retain, o, padId, progress, checkpoints);
+    }
+
+    private static Result Run(string method, LlamaForCausalLM model, LlamaForCausalLM? reference, Func<StepLogits> logits, string? objective, ForgetData forget,
+        IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress, CheckpointPlan? checkpoints)
+    {
         checkpoints ??= CheckpointPlan.None;
-        if (!Methods.Contains(method)) throw new ArgumentException($"unknown gradient method '{method}'; known: {string.Join(", ", Methods)}.");
+        if (!Methods.Contains(method)) throw new ArgumentException(Unknown(method, Methods));
         var parts = method.Split('+');
         var (forgetTerm, retainTerm) = (parts[0], parts.Length > 1 ? parts[1] : null);
         if (forget.Forget.Count == 0) throw new ArgumentException("the forget set is empty.");
@@ -104,88 +143,71 @@ public static class GradientUnlearner
         if (NeedsRefusals(method) && forget.Refusals?.Count != forget.Forget.Count)
             throw new ArgumentException($"{method} needs one refusal answer per forget example.");
 
-        foreach (var p in reference.parameters()) p.requires_grad_(false);
         var t = o.Training;
-        var fingerprint = $"{method} seed {t.Seed}, {forget.Forget.Count} forget / {retain.Count} retain examples";
-        using var rmu = forgetTerm == "rmu" ? new RmuObjective(model, reference, forget.Forget, padId, o) : null;
+        var fingerprint = $"{method}{(objective is null ? "" : $" ({objective} objective)")} seed {t.Seed}, {forget.Forget.Count} forget / {retain.Count} retain examples";
+        using var rmu = forgetTerm == "rmu" ? new RmuObjective(model, reference!, forget.Forget, padId, o) : null;
         var result = TrainingLoop.Run(model, rmu?.Trainable ?? TrainingLoop.AllParameters(model), forget.Forget, t, fingerprint, checkpoints, (step, indices) =>
         {
             var f = TrainingBatch.Create(indices.Select(i => forget.Forget[i]).ToList(), padId);
             var r = needsRetain ? TrainingBatch.Create(BatchPlan.Cycle(retain, t.BatchSize, t.Seed + 1, step), padId) : null;
             if (rmu is not null) return rmu.Step(f, r!);
             var w = NeedsRefusals(method) ? TrainingBatch.Create(indices.Select(i => forget.Refusals![i]).ToList(), padId) : null;
-            var forward = new StepForwards(model);
-            var loss = ForgetLoss(forgetTerm, forward, reference, f, w, r, o);
+            var logitsOf = logits();
+            var loss = ForgetLoss(forgetTerm, logitsOf, f, w, r, o);
             var forgetValue = loss.item<float>();
-            if (retainTerm is null) return new StepLoss(loss, forgetValue, Curvature: forward.First);
+            if (retainTerm is null) return new StepLoss(loss, forgetValue, Curvature: logitsOf.First);
 
-            var retainLogits = forward.Of(r!);
-            var term = retainTerm == "gd" ? TokenCrossEntropy(retainLogits, r!.Targets) : KlFromReference(reference, r!, retainLogits);
-            return new StepLoss(loss + term * o.RetainWeight, forgetValue, term.item<float>(), Curvature: forward.First);
+            var term = retainTerm == "gd" ? TokenCrossEntropy(logitsOf.Of(r!), r!.Targets) : KlFromReference(logitsOf.Reference(r!), logitsOf.Of(r!), r!.AttentionMask);
+            return new StepLoss(loss + term * o.RetainWeight, forgetValue, term.item<float>(), Curvature: logitsOf.First);
         }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
-        if (forgetTerm == "task-vector" && result.Steps == result.PlannedSteps) NegateTaskVector(model, reference, o.TaskVectorScale);
+        if (forgetTerm == "task-vector" && result.Steps == result.PlannedSteps) NegateTaskVector(model, reference!, o.TaskVectorScale);
         return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, needsRetain ? result.FinalSecondary : 0, result.Elapsed);
     }
 
-    private static Tensor ForgetLoss(string term, StepForwards model, LlamaForCausalLM reference, TrainingBatch f, TrainingBatch? w, TrainingBatch? r,
-        GradientOptions o)
+    /// <summary>The forget term on one step's logits: <see cref="StepLogits.Of"/> the trained model's, <see cref="StepLogits.Reference"/> the frozen reference's.</summary>
+    private static Tensor ForgetLoss(string term, StepLogits logits, TrainingBatch f, TrainingBatch? w, TrainingBatch? r, GradientOptions o)
     {
         switch (term)
         {
-            case "ga" or "ga1":
-                return -TokenCrossEntropy(model.Of(f), f.Targets);
-            case "ga2":
-                return AnswerMeanAscent(SequenceLogLikelihood(model.Of(f), f.Targets), f.Targets);
-            case "ga3":
-                return BoundedAscent(TokenLogLikelihood(model.Of(f), f.Targets), f.Targets, Math.Log(model.Of(f).shape[^1]));
+            case "ga":
+                return -TokenCrossEntropy(logits.Of(f), f.Targets);
+            case "ga-mean":
+                return AnswerMeanAscent(SequenceLogLikelihood(logits.Of(f), f.Targets), f.Targets);
+            case "ga-bounded":
+                return BoundedAscent(TokenLogLikelihood(logits.Of(f), f.Targets), f.Targets, Math.Log(logits.Of(f).shape[^1]));
             case "task-vector":
                 // Fine-tune towards the forget set; the update is negated once training ends.
-                return TokenCrossEntropy(model.Of(f), f.Targets);
+                return TokenCrossEntropy(logits.Of(f), f.Targets);
             case "npo":
-                return Npo(SequenceLogLikelihood(model.Of(f), f.Targets), ReferenceLogLikelihood(reference, f), o.Beta);
-            case "tnpo":
-                var tokens = TokenLogLikelihood(model.Of(f), f.Targets);
-                return TokenWeights.TokenNpo(tokens, ReferenceTokenLogLikelihood(reference, f), TokenWeights.AboveChance(tokens, f.Targets, model.Of(f).shape[^1]),
-                    f.Targets, o.Beta);
-            case "influence":
-                var weights = TokenWeights.RetainInfluence(model.Of(f), f.Targets, model.Of(r!), r!.Targets);
-                return TokenWeights.WeightedAscent(TokenLogLikelihood(model.Of(f), f.Targets), weights, f.Targets);
+                return Npo(SequenceLogLikelihood(logits.Of(f), f.Targets), SequenceLogLikelihood(logits.Reference(f), f.Targets), o.Beta);
+            case "npo-tokenweighted":
+                var tokens = TokenLogLikelihood(logits.Of(f), f.Targets);
+                return TokenWeights.TokenNpo(tokens, TokenLogLikelihood(logits.Reference(f), f.Targets),
+                    TokenWeights.AboveChance(tokens, f.Targets, logits.Of(f).shape[^1]), f.Targets, o.Beta);
+            case "ga-gradsim":
+                var weights = TokenWeights.RetainGradientDissimilarity(logits.Of(f), f.Targets, logits.Of(r!), r!.Targets);
+                return TokenWeights.WeightedAscent(TokenLogLikelihood(logits.Of(f), f.Targets), weights, f.Targets);
             case "simnpo":
-                return SimNpo(SequenceLogLikelihood(model.Of(f), f.Targets) / AnswerLengths(f.Targets), o.Beta, o.SimNpoMargin);
+                return SimNpo(SequenceLogLikelihood(logits.Of(f), f.Targets) / AnswerLengths(f.Targets), o.Beta, o.SimNpoMargin);
             case "idk":
-                return TokenCrossEntropy(model.Of(w!), w!.Targets);
+                return TokenCrossEntropy(logits.Of(w!), w!.Targets);
             case "dpo":
-                var chosen = SequenceLogLikelihood(model.Of(w!), w!.Targets) - ReferenceLogLikelihood(reference, w!);
-                var rejected = SequenceLogLikelihood(model.Of(f), f.Targets) - ReferenceLogLikelihood(reference, f);
+                var chosen = SequenceLogLikelihood(logits.Of(w!), w!.Targets) - SequenceLogLikelihood(logits.Reference(w!), w!.Targets);
+                var rejected = SequenceLogLikelihood(logits.Of(f), f.Targets) - SequenceLogLikelihood(logits.Reference(f), f.Targets);
                 return Dpo(chosen, rejected, o.Beta);
             default: // flat-*
-                var good = MeanTokenProbability(model.Of(w!), w!.Targets);
-                var bad = MeanTokenProbability(model.Of(f), f.Targets);
+                var good = MeanTokenProbability(logits.Of(w!), w!.Targets);
+                var bad = MeanTokenProbability(logits.Of(f), f.Targets);
                 return Flat(term["flat-".Length..], good, bad);
         }
     }
 
-    /// <summary>
-    /// The model's logits for each batch of a step, computed once (influence+gd's weights and its GD term share the
-    /// retain pass); the first pass is the output distribution Sophia estimates curvature from.
-    /// </summary>
-    private sealed class StepForwards(LlamaForCausalLM model)
+    /// <summary>The baselines' logits: the trained model's own, and its frozen starting copy's as the reference.</summary>
+    private sealed class ModelLogits(LlamaForCausalLM model, LlamaForCausalLM reference) : StepLogits
     {
-        private readonly Dictionary<TrainingBatch, Tensor> _logits = new(ReferenceEqualityComparer.Instance);
-
-        public OutputCurvature? First { get; private set; }
-
-        public Tensor Of(TrainingBatch batch)
-        {
-            if (_logits.TryGetValue(batch, out var logits)) return logits;
-            logits = Logits(model, batch);
-            _logits[batch] = logits;
-            First ??= new OutputCurvature(logits, batch.Targets);
-            return logits;
-        }
+        protected override Tensor Trained(TrainingBatch batch) => Forward(model, batch);
+        protected override Tensor Frozen(TrainingBatch batch) => Forward(reference, batch);
     }
-
-    private static Tensor Logits(LlamaForCausalLM model, TrainingBatch batch) => model.Forward(batch.InputIds, batch.AttentionMask, batch.PositionIds).Logits;
 
     private static Tensor TokenCrossEntropy(Tensor logits, Tensor targets) => TrainingLoop.AnswerCrossEntropy(logits, targets);
 
@@ -200,18 +222,10 @@ public static class GradientUnlearner
     /// <summary>Per-sequence geometric-mean token probability exp(mean log p), [batch]: FLAT's P(y|x).</summary>
     private static Tensor MeanTokenProbability(Tensor logits, Tensor targets) => (TokenLogLikelihood(logits, targets).sum(1) / AnswerLengths(targets)).exp();
 
-    private static Tensor ReferenceLogLikelihood(LlamaForCausalLM reference, TrainingBatch batch) => ReferenceTokenLogLikelihood(reference, batch).sum(1);
-
-    private static Tensor ReferenceTokenLogLikelihood(LlamaForCausalLM reference, TrainingBatch batch)
-    {
-        using var noGrad = no_grad();
-        return TokenLogLikelihood(Logits(reference, batch), batch.Targets);
-    }
-
-    /// <summary>GA2: mean over answers of (1/|y|)·log p_θ(y|x), minimised.</summary>
+    /// <summary>ga-mean: mean over answers of (1/|y|)·log p_θ(y|x), minimised.</summary>
     public static Tensor AnswerMeanAscent(Tensor sequenceLogLikelihood, Tensor targets) => (sequenceLogLikelihood / AnswerLengths(targets)).mean();
 
-    /// <summary>GA3: mean over answer tokens of max(log p_θ(y_t), −ceiling); no gradient once a token is at or below e^−ceiling.</summary>
+    /// <summary>ga-bounded: mean over answer tokens of max(log p_θ(y_t), −ceiling); no gradient once a token is at or below e^−ceiling.</summary>
     public static Tensor BoundedAscent(Tensor tokenLogLikelihood, Tensor targets, double ceiling)
     {
         var answer = targets.ne(TrainingBatch.Ignore).to(ScalarType.Float32);
@@ -268,17 +282,13 @@ public static class GradientUnlearner
         }
     }
 
-    /// <summary>KL(p_ref ‖ p_θ) per real position, averaged.</summary>
-    private static Tensor KlFromReference(LlamaForCausalLM reference, TrainingBatch batch, Tensor logits)
+    /// <summary>KL(p_ref ‖ p_θ) per real position (<paramref name="mask"/> 1), averaged; the reference logits carry no gradient.</summary>
+    private static Tensor KlFromReference(Tensor referenceLogits, Tensor logits, Tensor mask)
     {
-        Tensor referenceLogp;
-        using (no_grad())
-        {
-            referenceLogp = nn.functional.log_softmax(Logits(reference, batch), -1);
-        }
+        var referenceLogp = nn.functional.log_softmax(referenceLogits, -1);
         var logp = nn.functional.log_softmax(logits, -1);
         var perPosition = (referenceLogp.exp() * (referenceLogp - logp)).sum([-1L]);
-        var mask = batch.AttentionMask.to(ScalarType.Float32);
-        return (perPosition * mask).sum() / mask.sum();
+        var real = mask.to(ScalarType.Float32);
+        return (perPosition * real).sum() / real.sum();
     }
 }

@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 namespace Uld.Trainer.Unlearning;
 
 /// <summary>
-/// The token-level methods of seed 004 (tnpo, influence+gd): a per-answer-token loss weighted by a detached score,
-/// the score normalised to mean 1 over a batch's answer tokens so that the weighted loss stays on the scale of the
-/// unweighted one and only its distribution over tokens changes. Token log-likelihoods are [batch, length] with 0
-/// where the target is not an answer token.
+/// This project's token-weighted methods (npo-tokenweighted, ga-gradsim+gd; not seed 004's token-level NPO or
+/// influence scores): a per-answer-token loss weighted by a detached score, the score normalised to mean 1 over a
+/// batch's answer tokens so that the weighted loss stays on the scale of the unweighted one and only its distribution
+/// over tokens changes. Token log-likelihoods are [batch, length] with 0 where the target is not an answer token.
 /// </summary>
 public static class TokenWeights
 {
@@ -22,7 +22,7 @@ public static class TokenWeights
     }
 
     /// <summary>
-    /// TNPO's score: [log p_θ(y_t) − log(1/V)]₊, how far above chance the model still predicts the token. What it
+    /// npo-tokenweighted's score: [log p_θ(y_t) − log(1/V)]₊, how far above chance the model still predicts the token. What it
     /// already finds no likelier than chance gets weight 0 and stops being pushed down; the facts it still recalls
     /// carry the push.
     /// </summary>
@@ -30,7 +30,7 @@ public static class TokenWeights
         MeanOne((tokenLogLikelihood.detach() + Math.Log(vocab)).clamp_min(0), targets);
 
     /// <summary>
-    /// INFLUENCE+GD's score: 1 − [max_r cos(g_t, g_r)]₊, g = softmax(z) − e(y) the gradient of a token's cross-entropy
+    /// ga-gradsim+gd's score: 1 − [max_r cos(g_t, g_r)]₊, g = softmax(z) − e(y) the gradient of a token's cross-entropy
     /// with respect to its logits, t a forget answer token and r the retain batch's answer tokens. Ascent on t moves
     /// the logits along +g_t; if some retain token's gradient points the same way (the same target predicted in a
     /// similar distribution: wording retain answers share), that ascent would undo retain learning and t gets weight
@@ -39,7 +39,7 @@ public static class TokenWeights
     /// pass. The nearest retain token rather than the retain mean decides, because the mean of many retain gradients
     /// nearly cancels and leaves every forget token about equally (un)related.
     /// </summary>
-    public static Tensor RetainInfluence(Tensor forgetLogits, Tensor forgetTargets, Tensor retainLogits, Tensor retainTargets)
+    public static Tensor RetainGradientDissimilarity(Tensor forgetLogits, Tensor forgetTargets, Tensor retainLogits, Tensor retainTargets)
     {
         using var noGrad = no_grad();
         var forget = Unit(LogitGradients(forgetLogits, forgetTargets));
@@ -60,7 +60,7 @@ public static class TokenWeights
         return (nn.functional.softmax(logits.detach(), -1) - onehot) * AnswerMask(targets).unsqueeze(-1);
     }
 
-    /// <summary>TNPO: −(2/β)·(1/N)·Σ_t w_t·logσ(−β·(log p_θ(y_t) − log p_ref(y_t))) over the N answer tokens.</summary>
+    /// <summary>npo-tokenweighted: −(2/β)·(1/N)·Σ_t w_t·logσ(−β·(log p_θ(y_t) − log p_ref(y_t))) over the N answer tokens.</summary>
     public static Tensor TokenNpo(Tensor tokenLogLikelihood, Tensor referenceTokenLogLikelihood, Tensor weights, Tensor targets, double beta)
     {
         var perToken = nn.functional.logsigmoid(-beta * (tokenLogLikelihood - referenceTokenLogLikelihood));
