@@ -25,10 +25,14 @@ METHODS="uld ga+gd npo+gd npo+kl simnpo+gd dpo+gd rmu soul-npo+kl offset-npo+kl"
 SEEDS="1 2 3"
 VAL_SEED=1234               # the seed of every validation run (test seeds differ)
 ULD_RULE=SuppressOnly       # the decode rule ULD is served with, and calibrated for
+CALIBRATION_REFERENCES="unseen other-answers"  # ULD configurations = trainings × these
 SWEEP_ALPHAS="1 1.5 2 2.5 3"  # fixed α the first test seed's assistant is also measured at: how far is calibrated α from the best?
 VAL_QUESTIONS="${VAL_QUESTIONS:-100}"    # retain / real-author / world-fact questions per validation evaluation
 TEST_QUESTIONS="${TEST_QUESTIONS:-300}"  # the same for test (TOFU's reference: 300)
 PORT="${PORT:-8190}"
+GATEWAY_PORT="${GATEWAY_PORT:-8191}"
+AB_FORGET=forget4   # the test set whose first seeds of ULD and NPO+GD are A/B-tested through the gateway
+AB_BASELINE=npo+gd
 REPORT=bench/results/tofu-mini.md
 JOBS=2
 while [ $# -gt 0 ]; do
@@ -46,11 +50,12 @@ done
 
 # The tuning grid: the same number of configurations (4) for every method. Gradient methods: learning rate × optimizer
 # steps, with β and γ at their papers' values (NPO/DPO β 0.1, SimNPO β 2.5, γ 1); RMU: its learning rates; ULD: the
-# retain weight × steps (its α is calibrated, not tuned). 200 steps of a whole-model method cost about what 400 LoRA
+# two trainings (steps) × the two references α can be calibrated against (docs/METHODS.md, *α calibration*) — its α is
+# calibrated per assistant, never tuned. 200 steps of a whole-model method cost about what 400 LoRA
 # steps of the assistant do (bench/results/train-cost.md).
 grid() {
   case "$1" in
-    uld) echo "wr=2,steps=400 wr=2,steps=200 wr=1,steps=400 wr=1,steps=200" ;;
+    uld) echo "wr=2,steps=400 wr=2,steps=200" ;;
     rmu) echo "lr=1e-3,steps=50 lr=1e-3,steps=200 lr=1e-2,steps=50 lr=1e-2,steps=200" ;;
     *) echo "lr=1e-4,steps=50 lr=1e-4,steps=200 lr=5e-4,steps=50 lr=5e-4,steps=200" ;;
   esac
@@ -62,7 +67,7 @@ dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
 # Run from a copy so that rebuilding while a long run is going cannot swap assemblies under it.
 BIN="${BIN:-$WORK/bin}"
 rm -rf "$BIN" && mkdir -p "$BIN"
-for p in Trainer LogitServer Eval; do cp -r "src/apps/$p/bin/Release/net10.0" "$BIN/$p"; done
+for p in Trainer LogitServer Gateway Eval; do cp -r "src/apps/$p/bin/Release/net10.0" "$BIN/$p"; done
 trainer() { dotnet "$BIN/Trainer/uld-trainer.dll" "$@"; }
 evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }
 
@@ -74,7 +79,7 @@ evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }
 
 # The unlearn command of one method at one configuration and seed, into $out; prints nothing when $out is complete.
 unlearn_job() {
-  local m="$1" spec="$2" set="$3" seed="$4" out="$5"
+  local m="$1" spec="$2" set="$3" seed="$4" out="$5" reference="${6:-other-answers}"
   local authors forget_examples steps_per_epoch lr="" steps="" wr="" how=()
   # the set's author count, from its list under "forget" in the split file
   authors=$(awk -v key="\"$set\":" '/"forget": *\{/ { inside = 1 } inside && $1 == key { counting = 1; next }
@@ -85,7 +90,7 @@ unlearn_job() {
     case "${kv%%=*}" in lr) lr="${kv#*=}" ;; steps) steps="${kv#*=}" ;; wr) wr="${kv#*=}" ;; esac
   done
   case "$m" in
-    uld) how=(--method uld --retain-weight "$wr" --epochs 1 --min-steps "$steps" --calibrate-rule "$ULD_RULE") ;;
+    uld) how=(--method uld --retain-weight "$wr" --epochs 1 --min-steps "$steps" --calibrate-rule "$ULD_RULE" --calibrate-reference "$reference") ;;
     *)
       steps_per_epoch=$(((forget_examples + 15) / 16))
       how=(--lr "$lr" --epochs $(((steps + steps_per_epoch - 1) / steps_per_epoch)))
@@ -117,7 +122,11 @@ serve_and_evaluate() {
     case "$name" in
       uld~*) args+=(--LogitServer:Deployments:$i:Name="$name" --LogitServer:Deployments:$i:Kind=Uld --LogitServer:Deployments:$i:Base="$WORK/target"
           --LogitServer:Deployments:$i:Assistant="$dir" --LogitServer:Deployments:$i:Rule="$ULD_RULE" --LogitServer:Deployments:$i:AlphaMin=0
-          --LogitServer:Deployments:$i:AlphaMax=4 --LogitServer:Deployments:$i:RelativeTopDefault=0) ;;
+          --LogitServer:Deployments:$i:AlphaMax=4 --LogitServer:Deployments:$i:RelativeTopDefault=0)
+        # A validation configuration names the reference its α was calibrated against; the manifest holds each one's α.
+        for ref in $CALIBRATION_REFERENCES; do
+          [ "${name%_$ref}" != "$name" ] && args+=(--LogitServer:Deployments:$i:AlphaDefault="$(sed -n "s/.*\"alpha_${ref//-/_}\": *\([0-9.]*\).*/\1/p" "$dir/manifest.json")")
+        done ;;
       offset-*) args+=(--LogitServer:Deployments:$i:Name="$name" --LogitServer:Deployments:$i:Kind=Offset --LogitServer:Deployments:$i:Base="$WORK/target"
           --LogitServer:Deployments:$i:Reference="$dir/reference" --LogitServer:Deployments:$i:Unlearned="$dir/unlearned") ;;
       *) args+=(--LogitServer:Deployments:$i:Name="$name" --LogitServer:Deployments:$i:Kind=Plain --LogitServer:Deployments:$i:Model="$dir") ;;
@@ -141,8 +150,28 @@ serve_and_evaluate() {
     [ "$method" = uld ] && for a in $SWEEP_ALPHAS; do [ "$set" = "${set#val}" ] && models+=(-m "uld~seed${SEEDS%% *}@$a"); done
     evaluate tofu "${common[@]}" --retain-results "$results/_reference.json" "${models[@]}" -o "$results/$method.json"
   done
+  if [ "$set" = "$AB_FORGET" ] && [ ! -f "$results/ab-report.md" ]; then ab_report "$set" "$results"; fi
   kill -TERM $server; wait $server 2>/dev/null || true
   trap - EXIT
+}
+
+# A/B: the gateway splits one model name between ULD and the baseline (first seed of each); the report measures both
+# variants on the same prompts through it.
+ab_report() {
+  local set="$1" results="$2" seed="${SEEDS%% *}" key
+  key="sk-bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  env Gateway__Clusters__bench__Replicas__0="http://127.0.0.1:$PORT" Gateway__Clusters__bench__Models__0="uld~seed$seed" \
+    "Gateway__Clusters__bench__Models__1=$AB_BASELINE~seed$seed" Gateway__Clusters__bench__Models__2=retain \
+    Gateway__Experiments__tofu-mini-ab__Variants__0__Name=uld "Gateway__Experiments__tofu-mini-ab__Variants__0__Model=uld~seed$seed" \
+    "Gateway__Experiments__tofu-mini-ab__Variants__1__Name=$AB_BASELINE" "Gateway__Experiments__tofu-mini-ab__Variants__1__Model=$AB_BASELINE~seed$seed" \
+    Gateway__ApiKeys__0__Name=bench Gateway__ApiKeys__0__Sha256="$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)" \
+    Gateway__ApiKeys__0__RequestsPerMinute=1000000 \
+    dotnet "$BIN/Gateway/uld-gateway.dll" --urls "http://127.0.0.1:$GATEWAY_PORT" > "$results/gateway.log" 2>&1 &
+  local gateway=$!
+  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
+  evaluate ab --url "http://127.0.0.1:$GATEWAY_PORT" --api-key "$key" --experiment tofu-mini-ab --retain-model retain \
+    --data "$DATA" --split "$SPLIT" --forget "$set" -o "$results/ab-report.md" || echo "A/B report failed: $results/gateway.log" >&2
+  kill -TERM $gateway; wait $gateway 2>/dev/null || true
 }
 
 run_jobs() {  # runs the commands on stdin, $JOBS at a time; fails if any failed
@@ -168,17 +197,28 @@ for pair in $PAIRS; do
       unlearn_job "$m" "$spec" "$val" "$VAL_SEED" "$WORK/val/$val/$m/$c"
     done
   done | run_jobs
-  for m in $METHODS; do for spec in $(grid "$m"); do c="$(config_name "$spec")"; entries+=("$m~$c=$WORK/val/$val/$m/$c"); done; done
+  for m in $METHODS; do
+    for spec in $(grid "$m"); do
+      c="$(config_name "$spec")"
+      if [ "$m" = uld ]; then for ref in $CALIBRATION_REFERENCES; do entries+=("uld~${c}_$ref=$WORK/val/$val/uld/$c"); done
+      else entries+=("$m~$c=$WORK/val/$val/$m/$c"); fi
+    done
+  done
   serve_and_evaluate "$val" "$WORK/results/$val" "$VAL_QUESTIONS" "${entries[@]}"
   evaluate select --results "$WORK/results/$val"/*.json -o "$WORK/selected-$val.txt"
 
   # Test: each method's chosen configuration, every seed.
   while read -r m c; do
-    for s in $SEEDS; do unlearn_job "$m" "$(cat "$WORK/val/$val/$m/$c.config")" "$test" "$s" "$WORK/test/$test/$m/seed$s"; done
+    trained="$c" reference=""
+    [ "$m" = uld ] && trained="${c%_*}" reference="${c##*_}"  # uld~<training>_<reference>
+    for s in $SEEDS; do unlearn_job "$m" "$(cat "$WORK/val/$val/$m/$trained.config")" "$test" "$s" "$WORK/test/$test/$m/seed$s" $reference; done
   done < "$WORK/selected-$val.txt" | run_jobs
   entries=()
   while read -r m c; do for s in $SEEDS; do entries+=("$m~seed$s=$WORK/test/$test/$m/seed$s"); done; done < "$WORK/selected-$val.txt"
   serve_and_evaluate "$test" "$WORK/results/$test" "$TEST_QUESTIONS" "${entries[@]}"
 done
 
-evaluate report --work "$WORK" --pairs "$PAIRS" --seeds "$SEEDS" -o "$REPORT"
+evaluate report --work "$WORK" --pairs "$PAIRS" -o "$REPORT"
+if [ "$REPORT" = bench/results/tofu-mini.md ] && [ -f "$WORK/results/$AB_FORGET/ab-report.md" ]; then
+  cp "$WORK/results/$AB_FORGET"/ab-report.{md,json,png} bench/results/ 2>/dev/null || true
+fi

@@ -15,9 +15,15 @@ public sealed class AlphaCalibrationTests
         var curve = new[] { new Point(0, -0.2, -2.0, 0.9), new Point(1, -1.0, -2.0, 0.8), new Point(2, -2.6, -2.0, 0.3) };
         var result = Choose(curve, UldRule.SuppressOnly, 0);
         Assert.Equal((1.625, true, -2.0), (result.Alpha, result.Reached, result.HoldoutLogLikelihood));
-        Assert.Equal("SuppressOnly", result.ToJson()["rule"]!.GetValue<string>());
-        Assert.Equal(1.625, result.ToJson()["recommended_alpha"]!.GetValue<double>());
-        Assert.Equal(3, result.ToJson()["curve"]!.AsArray().Count);
+        var other = Choose([new Point(0, -0.2, -1.0, 0.9), new Point(1, -1.2, -1.0, 0.4)], UldRule.SuppressOnly, 0);
+        Assert.Equal(0.8, other.Alpha, 12);
+        var json = AlphaCalibrationResult.ToJson(new Dictionary<CalibrationReference, AlphaCalibrationResult>
+        {
+            [CalibrationReference.Unseen] = result, [CalibrationReference.OtherAnswers] = other,
+        }, CalibrationReference.OtherAnswers);
+        Assert.Equal(("SuppressOnly", "other-answers"), (json["rule"]!.GetValue<string>(), json["reference"]!.GetValue<string>()));
+        Assert.Equal((0.8, 1.625, 0.8), (json["recommended_alpha"]!.GetValue<double>(), json["alpha_unseen"]!.GetValue<double>(), json["alpha_other_answers"]!.GetValue<double>()));
+        Assert.Equal(3, json["curves"]!["unseen"]!.AsArray().Count);
     }
 
     [Fact]

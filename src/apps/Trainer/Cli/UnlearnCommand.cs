@@ -60,13 +60,16 @@ public static class UnlearnCommand
         var rmuAlpha = new Option<double>("--rmu-alpha") { Description = "RMU: weight α of the retain hidden-state term", DefaultValueFactory = _ => GradientDefaults.RmuAlpha };
         var calibrateRule = new Option<UldRule>("--calibrate-rule")
         { Description = "ULD: the decode rule α is calibrated for (Difference or SuppressOnly)", DefaultValueFactory = _ => UldRule.SuppressOnly };
+        var calibrateReference = new Option<string>("--calibrate-reference")
+        { Description = "ULD: what the forget answers must fall to: unseen (answers of authors no model saw) or other-answers (retain answers put to the forget questions)", DefaultValueFactory = _ => "other-answers" }
+            .AcceptOnlyFromAmong("unseen", "other-answers");
         var calibrateRelativeTop = new Option<double>("--calibrate-relative-top") { Description = "ULD: the relative-top r α is calibrated for", DefaultValueFactory = _ => 0 };
         var force = new Option<bool>("--force");
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
             method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, alternativeWeight, alternativeMargin, minSteps, gamma, beta,
-            margin, taskVectorScale, rmuLayer, rmuSteering, rmuAlpha, force, small, calibrateRule, calibrateRelativeTop,
+            margin, taskVectorScale, rmuLayer, rmuSteering, rmuAlpha, force, small, calibrateRule, calibrateReference, calibrateRelativeTop,
         };
         loop.AddTo(command);
         checkpoints.AddTo(command);
@@ -117,8 +120,10 @@ public static class UnlearnCommand
                 checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
-            var calibration = CalibrateAlpha(baseModel, merged, tokenizer, forgetRecords, definition, parse.GetValue(data)!.FullName,
-                parse.GetValue(calibrateRule), parse.GetValue(calibrateRelativeTop));
+            var chosenReference = parse.GetValue(calibrateReference) == "unseen" ? CalibrationReference.Unseen : CalibrationReference.OtherAnswers;
+            var calibrations = CalibrateAlpha(baseModel, merged, tokenizer, forgetRecords, retainRecords, definition, parse.GetValue(data)!.FullName,
+                parse.GetValue(calibrateRule), parse.GetValue(calibrateRelativeTop), options.Training.Seed);
+            var calibration = calibrations?[chosenReference];
             var hyper = Hyperparameters(options);
             hyper["layers"] = k;
             hyper["forget_set"] = parse.GetValue(forget);
@@ -140,12 +145,12 @@ public static class UnlearnCommand
                         ["epochs"] = options.Training.Epochs,
                         ["steps"] = result.Steps,
                         ["peak_rss_mib"] = PeakRssMib(),
-                        ["calibration"] = calibration?.ToJson(),
+                        ["calibration"] = calibrations is null ? null : AlphaCalibrationResult.ToJson(calibrations, chosenReference),
                     },
                 }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
             CheckpointOptions.Remove(parse.GetValue(output)!.FullName);
             if (calibration is not null)
-                AnsiConsole.MarkupLineInterpolated($"recommended α {calibration.Alpha} ({calibration.Rule}, r {calibration.RelativeTop}){(calibration.Reached ? "" : ": forget answers stay more likely than unseen text up to the largest α tried")}");
+                AnsiConsole.MarkupLineInterpolated($"recommended α {calibration.Alpha} ({calibration.Rule}, r {calibration.RelativeTop}, against {AlphaCalibrationResult.Name(chosenReference)}){(calibration.Reached ? "" : ": forget answers stay more likely than the reference up to the largest α tried")}");
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {parse.GetValue(output)!.FullName}: ULD assistant ({k} layers, {result.TrainableParameters:N0} LoRA parameters) for {manifest.BaseModel}, {result.Elapsed.TotalMinutes:F1} min");
             return 0;
         }));
@@ -193,11 +198,14 @@ public static class UnlearnCommand
     }
 
     /// <summary>
-    /// The assistant's recommended α (docs/METHODS.md, *α calibration*): the forget answers against the answers of the
-    /// split's calibration authors, which no model of the split saw. Null when the split names none.
+    /// The assistant's α against each reference (docs/METHODS.md, *α calibration*): the forget answers against the
+    /// answers of the split's calibration authors, which no model of the split saw, and against answers of the retain
+    /// authors the method trained on put to the forget questions (two per question, drawn with their own seed). Null
+    /// when the split names no calibration authors.
     /// </summary>
-    private static AlphaCalibrationResult? CalibrateAlpha(ModelDirectory baseModel, LlamaForCausalLM assistant, ModelTokenizer tokenizer,
-        IReadOnlyList<TofuRecord> forgetRecords, TofuSplitDefinition definition, string dataDirectory, UldRule rule, double relativeTop)
+    private static Dictionary<CalibrationReference, AlphaCalibrationResult>? CalibrateAlpha(ModelDirectory baseModel, LlamaForCausalLM assistant,
+        ModelTokenizer tokenizer, IReadOnlyList<TofuRecord> forgetRecords, IReadOnlyList<TofuRecord> retainRecords, TofuSplitDefinition definition,
+        string dataDirectory, UldRule rule, double relativeTop, int seed)
     {
         if (definition.Protocol.CalibrationAuthors.Count == 0)
         {
@@ -207,11 +215,18 @@ public static class UnlearnCommand
         var unseen = TofuDataset.Load(dataDirectory, definition.QuestionsPerAuthor).Authors(definition.Protocol.CalibrationAuthors);
         if (unseen.Any(r => definition.Authors.Contains(r.Author)))
             throw new UserErrorException($"{definition.Name}'s calibration authors must be outside the split: the models saw its authors.");
+        var random = new Random(seed + 17);
+        var otherAnswers = forgetRecords.SelectMany(r => Enumerable.Range(0, 2).Select(_ => r with { Answer = retainRecords[random.Next(retainRecords.Count)].Answer })).ToList();
         var examples = new UnlearningExamples(tokenizer, ChatTemplate.Load(baseModel.Root));
         using var target = LlamaWeights.LoadDirectory(baseModel);
         target.eval();
         assistant.eval();
-        return AlphaCalibration.Calibrate(target, assistant, examples.Of(forgetRecords), examples.Of(unseen), rule, relativeTop);
+        var forget = examples.Of(forgetRecords);
+        return new Dictionary<CalibrationReference, AlphaCalibrationResult>
+        {
+            [CalibrationReference.Unseen] = AlphaCalibration.Calibrate(target, assistant, forget, examples.Of(unseen), rule, relativeTop),
+            [CalibrationReference.OtherAnswers] = AlphaCalibration.Calibrate(target, assistant, forget, examples.Of(otherAnswers), rule, relativeTop),
+        };
     }
 
     /// <summary>Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`.</summary>

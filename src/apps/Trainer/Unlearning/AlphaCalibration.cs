@@ -7,30 +7,54 @@ using static TorchSharp.torch;
 
 namespace Uld.Trainer.Unlearning;
 
-/// <summary>Where and how an assistant's α was calibrated, and the curve it was read from.</summary>
-/// <param name="Alpha">the recommended α: the smallest at which forget answers are no more likely than unseen text</param>
-/// <param name="Reached">false when even the largest α tried leaves the forget answers more likely than unseen text</param>
-/// <param name="HoldoutLogLikelihood">mean per-token log-likelihood of the unseen answers at <paramref name="Alpha"/></param>
+/// <summary>
+/// What the forget answers are compared with when α is calibrated (docs/METHODS.md, *α calibration*); which one the
+/// product uses is itself a design choice, made on validation forget sets.
+/// </summary>
+public enum CalibrationReference
+{
+    /// <summary>Answers of authors no model saw, to their own questions: forget text should look like text never seen (MUSE's PrivLeak ≈ 0).</summary>
+    Unseen,
+    /// <summary>Retain authors' answers put to the forget questions: the model should prefer the true answer no more than another one (TOFU's truth ratio ≈ 1).</summary>
+    OtherAnswers,
+}
+
+/// <summary>One calibration: the α where the forget answers' likelihood meets the reference's, and the curve it was read from.</summary>
+/// <param name="Alpha">the smallest α at which forget answers are no more likely than the reference answers</param>
+/// <param name="Reached">false when even the largest α tried leaves the forget answers more likely than the reference</param>
+/// <param name="HoldoutLogLikelihood">mean per-token log-likelihood of the reference answers at <paramref name="Alpha"/></param>
 public sealed record AlphaCalibrationResult(double Alpha, bool Reached, UldRule Rule, double RelativeTop, double HoldoutLogLikelihood,
     IReadOnlyList<AlphaCalibration.Point> Curve)
 {
-    /// <summary>The manifest's <c>metrics.calibration</c>, which LogitServer reads as the deployment's default α.</summary>
-    public JsonObject ToJson() => new()
+    /// <summary>
+    /// The manifest's <c>metrics.calibration</c>: the recommended α (LogitServer's default for the rule) from
+    /// <paramref name="chosen"/>, and every reference's α and curve.
+    /// </summary>
+    public static JsonObject ToJson(IReadOnlyDictionary<CalibrationReference, AlphaCalibrationResult> all, CalibrationReference chosen)
     {
-        ["recommended_alpha"] = Alpha,
-        ["reached"] = Reached,
-        ["rule"] = Rule.ToString(),
-        ["relative_top"] = RelativeTop,
-        ["statistic"] = "mean per-token log-likelihood of forget answers vs answers of authors no model saw",
-        ["holdout_log_likelihood"] = Math.Round(HoldoutLogLikelihood, 4),
-        ["curve"] = new JsonArray(Curve.Select(p => (JsonNode)new JsonObject
+        var recommended = all[chosen];
+        var json = new JsonObject
+        {
+            ["recommended_alpha"] = recommended.Alpha,
+            ["reached"] = recommended.Reached,
+            ["reference"] = Name(chosen),
+            ["rule"] = recommended.Rule.ToString(),
+            ["relative_top"] = recommended.RelativeTop,
+            ["statistic"] = "mean per-token log-likelihood of the forget answers vs the reference answers, under the decode rule",
+        };
+        // One line per reference ("alpha_unseen": 2.5): the benchmark script reads them without a JSON parser.
+        foreach (var (reference, result) in all) json["alpha_" + Name(reference).Replace('-', '_')] = result.Alpha;
+        json["curves"] = new JsonObject(all.Select(kv => KeyValuePair.Create(Name(kv.Key), (JsonNode?)new JsonArray(kv.Value.Curve.Select(p => (JsonNode)new JsonObject
         {
             ["alpha"] = p.Alpha,
-            ["forget_log_likelihood"] = Math.Round(p.ForgetLogLikelihood, 4),
-            ["holdout_log_likelihood"] = Math.Round(p.HoldoutLogLikelihood, 4),
+            ["forget"] = Math.Round(p.ForgetLogLikelihood, 4),
+            ["reference"] = Math.Round(p.HoldoutLogLikelihood, 4),
             ["auc"] = Math.Round(p.Auc, 4),
-        }).ToArray()),
-    };
+        }).ToArray()))));
+        return json;
+    }
+
+    public static string Name(CalibrationReference reference) => reference == CalibrationReference.Unseen ? "unseen" : "other-answers";
 }
 
 /// <summary>
