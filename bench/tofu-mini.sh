@@ -104,7 +104,7 @@ unlearn_job() {
   local done_file="$out/manifest.json"
   [ "${m#offset-}" != "$m" ] && done_file="$out/unlearned/manifest.json"
   [ -f "$done_file" ] && return 0
-  mkdir -p "$out" && echo "$spec" > "$out.config"
+  mkdir -p "$(dirname "$out")" && echo "$spec" > "$out.config"
   printf 'OMP_NUM_THREADS=1 dotnet %q unlearn %s --base %q --data %q --split %q --forget %q --seed %s -o %q > %q 2>&1 || echo "FAILED: %s (log %s)"\n' \
     "$BIN/Trainer/uld-trainer.dll" "${how[*]}" "$WORK/target" "$DATA" "$SPLIT" "$set" "$seed" "$out" "$out.log" "$out" "$out.log"
 }
@@ -208,11 +208,14 @@ for pair in $PAIRS; do
   evaluate select --results "$WORK/results/$val"/*.json -o "$WORK/selected-$val.txt"
 
   # Test: each method's chosen configuration, every seed.
-  while read -r m c; do
-    trained="$c" reference=""
-    [ "$m" = uld ] && trained="${c%_*}" reference="${c##*_}"  # uld~<training>_<reference>
-    for s in $SEEDS; do unlearn_job "$m" "$(cat "$WORK/val/$val/$m/$trained.config")" "$test" "$s" "$WORK/test/$test/$m/seed$s" $reference; done
-  done < "$WORK/selected-$val.txt" | run_jobs
+  # Seed-major, so that a run stopped early (or restarted with fewer --seeds) has every method at the same seeds.
+  for s in $SEEDS; do
+    while read -r m c; do
+      trained="$c" reference=""
+      [ "$m" = uld ] && trained="${c%_*}" reference="${c##*_}"  # uld~<training>_<reference>
+      unlearn_job "$m" "$(cat "$WORK/val/$val/$m/$trained.config")" "$test" "$s" "$WORK/test/$test/$m/seed$s" $reference
+    done < "$WORK/selected-$val.txt"
+  done | run_jobs
   entries=()
   while read -r m c; do for s in $SEEDS; do entries+=("$m~seed$s=$WORK/test/$test/$m/seed$s"); done; done < "$WORK/selected-$val.txt"
   serve_and_evaluate "$test" "$WORK/results/$test" "$TEST_QUESTIONS" "${entries[@]}"

@@ -64,6 +64,17 @@ public sealed class ReportTests
         var png = File.ReadAllBytes(plot);
         Assert.True(png.Length > 10_000);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png.Take(4));
+
+        // The README's block is the same table and sentences, and only the block is rewritten.
+        var readme = "intro\n<!-- tofu-mini results: begin -->\nold numbers\n<!-- tofu-mini results: end -->\noutro\n";
+        var rewritten = TofuMiniReport.ReplaceBlock(readme, TofuMiniReport.Headline(work.Path, [("val4", "forget4"), ("val2", "forget2")]));
+        Assert.StartsWith("intro\n<!-- tofu-mini results: begin -->\n**forget4** (configurations chosen on val4; mean ± sd over 2 seeds):", rewritten);
+        Assert.Contains("| ULD | 0.700 ± 0.141 | 0.983 ± 0.024 |", rewritten);
+        Assert.Contains("- vs NPO+GD: ULD ahead (higher FQ, MU within the spread).", rewritten);
+        Assert.Contains("- forget2: not run yet", rewritten);
+        Assert.DoesNotContain("old numbers", rewritten);
+        Assert.EndsWith("<!-- tofu-mini results: end -->\noutro\n", rewritten);
+        Assert.Throws<Uld.Contracts.UserErrorException>(() => TofuMiniReport.ReplaceBlock("no markers", "x"));
     }
 
     [Fact]

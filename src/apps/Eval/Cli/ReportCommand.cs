@@ -15,7 +15,8 @@ public static class ReportCommand
         var work = new Option<DirectoryInfo>("--work") { Description = "the benchmark's work directory", DefaultValueFactory = _ => new DirectoryInfo("artifacts/tofu-mini") };
         var pairs = new Option<string>("--pairs") { Description = "validation:test forget-set pairs, space-separated", DefaultValueFactory = _ => "val4:forget4 val2:forget2 val1:forget1" };
         var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/tofu-mini.md") };
-        var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark run under the held-out protocol.") { work, pairs, output };
+        var readme = new Option<FileInfo>("--readme") { Description = "also rewrite this file's results block (between its tofu-mini results markers) from the test tables" }.AcceptExistingOnly();
+        var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark run under the held-out protocol.") { work, pairs, output, readme };
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var path = parse.GetValue(output)!.FullName;
@@ -25,6 +26,12 @@ public static class ReportCommand
             var markdown = TofuMiniReport.Write(parse.GetValue(work)!.FullName, pairList, Path.ChangeExtension(path, null) + "-alpha.png");
             AtomicFile.WriteAllText(path, markdown);
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
+            if (parse.GetValue(readme) is { } file)
+            {
+                AtomicFile.WriteAllText(file.FullName, TofuMiniReport.ReplaceBlock(File.ReadAllText(file.FullName),
+                    TofuMiniReport.Headline(parse.GetValue(work)!.FullName, pairList)));
+                AnsiConsole.MarkupLineInterpolated($"[green]rewrote[/] the results block of {file.FullName}");
+            }
             return 0;
         }));
         return command;

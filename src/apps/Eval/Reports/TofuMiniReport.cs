@@ -66,6 +66,38 @@ public static class TofuMiniReport
         return md.ToString();
     }
 
+    /// <summary>
+    /// The README's results block: per test set, each method's FQ and MU (mean ± sd) and the report's sentences — the
+    /// only place the README's comparisons come from (<c>uld-eval report --readme</c> rewrites it between its markers).
+    /// </summary>
+    public static string Headline(string work, IReadOnlyList<(string Validation, string Test)> pairs)
+    {
+        var md = new StringBuilder();
+        foreach (var (validation, test) in pairs)
+        {
+            var all = Runs(work, test).SelectMany(r => r.Results).ToList();
+            var target = all.FirstOrDefault(r => r.Deployment == "target");
+            if (target is null) { md.AppendLine(CultureInfo.InvariantCulture, $"- {test}: not run yet ({validation} → {test} is part of `bench/tofu-mini.sh --pairs`)."); continue; }
+            var rows = Rows(work, test, all, target, Selected(work, validation));
+            md.AppendLine(CultureInfo.InvariantCulture, $"**{test}** (configurations chosen on {validation}; mean ± sd over {rows.Select(r => r.ForgetQuality.N).DefaultIfEmpty(0).Max()} seeds):").AppendLine();
+            md.AppendLine("| method | FQ | MU × target |").AppendLine("|---|---|---|");
+            foreach (var row in rows)
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {Label(row.Method)} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} |");
+            md.AppendLine();
+            foreach (var line in Claims(rows)) md.AppendLine("- " + line);
+            md.AppendLine();
+        }
+        return md.ToString().TrimEnd() + "\n";
+    }
+
+    /// <summary>Replaces what lies between <paramref name="begin"/> and <paramref name="end"/> in <paramref name="text"/>.</summary>
+    public static string ReplaceBlock(string text, string block, string begin = "<!-- tofu-mini results: begin -->", string end = "<!-- tofu-mini results: end -->")
+    {
+        var (from, to) = (text.IndexOf(begin, StringComparison.Ordinal), text.IndexOf(end, StringComparison.Ordinal));
+        if (from < 0 || to < from) throw new UserErrorException($"no '{begin}' … '{end}' block to replace.");
+        return text[..(from + begin.Length)] + "\n" + block + text[to..];
+    }
+
     private static void TestSection(StringBuilder md, string work, string test, string validation, IReadOnlyList<EvaluationRun> runs,
         IReadOnlyDictionary<string, string> selected, List<(string, IReadOnlyList<DeploymentResult>, DeploymentResult)> series, string plotFile)
     {
