@@ -136,8 +136,8 @@ serve_and_evaluate() {
   mkdir -p "$results"
   echo "==> serving $((i - 2)) runs of $set on 127.0.0.1:$PORT"
   dotnet "$BIN/LogitServer/uld-logitserver.dll" "${args[@]}" > "$results/logitserver.log" 2>&1 &
-  local server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
+  SERVER_PID=$!
+  trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
   for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
   curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || { echo "LogitServer did not start: $results/logitserver.log" >&2; exit 1; }
   local common=(--url "http://127.0.0.1:$PORT" --data "$DATA" --split "$SPLIT" --forget "$set" --retain-model retain --max-questions "$questions")
@@ -151,7 +151,7 @@ serve_and_evaluate() {
     evaluate tofu "${common[@]}" --retain-results "$results/_reference.json" "${models[@]}" -o "$results/$method.json"
   done
   if [ "$set" = "$AB_FORGET" ] && [ ! -f "$results/ab-report.md" ]; then ab_report "$set" "$results"; fi
-  kill -TERM $server; wait $server 2>/dev/null || true
+  kill -TERM $SERVER_PID; wait $SERVER_PID 2>/dev/null || true
   trap - EXIT
 }
 

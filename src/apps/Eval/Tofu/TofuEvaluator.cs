@@ -96,10 +96,14 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         var logprobs = new double[answers.Count][];
         await Parallel.ForEachAsync(Enumerable.Range(0, answers.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = ct },
             async (i, _) => logprobs[i] = answers[i].Length == 0 ? []
-                : await client.AnswerLogprobsAsync(judge, await PromptAsync(judge, questions[i], ct), await AnswerAsync(judge, answers[i], ct), ct));
+                : await client.AnswerLogprobsAsync(judge, await PromptAsync(judge, questions[i], ct), Capped(await AnswerAsync(judge, answers[i], ct)), ct));
         var tokens = logprobs.Sum(l => l.Length);
         return tokens == 0 ? null : -logprobs.Sum(l => l.Sum()) / tokens;
     }
+
+    // A generated answer re-tokenises longer than it was generated when it holds invalid UTF-8 (each replacement
+    // character is three byte tokens): score at most the generation cap, so prompt + answer stay within the context.
+    private int[] Capped(int[] answer) => answer.Length <= options.MaxNewTokens ? answer : answer[..options.MaxNewTokens];
 
     /// <param name="MinK">min-k% score of each true answer (the forget set's are the membership probe's members)</param>
     private sealed record QaSet(SetMetrics Metrics, IReadOnlyList<double> TruthRatios, IReadOnlyList<ExampleAnswer> Examples, IReadOnlyList<double> MinK,
