@@ -30,9 +30,15 @@ public sealed class DefaultModelsTests
         var models = JsonNode.Parse(await server.Http.GetStringAsync("/v1/models"))!["data"]!.AsArray();
         Assert.Equal(["tofu-mini-target", "tofu-mini-uld", "tofu-mini-npo-gd"], models.Select(m => m!["id"]!.GetValue<string>()));
         var policy = models[1]!["uld"]!;
-        Assert.Equal((2.0, 2.0, 4.0, 0.0, 0.0, 1.0), (policy["alpha_default"]!.GetValue<double>(), policy["alpha_min"]!.GetValue<double>(),
-            policy["alpha_max"]!.GetValue<double>(), policy["relative_top_default"]!.GetValue<double>(), policy["relative_top_min"]!.GetValue<double>(),
-            policy["relative_top_max"]!.GetValue<double>()));
+        // No α in the file: the deployment serves the assistant's calibrated α, above the file's floor.
+        Assert.DoesNotContain(settings.Keys, k => k.EndsWith(":AlphaDefault", StringComparison.Ordinal));
+        var calibrated = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "models", "tofu-mini-uld", "manifest.json")))!["metrics"]!["calibration"]!;
+        Assert.Equal("SuppressOnly", calibrated["rule"]!.GetValue<string>());
+        Assert.Equal(calibrated["recommended_alpha"]!.GetValue<double>(), policy["alpha_default"]!.GetValue<double>());
+        Assert.Equal(double.Parse(settings["LogitServer:Deployments:1:AlphaMin"]!, System.Globalization.CultureInfo.InvariantCulture), policy["alpha_min"]!.GetValue<double>());
+        Assert.True(policy["alpha_min"]!.GetValue<double>() <= policy["alpha_default"]!.GetValue<double>());
+        Assert.Equal((4.0, 0.0, 0.0, 1.0), (policy["alpha_max"]!.GetValue<double>(), policy["relative_top_default"]!.GetValue<double>(),
+            policy["relative_top_min"]!.GetValue<double>(), policy["relative_top_max"]!.GetValue<double>()));
         Assert.Equal("suppress_only", policy["rule"]!.GetValue<string>());
 
         var split = TofuSplitDefinition.Load(Path.Combine(root, "data", "tofu-mini.json"));

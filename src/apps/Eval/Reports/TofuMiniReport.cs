@@ -79,7 +79,7 @@ public static class TofuMiniReport
             var target = all.FirstOrDefault(r => r.Deployment == "target");
             if (target is null) { md.AppendLine(CultureInfo.InvariantCulture, $"- {test}: not run yet ({validation} → {test} is part of `bench/tofu-mini.sh --pairs`)."); continue; }
             var rows = Rows(work, test, all, target, Selected(work, validation));
-            md.AppendLine(CultureInfo.InvariantCulture, $"**{test}** (configurations chosen on {validation}; mean ± sd over {rows.Select(r => r.ForgetQuality.N).DefaultIfEmpty(0).Max()} seeds):").AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"**{test}** (configurations chosen on {validation}; mean ± sd over {Seeds(rows.Select(r => r.ForgetQuality.N).DefaultIfEmpty(0).Max())}):").AppendLine();
             md.AppendLine("| method | FQ | MU × target |").AppendLine("|---|---|---|");
             foreach (var row in rows)
                 md.AppendLine(CultureInfo.InvariantCulture, $"| {Label(row.Method)} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} |");
@@ -128,6 +128,9 @@ public static class TofuMiniReport
     {
         var uld = rows.FirstOrDefault(r => r.Method == "uld");
         if (uld is null) { yield return "no ULD row."; yield break; }
+        var seeds = rows.Min(r => r.ForgetQuality.N);
+        if (seeds < 2)
+            yield return $"only {seeds} seed per method: every comparison below is between single runs, with no spread measured — not yet a result.";
         yield return string.Create(CultureInfo.InvariantCulture,
             $"ULD: FQ {uld.ForgetQuality.Show(x => Format.P(x))} at MU {uld.Utility.Show(F3)}× target — {(uld.ForgetQuality.Mean >= 0.5 ? "meets" : "misses")} FQ ≥ 0.5, {(uld.Utility.Mean >= 0.95 ? "meets" : "misses")} MU ≥ 0.95×.");
         foreach (var b in rows.Where(r => r != uld))
@@ -228,6 +231,8 @@ public static class TofuMiniReport
         var manifest = Path.Combine(assistantDirectory, "manifest.json");
         return File.Exists(manifest) ? JsonNode.Parse(File.ReadAllText(manifest))?["metrics"]?["calibration"]?["recommended_alpha"]?.GetValue<double>() : null;
     }
+
+    private static string Seeds(int n) => n == 1 ? "1 seed" : $"{n} seeds";
 
     private static string Label(string method) => Labels.GetValueOrDefault(method, method);
     private static string F3(double x) => x.ToString("F3", CultureInfo.InvariantCulture);
