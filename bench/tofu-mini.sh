@@ -10,9 +10,10 @@
 #
 # Every step skips outputs that already exist, so an interrupted run continues where it stopped (delete a directory
 # under --work to redo it). Unlearning runs go --jobs at a time, one thread each: these models are too small to use two
-# cores each. Wall time on a 2-core machine: ~15 min for the target, ~7 min per retain model, then per pair about
-# 30 min of validation unlearning (9 methods × 4 configurations), 10 min of validation evaluation, 30 min of test
-# unlearning (9 methods × 3 seeds) and 15 min of test evaluation: ≈ 1 h 40 min for one pair, ≈ 5 h for all three.
+# cores each. Wall time measured on a 2-core machine (val4:forget4): 20 min for the target, 12 min for a pair's two
+# retain models, then 56 min of validation unlearning (9 methods × 4 configurations), 10 min of validation evaluation
+# (VAL_QUESTIONS=60), 25 min of test unlearning per seed and 10 min of test evaluation (TEST_QUESTIONS=100): ≈ 2 h 50 min
+# for one pair with three seeds, ≈ 7 h for all three pairs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
