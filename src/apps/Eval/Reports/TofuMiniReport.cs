@@ -25,8 +25,12 @@ public static class TofuMiniReport
     /// <summary>Mean and sample standard deviation (0 for one value).</summary>
     public readonly record struct Spread(double Mean, double Sd, int N)
     {
-        public static Spread Of(IReadOnlyList<double> values) => values.Count == 0 ? new(double.NaN, double.NaN, 0)
-            : new(values.Average(), values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - values.Average()) * (v - values.Average())) / (values.Count - 1)), values.Count);
+        public static Spread Of(IReadOnlyList<double> values)
+        {
+            if (values.Count == 0) return new(double.NaN, double.NaN, 0);
+            var mean = values.Average();
+            return new(mean, values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)), values.Count);
+        }
 
         /// <summary>Ahead of <paramref name="other"/> by more than both spreads (mean − sd above the other's mean + sd).</summary>
         public bool Beats(Spread other) => N > 0 && other.N > 0 && Mean - Sd > other.Mean + other.Sd;

@@ -85,7 +85,8 @@ public static class UnlearnCommand
 
             var baseModel = ModelDirectory.Open(parse.GetValue(baseDir)!.FullName);
             var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
-            var (forgetRecords, retainRecords) = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor).UnlearningSplit(definition, parse.GetValue(forget)!);
+            var tofu = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor);
+            var (forgetRecords, retainRecords) = tofu.UnlearningSplit(definition, parse.GetValue(forget)!);
             var tokenizer = ModelTokenizer.Load(baseModel.Root);
             if (m != "uld")
             {
@@ -121,7 +122,7 @@ public static class UnlearnCommand
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
             var chosenReference = parse.GetValue(calibrateReference) == "unseen" ? CalibrationReference.Unseen : CalibrationReference.OtherAnswers;
-            var calibrations = CalibrateAlpha(baseModel, merged, tokenizer, forgetRecords, retainRecords, definition, parse.GetValue(data)!.FullName,
+            var calibrations = CalibrateAlpha(baseModel, merged, tokenizer, forgetRecords, retainRecords, definition, tofu,
                 parse.GetValue(calibrateRule), parse.GetValue(calibrateRelativeTop), options.Training.Seed);
             var calibration = calibrations?[chosenReference];
             var hyper = Hyperparameters(options);
@@ -205,14 +206,14 @@ public static class UnlearnCommand
     /// </summary>
     private static Dictionary<CalibrationReference, AlphaCalibrationResult>? CalibrateAlpha(ModelDirectory baseModel, LlamaForCausalLM assistant,
         ModelTokenizer tokenizer, IReadOnlyList<TofuRecord> forgetRecords, IReadOnlyList<TofuRecord> retainRecords, TofuSplitDefinition definition,
-        string dataDirectory, UldRule rule, double relativeTop, int seed)
+        TofuDataset tofu, UldRule rule, double relativeTop, int seed)
     {
         if (definition.Protocol.CalibrationAuthors.Count == 0)
         {
             AnsiConsole.MarkupLineInterpolated($"[yellow]no α calibration[/]: {definition.Name} names no calibration authors (protocol.calibration_authors)");
             return null;
         }
-        var unseen = TofuDataset.Load(dataDirectory, definition.QuestionsPerAuthor).Authors(definition.Protocol.CalibrationAuthors);
+        var unseen = tofu.Authors(definition.Protocol.CalibrationAuthors);
         if (unseen.Any(r => definition.Authors.Contains(r.Author)))
             throw new UserErrorException($"{definition.Name}'s calibration authors must be outside the split: the models saw its authors.");
         var random = new Random(seed + 17);
@@ -221,12 +222,11 @@ public static class UnlearnCommand
         using var target = LlamaWeights.LoadDirectory(baseModel);
         target.eval();
         assistant.eval();
-        var forget = examples.Of(forgetRecords);
-        return new Dictionary<CalibrationReference, AlphaCalibrationResult>
+        return AlphaCalibration.Calibrate(target, assistant, examples.Of(forgetRecords), new Dictionary<CalibrationReference, IReadOnlyList<ChatExample>>
         {
-            [CalibrationReference.Unseen] = AlphaCalibration.Calibrate(target, assistant, forget, examples.Of(unseen), rule, relativeTop),
-            [CalibrationReference.OtherAnswers] = AlphaCalibration.Calibrate(target, assistant, forget, examples.Of(otherAnswers), rule, relativeTop),
-        };
+            [CalibrationReference.Unseen] = examples.Of(unseen),
+            [CalibrationReference.OtherAnswers] = examples.Of(otherAnswers),
+        }, rule, relativeTop);
     }
 
     /// <summary>Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`.</summary>

@@ -75,16 +75,20 @@ public static class AlphaCalibration
     /// <summary>α from 0 to 4 in steps of 0.125: past 4 the SuppressOnly penalty exceeds any base margin on these vocabularies.</summary>
     public static IReadOnlyList<double> DefaultGrid { get; } = Enumerable.Range(0, 33).Select(i => i * 0.125).ToArray();
 
-    public static AlphaCalibrationResult Calibrate(LlamaForCausalLM target, LlamaForCausalLM assistant, IReadOnlyList<ChatExample> forget,
-        IReadOnlyList<ChatExample> holdout, UldRule rule, double relativeTop, IReadOnlyList<double>? grid = null)
+    /// <summary>One calibration per reference; the forget answers are scored once for all of them.</summary>
+    public static Dictionary<TKey, AlphaCalibrationResult> Calibrate<TKey>(LlamaForCausalLM target, LlamaForCausalLM assistant, IReadOnlyList<ChatExample> forget,
+        IReadOnlyDictionary<TKey, IReadOnlyList<ChatExample>> references, UldRule rule, double relativeTop, IReadOnlyList<double>? grid = null) where TKey : notnull
     {
-        if (forget.Count == 0 || holdout.Count == 0) throw new ArgumentException("calibration needs forget and unseen answers.");
+        if (forget.Count == 0 || references.Values.Any(r => r.Count == 0)) throw new ArgumentException("calibration needs forget and reference answers.");
         var alphas = grid ?? DefaultGrid;
         var forgetScores = Scores(target, assistant, forget, alphas, rule, relativeTop);
-        var holdoutScores = Scores(target, assistant, holdout, alphas, rule, relativeTop);
-        var curve = alphas.Select((a, i) => new Point(a, forgetScores.Average(s => s[i]), holdoutScores.Average(s => s[i]),
-            RocAuc.Of(forgetScores.Select(s => s[i]).ToList(), holdoutScores.Select(s => s[i]).ToList()))).ToList();
-        return Choose(curve, rule, relativeTop);
+        return references.ToDictionary(kv => kv.Key, kv =>
+        {
+            var referenceScores = Scores(target, assistant, kv.Value, alphas, rule, relativeTop);
+            var curve = alphas.Select((a, i) => new Point(a, forgetScores.Average(s => s[i]), referenceScores.Average(s => s[i]),
+                RocAuc.Of(forgetScores.Select(s => s[i]).ToList(), referenceScores.Select(s => s[i]).ToList()))).ToList();
+            return Choose(curve, rule, relativeTop);
+        });
     }
 
     /// <summary>The smallest α where forget log-likelihood ≤ unseen log-likelihood, interpolated; the largest α if none.</summary>

@@ -106,6 +106,11 @@ public sealed class TofuDataset
     public IReadOnlyList<TofuRecord> ScoredRetain(TofuSplitDefinition definition, string forgetSet)
     {
         var (_, retain) = Split(definition, forgetSet);
+        return Scored(definition, retain);
+    }
+
+    private static List<TofuRecord> Scored(TofuSplitDefinition definition, IReadOnlyList<TofuRecord> retain)
+    {
         var scored = definition.Protocol.ScoredRetainAuthors;
         return retain.Where(r => (scored.Count == 0 || scored.Contains(r.Author)) && r.ParaphrasedAnswer is not null && r.PerturbedAnswers.Count > 0).ToList();
     }
@@ -117,7 +122,7 @@ public sealed class TofuDataset
     public (IReadOnlyList<TofuRecord> Forget, IReadOnlyList<TofuRecord> Retain) UnlearningSplit(TofuSplitDefinition definition, string forgetSet)
     {
         var (forget, retain) = Split(definition, forgetSet);
-        var scoredAuthors = ScoredRetain(definition, forgetSet).Select(r => r.Author).ToHashSet();
+        var scoredAuthors = Scored(definition, retain).Select(r => r.Author).ToHashSet();
         var training = retain.Where(r => !scoredAuthors.Contains(r.Author)).ToList();
         if (training.Count == 0)
             throw new UserErrorException($"{definition.Name} leaves no retain author outside the scored ones for '{forgetSet}'; list the scored authors in its protocol.scored_retain_authors.");
