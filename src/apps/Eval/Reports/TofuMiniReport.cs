@@ -40,7 +40,7 @@ public static class TofuMiniReport
 
     /// <summary>One method's seeds on a test set.</summary>
     public sealed record MethodRow(string Method, string Config, Spread ForgetQuality, Spread Utility, Spread ForgetRouge, Spread RetainRouge,
-        Spread VerbMem, Spread PrivLeak, Spread? Alpha);
+        Spread VerbMem, Spread PrivLeak, Spread? Alpha, Spread TrainSeconds);
 
     /// <param name="plotPath">where the α plot of the test sets' fixed-α sweeps is drawn (none without a sweep)</param>
     public static string Write(string work, IReadOnlyList<(string Validation, string Test)> pairs, string plotPath)
@@ -111,16 +111,16 @@ public static class TofuMiniReport
         var retain = all.FirstOrDefault(r => r.Deployment == "retain");
         if (target is null) { md.AppendLine("No target result: the test evaluation did not run."); return; }
         md.AppendLine(CultureInfo.InvariantCulture, $"Questions: {target.Forget.Questions} forget / {target.Retain.Questions} retain. Target MU {target.ModelUtility:F3}.").AppendLine();
-        md.AppendLine("| method | configuration | seeds | FQ | MU × target | forget ROUGE-L | retain ROUGE-L | VerbMem | PrivLeak | α |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| method | configuration | seeds | FQ | MU × target | forget ROUGE-L | retain ROUGE-L | VerbMem | PrivLeak | α | train s |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var (label, r) in new[] { ("Target", target), ("Retain", retain) })
             if (r is not null)
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {label} | — | 1 | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Format.PrivLeak(r.PrivLeak)} | — |");
+                    $"| {label} | — | 1 | {Format.P(r.ForgetQuality)} | {r.ModelUtility / target.ModelUtility:F3} | {r.Forget.RougeL:F3} | {r.Retain.RougeL:F3} | {r.VerbMem:F3} | {Format.PrivLeak(r.PrivLeak)} | — | — |");
         var rows = Rows(work, test, all, target, selected);
         foreach (var row in rows)
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => Format.PrivLeak(x))} | {row.Alpha?.Show(F3) ?? "—"} |");
+                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => Format.PrivLeak(x))} | {row.Alpha?.Show(F3) ?? "—"} | {row.TrainSeconds.Show(x => x.ToString("F0", CultureInfo.InvariantCulture))} |");
 
         md.AppendLine().AppendLine("What the table shows (a difference counts only where the means differ by more than both standard deviations):").AppendLine();
         foreach (var line in Claims(rows)) md.AppendLine("- " + line);
@@ -163,11 +163,11 @@ public static class TofuMiniReport
         {
             var r = method.ToList();
             Spread S(Func<DeploymentResult, double?> f) => Spread.Of(r.Select(f).Where(v => v is not null && double.IsFinite(v.Value)).Select(v => v!.Value).ToList());
-            Spread? alpha = method.Key == "uld"
-                ? Spread.Of(r.Select(x => CalibratedAlpha(Path.Combine(work, "test", test, "uld", ConfigurationSelection.Parse(x.Deployment)!.Value.Config))).OfType<double>().ToList())
-                : null;
+            var runs = r.Select(x => Path.Combine(work, "test", test, method.Key, ConfigurationSelection.Parse(x.Deployment)!.Value.Config)).ToList();
+            Spread? alpha = method.Key == "uld" ? Spread.Of(runs.Select(CalibratedAlpha).OfType<double>().ToList()) : null;
             rows.Add(new MethodRow(method.Key, selected.GetValueOrDefault(method.Key, "?"), S(x => x.ForgetQuality), S(x => x.ModelUtility / target.ModelUtility),
-                S(x => x.Forget.RougeL), S(x => x.Retain.RougeL), S(x => x.VerbMem), S(x => x.PrivLeak), alpha));
+                S(x => x.Forget.RougeL), S(x => x.Retain.RougeL), S(x => x.VerbMem), S(x => x.PrivLeak), alpha,
+                Spread.Of(runs.Select(TrainSeconds).OfType<double>().ToList())));
         }
         return rows;
     }
@@ -234,6 +234,14 @@ public static class TofuMiniReport
     {
         var manifest = Path.Combine(assistantDirectory, "manifest.json");
         return File.Exists(manifest) ? JsonNode.Parse(File.ReadAllText(manifest))?["metrics"]?["calibration"]?["recommended_alpha"]?.GetValue<double>() : null;
+    }
+
+    /// <summary>A run's training wall time from its manifest (an offset run's is its unlearned model's).</summary>
+    private static double? TrainSeconds(string runDirectory)
+    {
+        var manifest = Path.Combine(runDirectory, "manifest.json");
+        if (!File.Exists(manifest)) manifest = Path.Combine(runDirectory, "unlearned", "manifest.json");
+        return File.Exists(manifest) ? JsonNode.Parse(File.ReadAllText(manifest))?["metrics"]?["train_seconds"]?.GetValue<double>() : null;
     }
 
     private static string Seeds(int n) => n == 1 ? "1 seed" : $"{n} seeds";
