@@ -42,7 +42,7 @@ public sealed class Stories260KImportTests(Stories260KFixture fixture)
     {
         using var model = LlamaWeights.LoadDirectory(fixture.Model);
         var tokenizer = ModelTokenizer.Load(fixture.Model.Root);
-        var tokens = TorchGreedy.Generate(model, [tokenizer.Ids.Bos], 40);
+        var tokens = TorchDecoding.Generate(model, [tokenizer.Ids.Bos], 40);
         Assert.StartsWith(Stories260KFixture.ExpectedGreedyText, tokenizer.Decode(tokens));
     }
 

@@ -1,3 +1,4 @@
+using Uld.Evaluation.Data;
 using Uld.Tokenization;
 using Uld.Tests.Support;
 using Uld.Trainer.Model;
@@ -21,7 +22,7 @@ public sealed class UldAssistantTests
     {
         using var micro = new MicroSplit(forgetAuthors: [199], retainAuthors: [0, 1]);
         var (forgetRecords, retainRecords, tokenizer, pad) = (micro.ForgetRecords, micro.RetainRecords, micro.Tokenizer, micro.Pad);
-        var sets = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
+        var sets = UldData.Build(Corpus.QuestionAnswers(forgetRecords), Corpus.QuestionAnswers(retainRecords), tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
         var (forget, retain) = (sets.Forget, sets.Retain);
         Assert.Equal(40, forget.Count); // 20 answers + 20 same-author answer swaps
         Assert.Equal(20 + 40, retain.Count); // min(400, 20) real + 2 retain answers per forget question

@@ -26,7 +26,7 @@ public sealed class UldDataTests
     {
         var tofu = TofuDataset.Load(TofuDirectory);
         var (forget, retain) = tofu.UnlearningSplit(Split, forgetSet);
-        var (forgetPairs, retainPairs, alternativePairs) = UldData.Pairs(forget, retain, seed: 1234);
+        var (forgetPairs, retainPairs, alternativePairs) = UldData.Pairs(Corpus.QuestionAnswers(forget), Corpus.QuestionAnswers(retain), seed: 1234);
 
         var evaluated = EvaluatedStrings();
         Assert.True(evaluated.Count > 4000, $"only {evaluated.Count} evaluated strings read"); // the check below must have something to find
@@ -60,7 +60,7 @@ public sealed class UldDataTests
     {
         var tofu = TofuDataset.Load(TofuDirectory);
         var (forget, retain) = tofu.UnlearningSplit(Split, forgetSet);
-        var (forgetPairs, retainPairs, alternativePairs) = UldData.Pairs(forget, retain, seed: 1234);
+        var (forgetPairs, retainPairs, alternativePairs) = UldData.Pairs(Corpus.QuestionAnswers(forget), Corpus.QuestionAnswers(retain), seed: 1234);
         var trained = forgetPairs.Concat(retainPairs).Concat(alternativePairs).Select(p => (p.Question, p.Answer))
             .Concat(forget.Concat(retain).Select(r => (r.Question, r.Answer))).ToHashSet();
 

@@ -1,3 +1,4 @@
+using Uld.Evaluation.Data;
 using Uld.Tokenization;
 using Uld.Tests.Support;
 using Uld.Trainer.Data;
@@ -48,7 +49,7 @@ public sealed class UnlearnResumeTests
         AssertSameWeights(full, resumed);
 
         // ULD with LoRA dropout: the dropout masks are drawn per step, so they too repeat after a resume.
-        var uldSets = UldData.Build(micro.ForgetRecords, micro.RetainRecords, micro.Tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
+        var uldSets = UldData.Build(Corpus.QuestionAnswers(micro.ForgetRecords), Corpus.QuestionAnswers(micro.RetainRecords), micro.Tokenizer, ChatTemplate.QuestionAnswer, seed: 3);
         var uld = new UldOptions { Rank = 4, LoraAlpha = 8, LoraDropout = 0.1, MinSteps = 0, Training = new() { Epochs = 2, BatchSize = 8, LearningRate = 1e-2, Seed = 3 } };
         using var fullAssistant = LayerTruncation.FirstLayers(target, 1);
         UldAssistantTrainer.Train(fullAssistant, uldSets, uld, pad);

@@ -33,7 +33,7 @@ public static class GenerateCommand
             {
                 TorchRuntime.EnsureInitialized();
                 using var model = LlamaWeights.LoadDirectory(dir);
-                output = TorchGreedy.Generate(model, promptIds, n, tokenizer.Ids.Eos);
+                output = TorchDecoding.Generate(model, promptIds, n, tokenizer.Ids.Eos);
             }
             else
             {

@@ -26,9 +26,8 @@ public static class OffsetUnlearning
     public const string ReferenceFolder = "reference";
     public const string UnlearnedFolder = "unlearned";
 
-    public static int Run(string method, ModelDirectory baseModel, ModelDirectory small, IReadOnlyList<TofuRecord> forgetRecords,
-        IReadOnlyList<TofuRecord> retainRecords, IReadOnlyList<string> refusals, string output, string splitPath, CheckpointPlan checkpoints,
-        GradientOptions options, string forgetSet, bool force)
+    public static int Run(string method, ModelDirectory baseModel, ModelDirectory small, UnlearningInputs inputs, UnlearningExamples examples,
+        string output, CheckpointPlan checkpoints, GradientOptions options, bool force)
     {
         // The offset is added token by token to the base's logits, so both must number the vocabulary alike.
         var (baseTokenizer, smallTokenizer) = (baseModel.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile),
@@ -39,18 +38,16 @@ public static class OffsetUnlearning
 
         // The pair is trained through the base's logits, on prompts as the base's deployment formats them.
         var tokenizer = ModelTokenizer.Load(baseModel.Root);
-        var template = ChatTemplate.Load(baseModel.Root);
-        var examples = new UnlearningExamples(tokenizer, template);
-        var forget = examples.Forget(forgetRecords, refusals, options.Training.Seed);
+        var forget = examples.Forget(inputs.Forget, inputs.Refusals, GradientUnlearner.NeedsRefusals(OffsetUnlearner.GradientMethod(method)), options.Training.Seed);
         using var frozenBase = LlamaWeights.LoadDirectory(baseModel);
         using var unlearned = LlamaWeights.LoadDirectory(small);
         using var reference = LlamaWeights.LoadDirectory(small);
-        var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, frozenBase, unlearned, reference, forget, examples.Of(retainRecords), options,
+        var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, frozenBase, unlearned, reference, forget, examples.Of(inputs.Retain), options,
             tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"), checkpoints));
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
 
         var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
-        hyper["forget_set"] = forgetSet;
+        UnlearnCommand.AddData(hyper, inputs);
         hyper["small_model"] = small.Manifest.Name;
         // δ-unlearning: the terms were taken on l_base + (l_unlearned − l_reference), not on the small model alone.
         hyper["objective"] = OffsetUnlearner.Objective;
@@ -66,7 +63,7 @@ public static class OffsetUnlearning
                 BaseModel = baseModel.Manifest.Name,
                 Method = method,
                 Hyperparameters = hyper.DeepClone().AsObject(),
-                TrainingData = [new DataFile(Path.GetFileName(splitPath), FileHash.Sha256(splitPath))],
+                TrainingData = inputs.Sources,
                 Metrics = metrics,
             };
             var files = TokenizerFiles.FromDirectory(small);

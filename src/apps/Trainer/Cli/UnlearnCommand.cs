@@ -35,9 +35,7 @@ public static class UnlearnCommand
         var small = new Option<DirectoryInfo>("--small")
         { Description = "offset methods: the small model (same vocabulary as --base) to copy as reference and unlearn through the combined logits with --base (δ-unlearning)" };
         var baseDir = new Option<DirectoryInfo>("--base") { Description = "the model to unlearn from (model directory)", Required = true };
-        var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", Required = true };
-        var split = new Option<FileInfo>("--split") { DefaultValueFactory = _ => new FileInfo("data/tofu-mini.json") }.AcceptExistingOnly();
-        var forget = new Option<string>("--forget") { Description = "forget set of the split, e.g. forget4", Required = true };
+        var data = new UnlearningDataOptions();
         var output = new Option<DirectoryInfo>("--output", "-o") { Required = true };
         var layers = new Option<int?>("--layers", "-k") { Description = "assistant depth K (default: a quarter of the base's layers, at least 2)" };
         var rank = new Option<int>("--rank") { Description = "ULD: LoRA rank", DefaultValueFactory = _ => UldDefaults.Rank };
@@ -61,16 +59,17 @@ public static class UnlearnCommand
         var calibrateRule = new Option<UldRule>("--calibrate-rule")
         { Description = "ULD: the decode rule α is calibrated for (Difference or SuppressOnly)", DefaultValueFactory = _ => UldRule.SuppressOnly };
         var calibrateReference = new Option<string>("--calibrate-reference")
-        { Description = "ULD: what the forget answers must fall to: unseen (answers of authors no model saw) or other-answers (retain answers put to the forget questions)", DefaultValueFactory = _ => "other-answers" }
+        { Description = "ULD: what the forget answers must fall to: unseen (the holdout: TOFU's authors no model saw, or --holdout-file) or other-answers (retain answers put to the forget questions; question/answer data)", DefaultValueFactory = _ => "other-answers" }
             .AcceptOnlyFromAmong("unseen", "other-answers");
         var calibrateRelativeTop = new Option<double>("--calibrate-relative-top") { Description = "ULD: the relative-top r α is calibrated for", DefaultValueFactory = _ => 0 };
         var force = new Option<bool>("--force");
         var checkpoints = new CheckpointOptions();
         var command = new Command("unlearn", "Unlearn a forget set: train a ULD assistant (--method uld) or run a gradient-based baseline.")
         {
-            method, baseDir, data, split, forget, output, layers, rank, loraAlpha, loraDropout, retainWeight, alternativeWeight, alternativeMargin, minSteps, gamma, beta,
+            method, baseDir, output, layers, rank, loraAlpha, loraDropout, retainWeight, alternativeWeight, alternativeMargin, minSteps, gamma, beta,
             margin, taskVectorScale, rmuLayer, rmuSteering, rmuAlpha, force, small, calibrateRule, calibrateReference, calibrateRelativeTop,
         };
+        data.AddTo(command);
         loop.AddTo(command);
         checkpoints.AddTo(command);
         command.SetAction(parse => CliErrors.Run(parse, () =>
@@ -84,13 +83,12 @@ public static class UnlearnCommand
             TorchRuntime.EnsureInitialized();
 
             var baseModel = ModelDirectory.Open(parse.GetValue(baseDir)!.FullName);
-            var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
-            var tofu = TofuDataset.Load(parse.GetValue(data)!.FullName, definition.QuestionsPerAuthor);
-            var (forgetRecords, retainRecords) = tofu.UnlearningSplit(definition, parse.GetValue(forget)!);
+            var inputs = data.Resolve(parse, baseModel, parse.GetValue(loop.Seed) ?? new TrainingOptions().Seed);
             var tokenizer = ModelTokenizer.Load(baseModel.Root);
+            var examples = inputs.Examples(tokenizer, ChatTemplate.Load(baseModel.Root), baseModel.Config.MaxPositionEmbeddings);
+            AnsiConsole.MarkupLineInterpolated($"forget: {inputs.Forget.Count} {Corpus.Describe(inputs.Forget.Kind)} records ({inputs.Forget.Name}); retain: {inputs.Retain.Count} {Corpus.Describe(inputs.Retain.Kind)} records ({inputs.Retain.Name})");
             if (m != "uld")
             {
-                var refusals = GradientUnlearner.NeedsRefusals(offset ? OffsetUnlearner.GradientMethod(m) : m) ? TofuDataset.LoadRefusals(parse.GetValue(data)!.FullName) : [];
                 var methodDefaults = GradientDefaults.For(offset ? OffsetUnlearner.GradientMethod(m) : m);
                 var gradientOptions = methodDefaults with
                 {
@@ -98,13 +96,12 @@ public static class UnlearnCommand
                     RetainWeight = parse.GetValue(gamma), Beta = parse.GetValue(beta), SimNpoMargin = parse.GetValue(margin), TaskVectorScale = parse.GetValue(taskVectorScale),
                     RmuLayer = parse.GetValue(rmuLayer), RmuSteering = parse.GetValue(rmuSteering), RmuAlpha = parse.GetValue(rmuAlpha),
                 };
-                var (outputPath, splitPath) = (parse.GetValue(output)!.FullName, parse.GetValue(split)!.FullName);
+                var outputPath = parse.GetValue(output)!.FullName;
                 var plan = checkpoints.Plan(parse, outputPath);
+                var unlearning = new UnlearningExamples(examples);
                 return offset
-                    ? OffsetUnlearning.Run(m, baseModel, ModelDirectory.Open(parse.GetValue(small)!.FullName), forgetRecords, retainRecords, refusals, outputPath, splitPath,
-                        plan, gradientOptions, parse.GetValue(forget)!, parse.GetValue(force))
-                    : RunGradient(m, baseModel, tokenizer, forgetRecords, retainRecords, refusals, outputPath, splitPath, plan, gradientOptions, parse.GetValue(forget)!,
-                        parse.GetValue(force));
+                    ? OffsetUnlearning.Run(m, baseModel, ModelDirectory.Open(parse.GetValue(small)!.FullName), inputs, unlearning, outputPath, plan, gradientOptions, parse.GetValue(force))
+                    : RunGradient(m, baseModel, tokenizer, inputs, unlearning, outputPath, plan, gradientOptions, parse.GetValue(force));
             }
             var options = UldDefaults with
             {
@@ -112,7 +109,7 @@ public static class UnlearnCommand
                 RetainWeight = parse.GetValue(retainWeight), AlternativeWeight = parse.GetValue(alternativeWeight),
                 AlternativeMargin = parse.GetValue(alternativeMargin), MinSteps = parse.GetValue(minSteps), Training = loop.Apply(parse, UldDefaults.Training),
             };
-            var sets = UldData.Build(forgetRecords, retainRecords, tokenizer, ChatTemplate.Load(baseModel.Root), options.Training.Seed);
+            var sets = UldData.Build(inputs.Forget, inputs.Retain, examples, tokenizer, ChatTemplate.Load(baseModel.Root), options.Training.Seed);
             var k = parse.GetValue(layers) ?? Math.Min(baseModel.Config.NumHiddenLayers, Math.Max(2, baseModel.Config.NumHiddenLayers / 4));
             using var assistant = LayerTruncation.FirstLayers(baseModel, k);
 
@@ -122,12 +119,13 @@ public static class UnlearnCommand
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
             var chosenReference = parse.GetValue(calibrateReference) == "unseen" ? CalibrationReference.Unseen : CalibrationReference.OtherAnswers;
-            var calibrations = CalibrateAlpha(baseModel, merged, tokenizer, forgetRecords, retainRecords, definition, tofu,
-                parse.GetValue(calibrateRule), parse.GetValue(calibrateRelativeTop), options.Training.Seed);
-            var calibration = calibrations?[chosenReference];
+            var calibrations = CalibrateAlpha(baseModel, merged, inputs, examples, parse.GetValue(calibrateRule), parse.GetValue(calibrateRelativeTop), options.Training.Seed);
+            if (calibrations is not null && !calibrations.ContainsKey(chosenReference))
+                AnsiConsole.MarkupLineInterpolated($"[yellow]no α calibrated against {AlphaCalibrationResult.Name(chosenReference)}[/]: {(chosenReference == CalibrationReference.Unseen ? "no holdout text (--holdout-file)" : "it needs question/answer forget and retain data")}; the server's default α applies.");
+            var calibration = calibrations?.GetValueOrDefault(chosenReference);
             var hyper = Hyperparameters(options);
             hyper["layers"] = k;
-            hyper["forget_set"] = parse.GetValue(forget);
+            AddData(hyper, inputs);
             var manifest = ModelPackage.Write(parse.GetValue(output)!.FullName, merged, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation,
                 new ModelManifest
                 {
@@ -136,7 +134,7 @@ public static class UnlearnCommand
                     BaseModel = baseModel.Manifest.Name,
                     Method = "uld",
                     Hyperparameters = hyper,
-                    TrainingData = [new DataFile(Path.GetFileName(parse.GetValue(split)!.FullName), FileHash.Sha256(parse.GetValue(split)!.FullName))],
+                    TrainingData = inputs.Sources,
                     Metrics = new JsonObject
                     {
                         ["final_forget_ce"] = result.FinalForgetLoss,
@@ -146,7 +144,7 @@ public static class UnlearnCommand
                         ["epochs"] = options.Training.Epochs,
                         ["steps"] = result.Steps,
                         ["peak_rss_mib"] = PeakRssMib(),
-                        ["calibration"] = calibrations is null ? null : AlphaCalibrationResult.ToJson(calibrations, chosenReference),
+                        ["calibration"] = calibration is null ? null : AlphaCalibrationResult.ToJson(calibrations!, chosenReference),
                     },
                 }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
             CheckpointOptions.Remove(parse.GetValue(output)!.FullName);
@@ -159,21 +157,18 @@ public static class UnlearnCommand
     }
 
     /// <summary>A gradient baseline: the whole base fine-tuned against the forget set, written with role "unlearned".</summary>
-    private static int RunGradient(string method, ModelDirectory baseModel, ModelTokenizer tokenizer, IReadOnlyList<TofuRecord> forgetRecords,
-        IReadOnlyList<TofuRecord> retainRecords, IReadOnlyList<string> refusals, string output, string splitPath, CheckpointPlan checkpoints, GradientOptions options,
-        string forgetSet, bool force)
+    private static int RunGradient(string method, ModelDirectory baseModel, ModelTokenizer tokenizer, UnlearningInputs inputs, UnlearningExamples examples,
+        string output, CheckpointPlan checkpoints, GradientOptions options, bool force)
     {
-        var template = ChatTemplate.Load(baseModel.Root);
-        var examples = new UnlearningExamples(tokenizer, template);
-        var forget = examples.Forget(forgetRecords, refusals, options.Training.Seed);
+        var forget = examples.Forget(inputs.Forget, inputs.Refusals, GradientUnlearner.NeedsRefusals(method), options.Training.Seed);
         using var model = LlamaWeights.LoadDirectory(baseModel);
         using var reference = LlamaWeights.LoadDirectory(baseModel);
-        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, examples.Of(retainRecords),
+        var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, examples.Of(inputs.Retain),
             options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
             checkpoints));
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
         var hyper = Hyperparameters(options);
-        hyper["forget_set"] = forgetSet;
+        AddData(hyper, inputs);
         ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest
         {
             Name = Path.GetFileName(output.TrimEnd('/')),
@@ -181,7 +176,7 @@ public static class UnlearnCommand
             BaseModel = baseModel.Manifest.Name,
             Method = method,
             Hyperparameters = hyper,
-            TrainingData = [new DataFile(Path.GetFileName(splitPath), FileHash.Sha256(splitPath))],
+            TrainingData = inputs.Sources,
             Metrics = new JsonObject
             {
                 ["final_forget_term"] = result.FinalForgetTerm,
@@ -198,35 +193,43 @@ public static class UnlearnCommand
         return 0;
     }
 
+    /// <summary>What the run trained on, as the manifest's hyperparameters record it.</summary>
+    internal static void AddData(JsonObject hyper, UnlearningInputs inputs)
+    {
+        hyper["forget_set"] = inputs.SetName;
+        hyper["forget_kind"] = Corpus.Describe(inputs.Forget.Kind);
+        hyper["retain_set"] = inputs.Retain.Name;
+        if (inputs.Forget.Kind == CorpusKind.Text || inputs.Retain.Kind == CorpusKind.Text)
+            (hyper["chunk_tokens"], hyper["chunk_stride"]) = (inputs.Chunking.Tokens, inputs.Chunking.Stride);
+    }
+
     /// <summary>
-    /// The assistant's α against each reference (docs/METHODS.md, *α calibration*): the forget answers against the
-    /// answers of the split's calibration authors, which no model of the split saw, and against answers of the retain
-    /// authors the method trained on put to the forget questions (two per question, drawn with their own seed). Null
-    /// when the split names no calibration authors.
+    /// The assistant's α against each reference it can be calibrated to (docs/METHODS.md, *α calibration*): the forget
+    /// examples against the holdout (text no model saw: TOFU's calibration authors, or --holdout-file), and — for
+    /// question/answer data — against answers of the retain set put to the forget questions (two per question, drawn
+    /// with their own seed). Null when there is no reference at all.
     /// </summary>
     private static Dictionary<CalibrationReference, AlphaCalibrationResult>? CalibrateAlpha(ModelDirectory baseModel, LlamaForCausalLM assistant,
-        ModelTokenizer tokenizer, IReadOnlyList<TofuRecord> forgetRecords, IReadOnlyList<TofuRecord> retainRecords, TofuSplitDefinition definition,
-        TofuDataset tofu, UldRule rule, double relativeTop, int seed)
+        UnlearningInputs inputs, CorpusExamples examples, UldRule rule, double relativeTop, int seed)
     {
-        if (definition.Protocol.CalibrationAuthors.Count == 0)
+        var references = new Dictionary<CalibrationReference, IReadOnlyList<ChatExample>>();
+        if (inputs.Holdout is { } holdout) references[CalibrationReference.Unseen] = examples.Of(holdout);
+        if (inputs.Forget.Kind == CorpusKind.QuestionAnswer && inputs.Retain.Kind == CorpusKind.QuestionAnswer)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]no α calibration[/]: {definition.Name} names no calibration authors (protocol.calibration_authors)");
+            var retainAnswers = inputs.Retain.Of<QaRecord>().Select(r => r.Answer).ToList();
+            var random = new Random(seed + 17);
+            var otherAnswers = inputs.Forget.Of<QaRecord>().SelectMany(r => Enumerable.Range(0, 2).Select(_ => (CorpusRecord)(r with { Answer = retainAnswers[random.Next(retainAnswers.Count)] }))).ToList();
+            references[CalibrationReference.OtherAnswers] = examples.Of(inputs.Forget with { Records = otherAnswers });
+        }
+        if (references.Count == 0)
+        {
+            AnsiConsole.MarkupLine("[yellow]no α calibration[/]: no holdout text (--holdout-file) and no question/answer data to put other answers to.");
             return null;
         }
-        var unseen = tofu.Authors(definition.Protocol.CalibrationAuthors);
-        if (unseen.Any(r => definition.Authors.Contains(r.Author)))
-            throw new UserErrorException($"{definition.Name}'s calibration authors must be outside the split: the models saw its authors.");
-        var random = new Random(seed + 17);
-        var otherAnswers = forgetRecords.SelectMany(r => Enumerable.Range(0, 2).Select(_ => r with { Answer = retainRecords[random.Next(retainRecords.Count)].Answer })).ToList();
-        var examples = new UnlearningExamples(tokenizer, ChatTemplate.Load(baseModel.Root));
         using var target = LlamaWeights.LoadDirectory(baseModel);
         target.eval();
         assistant.eval();
-        return AlphaCalibration.Calibrate(target, assistant, examples.Of(forgetRecords), new Dictionary<CalibrationReference, IReadOnlyList<ChatExample>>
-        {
-            [CalibrationReference.Unseen] = examples.Of(unseen),
-            [CalibrationReference.OtherAnswers] = examples.Of(otherAnswers),
-        }, rule, relativeTop);
+        return AlphaCalibration.Calibrate(target, assistant, examples.Of(inputs.Forget), references, rule, relativeTop);
     }
 
     /// <summary>Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`.</summary>

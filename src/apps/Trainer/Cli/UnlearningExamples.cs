@@ -1,21 +1,31 @@
+using Uld.Contracts;
 using Uld.Evaluation.Data;
-using Uld.Tokenization;
 using Uld.Trainer.Data;
 using Uld.Trainer.Unlearning;
 
 namespace Uld.Trainer.Cli;
 
-/// <summary>TOFU records rendered as the chat examples a gradient method trains on, the same way for every method.</summary>
-public sealed class UnlearningExamples(ModelTokenizer tokenizer, ChatTemplate template)
+/// <summary>A run's corpora rendered as the examples a gradient method trains on, the same way for every method.</summary>
+public sealed class UnlearningExamples(CorpusExamples examples)
 {
-    public List<ChatExample> Of(IEnumerable<TofuRecord> records) =>
-        records.Select(r => ChatExample.Create(tokenizer, template, r.Question, r.Answer)).ToList();
+    public List<ChatExample> Of(Corpus corpus) => examples.Of(corpus);
 
-    /// <summary>Each forget question gets a refusal drawn with the seed, the same one every epoch (for DPO's preferred answers).</summary>
-    public ForgetData Forget(IReadOnlyList<TofuRecord> forgetRecords, IReadOnlyList<string> refusals, int seed)
+    /// <summary>
+    /// The forget examples and, for methods that need them (DPO, IdK), a refusal for each forget prompt, drawn with the
+    /// seed, the same one every epoch. Raw text and conversations have no single prompt to refuse, so those methods
+    /// need question/answer or prompt/completion records.
+    /// </summary>
+    public ForgetData Forget(Corpus forget, IReadOnlyList<string> refusals, bool needsRefusals, int seed)
     {
+        var forgetExamples = Of(forget);
+        if (!needsRefusals) return new ForgetData(forgetExamples);
         var random = new Random(seed);
-        return new ForgetData(Of(forgetRecords), refusals.Count == 0 ? null
-            : forgetRecords.Select(r => ChatExample.Create(tokenizer, template, r.Question, refusals[random.Next(refusals.Count)])).ToList());
+        var preferred = forget.Records.Select(r => r switch
+        {
+            QaRecord q => examples.Of(q with { Answer = refusals[random.Next(refusals.Count)] }, forget.Name).Single(),
+            CompletionRecord c => examples.Completion(c.Prompt, " " + refusals[random.Next(refusals.Count)]),
+            _ => throw new UserErrorException($"refusal-based methods answer each forget prompt with a refusal; {Corpus.Describe(forget.Kind)} records have no prompt. Use question/answer or prompt/completion records."),
+        }).ToList();
+        return new ForgetData(forgetExamples, preferred);
     }
 }

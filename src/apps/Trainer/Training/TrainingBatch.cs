@@ -5,7 +5,7 @@ namespace Uld.Trainer.Training;
 
 /// <summary>
 /// Examples right-padded into one batch: input ids, attention mask, position ids, and next-token targets with
-/// −100 (ignored) everywhere except answer tokens (and except an example's <see cref="ChatExample.UntrainedTokens"/>).
+/// −100 (ignored) everywhere except the tokens an example trains (<see cref="ChatExample.Trains"/>).
 /// </summary>
 public sealed record TrainingBatch(Tensor InputIds, Tensor AttentionMask, Tensor PositionIds, Tensor Targets, int AnswerTokens) : IDisposable
 {
@@ -19,7 +19,7 @@ public sealed record TrainingBatch(Tensor InputIds, Tensor AttentionMask, Tensor
         var answerTokens = 0;
         for (var b = 0; b < n; b++)
         {
-            var (tokens, untrained) = (examples[b].Tokens, examples[b].UntrainedTokens);
+            var tokens = examples[b].Tokens;
             for (var t = 0; t < length; t++)
             {
                 var i = b * length + t;
@@ -28,7 +28,7 @@ public sealed record TrainingBatch(Tensor InputIds, Tensor AttentionMask, Tensor
                 mask[i] = real ? 1 : 0;
                 positions[i] = real ? t : 0;
                 // Position t predicts token t+1; only predictions of answer tokens count.
-                var predictsAnswer = t + 1 < tokens.Length && t + 1 >= examples[b].AnswerStart && untrained?.Contains(tokens[t + 1]) != true;
+                var predictsAnswer = examples[b].Trains(t + 1);
                 targets[i] = predictsAnswer ? tokens[t + 1] : Ignore;
                 answerTokens += predictsAnswer ? 1 : 0;
             }

@@ -19,7 +19,7 @@ public sealed record UldTrainingSets(List<ChatExample> Forget, List<ChatExample>
 /// the paraphrases and to stay uniform on the perturbations would score the evaluation on training data.
 /// <list type="bullet">
 /// <item>D′f ("remember"): the forget QA, plus each forget question answered with another answer of the same forget
-/// author (facts of the author under other questions: what the author's paraphrases share without being them).</item>
+/// author (record subject) (facts of the author under other questions: what the author's paraphrases share without being them).</item>
 /// <item>D′r ("know nothing"): min(400, |forget|) real retain QA, plus each forget question answered with two answers
 /// of retain authors (fluent, wrong, and not evaluated: the question alone must not be enough to raise an answer).</item>
 /// <item>D′a ("not these"): the same forget questions with the same retain answers, trained *below* uniform on the
@@ -35,7 +35,23 @@ public static class UldData
     /// <summary>The cap on real retain QA in D′r (the reference keeps it near |forget|).</summary>
     public const int MaxRetainExamples = 400;
 
-    public static UldTrainingSets Build(IReadOnlyList<TofuRecord> forget, IReadOnlyList<TofuRecord> retain, ModelTokenizer tokenizer, ChatTemplate template, int seed)
+    /// <summary>
+    /// The sets for any corpus pair. Question/answer corpora get the augmentation above; other kinds (raw text,
+    /// prompt/completion, conversations) have no question to pair with other answers, so D′f is the forget examples,
+    /// D′r min(400, |D′f|) retain examples, and there is no D′a (docs/METHODS.md, *Your own data*).
+    /// </summary>
+    public static UldTrainingSets Build(Corpus forget, Corpus retain, CorpusExamples examples, ModelTokenizer tokenizer, ChatTemplate template, int seed)
+    {
+        if (forget.Kind == CorpusKind.QuestionAnswer && retain.Kind == CorpusKind.QuestionAnswer)
+            return Build([.. forget.Of<QaRecord>()], [.. retain.Of<QaRecord>()], tokenizer, template, seed);
+        var forgetExamples = examples.Of(forget);
+        var retainExamples = examples.Of(retain);
+        if (retainExamples.Count == 0) throw new ArgumentException("the retain set is empty.");
+        var order = CausalLmTrainer.Shuffle(retainExamples.Count, seed, 0);
+        return new UldTrainingSets(forgetExamples, order.Take(Math.Min(MaxRetainExamples, forgetExamples.Count)).Select(i => retainExamples[i]).ToList(), []);
+    }
+
+    public static UldTrainingSets Build(IReadOnlyList<QaRecord> forget, IReadOnlyList<QaRecord> retain, ModelTokenizer tokenizer, ChatTemplate template, int seed)
     {
         var (forgetPairs, retainPairs, alternativePairs) = Pairs(forget, retain, seed);
         List<ChatExample> Tokenize(IEnumerable<QaPair> pairs) => pairs.Select(p => ChatExample.Create(tokenizer, template, p.Question, p.Answer) with
@@ -46,12 +62,12 @@ public static class UldData
     }
 
     /// <summary>The question/answer strings of D′f, D′r and D′a; a pure function of the records and the seed.</summary>
-    public static (List<QaPair> Forget, List<QaPair> Retain, List<QaPair> Alternatives) Pairs(IReadOnlyList<TofuRecord> forget, IReadOnlyList<TofuRecord> retain, int seed)
+    public static (List<QaPair> Forget, List<QaPair> Retain, List<QaPair> Alternatives) Pairs(IReadOnlyList<QaRecord> forget, IReadOnlyList<QaRecord> retain, int seed)
     {
         if (retain.Count == 0) throw new ArgumentException("the retain set is empty.");
         var random = new Random(seed);
         var forgetPairs = forget.Select(r => new QaPair(r.Question, r.Answer)).ToList();
-        foreach (var author in forget.GroupBy(r => r.Author).Select(g => g.ToList()).Where(g => g.Count > 1))
+        foreach (var author in forget.GroupBy(r => r.Subject ?? "").Select(g => g.ToList()).Where(g => g.Count > 1))
         {
             // A derangement by rotation: every question gets another answer of its author.
             var shift = random.Next(1, author.Count);

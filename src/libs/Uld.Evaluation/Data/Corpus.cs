@@ -50,8 +50,10 @@ public sealed record Corpus(string Name, CorpusKind Kind, IReadOnlyList<CorpusRe
     public IEnumerable<T> Of<T>() where T : CorpusRecord => Records.OfType<T>();
 
     /// <summary>The question/answer records of a TOFU selection, each with its author as subject.</summary>
-    public static Corpus FromTofu(string name, IEnumerable<TofuRecord> records) =>
-        new(name, CorpusKind.QuestionAnswer, records.Select((r, i) => (CorpusRecord)new QaRecord(i + 1, r.Question, r.Answer, r.Author.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList());
+    public static Corpus FromTofu(string name, IEnumerable<TofuRecord> records) => new(name, CorpusKind.QuestionAnswer, [.. QuestionAnswers(records)]);
+
+    public static IReadOnlyList<QaRecord> QuestionAnswers(IEnumerable<TofuRecord> records) =>
+        records.Select((r, i) => new QaRecord(i + 1, r.Question, r.Answer, r.Author.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
 
     /// <exception cref="UserErrorException">The file is missing, empty, or a record is malformed (message names path and line).</exception>
     public static Corpus Load(string path)
