@@ -74,6 +74,16 @@ scale.SetAction((parse, _) => CliErrors.RunAsync(parse, () => ScaleBenchmark.Run
     ResultsDir = parse.GetValue(results)!.FullName,
 })));
 
+var bookSeed = new Option<int>("--seed") { Description = "the book's seed (the committed book: 1)", DefaultValueFactory = _ => 1 };
+var bookOutput = new Option<DirectoryInfo>("--output", "-o") { Description = "directory for the book's parts (JSON Lines)", DefaultValueFactory = _ => new DirectoryInfo("data/books") };
+var book = new Command("book", "Write the story book of bench/books.sh: forget / retain / holdout parts of stories a TinyStories model cannot know.") { bookSeed, bookOutput };
+book.SetAction(parse => CliErrors.Run(parse, () =>
+{
+    Uld.Bench.Books.StoryBook.Write(parse.GetValue(bookOutput)!.FullName, parse.GetValue(bookSeed));
+    Console.WriteLine($"wrote {string.Join(", ", Uld.Bench.Books.StoryBook.Parts.Select(p => $"{p.File} ({p.Stories})"))} to {parse.GetValue(bookOutput)!.FullName}");
+    return 0;
+}));
+
 var root = new RootCommand("uld-bench: benchmarks of UldServer's apps, run as child processes; results go under bench/results/.")
-    { serve, gateway, train, scale, CliErrors.CreateVerboseOption() };
+    { serve, gateway, train, scale, book, CliErrors.CreateVerboseOption() };
 return await root.Parse(args).InvokeAsync();

@@ -38,7 +38,7 @@ public static class TrainCommand
         role.AcceptOnlyFromAmong(ModelRoles.Target, ModelRoles.Retain);
         var forget = new Option<string?>("--forget") { Description = "TOFU preset: forget set whose authors a retain model never sees (e.g. forget4)" };
         var forgetFile = new Option<FileInfo?>("--forget-file") { Description = "your data (JSON Lines: {text} | {question, answer} | {prompt, completion} | {messages}) a target learns and a retain model does not" };
-        var retainFile = new Option<FileInfo?>("--retain-file") { Description = "your data both models learn (same formats)" };
+        var retainFile = new Option<FileInfo[]>("--retain-file") { Description = "your data both models learn (same formats; repeat for several files)" };
         var chunkTokens = new Option<int?>("--chunk-tokens") { Description = "raw text: tokens per training window (default: the model's context)" };
         var stride = new Option<int?>("--stride") { Description = "raw text: tokens between window starts (default: --chunk-tokens)" };
         var baseDir = new Option<DirectoryInfo?>("--base") { Description = "fine-tune this model (its tokenizer and shape) instead of training from scratch" };
@@ -123,11 +123,11 @@ public static class TrainCommand
 
     /// <summary>The corpora a model of this role learns, and the files they came from (for the manifest).</summary>
     private static (List<Corpus>, List<DataFile>) Data(ParseResult parse, Option<DirectoryInfo?> data, Option<FileInfo> split, Option<string?> forget,
-        Option<FileInfo?> forgetFile, Option<FileInfo?> retainFile, bool isRetain)
+        Option<FileInfo?> forgetFile, Option<FileInfo[]> retainFile, bool isRetain)
     {
         if (parse.GetValue(data) is { } tofuDir)
         {
-            if (parse.GetValue(forgetFile) is not null || parse.GetValue(retainFile) is not null)
+            if (parse.GetValue(forgetFile) is not null || parse.GetValue(retainFile) is { Length: > 0 })
                 throw new UserErrorException("--forget-file and --retain-file replace the TOFU preset (--data); give one or the other.");
             var definition = TofuSplitDefinition.Load(parse.GetValue(split)!.FullName);
             var tofu = TofuDataset.Load(tofuDir.FullName, definition.QuestionsPerAuthor);
@@ -139,10 +139,10 @@ public static class TrainCommand
             return ([Corpus.FromTofu(definition.Name, records)], [new DataFile(Path.GetFileName(parse.GetValue(split)!.FullName), FileHash.Sha256(parse.GetValue(split)!.FullName)),
                 new DataFile("full.json", FileHash.Sha256(Path.Combine(tofuDir.FullName, "full.json")))]);
         }
-        var (f, r) = (parse.GetValue(forgetFile), parse.GetValue(retainFile));
-        if (f is null && r is null) throw new UserErrorException("give the training data: --data DIR (TOFU) or --forget-file / --retain-file (JSON Lines).");
-        if (isRetain && r is null) throw new UserErrorException("--role retain learns the retain file only; give --retain-file.");
-        var corpora = new[] { isRetain ? null : f, r }.OfType<FileInfo>().Select(file => Corpus.Load(file.FullName)).ToList();
+        var (f, r) = (parse.GetValue(forgetFile), parse.GetValue(retainFile) ?? []);
+        if (f is null && r.Length == 0) throw new UserErrorException("give the training data: --data DIR (TOFU) or --forget-file / --retain-file (JSON Lines).");
+        if (isRetain && r.Length == 0) throw new UserErrorException("--role retain learns the retain files only; give --retain-file.");
+        var corpora = (isRetain || f is null ? r : [f, .. r]).Select(file => Corpus.Load(file.FullName)).ToList();
         return (corpora, corpora.Select(c => new DataFile(c.Name, c.Sha256!)).ToList());
     }
 
