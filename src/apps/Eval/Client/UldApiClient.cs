@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Uld.Evaluation.Data;
 using Uld.Evaluation.Metrics;
 
 namespace Uld.Eval.Client;
@@ -44,6 +45,25 @@ public sealed class UldApiClient(HttpClient http)
     public async Task<int[]> ChatPromptAsync(string model, string question, CancellationToken ct) =>
         await TokensAsync(new JsonObject { ["model"] = model, ["messages"] = UserMessage(question) }, ct);
 
+    /// <summary>The prompt a chat request with these messages becomes (template + generation prompt), and the model's context length.</summary>
+    public async Task<Tokenized> ChatPromptAsync(string model, IReadOnlyList<ChatTurn> messages, CancellationToken ct) =>
+        await TokenizeAsync(new JsonObject
+        {
+            ["model"] = model,
+            ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]),
+        }, ct);
+
+    /// <summary>Token ids of raw text as the deployment's tokenizer encodes it, and the model's context length.</summary>
+    public async Task<Tokenized> TextTokensAsync(string model, string text, bool addSpecialTokens, CancellationToken ct) =>
+        await TokenizeAsync(new JsonObject { ["model"] = model, ["prompt"] = text, ["add_special_tokens"] = addSpecialTokens }, ct);
+
+    /// <summary>Text of token ids (special tokens left out), as the deployment's tokenizer decodes them.</summary>
+    public async Task<string> DetokenizeAsync(string model, IReadOnlyList<int> tokens, CancellationToken ct)
+    {
+        var response = await PostAsync("/detokenize", new JsonObject { ["model"] = model, ["tokens"] = new JsonArray([.. tokens.Select(t => (JsonNode)t)]) }, ct);
+        return response["prompt"]!.GetValue<string>();
+    }
+
     /// <summary>Token ids of an answer as it follows "Answer:" (a leading space, no BOS).</summary>
     public async Task<int[]> AnswerTokensAsync(string model, string answer, CancellationToken ct) =>
         await TokensAsync(new JsonObject { ["model"] = model, ["prompt"] = " " + answer, ["add_special_tokens"] = false }, ct);
@@ -79,13 +99,25 @@ public sealed class UldApiClient(HttpClient http)
     }
 
     /// <summary>Greedy continuation of a token prompt (VerbMem).</summary>
-    public async Task<string> ContinueAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct)
+    public async Task<string> ContinueAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct) =>
+        (await ContinuationAsync(d, prompt, maxTokens, ct)).Text;
+
+    /// <summary>
+    /// Greedy continuation of a token prompt with the number of tokens generated. Decoding on its own drops the leading
+    /// space of a SentencePiece first token ("▁was" → "was"); the token's own text (from logprobs) puts it back, so
+    /// that prompt text + continuation is the text the model wrote.
+    /// </summary>
+    public async Task<Continuation> ContinuationAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct)
     {
         var response = await PostAsync("/v1/completions", Request(d, new JsonObject
         {
-            ["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode)t)]), ["max_tokens"] = maxTokens, ["temperature"] = 0,
+            ["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode)t)]), ["max_tokens"] = maxTokens, ["temperature"] = 0, ["logprobs"] = 0,
         }), ct);
-        return response["choices"]![0]!["text"]!.GetValue<string>();
+        var choice = response["choices"]![0]!;
+        var text = choice["text"]!.GetValue<string>();
+        var first = choice["logprobs"]?["tokens"]?.AsArray().FirstOrDefault()?.GetValue<string>();
+        if (first is [' ', ..] && !text.StartsWith(' ')) text = " " + text;
+        return new Continuation(text, response["usage"]!["completion_tokens"]!.GetValue<int>());
     }
 
     /// <summary>
@@ -100,10 +132,12 @@ public sealed class UldApiClient(HttpClient http)
         return response.Headers.TryGetValues("X-Uld-Variant", out var values) ? values.FirstOrDefault() : null;
     }
 
-    private async Task<int[]> TokensAsync(JsonObject body, CancellationToken ct)
+    private async Task<int[]> TokensAsync(JsonObject body, CancellationToken ct) => (await TokenizeAsync(body, ct)).Tokens;
+
+    private async Task<Tokenized> TokenizeAsync(JsonObject body, CancellationToken ct)
     {
         var response = await PostAsync("/tokenize", body, ct);
-        return response["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray();
+        return new Tokenized(response["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray(), response["max_model_len"]!.GetValue<int>());
     }
 
     private static JsonArray UserMessage(string question) => [new JsonObject { ["role"] = "user", ["content"] = question }];
@@ -165,6 +199,12 @@ public sealed class UldApiClient(HttpClient http)
         return JsonNode.Parse(text) ?? throw new EvaluationException($"{path} answered an empty body.");
     }
 }
+
+/// <summary>Token ids from /tokenize and the deployment's context length (its <c>max_model_len</c>).</summary>
+public sealed record Tokenized(int[] Tokens, int ContextLength);
+
+/// <summary>A greedy continuation's text and how many tokens the model generated (0: it ended at once).</summary>
+public sealed record Continuation(string Text, int Tokens);
 
 /// <summary>The server refused or failed a request evaluation depends on (an HTTP failure with the server's message).</summary>
 public sealed class EvaluationException(string message) : UserErrorException(message);
