@@ -8,25 +8,6 @@ using Uld.Evaluation.Metrics;
 
 namespace Uld.Eval.Client;
 
-/// <summary>A deployment to evaluate: its model name and, for ULD deployments, the α (and r) to request.</summary>
-/// <param name="User">OpenAI's end-user id; behind the gateway it decides an A/B experiment's variant.</param>
-public sealed record DeploymentRef(string Model, double? Alpha = null, double? RelativeTop = null, string? User = null)
-{
-    /// <summary>"name", "name@α" or "name@α@r".</summary>
-    public static DeploymentRef Parse(string text)
-    {
-        var parts = text.Split('@');
-        double? Number(int i) => parts.Length > i
-            ? double.TryParse(parts[i], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new UserErrorException($"'{text}': '{parts[i]}' is not a number.")
-            : null;
-        if (parts.Length > 3 || parts[0].Length == 0) throw new UserErrorException($"'{text}' is not a deployment (name, name@alpha or name@alpha@r).");
-        return new DeploymentRef(parts[0], Number(1), Number(2));
-    }
-
-    public override string ToString() =>
-        (Alpha is null ? Model : RelativeTop is null ? $"{Model}@{Alpha}" : $"{Model}@{Alpha}@{RelativeTop}") + (User is null ? "" : "#" + User);
-}
-
 /// <summary>
 /// The calls evaluation makes against an OpenAI-compatible server (LogitServer or the gateway): chat-template
 /// tokenisation (/tokenize), answer scoring (pre-tokenised /v1/completions with echo + logprobs, max_tokens 0) and
@@ -199,12 +180,3 @@ public sealed class UldApiClient(HttpClient http)
         return JsonNode.Parse(text) ?? throw new EvaluationException($"{path} answered an empty body.");
     }
 }
-
-/// <summary>Token ids from /tokenize and the deployment's context length (its <c>max_model_len</c>).</summary>
-public sealed record Tokenized(int[] Tokens, int ContextLength);
-
-/// <summary>A greedy continuation's text and how many tokens the model generated (0: it ended at once).</summary>
-public sealed record Continuation(string Text, int Tokens);
-
-/// <summary>The server refused or failed a request evaluation depends on (an HTTP failure with the server's message).</summary>
-public sealed class EvaluationException(string message) : UserErrorException(message);

@@ -7,7 +7,7 @@ using Uld.Evaluation.Metrics;
 
 namespace Uld.Eval.Corpora;
 
-/// <summary>Settings of a corpus evaluation run (docs/METHODS.md, *Your own corpus*).</summary>
+/// <summary>Settings of a corpus evaluation run (docs/METHODS.md, *Your own data*).</summary>
 public sealed record CorpusEvaluationOptions
 {
     /// <summary>k: passage tokens given as the prompt.</summary>

@@ -16,7 +16,9 @@ public static class CorpusRunner
         var all = retain is null ? deployments : deployments.Where(d => d != retain).Prepend(retain).ToList();
         var runs = await DeploymentProgress.RunAsync(all, (d, progress) => evaluator.EvaluateAsync(d, progress, ct));
         var results = runs.Select(r => r.Result).ToList();
-        if (retain is not null && results[0].MiaAuc is { } retainAuc)
+        // A retain model whose AUC is 0 ranks every forget passage above every holdout one: it is no reference, and
+        // PrivLeak (a ratio to its AUC) stays undefined.
+        if (retain is not null && results[0].MiaAuc is > 0 and var retainAuc)
             foreach (var result in results) result.PrivLeak = Membership.PrivLeak(result.MiaAuc!.Value, retainAuc);
         if (judge is null) return results;
         foreach (var (result, continuations) in runs) (result.FluencyPerplexity, result.FluencyTokens) = await judge.ScoreAsync(continuations, ct);

@@ -15,7 +15,7 @@ public static class CorpusMarkdown
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"VerbMem = stemmed ROUGE-L recall of the greedy continuation ({s.ContinuationTokens} tokens) of each passage's first {s.PrefixTokens} tokens against its next ones; KnowMem = the same score of greedy answers to the questions. PrivLeak = min-{s.MinKFraction * 100:0}% AUC (holdout vs forget) against `{s.RetainDeployment ?? "(no retain model)"}`, in percent. Fluency = perplexity of the forget continuations under `{s.Judge ?? "(no judge)"}` (× the retain model's); `tokens` = mean continuation length, `empty` = continuations that ended at once.");
         md.AppendLine();
-        md.AppendLine("| deployment | VerbMem forget | VerbMem retain | KnowMem forget | KnowMem retain | PrivLeak % | fluency PPL | tokens | empty | skipped | s |");
+        md.AppendLine("| deployment | VerbMem forget | VerbMem retain | KnowMem forget | KnowMem retain | PrivLeak % | fluency PPL | tokens | empty | skipped (forget + retain) | s |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in run.Results)
         {
