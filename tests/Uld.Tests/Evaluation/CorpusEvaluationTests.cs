@@ -114,6 +114,16 @@ public sealed class CorpusEvaluationTests(DefaultModelsServer fixture) : IClassF
     }
 
     [Fact]
+    public async Task A_sentencepiece_continuation_keeps_the_space_before_its_first_word()
+    {
+        // The judge reads prefix + continuation: decoded alone, stories260K's "▁time" would read "time", and
+        // "Once upon a" + "time" is not what the model wrote.
+        var client = new UldApiClient(fixture.Server.Http);
+        var prompt = await client.TextTokensAsync(Stories, "Once upon a", addSpecialTokens: true, default);
+        Assert.Equal(new Continuation(" time", 1), await client.ContinuationAsync(new DeploymentRef(Stories), prompt.Tokens, 1, default));
+    }
+
+    [Fact]
     public async Task The_cli_scores_text_chat_and_completion_corpora_and_writes_json_and_markdown()
     {
         var answers = Records([199], 5);
@@ -152,6 +162,7 @@ public sealed class CorpusEvaluationTests(DefaultModelsServer fixture) : IClassF
         var good = WriteQa("good.jsonl", Records([199], 2));
         var mixed = Write("mixed.jsonl", new object[] { new { text = "Some text about nothing in particular." }, new { question = "Who?", answer = "Nobody." } });
         var tiny = Write("tiny.jsonl", new object[] { new { text = "Hi." }, new { text = "Bye." } });
+        var monologue = Write("monologue.jsonl", new object[] { new { messages = new object[] { new { role = "assistant", content = "Hello there." } } } });
 
         async Task<string> Fails(params string[] args)
         {
@@ -166,6 +177,7 @@ public sealed class CorpusEvaluationTests(DefaultModelsServer fixture) : IClassF
         Assert.Contains("'no-such-model'", missing);
         Assert.Contains("404", missing);
         Assert.Contains("'no-such-judge'", await Fails("-m", Target, "--judge", "no-such-judge", "--forget", good, "--retain", good));
+        Assert.Contains("monologue.jsonl:1: the last assistant turn is the first turn", await Fails("-m", Target, "--forget", monologue, "--retain", good));
         Assert.Contains("none of its 2 records has more than --prefix-tokens 32 tokens", await Fails("-m", Target, "--forget", tiny, "--retain", good));
         var unreachable = await ConsoleCapture.RunAsync(() => EvalCli.RunAsync("corpus", "--url", "http://127.0.0.1:9", "-m", Target, "--forget", good, "--retain", good, "-o", _temp["bad.json"]));
         Assert.Equal(CliErrors.BadInput, unreachable.Exit);

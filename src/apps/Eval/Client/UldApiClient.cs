@@ -84,21 +84,16 @@ public sealed class UldApiClient(HttpClient http)
         (await ContinuationAsync(d, prompt, maxTokens, ct)).Text;
 
     /// <summary>
-    /// Greedy continuation of a token prompt with the number of tokens generated. Decoding on its own drops the leading
-    /// space of a SentencePiece first token ("▁was" → "was"); the token's own text (from logprobs) puts it back, so
-    /// that prompt text + continuation is the text the model wrote.
+    /// Greedy continuation of a token prompt with the number of tokens generated. The text is what follows the prompt's
+    /// text (a SentencePiece first token keeps its leading space), so prompt text + continuation is what the model wrote.
     /// </summary>
     public async Task<Continuation> ContinuationAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct)
     {
         var response = await PostAsync("/v1/completions", Request(d, new JsonObject
         {
-            ["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode)t)]), ["max_tokens"] = maxTokens, ["temperature"] = 0, ["logprobs"] = 0,
+            ["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode)t)]), ["max_tokens"] = maxTokens, ["temperature"] = 0,
         }), ct);
-        var choice = response["choices"]![0]!;
-        var text = choice["text"]!.GetValue<string>();
-        var first = choice["logprobs"]?["tokens"]?.AsArray().FirstOrDefault()?.GetValue<string>();
-        if (first is [' ', ..] && !text.StartsWith(' ')) text = " " + text;
-        return new Continuation(text, response["usage"]!["completion_tokens"]!.GetValue<int>());
+        return new Continuation(response["choices"]![0]!["text"]!.GetValue<string>(), response["usage"]!["completion_tokens"]!.GetValue<int>());
     }
 
     /// <summary>

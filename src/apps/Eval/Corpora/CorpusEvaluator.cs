@@ -25,9 +25,9 @@ public sealed record CorpusEvaluationOptions
 /// <summary>The user's corpora as passages, read once and shared by every deployment's evaluation.</summary>
 public sealed record CorpusSets(Corpus Forget, Corpus Retain, Corpus? Holdout)
 {
-    public IReadOnlyList<PassageSource> ForgetPassages { get; } = Forget.Records.Select(PassageSource.Of).ToList();
-    public IReadOnlyList<PassageSource> RetainPassages { get; } = Retain.Records.Select(PassageSource.Of).ToList();
-    public IReadOnlyList<PassageSource> HoldoutPassages { get; } = Holdout?.Records.Select(PassageSource.Of).ToList() ?? [];
+    public IReadOnlyList<PassageSource> ForgetPassages { get; } = PassageSource.AllOf(Forget);
+    public IReadOnlyList<PassageSource> RetainPassages { get; } = PassageSource.AllOf(Retain);
+    public IReadOnlyList<PassageSource> HoldoutPassages { get; } = Holdout is null ? [] : PassageSource.AllOf(Holdout);
 }
 
 /// <summary>A deployment's continuation of a forget passage's first k tokens, with the text of those tokens (what the judge reads).</summary>
