@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Spectre.Console;
 using Uld.Cli;
 using Uld.Contracts;
 using Uld.Contracts.Models;
@@ -20,24 +19,7 @@ public sealed class CliErrorsTests
     {
         var command = new RootCommand("probe") { CliErrors.CreateVerboseOption() };
         command.SetAction(parse => CliErrors.Run(parse, body));
-        return Capture(() => command.Parse(args).Invoke());
-    }
-
-    private static (int Exit, string Output) Capture(Func<int> run)
-    {
-        var output = new StringWriter();
-        var original = AnsiConsole.Console;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), ColorSystem = ColorSystemSupport.NoColors });
-        console.Profile.Width = 4096; // no wrapping: the tests compare whole lines
-        AnsiConsole.Console = console;
-        try
-        {
-            return (run(), output.ToString());
-        }
-        finally
-        {
-            AnsiConsole.Console = original;
-        }
+        return ConsoleCapture.Run(() => command.Parse(args).Invoke());
     }
 
     private static bool HasStackTrace(string output) => output.Split('\n').Any(l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
@@ -85,11 +67,11 @@ public sealed class CliErrorsTests
     public void The_trainer_reports_a_missing_model_directory_as_a_user_error_with_its_stack_on_request()
     {
         var missing = Path.Combine(Path.GetTempPath(), $"uld-missing-{Guid.NewGuid():N}");
-        var (exit, output) = Capture(() => TrainerCli.Run("generate", "-m", missing));
+        var (exit, output) = ConsoleCapture.Run(() => TrainerCli.Run("generate", "-m", missing));
         Assert.Equal(CliErrors.BadInput, exit);
         Assert.Equal($"error: model directory {missing} does not exist.", output.Trim());
 
-        var (verboseExit, verbose) = Capture(() => TrainerCli.Run("generate", "-m", missing, "--verbose"));
+        var (verboseExit, verbose) = ConsoleCapture.Run(() => TrainerCli.Run("generate", "-m", missing, "--verbose"));
         Assert.Equal(CliErrors.BadInput, verboseExit);
         Assert.Contains("ModelDirectory.Open", verbose);
     }

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Configuration;
 using Uld.Evaluation.Data;
 using Uld.Evaluation.Metrics;
 using Uld.Eval.Client;
@@ -18,11 +17,7 @@ public sealed class DefaultModelsTests
     public async Task Quickstart_uld_deployment_forgets_the_forget_authors_and_answers_retain_questions_like_the_target()
     {
         var root = SharedPaths.RepositoryRoot;
-        // Relative model paths in the file are relative to the repository root, where quickstart.sh runs.
-        var settings = new ConfigurationBuilder().AddJsonFile(Path.Combine(root, "models", "deployments.json")).Build().AsEnumerable()
-            .Where(kv => kv.Value is not null)
-            .ToDictionary(kv => kv.Key, kv => kv.Key.EndsWith(":Model", StringComparison.Ordinal) || kv.Key.EndsWith(":Base", StringComparison.Ordinal)
-                || kv.Key.EndsWith(":Assistant", StringComparison.Ordinal) ? Path.Combine(root, kv.Value!) : kv.Value);
+        var settings = RepositoryModels.DefaultDeploymentSettings();
         await using var server = await LogitServerHost.StartAsync(settings);
         var client = new UldApiClient(server.Http);
 

@@ -99,11 +99,11 @@ public class MetricTests
     {
         // A model that still ranks the forget answers above unseen ones (AUC 1/9) against a retain model at 0.5:
         // (1/9 − 1/2) / (1/2) · 100 = −700/9 ≈ −77.8, negative as MUSE's under-unlearned rows.
-        Assert.Equal(-700.0 / 9, TofuEvaluator.PrivLeak(1.0 / 9, 0.5), 10);
+        Assert.Equal(-700.0 / 9, Membership.PrivLeak(1.0 / 9, 0.5), 10);
         // Over-unlearned: forget answers now less likely than unseen ones, AUC 0.75 → +50.
-        Assert.Equal(50.0, TofuEvaluator.PrivLeak(0.75, 0.5), 10);
+        Assert.Equal(50.0, Membership.PrivLeak(0.75, 0.5), 10);
         // MUSE News: a target with AUC 0.001 against the retrained model's 0.4772 → −99.8.
-        Assert.Equal(-99.8, TofuEvaluator.PrivLeak(0.001, 0.4772), 1);
+        Assert.Equal(-99.8, Membership.PrivLeak(0.001, 0.4772), 1);
 
         var leaky = Result(miaAuc: 1.0 / 9);
         TofuEvaluator.CompareWithRetain(leaky, Result(miaAuc: 0.5));
@@ -112,7 +112,7 @@ public class MetricTests
         var retain = Result(miaAuc: 0.5);
         TofuEvaluator.CompareWithRetain(retain, retain);
         Assert.Equal("0.0", Format.PrivLeak(retain.PrivLeak));
-        Assert.Equal("+50.0", Format.PrivLeak(TofuEvaluator.PrivLeak(0.75, 0.5)));
+        Assert.Equal("+50.0", Format.PrivLeak(Membership.PrivLeak(0.75, 0.5)));
     }
 
     private static DeploymentResult Result(double miaAuc)

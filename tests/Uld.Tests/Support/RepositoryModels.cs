@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+
 namespace Uld.Tests.Support;
 
 /// <summary>
@@ -11,6 +13,19 @@ public static class RepositoryModels
 
     /// <summary>The ULD assistant of <see cref="Target"/> (forget4).</summary>
     public static string UldAssistant => Require("tofu-mini-uld");
+
+    /// <summary>
+    /// LogitServer settings of models/deployments.json as quickstart.sh serves it: its relative model paths are relative
+    /// to the repository root, where quickstart.sh runs.
+    /// </summary>
+    public static Dictionary<string, string?> DefaultDeploymentSettings()
+    {
+        var root = SharedPaths.RepositoryRoot;
+        return new ConfigurationBuilder().AddJsonFile(Path.Combine(root, "models", "deployments.json")).Build().AsEnumerable()
+            .Where(kv => kv.Value is not null)
+            .ToDictionary(kv => kv.Key, kv => kv.Key.EndsWith(":Model", StringComparison.Ordinal) || kv.Key.EndsWith(":Base", StringComparison.Ordinal)
+                || kv.Key.EndsWith(":Assistant", StringComparison.Ordinal) ? Path.Combine(root, kv.Value!) : kv.Value);
+    }
 
     private static string Require(string name) => SharedPaths.Require(Path.Combine(SharedPaths.RepositoryRoot, "models", name));
 }

@@ -1,12 +1,13 @@
 using Uld.Contracts;
 using System.CommandLine;
+using Spectre.Console;
 using Uld.Evaluation.Data;
 using Uld.Eval.Client;
 using Uld.Eval.Tofu;
 
 namespace Uld.Eval.Cli;
 
-/// <summary>The options every API-measuring command shares: where the server is and which TOFU questions to ask.</summary>
+/// <summary>The options API-measuring commands share: where the server is, which deployments, which TOFU questions to ask, where results go.</summary>
 public sealed class EvalOptions
 {
     public Option<string> Url { get; }
@@ -21,7 +22,33 @@ public sealed class EvalOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Url, ApiKey, Data, Split, Forget, MaxQuestions }) command.Options.Add(option);
+        AddServerTo(command);
+        foreach (var option in new Option[] { Data, Split, Forget, MaxQuestions }) command.Options.Add(option);
+    }
+
+    /// <summary>Only where the server is (--url, --api-key): for commands that bring their own data.</summary>
+    public void AddServerTo(Command command)
+    {
+        command.Options.Add(Url);
+        command.Options.Add(ApiKey);
+    }
+
+    /// <summary>-m: the deployments to evaluate (<see cref="DeploymentRef.Parse"/>).</summary>
+    public static Option<string[]> Deployments() =>
+        new("--model", "-m") { Description = "deployment to evaluate: name, name@alpha or name@alpha@r (repeat)", Required = true, AllowMultipleArgumentsPerToken = true };
+
+    public static Option<int> Concurrency() => new("--concurrency") { Description = "requests in flight at once", DefaultValueFactory = _ => 16 };
+
+    public static Option<FileInfo> ResultsOutput() => new("--output", "-o") { Description = "results JSON (a .md summary is written beside it)", Required = true };
+
+    /// <summary>The results JSON and its Markdown summary beside it (same name, .md), each written atomically; the summary is also printed.</summary>
+    public static void WriteResults(string path, string json, string markdown)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        AtomicFile.WriteAllText(path, json);
+        AtomicFile.WriteAllText(Path.ChangeExtension(path, ".md"), markdown);
+        AnsiConsole.Write(new Markup(Markup.Escape(markdown)));
+        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
     }
 
     public TofuSplitDefinition LoadSplit(ParseResult parse) => TofuSplitDefinition.Load(parse.GetValue(Split)!.FullName);

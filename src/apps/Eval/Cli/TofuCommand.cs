@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Spectre.Console;
 using Uld.Cli;
 using Uld.Contracts;
 using Uld.Evaluation.Data;
@@ -15,14 +14,14 @@ public static class TofuCommand
     public static Command Create()
     {
         var common = new EvalOptions("http://127.0.0.1:8000");
-        var models = new Option<string[]>("--model", "-m") { Description = "deployment to evaluate: name, name@alpha or name@alpha@r (repeat)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var models = EvalOptions.Deployments();
         var retain = new Option<string?>("--retain-model") { Description = "deployment of the retain model (never saw the forget set): forget quality and PrivLeak are measured against it" };
         var retainResults = new Option<FileInfo>("--retain-results")
         { Description = "an earlier run's results JSON holding --retain-model's result on the same questions: compare with it instead of evaluating the retain model again" }.AcceptExistingOnly();
         var maxTokens = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 200 };
-        var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 16 };
+        var concurrency = EvalOptions.Concurrency();
         var questionFormat = new Option<string>("--question-format") { Description = "how questions are asked, {0} = the question (a paraphrase probe)", DefaultValueFactory = _ => "{0}" };
-        var output = new Option<FileInfo>("--output", "-o") { Description = "results JSON (a .md summary is written beside it)", Required = true };
+        var output = EvalOptions.ResultsOutput();
         var command = new Command("tofu", "TOFU forget quality, model utility, ROUGE-L, truth ratio, and MUSE VerbMem/KnowMem/PrivLeak through the API.")
         {
             models, retain, retainResults, maxTokens, concurrency, questionFormat, output,
@@ -41,12 +40,7 @@ public static class TofuCommand
             var earlier = parse.GetValue(retainResults) is { } file ? RetainResultOf(EvaluationRun.Load(file.FullName), retainRef, parse.GetValue(common.Forget)!, file.Name) : null;
             var run = await EvaluateAsync(new TofuEvaluator(new UldApiClient(http), sets, options), deployments, retainRef,
                 parse.GetValue(common.Forget)!, definition.Name, options, ct, earlier);
-            var path = parse.GetValue(output)!.FullName;
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            AtomicFile.WriteAllText(path, run.ToJson());
-            AtomicFile.WriteAllText(Path.ChangeExtension(path, ".md"), RunMarkdown.Write(run));
-            AnsiConsole.Write(new Markup(Markup.Escape(RunMarkdown.Write(run))));
-            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
+            EvalOptions.WriteResults(parse.GetValue(output)!.FullName, run.ToJson(), RunMarkdown.Write(run));
             return 0;
         }));
         return command;
@@ -57,22 +51,9 @@ public static class TofuCommand
     public static async Task<EvaluationRun> EvaluateAsync(TofuEvaluator evaluator, IReadOnlyList<DeploymentRef> deployments, DeploymentRef? retain,
         string forgetSet, string split, TofuEvaluationOptions options, CancellationToken ct, DeploymentResult? retainResult = null)
     {
-        var results = new List<DeploymentResult>();
-        if (retainResult is not null) results.Add(retainResult);
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .StartAsync(async ctx =>
-            {
-                var all = (retain is null ? deployments : deployments.Where(d => d != retain).Prepend(retain)).Skip(retainResult is null ? 0 : 1).ToList();
-                var tasks = all.Select(d => ctx.AddTask(Markup.Escape(d.ToString()), autoStart: false)).ToList();
-                for (var i = 0; i < all.Count; i++)
-                {
-                    var task = tasks[i];
-                    task.StartTask();
-                    results.Add(await evaluator.EvaluateAsync(all[i], (done, total) => (task.MaxValue, task.Value) = (total, done), ct));
-                    task.StopTask();
-                }
-            });
+        var all = (retain is null ? deployments : deployments.Where(d => d != retain).Prepend(retain)).Skip(retainResult is null ? 0 : 1).ToList();
+        var results = await DeploymentProgress.RunAsync(all, (d, progress) => evaluator.EvaluateAsync(d, progress, ct));
+        if (retainResult is not null) results.Insert(0, retainResult);
         if (retain is not null)
         {
             foreach (var result in results.Skip(1)) TofuEvaluator.CompareWithRetain(result, results[0]);

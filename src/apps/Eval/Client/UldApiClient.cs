@@ -3,28 +3,10 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Uld.Evaluation.Data;
 using Uld.Evaluation.Metrics;
 
 namespace Uld.Eval.Client;
-
-/// <summary>A deployment to evaluate: its model name and, for ULD deployments, the α (and r) to request.</summary>
-/// <param name="User">OpenAI's end-user id; behind the gateway it decides an A/B experiment's variant.</param>
-public sealed record DeploymentRef(string Model, double? Alpha = null, double? RelativeTop = null, string? User = null)
-{
-    /// <summary>"name", "name@α" or "name@α@r".</summary>
-    public static DeploymentRef Parse(string text)
-    {
-        var parts = text.Split('@');
-        double? Number(int i) => parts.Length > i
-            ? double.TryParse(parts[i], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : throw new UserErrorException($"'{text}': '{parts[i]}' is not a number.")
-            : null;
-        if (parts.Length > 3 || parts[0].Length == 0) throw new UserErrorException($"'{text}' is not a deployment (name, name@alpha or name@alpha@r).");
-        return new DeploymentRef(parts[0], Number(1), Number(2));
-    }
-
-    public override string ToString() =>
-        (Alpha is null ? Model : RelativeTop is null ? $"{Model}@{Alpha}" : $"{Model}@{Alpha}@{RelativeTop}") + (User is null ? "" : "#" + User);
-}
 
 /// <summary>
 /// The calls evaluation makes against an OpenAI-compatible server (LogitServer or the gateway): chat-template
@@ -43,6 +25,25 @@ public sealed class UldApiClient(HttpClient http)
     /// <summary>The prompt a chat request with one user question becomes (template + BOS).</summary>
     public async Task<int[]> ChatPromptAsync(string model, string question, CancellationToken ct) =>
         await TokensAsync(new JsonObject { ["model"] = model, ["messages"] = UserMessage(question) }, ct);
+
+    /// <summary>The prompt a chat request with these messages becomes (template + generation prompt), and the model's context length.</summary>
+    public async Task<Tokenized> ChatPromptAsync(string model, IReadOnlyList<ChatTurn> messages, CancellationToken ct) =>
+        await TokenizeAsync(new JsonObject
+        {
+            ["model"] = model,
+            ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]),
+        }, ct);
+
+    /// <summary>Token ids of raw text as the deployment's tokenizer encodes it, and the model's context length.</summary>
+    public async Task<Tokenized> TextTokensAsync(string model, string text, bool addSpecialTokens, CancellationToken ct) =>
+        await TokenizeAsync(new JsonObject { ["model"] = model, ["prompt"] = text, ["add_special_tokens"] = addSpecialTokens }, ct);
+
+    /// <summary>Text of token ids (special tokens left out), as the deployment's tokenizer decodes them.</summary>
+    public async Task<string> DetokenizeAsync(string model, IReadOnlyList<int> tokens, CancellationToken ct)
+    {
+        var response = await PostAsync("/detokenize", new JsonObject { ["model"] = model, ["tokens"] = new JsonArray([.. tokens.Select(t => (JsonNode)t)]) }, ct);
+        return response["prompt"]!.GetValue<string>();
+    }
 
     /// <summary>Token ids of an answer as it follows "Answer:" (a leading space, no BOS).</summary>
     public async Task<int[]> AnswerTokensAsync(string model, string answer, CancellationToken ct) =>
@@ -79,13 +80,20 @@ public sealed class UldApiClient(HttpClient http)
     }
 
     /// <summary>Greedy continuation of a token prompt (VerbMem).</summary>
-    public async Task<string> ContinueAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct)
+    public async Task<string> ContinueAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct) =>
+        (await ContinuationAsync(d, prompt, maxTokens, ct)).Text;
+
+    /// <summary>
+    /// Greedy continuation of a token prompt with the number of tokens generated. The text is what follows the prompt's
+    /// text (a SentencePiece first token keeps its leading space), so prompt text + continuation is what the model wrote.
+    /// </summary>
+    public async Task<Continuation> ContinuationAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct)
     {
         var response = await PostAsync("/v1/completions", Request(d, new JsonObject
         {
             ["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode)t)]), ["max_tokens"] = maxTokens, ["temperature"] = 0,
         }), ct);
-        return response["choices"]![0]!["text"]!.GetValue<string>();
+        return new Continuation(response["choices"]![0]!["text"]!.GetValue<string>(), response["usage"]!["completion_tokens"]!.GetValue<int>());
     }
 
     /// <summary>
@@ -100,10 +108,12 @@ public sealed class UldApiClient(HttpClient http)
         return response.Headers.TryGetValues("X-Uld-Variant", out var values) ? values.FirstOrDefault() : null;
     }
 
-    private async Task<int[]> TokensAsync(JsonObject body, CancellationToken ct)
+    private async Task<int[]> TokensAsync(JsonObject body, CancellationToken ct) => (await TokenizeAsync(body, ct)).Tokens;
+
+    private async Task<Tokenized> TokenizeAsync(JsonObject body, CancellationToken ct)
     {
         var response = await PostAsync("/tokenize", body, ct);
-        return response["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray();
+        return new Tokenized(response["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray(), response["max_model_len"]!.GetValue<int>());
     }
 
     private static JsonArray UserMessage(string question) => [new JsonObject { ["role"] = "user", ["content"] = question }];
@@ -165,6 +175,3 @@ public sealed class UldApiClient(HttpClient http)
         return JsonNode.Parse(text) ?? throw new EvaluationException($"{path} answered an empty body.");
     }
 }
-
-/// <summary>The server refused or failed a request evaluation depends on (an HTTP failure with the server's message).</summary>
-public sealed class EvaluationException(string message) : UserErrorException(message);

@@ -14,7 +14,7 @@ public sealed record TofuEvaluationOptions
     /// <summary>Requests in flight at once; the server batches them.</summary>
     public int Concurrency { get; init; } = 16;
     /// <summary>k of the min-k% probability membership score (MUSE's PrivLeak uses Min-40%).</summary>
-    public double MinKFraction { get; init; } = 0.4;
+    public double MinKFraction { get; init; } = Membership.DefaultMinKFraction;
     /// <summary>Greedy answers kept per set for the report.</summary>
     public int Examples { get; init; } = 5;
     /// <summary>
@@ -60,7 +60,7 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         {
             Deployment = d.ToString(), Model = d.Model, Alpha = d.Alpha, RelativeTop = d.RelativeTop,
             Forget = forget.Metrics, Retain = retain.Metrics, RealAuthors = real, WorldFacts = world, ModelUtility = utility,
-            VerbMem = verbMem.Average(), MiaAuc = RocAuc.Of(positives: nonMembers, negatives: forget.MinK), ForgetTruthRatios = forget.TruthRatios,
+            VerbMem = verbMem.Average(), MiaAuc = Membership.Auc(nonMembers, forget.MinK), ForgetTruthRatios = forget.TruthRatios,
             ForgetExamples = forget.Examples, RetainExamples = retain.Examples, ForgetAnswers = forget.Generated, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         };
     }
@@ -75,11 +75,8 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
     {
         var ks = KolmogorovSmirnov.TwoSample(result.ForgetTruthRatios, retain.ForgetTruthRatios);
         (result.ForgetQuality, result.ForgetKsStatistic) = (ks.PValue, ks.Statistic);
-        result.PrivLeak = PrivLeak(result.MiaAuc, retain.MiaAuc);
+        result.PrivLeak = Membership.PrivLeak(result.MiaAuc, retain.MiaAuc);
     }
-
-    /// <summary>MUSE's PrivLeak in percent: <c>(auc − retainAuc) / retainAuc * 100</c> (muse_bench eval.py).</summary>
-    public static double PrivLeak(double auc, double retainAuc) => (auc - retainAuc) / retainAuc * 100;
 
     /// <summary>
     /// Fluency of the deployment's greedy forget answers: their mean negative log-likelihood per token under
@@ -93,12 +90,9 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
     public async Task<double?> MeanNllAsync(DeploymentRef judge, IReadOnlyList<string> questions, IReadOnlyList<string> answers, CancellationToken ct)
     {
         if (questions.Count != answers.Count) throw new ArgumentException($"{answers.Count} answers for {questions.Count} questions.");
-        var logprobs = new double[answers.Count][];
-        await Parallel.ForEachAsync(Enumerable.Range(0, answers.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = ct },
-            async (i, _) => logprobs[i] = answers[i].Length == 0 ? []
-                : await client.AnswerLogprobsAsync(judge, await PromptAsync(judge, questions[i], ct), Capped(await AnswerAsync(judge, answers[i], ct)), ct));
-        var tokens = logprobs.Sum(l => l.Length);
-        return tokens == 0 ? null : -logprobs.Sum(l => l.Sum()) / tokens;
+        var logprobs = await ConcurrentRequests.MapAsync(Enumerable.Range(0, answers.Count).ToList(), options.Concurrency, async i => answers[i].Length == 0 ? []
+            : await client.AnswerLogprobsAsync(judge, await PromptAsync(judge, questions[i], ct), Capped(await AnswerAsync(judge, answers[i], ct)), ct), null, ct);
+        return TokenLogprobs.MeanNll(logprobs);
     }
 
     // A generated answer re-tokenises longer than it was generated when it holds invalid UTF-8 (each replacement
@@ -167,19 +161,11 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
         return RougeL.Score(rest, continuation, stem: false).F1;
     }
 
-    /// <summary>
-    /// Min-k% probability: the mean of the lowest ⌊k·n⌋ of the n answer-token log-probabilities (high for memorised
-    /// text), as MUSE's <c>int(len(all_prob) * ratio)</c>; at least one token, where MUSE's mean would be empty.
-    /// </summary>
+    /// <summary>Min-k% probability of the true answer (<see cref="Membership.MinK"/>).</summary>
     private async Task<double> MinKAsync(DeploymentRef d, TofuRecord r, CancellationToken ct) =>
         MinK(await client.AnswerLogprobsAsync(d, await PromptAsync(d, r.Question, ct), await AnswerAsync(d, r.Answer, ct), ct));
 
-    private double MinK(double[] logprobs)
-    {
-        if (logprobs.Length == 0) return 0;
-        var k = Math.Max(1, (int)(logprobs.Length * options.MinKFraction));
-        return logprobs.Order().Take(k).Average();
-    }
+    private double MinK(double[] logprobs) => Membership.MinK(logprobs, options.MinKFraction);
 
     // Tokenisation depends only on the deployment's tokenizer; cache per model.
     private Task<int[]> PromptAsync(DeploymentRef d, string question, CancellationToken ct) =>
@@ -188,15 +174,6 @@ public sealed class TofuEvaluator(UldApiClient client, TofuEvalSets sets, TofuEv
     private Task<int[]> AnswerAsync(DeploymentRef d, string answer, CancellationToken ct) =>
         _tokens.GetOrAdd((d.Model, answer, false), _ => client.AnswerTokensAsync(d.Model, answer, ct));
 
-    private async Task<T[]> ForEachAsync<T>(IReadOnlyList<TofuRecord> records, Func<TofuRecord, Task<T>> body, Action tick, CancellationToken ct)
-    {
-        var results = new T[records.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, records.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = ct },
-            async (i, _) =>
-            {
-                results[i] = await body(records[i]);
-                tick();
-            });
-        return results;
-    }
+    private Task<T[]> ForEachAsync<T>(IReadOnlyList<TofuRecord> records, Func<TofuRecord, Task<T>> body, Action tick, CancellationToken ct) =>
+        ConcurrentRequests.MapAsync(records, options.Concurrency, body, tick, ct);
 }
