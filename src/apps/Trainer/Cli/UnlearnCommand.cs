@@ -58,8 +58,8 @@ public static class UnlearnCommand
         var rmuAlpha = new Option<double>("--rmu-alpha") { Description = "RMU: weight α of the retain hidden-state term", DefaultValueFactory = _ => GradientDefaults.RmuAlpha };
         var calibrateRule = new Option<UldRule>("--calibrate-rule")
         { Description = "ULD: the decode rule α is calibrated for (Difference or SuppressOnly)", DefaultValueFactory = _ => UldRule.SuppressOnly };
-        var calibrateReference = new Option<string>("--calibrate-reference")
-        { Description = "ULD: what the forget answers must fall to: unseen (the holdout: TOFU's authors no model saw, or --holdout-file) or other-answers (retain answers put to the forget questions; question/answer data)", DefaultValueFactory = _ => "other-answers" }
+        var calibrateReference = new Option<string?>("--calibrate-reference")
+        { Description = "ULD: what the forget answers must fall to: unseen (the holdout: TOFU's authors no model saw, or --holdout-file) or other-answers (retain answers put to the forget questions; question/answer data); default: unseen when there is a holdout" }
             .AcceptOnlyFromAmong("unseen", "other-answers");
         var calibrateRelativeTop = new Option<double>("--calibrate-relative-top") { Description = "ULD: the relative-top r α is calibrated for", DefaultValueFactory = _ => 0 };
         var force = new Option<bool>("--force");
@@ -118,7 +118,9 @@ public static class UnlearnCommand
                 checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
-            var chosenReference = parse.GetValue(calibrateReference) == "unseen" ? CalibrationReference.Unseen : CalibrationReference.OtherAnswers;
+            // Validation chose the holdout on TOFU-mini (bench/results/tofu-mini.md); other answers need question/answer data.
+            var chosenReference = (parse.GetValue(calibrateReference) ?? (inputs.Holdout is null ? "other-answers" : "unseen")) == "unseen"
+                ? CalibrationReference.Unseen : CalibrationReference.OtherAnswers;
             var calibrations = CalibrateAlpha(baseModel, merged, inputs, examples, parse.GetValue(calibrateRule), parse.GetValue(calibrateRelativeTop), options.Training.Seed);
             if (calibrations is not null && !calibrations.ContainsKey(chosenReference))
                 AnsiConsole.MarkupLineInterpolated($"[yellow]no α calibrated against {AlphaCalibrationResult.Name(chosenReference)}[/]: {(chosenReference == CalibrationReference.Unseen ? "no holdout text (--holdout-file)" : "it needs question/answer forget and retain data")}; the server's default α applies.");
