@@ -25,7 +25,8 @@ public static class AlphaPlot
             curves, [new("FQ target 0.5", 0.5, Dashed: false), new("MU target 0.95×", 0.95, Dashed: true)], path);
     }
 
-    public static void Save(string title, string yLabel, IReadOnlyList<Curve> curves, IReadOnlyList<Level> levels, string path)
+    /// <param name="legend">where the legend covers no curve: TOFU's forget quality rises with α, VerbMem falls</param>
+    public static void Save(string title, string yLabel, IReadOnlyList<Curve> curves, IReadOnlyList<Level> levels, string path, Alignment legend = Alignment.LowerRight)
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -43,7 +44,7 @@ public static class AlphaPlot
         plot.YLabel(yLabel);
         // Scores and ratios live in [0, 1]; a ratio above it widens the axis rather than leaving the plot.
         plot.Axes.SetLimitsY(0, Math.Max(1.1, curves.SelectMany(c => c.Points).Select(p => p.Value).Where(double.IsFinite).DefaultIfEmpty(0).Max() * 1.05));
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(legend);
         var temp = path + ".tmp.png";
         plot.SavePng(temp, 900, 560);
         File.Move(temp, path, overwrite: true);

@@ -30,22 +30,25 @@ public static class BooksReport
         AlphaPlot.Save("ULD on the book: VerbMem vs α (seed 1's assistant, α per request)", "forget VerbMem / retain VerbMem × target",
             [new("forget VerbMem", 0, s.Sweep.Select(p => (p.Alpha, p.ForgetVerbMem)).ToList(), Dashed: false),
              new("retain VerbMem / target's", 0, s.Sweep.Select(p => (p.Alpha, p.RetainRatio)).ToList(), Dashed: true)],
-            [new("retain model's forget VerbMem", retain.ForgetVerbMem.Mean, Dashed: false), new($"retain floor {BookBars.RetainFloor}×", BookBars.RetainFloor, Dashed: true)], path);
+            [new("retain model's forget VerbMem", retain.ForgetVerbMem.Mean, Dashed: false), new($"retain floor {BookBars.RetainFloor}×", BookBars.RetainFloor, Dashed: true)], path,
+            ScottPlot.Alignment.MiddleRight);
     }
 
     private static void TestTable(StringBuilder md, BooksSummary s)
     {
         var methods = s.Test.Where(r => r.Config is not null).ToList();
-        var seeds = methods.Select(r => r.Seeds).Distinct().Order().ToList();
-        md.AppendLine("## Test").AppendLine();
-        md.AppendLine(seeds.Count == 0 ? "No method has a test result yet." : seeds is [1] ? "One seed per method: single runs, no spread measured — not yet a result."
-            : seeds is [var n] ? $"Mean ± sample sd over {n} seeds (target and retain model: one run)." : $"Mean ± sample sd over each method's seeds ({string.Join(", ", methods.Select(r => $"{MethodLabels.Of(r.Method)} {r.Seeds}"))}); one seed has no spread.");
+        var seeds = methods.Select(r => r.Seeds).Distinct().ToList();
+        md.AppendLine(seeds.Count == 0 ? "No method has a test result yet."
+            : seeds is [var n] && n > 1 ? $"Mean ± sample sd over {n} seeds; the target and the retain model are one run each."
+            : "Mean ± sample sd over each method's seeds (`seeds`); the target and the retain model are one run each.");
+        var single = methods.Where(r => r.Seeds == 1).Select(r => MethodLabels.Of(r.Method)).ToList();
+        if (single.Count > 0) md.AppendLine($"One seed only, no spread measured — not yet a result: {string.Join(", ", single)}.");
         md.AppendLine(CultureInfo.InvariantCulture, $"Bars (on the means): forget VerbMem within {BookBars.ForgetTolerance} of the retain model's; retain VerbMem ≥ {BookBars.RetainFloor}× the target's; fluency ≤ {BookBars.FluencyCeiling}× the retain model's; |PrivLeak| ≤ {BookBars.PrivLeakBound} %. — = not measured.").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"| method | configuration | seeds | forget VerbMem | retain VerbMem | × target | PrivLeak % | fluency PPL | × retain | empty | forget ±{BookBars.ForgetTolerance} of retain model | retain ≥ {BookBars.RetainFloor}× | fluency ≤ {BookBars.FluencyCeiling}× | \\|PrivLeak\\| ≤ {BookBars.PrivLeakBound} |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in s.Test)
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {Name(r.Method)} | {r.Config ?? "—"} | {r.Seeds} | {r.ForgetVerbMem.Show(F3)} | {r.RetainVerbMem.Show(F3)} | {r.RetainRatio.Show(F3)} | {r.PrivLeak.Show(x => Format.PrivLeak(x))} | {r.FluencyPpl.Show(F2)} | {r.FluencyRatio.Show(F2)} | {r.EmptyContinuations.Show(F1)} | {Mark(r.Bars.Forget)} | {Mark(r.Bars.Retain)} | {Mark(r.Bars.Fluency)} | {Mark(r.Bars.PrivLeak)} |");
+                $"| {Name(r.Method)} | {r.Config ?? "—"} | {r.Seeds} | {r.ForgetVerbMem.Show(F3)} | {r.RetainVerbMem.Show(F3)} | {r.RetainRatio.Show(F3)} | {r.PrivLeak.Show(x => Format.PrivLeak(x), F1)} | {r.FluencyPpl.Show(F2)} | {r.FluencyRatio.Show(F2)} | {r.EmptyContinuations.Show(F1)} | {Mark(r.Bars.Forget)} | {Mark(r.Bars.Retain)} | {Mark(r.Bars.Fluency)} | {Mark(r.Bars.PrivLeak)} |");
     }
 
     private static void Sweep(StringBuilder md, BooksSummary s, string plotFile)

@@ -33,12 +33,13 @@ public static class CorpusSelection
     /// <summary>The chosen configuration of every method, by method name.</summary>
     public static IReadOnlyDictionary<string, Choice> Choose(IReadOnlyList<Choice> candidates)
     {
+        // Gaps are differences of means: equal ones must tie (and go to |PrivLeak|) whatever floating point makes of them.
         var chosen = new SortedDictionary<string, Choice>(StringComparer.Ordinal);
         foreach (var method in candidates.GroupBy(c => c.Method))
         {
             var eligible = method.Where(c => c.MeetsFloors).ToList();
             chosen[method.Key] = eligible.Count > 0
-                ? eligible.OrderBy(c => c.ForgetGap).ThenBy(c => c.PrivLeak is { } p ? Math.Abs(p) : double.PositiveInfinity).ThenBy(c => c.Config, StringComparer.Ordinal).First()
+                ? eligible.OrderBy(c => Math.Round(c.ForgetGap, 9)).ThenBy(c => c.PrivLeak is { } p ? Math.Abs(p) : double.PositiveInfinity).ThenBy(c => c.Config, StringComparer.Ordinal).First()
                 : method.OrderByDescending(c => c.RetainRatio).ThenBy(c => c.Config, StringComparer.Ordinal).First();
         }
         return chosen;

@@ -17,5 +17,7 @@ public readonly record struct Spread(double Mean, double Sd, int N)
     /// <summary>Ahead of <paramref name="other"/> by more than both spreads (mean − sd above the other's mean + sd).</summary>
     public bool Beats(Spread other) => N > 0 && other.N > 0 && Mean - Sd > other.Mean + other.Sd;
 
-    public string Show(Func<double, string> format) => N == 0 ? "—" : N == 1 ? format(Mean) : $"{format(Mean)} ± {format(Sd)}";
+    /// <param name="sdFormat">for the sd when it differs from the mean's (a signed mean, an unsigned sd)</param>
+    public string Show(Func<double, string> format, Func<double, string>? sdFormat = null) =>
+        N == 0 ? "—" : N == 1 ? format(Mean) : $"{format(Mean)} ± {(sdFormat ?? format)(Sd)}";
 }

@@ -96,7 +96,7 @@ public static class TofuMiniReport
         var rows = Rows(work, test, all, target, selected);
         foreach (var row in rows)
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => Format.PrivLeak(x))} | {row.Alpha?.Show(F3) ?? "—"} | {row.TrainSeconds.Show(x => x.ToString("F0", CultureInfo.InvariantCulture))} |");
+                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => Format.PrivLeak(x), x => x.ToString("F1", CultureInfo.InvariantCulture))} | {row.Alpha?.Show(F3) ?? "—"} | {row.TrainSeconds.Show(x => x.ToString("F0", CultureInfo.InvariantCulture))} |");
 
         md.AppendLine().AppendLine("What the table shows (a difference counts only where the means differ by more than both standard deviations):").AppendLine();
         foreach (var line in Claims(rows)) md.AppendLine("- " + line);
