@@ -12,29 +12,48 @@ public static class ReportCommand
 {
     public static Command Create()
     {
-        var work = new Option<DirectoryInfo>("--work") { Description = "the benchmark's work directory", DefaultValueFactory = _ => new DirectoryInfo("artifacts/tofu-mini") };
-        var pairs = new Option<string>("--pairs") { Description = "validation:test forget-set pairs, space-separated", DefaultValueFactory = _ => "val4:forget4 val2:forget2 val1:forget1" };
-        var output = new Option<FileInfo>("--output", "-o") { DefaultValueFactory = _ => new FileInfo("bench/results/tofu-mini.md") };
-        var readme = new Option<FileInfo>("--readme") { Description = "also rewrite this file's results block (between its tofu-mini results markers) from the test tables" }.AcceptExistingOnly();
-        var command = new Command("report", "Write bench/results/tofu-mini.md (+ the α plot) from a TOFU-mini benchmark run under the held-out protocol.") { work, pairs, output, readme };
+        var books = new Option<bool>("--books") { Description = "the books benchmark (bench/books.sh) instead of TOFU-mini: bench/results/books.md, books.json and books-alpha.png" };
+        var work = new Option<DirectoryInfo?>("--work") { Description = "the benchmark's work directory (default artifacts/tofu-mini, with --books artifacts/books)" };
+        var pairs = new Option<string>("--pairs") { Description = "TOFU-mini: validation:test forget-set pairs, space-separated", DefaultValueFactory = _ => "val4:forget4 val2:forget2 val1:forget1" };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "default bench/results/tofu-mini.md, with --books bench/results/books.md" };
+        var readme = new Option<FileInfo>("--readme") { Description = "TOFU-mini: also rewrite this file's results block (between its tofu-mini results markers) from the test tables" }.AcceptExistingOnly();
+        var command = new Command("report", "Write bench/results/tofu-mini.md (or, with --books, books.md) + the α plot from a benchmark run under the held-out protocol.") { books, work, pairs, output, readme };
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
-            var path = parse.GetValue(output)!.FullName;
+            var isBooks = parse.GetValue(books);
+            var name = isBooks ? "books" : "tofu-mini";
+            var path = (parse.GetValue(output) ?? new FileInfo($"bench/results/{name}.md")).FullName;
+            var workDir = (parse.GetValue(work) ?? new DirectoryInfo($"artifacts/{name}")).FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var plot = Path.ChangeExtension(path, null) + "-alpha.png";
+            if (isBooks)
+            {
+                if (parse.GetValue(readme) is not null) throw new UserErrorException("--readme rewrites TOFU-mini's results block; the books numbers are in books.json beside the report.");
+                WriteBooks(workDir, path, plot);
+                return 0;
+            }
             var pairList = parse.GetValue(pairs)!.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split(':') is [var v, var t] && v.Length > 0 && t.Length > 0
                 ? (v, t) : throw new UserErrorException($"--pairs: '{p}' is not validation:test.")).ToList();
-            var markdown = TofuMiniReport.Write(parse.GetValue(work)!.FullName, pairList, Path.ChangeExtension(path, null) + "-alpha.png");
-            AtomicFile.WriteAllText(path, markdown);
+            AtomicFile.WriteAllText(path, TofuMiniReport.Write(workDir, pairList, plot));
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}");
             if (parse.GetValue(readme) is { } file)
             {
-                AtomicFile.WriteAllText(file.FullName, TofuMiniReport.ReplaceBlock(File.ReadAllText(file.FullName),
-                    TofuMiniReport.Headline(parse.GetValue(work)!.FullName, pairList)));
+                AtomicFile.WriteAllText(file.FullName, TofuMiniReport.ReplaceBlock(File.ReadAllText(file.FullName), TofuMiniReport.Headline(workDir, pairList)));
                 AnsiConsole.MarkupLineInterpolated($"[green]rewrote[/] the results block of {file.FullName}");
             }
             return 0;
         }));
         return command;
+    }
+
+    private static void WriteBooks(string work, string path, string plot)
+    {
+        var summary = BooksResults.Load(work);
+        if (summary.Sweep.Count > 0) BooksReport.Plot(summary, plot);
+        var json = Path.ChangeExtension(path, ".json");
+        AtomicFile.WriteAllText(json, summary.ToJson());
+        AtomicFile.WriteAllText(path, BooksReport.Write(summary, Path.GetFileName(plot)));
+        AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {path}, {json}{(summary.Sweep.Count > 0 ? $", {plot}" : "")}");
     }
 
     /// <summary><c>robustness</c>: the probe table from two <c>tofu</c> runs (questions as written, and reworded).</summary>

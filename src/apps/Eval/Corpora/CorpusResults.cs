@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Uld.Contracts;
 using Uld.Eval.Tofu;
 
 namespace Uld.Eval.Corpora;
@@ -81,4 +82,10 @@ public sealed record CorpusRun
     [JsonPropertyName("results")] public required IReadOnlyList<CorpusDeploymentResult> Results { get; init; }
 
     public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, EvaluationRun.JsonOptions);
+
+    public static CorpusRun Load(string path) => ResultsJson.Load<CorpusRun>(path, "a corpus result (uld-eval corpus)");
+
+    /// <summary>The result of <paramref name="deployment"/>, or a user error naming the file it is missing from.</summary>
+    public CorpusDeploymentResult Deployment(string deployment, string path) =>
+        Results.FirstOrDefault(r => r.Deployment == deployment) ?? throw new UserErrorException($"{path} has no result for the deployment '{deployment}'.");
 }

@@ -29,9 +29,9 @@ public static class ConfigurationSelection
     {
         if (!(targetUtility > 0)) throw new ArgumentException("the target's model utility must be positive.");
         var chosen = new SortedDictionary<string, Choice>(StringComparer.Ordinal);
-        foreach (var method in results.Select(r => (Result: r, Name: Parse(r.Deployment))).Where(x => x.Name is not null).GroupBy(x => x.Name!.Value.Method))
+        foreach (var method in ByMethod(results, r => r.Deployment))
         {
-            var candidates = method.Select(x => new Choice(method.Key, x.Name!.Value.Config, x.Result.ForgetQuality, x.Result.ModelUtility / targetUtility,
+            var candidates = method.Select(x => new Choice(method.Key, x.Config, x.Result.ForgetQuality, x.Result.ModelUtility / targetUtility,
                 x.Result.ModelUtility >= floor * targetUtility)).ToList();
             var eligible = candidates.Where(c => c.MeetsFloor).ToList();
             chosen[method.Key] = eligible.Count > 0
@@ -40,4 +40,17 @@ public static class ConfigurationSelection
         }
         return chosen;
     }
+
+    /// <summary>The results that name a configuration, grouped by method.</summary>
+    public static IEnumerable<IGrouping<string, (string Config, T Result)>> ByMethod<T>(IEnumerable<T> results, Func<T, string> deployment) =>
+        results.Select(r => (Name: Parse(deployment(r)), Result: r)).Where(x => x.Name is not null)
+            .GroupBy(x => x.Name!.Value.Method, x => (x.Name!.Value.Config, x.Result));
+
+    /// <summary>The file <c>select</c> writes: one "method config" line per method.</summary>
+    public static string FormatChoices(IEnumerable<(string Method, string Config)> choices) => string.Concat(choices.Select(c => $"{c.Method} {c.Config}\n"));
+
+    /// <summary>The choices of a file <see cref="FormatChoices"/> wrote, by method; none when it does not exist (selection has not run).</summary>
+    public static IReadOnlyDictionary<string, string> ReadChoices(string file) => File.Exists(file)
+        ? File.ReadLines(file).Select(l => l.Split(' ', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1])
+        : new Dictionary<string, string>();
 }

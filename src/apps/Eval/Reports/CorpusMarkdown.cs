@@ -28,11 +28,11 @@ public static class CorpusMarkdown
         {
             var first = run.Results.SelectMany(r => r.ForgetExamples).First(e => e.Line == line);
             md.AppendLine();
-            md.AppendLine(CultureInfo.InvariantCulture, $"**line {line}**: {Format.Quote(first.Prefix)} → truth {Format.Quote(first.Truth)}");
+            md.AppendLine(Format.Passage(line, first.Prefix, first.Truth));
             md.AppendLine();
             foreach (var r in run.Results)
                 if (r.ForgetExamples.FirstOrDefault(e => e.Line == line) is { } e)
-                    md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Deployment}: {Format.Quote(e.Continuation)} (ROUGE-L {e.RougeL:F2})");
+                    md.AppendLine(Format.Continuation(r.Deployment, e.Continuation, e.RougeL));
         }
         return md.ToString();
     }

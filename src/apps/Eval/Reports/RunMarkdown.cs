@@ -51,6 +51,13 @@ public static class Format
     /// <summary>Generated text on one Markdown line.</summary>
     public static string Quote(string text) => "“" + text.ReplaceLineEndings(" ").Trim() + "”";
 
+    /// <summary>A forget passage's heading line: where it is, its prompt text and what truly follows.</summary>
+    public static string Passage(int line, string prefix, string truth) => $"**line {line}**: {Quote(prefix)} → truth {Quote(truth)}";
+
+    /// <summary>One deployment's continuation of a passage, as a list item.</summary>
+    public static string Continuation(string deployment, string text, double rougeL) =>
+        string.Create(CultureInfo.InvariantCulture, $"- {deployment}: {Quote(text)} (ROUGE-L {rougeL:F2})");
+
     /// <summary>MUSE's PrivLeak, in percent with one decimal as in its tables (−99.8 … +100).</summary>
     public static string PrivLeak(double? v) => v is null ? "—" : v.Value.ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
 }

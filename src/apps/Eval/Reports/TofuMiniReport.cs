@@ -14,30 +14,6 @@ namespace Uld.Eval.Reports;
 /// </summary>
 public static class TofuMiniReport
 {
-    /// <summary>Display names of the methods the benchmark runs (deployment prefix before '~').</summary>
-    public static readonly IReadOnlyDictionary<string, string> Labels = new Dictionary<string, string>
-    {
-        ["uld"] = "ULD", ["ga+gd"] = "GA+GD", ["ga+kl"] = "GA+KL", ["npo+gd"] = "NPO+GD", ["npo+kl"] = "NPO+KL", ["simnpo+gd"] = "SimNPO+GD",
-        ["dpo+gd"] = "DPO+GD", ["idk+gd"] = "IDK+GD", ["rmu"] = "RMU", ["soul-npo+kl"] = "NPO+KL (SOUL)", ["offset-npo+kl"] = "δ-NPO+KL (offset)",
-        ["offset-ga+kl"] = "δ-GA+KL (offset)", ["offset-dpo+kl"] = "δ-DPO+KL (offset)",
-    };
-
-    /// <summary>Mean and sample standard deviation (0 for one value).</summary>
-    public readonly record struct Spread(double Mean, double Sd, int N)
-    {
-        public static Spread Of(IReadOnlyList<double> values)
-        {
-            if (values.Count == 0) return new(double.NaN, double.NaN, 0);
-            var mean = values.Average();
-            return new(mean, values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)), values.Count);
-        }
-
-        /// <summary>Ahead of <paramref name="other"/> by more than both spreads (mean − sd above the other's mean + sd).</summary>
-        public bool Beats(Spread other) => N > 0 && other.N > 0 && Mean - Sd > other.Mean + other.Sd;
-
-        public string Show(Func<double, string> format) => N == 0 ? "—" : N == 1 ? format(Mean) : $"{format(Mean)} ± {format(Sd)}";
-    }
-
     /// <summary>One method's seeds on a test set.</summary>
     public sealed record MethodRow(string Method, string Config, Spread ForgetQuality, Spread Utility, Spread ForgetRouge, Spread RetainRouge,
         Spread VerbMem, Spread PrivLeak, Spread? Alpha, Spread TrainSeconds);
@@ -120,7 +96,7 @@ public static class TofuMiniReport
         var rows = Rows(work, test, all, target, selected);
         foreach (var row in rows)
             md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => Format.PrivLeak(x))} | {row.Alpha?.Show(F3) ?? "—"} | {row.TrainSeconds.Show(x => x.ToString("F0", CultureInfo.InvariantCulture))} |");
+                $"| {Label(row.Method)} | {row.Config} | {row.ForgetQuality.N} | {row.ForgetQuality.Show(x => Format.P(x))} | {row.Utility.Show(F3)} | {row.ForgetRouge.Show(F3)} | {row.RetainRouge.Show(F3)} | {row.VerbMem.Show(F3)} | {row.PrivLeak.Show(x => Format.PrivLeak(x), x => x.ToString("F1", CultureInfo.InvariantCulture))} | {row.Alpha?.Show(F3) ?? "—"} | {row.TrainSeconds.Show(x => x.ToString("F0", CultureInfo.InvariantCulture))} |");
 
         md.AppendLine().AppendLine("What the table shows (a difference counts only where the means differ by more than both standard deviations):").AppendLine();
         foreach (var line in Claims(rows)) md.AppendLine("- " + line);
@@ -221,13 +197,8 @@ public static class TofuMiniReport
         return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*.json").Order(StringComparer.Ordinal).Select(EvaluationRun.Load).ToList() : [];
     }
 
-    private static IReadOnlyDictionary<string, string> Selected(string work, string validation)
-    {
-        var file = Path.Combine(work, $"selected-{validation}.txt");
-        return File.Exists(file)
-            ? File.ReadLines(file).Select(l => l.Split(' ', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1])
-            : new Dictionary<string, string>();
-    }
+    private static IReadOnlyDictionary<string, string> Selected(string work, string validation) =>
+        ConfigurationSelection.ReadChoices(Path.Combine(work, $"selected-{validation}.txt"));
 
     /// <summary>The recommended α an assistant's manifest records (metrics.calibration.recommended_alpha).</summary>
     public static double? CalibratedAlpha(string assistantDirectory)
@@ -246,6 +217,6 @@ public static class TofuMiniReport
 
     private static string Seeds(int n) => n == 1 ? "1 seed" : $"{n} seeds";
 
-    private static string Label(string method) => Labels.GetValueOrDefault(method, method);
+    private static string Label(string method) => MethodLabels.Of(method);
     private static string F3(double x) => x.ToString("F3", CultureInfo.InvariantCulture);
 }

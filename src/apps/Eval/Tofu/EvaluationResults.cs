@@ -74,18 +74,7 @@ public sealed record EvaluationRun
 
     public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, JsonOptions);
 
-    public static EvaluationRun Load(string path)
-    {
-        try
-        {
-            return System.Text.Json.JsonSerializer.Deserialize<EvaluationRun>(File.ReadAllText(path), JsonOptions)
-                ?? throw new UserErrorException($"{path} is empty.");
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new UserErrorException($"{path} is not an evaluation result: {e.Message}");
-        }
-    }
+    public static EvaluationRun Load(string path) => ResultsJson.Load<EvaluationRun>(path, "an evaluation result");
 
     [JsonPropertyName("forget_set")] public required string ForgetSet { get; init; }
     [JsonPropertyName("split")] public required string Split { get; init; }
