@@ -18,8 +18,8 @@ public sealed record Chunking(int Tokens, int Stride)
 }
 
 /// <summary>
-/// Corpus records as training examples, each rendered the way the server will see it (docs/METHODS.md, *Your own
-/// data*): question/answer through the model's chat template with loss on the answer (exactly as TOFU trains);
+/// Corpus records as training examples, each rendered the way the server will see it
+/// (docs/METHODS.md, *Your own data*): question/answer through the model's chat template with loss on the answer (exactly as TOFU trains);
 /// prompt/completion as raw text with loss on the completion; a conversation through the chat template with loss on every
 /// assistant turn; raw text as BOS + its tokens + EOS, cut into <see cref="Chunking"/> windows. Overlapping windows
 /// train only tokens no earlier window trained, so every token of a passage is learned (or unlearned) once per epoch.
