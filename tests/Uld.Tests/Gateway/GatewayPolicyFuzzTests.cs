@@ -197,7 +197,9 @@ public sealed class GatewayPolicyFuzzTests(ServerFixture fixture)
         (J("'uld_alpha':4.9e-1"), 403, "alpha_below_floor"),
         (J("'uld_alpha':0.49999999999999999999999"), 200, null), // rounds to 0.5, the floor itself
         ("\"uld_alpha\":0." + new string('0', 5000) + "1", 403, "alpha_below_floor"),
-        (J("'uld_alpha':-1"), 403, "alpha_below_floor"),
+        (J("'uld_alpha':-1"), 400, "alpha_out_of_range"), // negative: out of range for every key, not a permission question
+        (J("'uld_alpha':-100"), 400, "alpha_out_of_range"),
+        (J("'uld_alpha':-1e-300"), 400, "alpha_out_of_range"),
         (J("'uld_alpha':3"), 400, "alpha_out_of_range"),
         (J("'uld_alpha':null"), 200, null), // the deployment default, written into the forwarded body
         (J("'uld_relative_top':'0'"), 400, "invalid_type"),
@@ -268,7 +270,7 @@ public sealed class GatewayPolicyFuzzTests(ServerFixture fixture)
         (J("'uld_offset_beta':4.9e-1"), 403, "beta_below_floor"),
         (J("'uld_offset_beta':0.49999999999999999999999"), 200, null), // rounds to 0.5, the floor itself
         ("\"uld_offset_beta\":0." + new string('0', 5000) + "1", 403, "beta_below_floor"),
-        (J("'uld_offset_beta':-1"), 403, "beta_below_floor"),
+        (J("'uld_offset_beta':-1"), 400, "beta_out_of_range"), // negative: out of range for every key
         (J("'uld_offset_beta':3"), 400, "beta_out_of_range"),
         (J("'uld_offset_beta':null"), 200, null), // the deployment default, written into the forwarded body
         (J("'uld_alpha':1.0"), 400, "uld_not_supported"), // α and r belong to ULD deployments

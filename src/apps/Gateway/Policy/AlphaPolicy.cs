@@ -14,13 +14,15 @@ public static class AlphaPolicy
     public static double Check(ApiKeyOptions key, string deployment, DeploymentPolicy policy, double? requested)
     {
         var alpha = requested ?? policy.AlphaDefault;
-        if (alpha < policy.AlphaMin && !key.MayLowerAlphaBelowFloor)
-            throw Forbidden($"uld_alpha below {policy.AlphaMin} would undo the unlearning of '{deployment}'; this API key is not granted that.", "alpha_below_floor");
-        if (alpha > policy.AlphaMax || alpha < 0)
+        // A value no key may be served (negative, non-finite, above the bound) is a malformed request (400), whoever
+        // sends it; only a valid α below the floor is a question of permission (403).
+        if (!double.IsFinite(alpha) || alpha < 0 || alpha > policy.AlphaMax)
         {
             throw OpenAiException.InvalidRequest($"uld_alpha must be between {policy.AlphaMin} and {policy.AlphaMax} for '{deployment}'; got {alpha}.",
                 RequestAdmission.AlphaField, "alpha_out_of_range");
         }
+        if (alpha < policy.AlphaMin && !key.MayLowerAlphaBelowFloor)
+            throw Forbidden($"uld_alpha below {policy.AlphaMin} would undo the unlearning of '{deployment}'; this API key is not granted that.", "alpha_below_floor");
         if (key.AlphaMin is { } min && alpha < min) throw Forbidden($"This API key may not be served uld_alpha below {min}; got {alpha}.", "alpha_not_allowed");
         if (key.AlphaMax is { } max && alpha > max) throw Forbidden($"This API key may not be served uld_alpha above {max}; got {alpha}.", "alpha_not_allowed");
         return alpha;

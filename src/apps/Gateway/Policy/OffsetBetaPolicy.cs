@@ -25,13 +25,14 @@ public sealed record OffsetBetaPolicy(double Default, double Min, double Max)
     public double Check(ApiKeyOptions key, string deployment, double? requested)
     {
         var beta = requested ?? Default;
+        // Out of range for everyone is 400 before the floor, which is a question of permission (403); see AlphaPolicy.
+        if (!double.IsFinite(beta) || beta < 0 || beta > Max)
+            throw OpenAiException.InvalidRequest($"{Field} must be between {Min} and {Max} for '{deployment}'; got {beta}.", Field, "beta_out_of_range");
         if (beta < Min && !key.MayLowerAlphaBelowFloor)
         {
             throw new OpenAiException(403, $"{Field} below {Min} would undo the unlearning of '{deployment}'; this API key is not granted that.",
                 "invalid_request_error", Field, "beta_below_floor");
         }
-        if (beta > Max || beta < 0)
-            throw OpenAiException.InvalidRequest($"{Field} must be between {Min} and {Max} for '{deployment}'; got {beta}.", Field, "beta_out_of_range");
         return beta;
     }
 }

@@ -8,8 +8,8 @@ namespace Uld.LogitServer.Api;
 public static class LogprobFormat
 {
     public static TokenLogprob Chat(ModelTokenizer tokenizer, TokenEvent t) => new(
-        tokenizer.TokenText(t.Token), Wire(t.Logprob), Bytes(tokenizer.TokenText(t.Token)),
-        t.Top.Select(x => new TopLogprob(tokenizer.TokenText(x.Token), Wire(x.Logprob), Bytes(tokenizer.TokenText(x.Token)))).ToList());
+        tokenizer.TokenText(t.Token), Wire(t.Logprob), Bytes(tokenizer, t.Token),
+        t.Top.Select(x => new TopLogprob(tokenizer.TokenText(x.Token), Wire(x.Logprob), Bytes(tokenizer, x.Token))).ToList());
 
     /// <summary>
     /// JSON has no −∞: a token the ULD filter masked (probability 0) is reported as −9999, the floor OpenAI's API uses.
@@ -47,5 +47,15 @@ public static class LogprobFormat
         return new CompletionLogprobs(tokens, logprobs, tops, offsets);
     }
 
-    private static int[] Bytes(string text) => System.Text.Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();
+    /// <summary>
+    /// The token's own bytes, not those of its text: a byte-fallback token such as &lt;0xE6&gt; is half a character, whose
+    /// text is U+FFFD; its bytes ([230]) are what lets a client rebuild the character split over tokens.
+    /// </summary>
+    public static int[] Bytes(ModelTokenizer tokenizer, int token)
+    {
+        var bytes = tokenizer.TokenBytes(token);
+        var result = new int[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++) result[i] = bytes[i];
+        return result;
+    }
 }
