@@ -45,8 +45,8 @@ done
 grid() {
   case "$1" in
     uld) echo "steps=150,lr=5e-3 steps=150,lr=2e-2 steps=300,lr=5e-3 steps=300,lr=2e-2" ;;
-    rmu) echo "lr=1e-3,steps=20 lr=1e-3,steps=60 lr=1e-2,steps=20 lr=1e-2,steps=60" ;;
-    *) echo "lr=5e-4,steps=20 lr=5e-4,steps=60 lr=2e-3,steps=20 lr=2e-3,steps=60" ;;
+    rmu) echo "lr=1e-3,steps=10 lr=1e-3,steps=30 lr=1e-2,steps=10 lr=1e-2,steps=30" ;;
+    *) echo "lr=5e-4,steps=10 lr=5e-4,steps=30 lr=2e-3,steps=10 lr=2e-3,steps=30" ;;
   esac
 }
 config_name() { echo "$1" | tr -d '=' | tr ',' '_'; }
@@ -152,6 +152,44 @@ done | run_jobs
 for m in $METHODS; do for spec in $(grid "$m"); do c="$(config_name "$spec")"; entries+=("$m~$c=$WORK/val/$m/$c"); done; done
 serve_and_evaluate val "$WORK/results/val" "${entries[@]}"
 evaluate select --corpus --results "$WORK/results/val"/*.json -o "$WORK/selected-val.txt"
+
+# Fluent forgetting by design (docs/METHODS.md, *Books benchmark*): the chosen ULD assistant of validation under each
+# decode rule — SuppressOnly (what is served) and the paper's Difference with relative-top r — at its calibrated α and at
+# fixed α, scored like everything else; the rule the test runs are served with is chosen here, on validation only.
+rule_study() {
+  local c dir alpha results="$WORK/results/val-rules"
+  [ -f "$results/uld.json" ] && return 0
+  c="$(awk '$1 == "uld" { print $2 }' "$WORK/selected-val.txt")"
+  dir="$WORK/val/uld/$c"
+  alpha="$(sed -n 's/.*"recommended_alpha": *\([0-9.]*\).*/\1/p' "$dir/manifest.json")"
+  mkdir -p "$results"
+  local args=(--urls "http://127.0.0.1:$PORT" --LogitServer:MaxBatchSize=64
+    --LogitServer:Deployments:0:Name=judge --LogitServer:Deployments:0:Kind=Plain --LogitServer:Deployments:0:Model="$WORK/base"
+    --LogitServer:Deployments:1:Name=target --LogitServer:Deployments:1:Kind=Plain --LogitServer:Deployments:1:Model="$WORK/target"
+    --LogitServer:Deployments:2:Name=retain --LogitServer:Deployments:2:Kind=Plain --LogitServer:Deployments:2:Model="$WORK/retain-val")
+  local i=3 rule
+  for rule in SuppressOnly Difference; do
+    args+=(--LogitServer:Deployments:$i:Name="uld-$rule" --LogitServer:Deployments:$i:Kind=Uld --LogitServer:Deployments:$i:Base="$WORK/target"
+      --LogitServer:Deployments:$i:Assistant="$dir" --LogitServer:Deployments:$i:Rule="$rule" --LogitServer:Deployments:$i:AlphaMin=0
+      --LogitServer:Deployments:$i:AlphaMax=4 --LogitServer:Deployments:$i:AlphaDefault="$alpha" --LogitServer:Deployments:$i:RelativeTopMin=0
+      --LogitServer:Deployments:$i:RelativeTopMax=1 --LogitServer:Deployments:$i:RelativeTopDefault=0)
+    i=$((i + 1))
+  done
+  echo "==> decode rules of uld~$c on val (calibrated α $alpha)"
+  dotnet "$BIN/LogitServer/uld-logitserver.dll" "${args[@]}" > "$results/logitserver.log" 2>&1 &
+  SERVER_PID=$!
+  trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+  for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
+  evaluate corpus --url "http://127.0.0.1:$PORT" --forget "$BOOK/val-forget.jsonl" --retain "$BOOK/retain-eval.jsonl" \
+    --holdout "$BOOK/val-holdout.jsonl" --retain-model retain --judge judge -m target -m retain \
+    -m "uld-SuppressOnly@$alpha@0" -m uld-SuppressOnly@1@0 -m uld-SuppressOnly@2@0 -m uld-SuppressOnly@3@0 \
+    -m "uld-Difference@$alpha@0.1" -m uld-Difference@1@0.1 -m uld-Difference@2@0.1 -m uld-Difference@1@0.3 -m uld-Difference@2@0.3 \
+    -o "$results/uld.json"
+  kill -TERM $SERVER_PID; wait $SERVER_PID 2>/dev/null || true
+  trap - EXIT
+}
+rule_study
+[ "$REPORT" = bench/results/books.md ] && cp "$WORK/results/val-rules/uld.md" bench/results/books-rules.md
 
 # Test: each method's chosen configuration, every seed (seed-major, so a shortened run has every method at the same seeds).
 for s in $SEEDS; do
