@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Uld.Inference;
+using Uld.Inference.Sampling;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
 using Uld.Tests.Support;
@@ -51,7 +52,7 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         new(deployment, new LogitServerOptions { MaxBatchSize = maxBatch, MaxQueuedRequests = maxQueued }, EngineDeployments.Plan, NullLogger.Instance);
 
     private static Sequence Greedy(Deployment deployment, string prompt, int maxTokens, double alpha = 0) =>
-        new(deployment.Tokenizer.Encode(prompt, addBos: true), new SamplingParameters(0, 1, null, alpha, deployment.IsUld ? 0.1 : 0, 0), maxTokens);
+        new(deployment.Tokenizer.Encode(prompt, addBos: true), new SamplingParameters(SamplingSettings.Greedy, alpha, deployment.IsUld ? 0.1 : 0, 0), maxTokens);
 
     /// <summary>What greedy decoding of a plain deployment gives for one prompt on its own (no batching, no padding).</summary>
     private List<int> Alone(string prompt, int maxTokens, Deployment? deployment = null)

@@ -33,7 +33,7 @@ public sealed class AdmissionTests(ServerFixture fixture)
         Assert.Equal("stories-uld", admitted.Model);
         Assert.Same(deployment, admitted.Scheduler.Deployment);
         Assert.Equal(deployment.Tokenizer.Encode(deployment.ChatTemplate.Render([("user", "Once upon a time")]), addBos: true), admitted.Prompt);
-        Assert.Equal((2, 7, 0.5, 3L, 1.5, 0.1), (admitted.N, admitted.MaxTokens, admitted.Sampling.Temperature, admitted.Sampling.Seed!.Value,
+        Assert.Equal((2, 7, 0.5, 3L, 1.5, 0.1), (admitted.N, admitted.MaxTokens, admitted.Sampling.Sampler.Temperature, admitted.Sampling.Sampler.Seed!.Value,
             admitted.Sampling.Alpha, admitted.Sampling.RelativeTop));
         Assert.Equal(["Lily"], admitted.Stop);
         Assert.True(admitted.Stream && admitted.IncludeUsage);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Uld.Inference.Sampling;
 using Uld.LogitServer.Admission;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
@@ -29,7 +30,7 @@ public sealed class StreamFailureTests(ServerFixture fixture)
         var request = new AdmittedRequest
         {
             Deployment = deployment, Scheduler = services.GetRequiredService<SchedulerPool>().For(deployment), Prompt = [1, 403],
-            N = 3, MaxTokens = 10, Stop = [], Sampling = new SamplingParameters(0, 1, null, 0, 0, 0), Stream = true, IncludeUsage = includeUsage,
+            N = 3, MaxTokens = 10, Stop = [], Sampling = new SamplingParameters(SamplingSettings.Greedy, 0, 0, 0), Stream = true, IncludeUsage = includeUsage,
         };
         var sequences = Enumerable.Range(0, 3).Select(_ => new Sequence(request.Prompt, request.Sampling, request.MaxTokens)).ToList();
         var outcome = new RequestOutcome("test");

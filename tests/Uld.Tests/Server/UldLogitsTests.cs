@@ -99,19 +99,4 @@ public sealed class UldLogitsTests
         Assert.Equal([(2, -0.5f), (4, -1f), (0, -2f)], UldLogits.Top(logprobs, 3));
         Assert.Equal(4, UldLogits.Top(logprobs, 10).Length);
     }
-
-    [Fact]
-    public void Seeded_sampling_repeats_and_top_p_cuts_the_tail()
-    {
-        float[] logprobs = [MathF.Log(0.6f), MathF.Log(0.3f), MathF.Log(0.1f)];
-        var a = new TokenSampler(1.0, 1.0, 7);
-        var b = new TokenSampler(1.0, 1.0, 7);
-        var first = Enumerable.Range(0, 50).Select(_ => a.Next(logprobs)).ToList();
-        Assert.Equal(first, Enumerable.Range(0, 50).Select(_ => b.Next(logprobs)));
-        Assert.Contains(2, Enumerable.Range(0, 2000).Select(_ => a.Next(logprobs)));
-
-        var nucleus = new TokenSampler(1.0, 0.5, 7); // 0.6 alone reaches 0.5
-        Assert.All(Enumerable.Range(0, 200).Select(_ => nucleus.Next(logprobs)), t => Assert.Equal(0, t));
-        Assert.Equal(0, new TokenSampler(0, 1, null).Next(logprobs));
-    }
 }

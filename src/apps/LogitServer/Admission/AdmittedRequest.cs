@@ -40,7 +40,7 @@ public sealed record AdmittedRequest
     public IReadOnlyList<Sequence> Submit(CancellationToken requestAborted)
     {
         var sequences = Enumerable.Range(0, N)
-            .Select(i => new Sequence(Prompt, Sampling with { Seed = Sampling.Seed + i }, MaxTokens, Echo && Logprobs && i == 0))
+            .Select(i => new Sequence(Prompt, Sampling, MaxTokens, Echo && Logprobs && i == 0, choice: i))
             .ToList();
         foreach (var sequence in sequences)
         {

@@ -29,7 +29,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
     {
         var request = await JsonBody.ReadAsync<ChatCompletionRequest>(http, cancellationToken, Strict);
         var messages = PromptBuilder.Messages(request.Messages);
-        var deployment = Resolve(request);
+        var deployment = Resolve(request, CompletionEndpoints.Chat);
         if (request.TopLogprobs is not null && request.Logprobs != true)
             throw OpenAiException.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
         var logprobs = request.Logprobs == true;
@@ -41,7 +41,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
     public async Task<AdmittedRequest> AdmitCompletionAsync(HttpRequest http, CancellationToken cancellationToken)
     {
         var request = await JsonBody.ReadAsync<CompletionRequest>(http, cancellationToken, Strict);
-        var deployment = Resolve(request);
+        var deployment = Resolve(request, CompletionEndpoints.Completions);
         var (prompt, text) = PromptBuilder.Completion(deployment, request.Prompt);
         var echo = request.Echo ?? false;
         if (request.Stream == true && echo && request.Logprobs is not null)
@@ -50,7 +50,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
             allowZeroTokens: true, request.Logprobs is not null, request.Logprobs ?? 0, echo, contextToken: prompt[^1]);
     }
 
-    private Deployment Resolve(CompletionRequestBase request)
+    private Deployment Resolve(CompletionRequestBase request, CompletionEndpoints endpoint)
     {
         var deployment = registry.Resolve(request.Model);
         // Unknown OpenAI fields are ignored for compatibility, but a misspelt or misplaced ULD control (at the top or
@@ -59,16 +59,14 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
         {
             if (UldControlFields.Find(key, JsonSerializer.SerializeToNode(value)) is { } path) throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path);
         }
+        UnsupportedParameters.Check(request.Unknown, endpoint);
         return deployment;
     }
 
     private AdmittedRequest Admit(CompletionRequestBase r, Deployment deployment, IReadOnlyList<int> prompt, string? promptText,
         int? maxTokens, int defaultMaxTokens, bool allowZeroTokens, bool logprobs, int topLogprobs, bool echo, int? contextToken)
     {
-        var temperature = r.Temperature ?? 1.0;
-        if (!(temperature is >= 0 and <= 2)) throw OpenAiException.InvalidRequest("'temperature' must be between 0 and 2.", "temperature");
-        var topP = r.TopP ?? 1.0;
-        if (!(topP is > 0 and <= 1)) throw OpenAiException.InvalidRequest("'top_p' must be in (0, 1].", "top_p");
+        var sampler = SamplingControls.Read(r, deployment.Tokenizer.VocabSize);
         var n = r.N ?? 1;
         if (n is < 1 or > 16) throw OpenAiException.InvalidRequest("'n' must be between 1 and 16.", "n");
         var stop = r.Stop ?? [];
@@ -96,7 +94,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
             N = n,
             MaxTokens = maxTokens ?? Math.Min(defaultMaxTokens, room),
             Stop = stop,
-            Sampling = new SamplingParameters(temperature, topP, r.Seed, alpha, relativeTop, topLogprobs, beta),
+            Sampling = new SamplingParameters(sampler, alpha, relativeTop, topLogprobs, beta),
             Stream = r.Stream ?? false,
             IncludeUsage = r.StreamOptions?.IncludeUsage ?? false,
             Logprobs = logprobs,

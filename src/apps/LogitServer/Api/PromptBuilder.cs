@@ -12,9 +12,30 @@ public static class PromptBuilder
         if (messages is not { Count: > 0 }) throw OpenAiException.InvalidRequest("'messages' must be a non-empty array.", "messages");
         return messages.Select((m, i) =>
         {
+            RefuseNonTextParts(m.Content, i);
             var text = m.Text() ?? throw OpenAiException.InvalidRequest($"messages[{i}].content must be a string or an array of text parts.", $"messages[{i}].content");
             return (m.Role ?? throw OpenAiException.InvalidRequest($"messages[{i}].role is required.", $"messages[{i}].role"), text);
         }).ToList();
+    }
+
+    /// <summary>
+    /// The models served take text only: an image, audio or file part is refused rather than dropped, since the answer
+    /// to a message without it would not be an answer to what was asked.
+    /// </summary>
+    private static void RefuseNonTextParts(JsonElement content, int message)
+    {
+        if (content.ValueKind != JsonValueKind.Array) return;
+        var index = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            var type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            if (type != "text")
+            {
+                throw OpenAiException.Unsupported($"messages[{message}].content[{index}]",
+                    $"is a content part of type '{type ?? "(none)"}'; this server accepts text parts only.");
+            }
+            index++;
+        }
     }
 
     /// <summary>The chat template's rendering of <paramref name="messages"/> as token ids (apply_chat_template(tokenize=True)).</summary>

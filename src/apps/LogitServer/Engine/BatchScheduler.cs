@@ -136,21 +136,21 @@ public sealed class BatchScheduler : IDisposable
         EngineMetrics.StepSeconds.WithLabels(_label, "prefill").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
         var sampling = Stopwatch.GetTimestamp();
-        var logprobs = new float[_deployment.BaseModel.Vocab];
+        var (logits, logprobs) = (new float[_deployment.BaseModel.Vocab], new float[_deployment.BaseModel.Vocab]);
         var joining = new List<(KvCache Base, KvCache[] Companions, int Row, int Skip, Sequence Sequence)>();
         for (var j = 0; j < batch; j++)
         {
             var sequence = newcomers[j];
             var padding = length - sequence.Prompt.Count;
-            if (sequence.WantsPromptLogprobs) sequence.Emit(PromptLogprobs(sequence, baseStep, companionSteps, j, padding, logprobs));
+            if (sequence.WantsPromptLogprobs) sequence.Emit(PromptLogprobs(sequence, baseStep, companionSteps, j, padding, logits, logprobs));
             EngineMetrics.TimeToFirstToken.WithLabels(_label).Observe(Stopwatch.GetElapsedTime(sequence.EnqueuedTimestamp).TotalSeconds);
             if (sequence.MaxNewTokens == 0)
             {
                 sequence.Complete(new FinishedEvent("length"));
                 continue;
             }
-            Combine(sequence, baseStep, companionSteps, j, length - 1, logprobs);
-            if (Advance(sequence, logprobs)) joining.Add((baseCache, companionCaches, j, padding, sequence));
+            Combine(sequence, baseStep, companionSteps, j, length - 1, logits, logprobs);
+            if (Advance(sequence, logits, logprobs)) joining.Add((baseCache, companionCaches, j, padding, sequence));
         }
         EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
         if (joining.Count == 0) return;
@@ -184,21 +184,24 @@ public sealed class BatchScheduler : IDisposable
         EngineMetrics.StepSeconds.WithLabels(_label, "decode").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
         var sampling = Stopwatch.GetTimestamp();
-        var logprobs = new float[_deployment.BaseModel.Vocab];
+        var (logits, logprobs) = (new float[_deployment.BaseModel.Vocab], new float[_deployment.BaseModel.Vocab]);
         for (var i = 0; i < batch; i++)
         {
             var row = _rows[i];
             if (row.Done || row.Sequence.IsCancelled) continue;
-            Combine(row.Sequence, baseStep, companionSteps, i, 0, logprobs);
-            row.Done = !Advance(row.Sequence, logprobs);
+            Combine(row.Sequence, baseStep, companionSteps, i, 0, logits, logprobs);
+            row.Done = !Advance(row.Sequence, logits, logprobs);
         }
         EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
     }
 
-    /// <summary>Samples the next token, reports it, and says whether the sequence goes on.</summary>
-    private bool Advance(Sequence sequence, float[] logprobs)
+    /// <summary>
+    /// Samples the next token from the combined logits (the request's sampling controls act there), reports it with
+    /// its log-probability under the deployment's distribution, and says whether the sequence goes on.
+    /// </summary>
+    private bool Advance(Sequence sequence, float[] logits, float[] logprobs)
     {
-        var token = sequence.Sampler.Next(logprobs);
+        var token = sequence.Sampler.Next(logits);
         if (token == _deployment.EosId)
         {
             sequence.Complete(new FinishedEvent("stop"));
@@ -217,22 +220,23 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>
-    /// The row's next-token distribution at a position: the base alone, a ULD pair (two sessions or a fused graph),
-    /// or an offset trio (companions: unlearned, reference).
+    /// The row's next-token distribution at a position, as combined logits and their log-softmax: the base alone, a
+    /// ULD pair (two sessions or a fused graph), or an offset trio (companions: unlearned, reference).
     /// </summary>
-    private void Combine(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int position, float[] logprobs)
+    private void Combine(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int position, float[] logits, float[] logprobs)
     {
         var (alpha, relativeTop) = (sequence.Parameters.Alpha, sequence.Parameters.RelativeTop);
         if (baseStep.UldLogits is not null)
-            UldLogits.CombineFused(baseStep.Row(row, position), baseStep.UldRow(row, position), alpha, relativeTop, logprobs, _deployment.Options.DecodeRule);
+            UldLogits.CombineFusedLogits(baseStep.Row(row, position), baseStep.UldRow(row, position), alpha, relativeTop, logits, _deployment.Options.DecodeRule);
         else if (_deployment.IsOffset)
-            OffsetLogits.Combine(baseStep.Row(row, position), companions[0].Row(row, position), companions[1].Row(row, position), sequence.Parameters.OffsetBeta, logprobs);
+            OffsetLogits.CombineLogits(baseStep.Row(row, position), companions[0].Row(row, position), companions[1].Row(row, position), sequence.Parameters.OffsetBeta, logits);
         else
-            UldLogits.Combine(baseStep.Row(row, position), companions.Length == 0 ? default : companions[0].Row(row, position), alpha, relativeTop, logprobs,
+            UldLogits.CombineLogits(baseStep.Row(row, position), companions.Length == 0 ? default : companions[0].Row(row, position), alpha, relativeTop, logits,
                 _deployment.Options.DecodeRule);
+        UldLogits.LogSoftmax(logits, logprobs);
     }
 
-    private PromptLogprobsEvent PromptLogprobs(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int padding, float[] buffer)
+    private PromptLogprobsEvent PromptLogprobs(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int padding, float[] logits, float[] buffer)
     {
         var n = sequence.Prompt.Count;
         var values = new float?[n];
@@ -241,7 +245,7 @@ public sealed class BatchScheduler : IDisposable
         for (var t = 1; t < n; t++)
         {
             var position = padding + t - 1; // the distribution at t − 1 predicts token t
-            Combine(sequence, baseStep, companions, row, position, buffer);
+            Combine(sequence, baseStep, companions, row, position, logits, buffer);
             values[t] = buffer[sequence.Prompt[t]];
             top[t] = UldLogits.Top(buffer, sequence.Parameters.TopLogprobs);
         }

@@ -4,8 +4,9 @@ using Uld.Inference.Sampling;
 namespace Uld.LogitServer.Engine;
 
 /// <summary>Per-request decoding settings; every row of a batch carries its own.</summary>
+/// <param name="Sampler">The client's sampling controls, applied after the deployment's decode rule.</param>
 /// <param name="OffsetBeta">β of an offset deployment (0 elsewhere).</param>
-public sealed record SamplingParameters(double Temperature, double TopP, long? Seed, double Alpha, double RelativeTop, int TopLogprobs, double OffsetBeta = 0);
+public sealed record SamplingParameters(SamplingSettings Sampler, double Alpha, double RelativeTop, int TopLogprobs, double OffsetBeta = 0);
 
 /// <summary>What a sequence reports to the request that owns it, in order.</summary>
 public abstract record SequenceEvent;
@@ -30,14 +31,15 @@ public sealed class Sequence
     private readonly Channel<SequenceEvent> _events = Channel.CreateUnbounded<SequenceEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private volatile bool _cancelled;
 
-    public Sequence(IReadOnlyList<int> prompt, SamplingParameters parameters, int maxNewTokens, bool promptLogprobs = false)
+    /// <param name="choice">The choice's index in its request, which a seeded sampler's generator depends on.</param>
+    public Sequence(IReadOnlyList<int> prompt, SamplingParameters parameters, int maxNewTokens, bool promptLogprobs = false, int choice = 0)
     {
         if (prompt.Count == 0) throw new ArgumentException("a prompt needs at least one token.", nameof(prompt));
         Prompt = prompt;
         Parameters = parameters;
         MaxNewTokens = maxNewTokens;
         WantsPromptLogprobs = promptLogprobs;
-        Sampler = new TokenSampler(parameters.Temperature, parameters.TopP, parameters.Seed);
+        Sampler = new TokenSampler(parameters.Sampler, prompt, choice);
     }
 
     public IReadOnlyList<int> Prompt { get; }

@@ -3,7 +3,10 @@ using System.Text.Json.Serialization;
 
 namespace Uld.Contracts.OpenAi;
 
-/// <summary>Sampling and ULD fields shared by chat and text completions (OpenAI names, snake_case on the wire).</summary>
+/// <summary>
+/// Sampling and ULD fields shared by chat and text completions (OpenAI names, and vLLM's for top_k, min_p and
+/// repetition_penalty; snake_case on the wire). Fields without a property land in <see cref="Unknown"/>.
+/// </summary>
 public abstract record CompletionRequestBase
 {
     [JsonPropertyName("model")] public string? Model { get; init; }
@@ -16,6 +19,16 @@ public abstract record CompletionRequestBase
     [JsonPropertyName("stream_options")] public StreamOptions? StreamOptions { get; init; }
     [JsonPropertyName("max_tokens")] public int? MaxTokens { get; init; }
     [JsonPropertyName("user")] public string? User { get; init; }
+    [JsonPropertyName("frequency_penalty")] public double? FrequencyPenalty { get; init; }
+    [JsonPropertyName("presence_penalty")] public double? PresencePenalty { get; init; }
+    /// <summary>Token id (as a string) → bias added to that token's logit.</summary>
+    [JsonPropertyName("logit_bias")] public IReadOnlyDictionary<string, double>? LogitBias { get; init; }
+    /// <summary>vLLM: sample among the k most likely tokens (−1 or 0 = all).</summary>
+    [JsonPropertyName("top_k")] public int? TopK { get; init; }
+    /// <summary>vLLM: drop tokens less likely than min_p times the most likely one.</summary>
+    [JsonPropertyName("min_p")] public double? MinP { get; init; }
+    /// <summary>vLLM: the CTRL repetition penalty over prompt and output tokens (1 = none).</summary>
+    [JsonPropertyName("repetition_penalty")] public double? RepetitionPenalty { get; init; }
     /// <summary>Extension: the ULD α for this request, checked against the deployment's policy.</summary>
     [JsonPropertyName("uld_alpha")] public double? UldAlpha { get; init; }
     /// <summary>Extension: the relative-top filter r for this request.</summary>

@@ -10,16 +10,23 @@ public static class OffsetLogits
     public static void Combine(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> unlearnedLogits, ReadOnlySpan<float> referenceLogits, double beta,
         Span<float> logprobs)
     {
+        CombineLogits(baseLogits, unlearnedLogits, referenceLogits, beta, logprobs);
+        UldLogits.LogSoftmax(logprobs, logprobs);
+    }
+
+    /// <summary>The same distribution as unnormalised logits, what a request's logit adjustments act on.</summary>
+    public static void CombineLogits(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> unlearnedLogits, ReadOnlySpan<float> referenceLogits, double beta,
+        Span<float> logits)
+    {
         if (beta == 0)
         {
             // Skipping the arithmetic makes β = 0 bit-identical to the base deployment, not merely close.
-            UldLogits.LogSoftmax(baseLogits, logprobs);
+            baseLogits.CopyTo(logits);
             return;
         }
         if (unlearnedLogits.Length != baseLogits.Length || referenceLogits.Length != baseLogits.Length)
             throw new ArgumentException("base, unlearned and reference logits must cover the same vocabulary.");
         var b = (float)beta;
-        for (var v = 0; v < logprobs.Length; v++) logprobs[v] = baseLogits[v] + b * (unlearnedLogits[v] - referenceLogits[v]);
-        UldLogits.LogSoftmax(logprobs, logprobs);
+        for (var v = 0; v < logits.Length; v++) logits[v] = baseLogits[v] + b * (unlearnedLogits[v] - referenceLogits[v]);
     }
 }

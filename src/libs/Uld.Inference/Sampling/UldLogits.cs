@@ -12,27 +12,41 @@ public static class UldLogits
     public static void Combine(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> assistantLogits, double alpha, double relativeTop,
         Span<float> logprobs, UldRule rule = UldRule.Difference)
     {
-        LogSoftmax(baseLogits, logprobs);
-        if (assistantLogits.IsEmpty || alpha == 0) return;
+        CombineLogits(baseLogits, assistantLogits, alpha, relativeTop, logprobs, rule);
+        LogSoftmax(logprobs, logprobs);
+    }
+
+    /// <summary>
+    /// The same distribution as unnormalised logits (masked tokens −∞): what a request's logit adjustments act on, since
+    /// vLLM's repetition penalty depends on a logit's sign and so cannot be applied to log-probabilities.
+    /// </summary>
+    public static void CombineLogits(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> assistantLogits, double alpha, double relativeTop,
+        Span<float> logits, UldRule rule = UldRule.Difference)
+    {
+        if (assistantLogits.IsEmpty || alpha == 0)
+        {
+            baseLogits.CopyTo(logits);
+            return;
+        }
         if (assistantLogits.Length != baseLogits.Length)
             throw new ArgumentException("base and assistant logits must cover the same vocabulary.");
 
-        var threshold = RelativeTopThreshold(logprobs, relativeTop);
+        LogSoftmax(baseLogits, logits);
+        var threshold = RelativeTopThreshold(logits, relativeTop);
         var a = (float)alpha;
         if (rule == UldRule.Difference)
         {
-            for (var v = 0; v < logprobs.Length; v++)
-                logprobs[v] = logprobs[v] >= threshold ? baseLogits[v] - a * assistantLogits[v] : float.NegativeInfinity;
+            for (var v = 0; v < logits.Length; v++)
+                logits[v] = logits[v] >= threshold ? baseLogits[v] - a * assistantLogits[v] : float.NegativeInfinity;
         }
         else
         {
             // log p_assistant(v) + log V = l_assistant(v) − (logsumexp(l_assistant) − log V): above 0 where the
             // assistant finds v more likely than uniform.
             var uniformLevel = LogSumExp(assistantLogits) - MathF.Log(assistantLogits.Length);
-            for (var v = 0; v < logprobs.Length; v++)
-                logprobs[v] = logprobs[v] >= threshold ? logprobs[v] - a * MathF.Max(0, assistantLogits[v] - uniformLevel) : float.NegativeInfinity;
+            for (var v = 0; v < logits.Length; v++)
+                logits[v] = logits[v] >= threshold ? logits[v] - a * MathF.Max(0, assistantLogits[v] - uniformLevel) : float.NegativeInfinity;
         }
-        LogSoftmax(logprobs, logprobs);
     }
 
     /// <summary>
@@ -42,20 +56,29 @@ public static class UldLogits
     public static void CombineFused(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> uldLogits, double alpha, double relativeTop,
         Span<float> logprobs, UldRule rule = UldRule.Difference)
     {
-        if (uldLogits.IsEmpty || alpha == 0 || rule == UldRule.Difference)
+        CombineFusedLogits(baseLogits, uldLogits, alpha, relativeTop, logprobs, rule);
+        LogSoftmax(logprobs, logprobs);
+    }
+
+    /// <summary><see cref="CombineFused"/> as unnormalised logits, like <see cref="CombineLogits"/>.</summary>
+    public static void CombineFusedLogits(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> uldLogits, double alpha, double relativeTop,
+        Span<float> logits, UldRule rule = UldRule.Difference)
+    {
+        if (uldLogits.IsEmpty || alpha == 0)
         {
-            LogSoftmax(baseLogits, logprobs);
-            if (uldLogits.IsEmpty || alpha == 0) return;
-            if (uldLogits.Length != baseLogits.Length)
-                throw new ArgumentException("base and ULD logits must cover the same vocabulary.");
-            var threshold = RelativeTopThreshold(logprobs, relativeTop);
-            for (var v = 0; v < logprobs.Length; v++)
-                logprobs[v] = logprobs[v] >= threshold ? uldLogits[v] : float.NegativeInfinity;
-            LogSoftmax(logprobs, logprobs);
+            baseLogits.CopyTo(logits);
             return;
         }
         if (uldLogits.Length != baseLogits.Length)
             throw new ArgumentException("base and ULD logits must cover the same vocabulary.");
+        if (rule == UldRule.Difference)
+        {
+            LogSoftmax(baseLogits, logits);
+            var threshold = RelativeTopThreshold(logits, relativeTop);
+            for (var v = 0; v < logits.Length; v++)
+                logits[v] = logits[v] >= threshold ? uldLogits[v] : float.NegativeInfinity;
+            return;
+        }
         // One vocabulary-sized buffer per row and step: pooled, since large vocabularies make it half a megabyte.
         var rented = System.Buffers.ArrayPool<float>.Shared.Rent(baseLogits.Length);
         try
@@ -63,7 +86,7 @@ public static class UldLogits
             var assistantLogits = rented.AsSpan(0, baseLogits.Length);
             var a = (float)alpha;
             for (var v = 0; v < assistantLogits.Length; v++) assistantLogits[v] = (baseLogits[v] - uldLogits[v]) / a;
-            Combine(baseLogits, assistantLogits, alpha, relativeTop, logprobs, rule);
+            CombineLogits(baseLogits, assistantLogits, alpha, relativeTop, logits, rule);
         }
         finally
         {
