@@ -77,7 +77,11 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
 
         var room = deployment.ContextLength - prompt.Count;
         if (maxTokens is < 0 || (maxTokens == 0 && !allowZeroTokens))
-            throw OpenAiException.InvalidRequest("'max_tokens' must be at least 1.", "max_tokens");
+        {
+            // Named as the client sent it: chat's max_completion_tokens takes precedence over max_tokens.
+            var field = r is ChatCompletionRequest { MaxCompletionTokens: not null } ? "max_completion_tokens" : "max_tokens";
+            throw OpenAiException.InvalidRequest($"'{field}' must be at least 1.", field);
+        }
         if (room < (maxTokens ?? 1) || (room <= 0 && !allowZeroTokens))
         {
             throw OpenAiException.InvalidRequest(
