@@ -66,7 +66,8 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
     private AdmittedRequest Admit(CompletionRequestBase r, Deployment deployment, IReadOnlyList<int> prompt, string? promptText,
         int? maxTokens, int defaultMaxTokens, bool allowZeroTokens, bool logprobs, int topLogprobs, bool echo, int? contextToken)
     {
-        var sampler = SamplingControls.Read(r, deployment.Tokenizer.VocabSize);
+        // A bias may name only ids both the tokenizer and the model's logits have.
+        var sampler = SamplingControls.Read(r, Math.Min(deployment.Tokenizer.VocabSize, deployment.BaseModel.Vocab));
         var n = r.N ?? 1;
         if (n is < 1 or > 16) throw OpenAiException.InvalidRequest("'n' must be between 1 and 16.", "n");
         var stop = r.Stop ?? [];
