@@ -42,16 +42,32 @@ gateway.SetAction((parse, _) => CliErrors.RunAsync(parse, () => GatewayBenchmark
     AppLocator.Require(parse.GetValue(gatewayDll)!, "Gateway"), parse.GetValue(modelDir)!.FullName, parse.GetValue(gatewayStreams),
     parse.GetValue(gatewayTokens), parse.GetValue(gatewayRounds), parse.GetValue(latencyRequests), parse.GetValue(results)!.FullName)));
 
-var trainBase = new Option<DirectoryInfo>("--base") { Description = "target model directory", Required = true };
-var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
-var forget = new Option<string>("--forget") { Description = "forget set of data/tofu-mini.json", DefaultValueFactory = _ => "forget4" };
-var epochs = new Option<int>("--epochs") { Description = "epochs per method (the same for all)", DefaultValueFactory = _ => 3 };
-var methods = new Option<string[]>("--method") { Description = "methods to compare (repeat)", DefaultValueFactory = _ => ["uld", "npo+gd", "ga"] };
-var train = new Command("train", "Unlearning cost: time per epoch, trainable parameters, peak memory (ULD vs NPO+GD vs GA), one uld-trainer process each.")
-    { trainBase, data, forget, epochs, methods, results, trainerDll };
-train.SetAction(parse => CliErrors.Run(parse, () => TrainCostBenchmark.Run(AppLocator.Require(parse.GetValue(trainerDll)!, "Trainer"),
-    parse.GetValue(trainBase)!.FullName, parse.GetValue(data)!.FullName, parse.GetValue(forget)!, parse.GetValue(epochs), parse.GetValue(methods)!,
-    parse.GetValue(results)!.FullName)));
+var trainBase = new Option<DirectoryInfo>("--base") { Description = "the model to unlearn from (model directory)", Required = true };
+var data = new Option<DirectoryInfo>("--data") { Description = "TOFU directory (without --forget-file)", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+var forget = new Option<string>("--forget") { Description = "forget set of data/tofu-mini.json (without --forget-file)", DefaultValueFactory = _ => "forget4" };
+var forgetFile = new Option<FileInfo?>("--forget-file") { Description = "your forget data (JSON Lines), instead of the TOFU preset" };
+var retainFile = new Option<FileInfo?>("--retain-file") { Description = "your retain data (JSON Lines), with --forget-file" };
+var epochs = new Option<int>("--epochs") { Description = "epochs per run (the same for all)", DefaultValueFactory = _ => 3 };
+var methods = new Option<string[]>("--method") { Description = "methods to compare", DefaultValueFactory = _ => ["uld", "npo+gd", "ga"], AllowMultipleArgumentsPerToken = true };
+var trainLayers = new Option<int[]>("--layers") { Description = "ULD assistant depths K, one run each (default: the trainer's)", AllowMultipleArgumentsPerToken = true };
+var trainRank = new Option<int>("--rank") { Description = "ULD LoRA rank", DefaultValueFactory = _ => 16 };
+var report = new Option<string>("--report") { Description = "results file name", DefaultValueFactory = _ => "train-cost.md" };
+var train = new Command("train", "Unlearning cost: seconds per step, trainable parameters, peak memory (ULD per K vs NPO+GD vs GA), one uld-trainer process each.")
+    { trainBase, data, forget, forgetFile, retainFile, epochs, methods, trainLayers, trainRank, report, results, trainerDll };
+train.SetAction(parse => CliErrors.Run(parse, () => TrainCostBenchmark.Run(new TrainCostOptions
+{
+    TrainerDll = AppLocator.Require(parse.GetValue(trainerDll)!, "Trainer"),
+    BaseDir = parse.GetValue(trainBase)!.FullName,
+    DataArguments = parse.GetValue(forgetFile) is { } f
+        ? ["--forget-file", f.FullName, .. parse.GetValue(retainFile) is { } r ? new[] { "--retain-file", r.FullName } : []]
+        : ["--data", parse.GetValue(data)!.FullName, "--forget", parse.GetValue(forget)!],
+    Epochs = parse.GetValue(epochs),
+    Methods = parse.GetValue(methods)!,
+    Layers = parse.GetValue(trainLayers) ?? [],
+    Rank = parse.GetValue(trainRank),
+    ResultsDir = parse.GetValue(results)!.FullName,
+    ReportFile = parse.GetValue(report)!,
+})));
 
 var shapes = new Option<string[]>("--shape") { Description = "NAME=CONFIG.json:TOKENIZER_DIR of a random-weight model to measure (repeat)", Required = true, AllowMultipleArgumentsPerToken = true };
 var formats = new Option<string[]>("--format") { Description = "weight formats to write and serve", DefaultValueFactory = _ => ["fp32", "int8", "int4"], AllowMultipleArgumentsPerToken = true };

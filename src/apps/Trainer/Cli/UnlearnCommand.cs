@@ -116,6 +116,7 @@ public static class UnlearnCommand
             var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, sets, options,
                 tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) => task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}"),
                 checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
+            var trainPeak = PeakRssMib();
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
             // Validation chose the holdout on TOFU-mini (bench/results/tofu-mini.md); other answers need question/answer data.
@@ -145,6 +146,7 @@ public static class UnlearnCommand
                         ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
                         ["epochs"] = options.Training.Epochs,
                         ["steps"] = result.Steps,
+                        ["train_peak_rss_mib"] = trainPeak,
                         ["peak_rss_mib"] = PeakRssMib(),
                         ["calibration"] = calibration is null ? null : AlphaCalibrationResult.ToJson(calibrations!, chosenReference),
                     },
@@ -168,6 +170,7 @@ public static class UnlearnCommand
         var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, examples.Of(inputs.Retain),
             options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
             checkpoints));
+        var trainPeak = PeakRssMib();
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
         var hyper = Hyperparameters(options);
         AddData(hyper, inputs);
@@ -187,6 +190,7 @@ public static class UnlearnCommand
                 ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
                 ["epochs"] = options.Training.Epochs,
                 ["steps"] = result.Steps,
+                ["train_peak_rss_mib"] = trainPeak,
                 ["peak_rss_mib"] = PeakRssMib(),
             },
         }, new ModelPackage.Options { Overwrite = force });
@@ -234,7 +238,10 @@ public static class UnlearnCommand
         return AlphaCalibration.Calibrate(target, assistant, examples.Of(inputs.Forget), references, rule, relativeTop);
     }
 
-    /// <summary>Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`.</summary>
+    /// <summary>
+    /// Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`: once right after
+    /// training (loading and training: the cost of the method) and once at the end (with merging, calibration and writing).
+    /// </summary>
     private static long PeakRssMib() => System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
 
     /// <summary>A method's options as the manifest records them: the shared training settings flattened beside the method's own.</summary>

@@ -12,19 +12,19 @@ namespace Uld.Trainer.Model;
 /// </summary>
 public static class LayerTruncation
 {
+    /// <summary>Streamed from the base's file, only the kept tensors and one at a time: a 1B base is not read into memory whole.</summary>
     public static LlamaForCausalLM FirstLayers(ModelDirectory baseDirectory, int layers) =>
-        FirstLayers(baseDirectory.Config, SafetensorsFile.Read(baseDirectory.WeightsPath).Tensors, layers, baseDirectory.WeightsPath);
+        FirstLayers(baseDirectory.Config, layers, keep => SafetensorsFile.Open(baseDirectory.WeightsPath, keep), baseDirectory.WeightsPath);
 
     public static LlamaForCausalLM FirstLayers(LlamaForCausalLM baseModel, int layers) =>
-        FirstLayers(baseModel.Config, LlamaWeights.Export(baseModel).ToDictionary(t => t.Name, StringComparer.Ordinal), layers, "the base model");
+        FirstLayers(baseModel.Config, layers, keep => LlamaWeights.Export(baseModel).Where(t => keep(t.Name)).ToDictionary(t => t.Name, StringComparer.Ordinal), "the base model");
 
-    private static LlamaForCausalLM FirstLayers(LlamaConfig config, IReadOnlyDictionary<string, SafeTensor> weights, int layers, string source)
+    private static LlamaForCausalLM FirstLayers(LlamaConfig config, int layers, Func<Func<string, bool>, IReadOnlyDictionary<string, SafeTensor>> weights, string source)
     {
         if (layers < 1 || layers > config.NumHiddenLayers)
             throw new UserErrorException($"the assistant needs between 1 and {config.NumHiddenLayers} layers of the base; got {layers}.");
-        var kept = weights.Where(kv => LayerIndex(kv.Key) is not { } i || i < layers).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var model = new LlamaForCausalLM(config with { NumHiddenLayers = layers });
-        LlamaWeights.Load(model, kept, source);
+        LlamaWeights.Load(model, weights(name => LayerIndex(name) is not { } i || i < layers), source);
         model.eval();
         return model;
     }

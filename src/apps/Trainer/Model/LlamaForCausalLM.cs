@@ -41,6 +41,22 @@ public sealed class LlamaForCausalLM : nn.Module
     public LlamaLinear? LmHead => _lmHead;
 
     /// <summary>
+    /// The output projection's weight [vocab, hidden] (lm_head, or the embedding when tied): logits = hidden·Wᵀ. For
+    /// losses that apply the head to a few positions at a time (<see cref="Training.VocabularyHead"/>), so a LoRA
+    /// adapter on the head, which that product would skip, is refused.
+    /// </summary>
+    public Tensor OutputWeight => _lmHead is { HasLora: true }
+        ? throw new InvalidOperationException("the output head has a LoRA adapter; apply it with Forward.")
+        : _lmHead?.Weight ?? _embed.weight!;
+
+    /// <summary>
+    /// The final-norm hidden states [batch, seq, hidden] of a pass without cache: what the head turns into logits, for
+    /// a loss that never holds the [batch, seq, vocab] logits at once.
+    /// </summary>
+    public Tensor Hidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds) =>
+        Run(inputIds, attentionMask, positionIds, null, captureAfter: 0, head: false).Logits;
+
+    /// <summary>
     /// One pass over <paramref name="inputIds"/> [batch, seq] given an optional cache of earlier tokens.
     /// <paramref name="attentionMask"/> is [batch, past + seq] (1 = real token, 0 = padding);
     /// <paramref name="positionIds"/> is [batch, seq]. Returns logits [batch, seq, vocab] and the extended cache.
@@ -48,7 +64,7 @@ public sealed class LlamaForCausalLM : nn.Module
     public (Tensor Logits, LayerCache[] Present) Forward(Tensor inputIds, Tensor attentionMask, Tensor positionIds,
         IReadOnlyList<LayerCache>? past = null)
     {
-        var (logits, present, _) = Run(inputIds, attentionMask, positionIds, past, captureAfter: 0);
+        var (logits, present, _) = Run(inputIds, attentionMask, positionIds, past, captureAfter: 0, head: true);
         return (logits, present);
     }
 
@@ -59,13 +75,14 @@ public sealed class LlamaForCausalLM : nn.Module
     public (Tensor Logits, Tensor Hidden) ForwardWithHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, int layers)
     {
         if (layers < 1 || layers > _layers.Length) throw new ArgumentOutOfRangeException(nameof(layers), $"the model has decoder layers 1..{_layers.Length}.");
-        var (logits, _, hidden) = Run(inputIds, attentionMask, positionIds, null, captureAfter: layers);
+        var (logits, _, hidden) = Run(inputIds, attentionMask, positionIds, null, captureAfter: layers, head: true);
         return (logits, hidden!);
     }
 
     /// <param name="captureAfter">return the hidden state after this many layers as well (0: none)</param>
+    /// <param name="head">apply the output head; false returns the final-norm hidden states in its place</param>
     private (Tensor Logits, LayerCache[] Present, Tensor? Hidden) Run(Tensor inputIds, Tensor attentionMask, Tensor positionIds,
-        IReadOnlyList<LayerCache>? past, int captureAfter)
+        IReadOnlyList<LayerCache>? past, int captureAfter, bool head)
     {
         using var scope = NewDisposeScope();
         var seq = inputIds.shape[1];
@@ -82,7 +99,7 @@ public sealed class LlamaForCausalLM : nn.Module
             if (i + 1 == captureAfter) hidden = x;
         }
         x = _norm.forward(x);
-        var logits = _lmHead is null ? x.matmul(_embed.weight!.t()) : _lmHead.forward(x);
+        var logits = !head ? x : _lmHead is null ? x.matmul(_embed.weight!.t()) : _lmHead.forward(x);
 
         foreach (var p in present)
         {

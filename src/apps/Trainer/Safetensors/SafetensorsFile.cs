@@ -74,6 +74,10 @@ public static class SafetensorsFile
     /// <summary>A file's tensors, each read from disk when it is looked up and not kept: for streaming large checkpoints.</summary>
     public static IReadOnlyDictionary<string, SafeTensor> Open(string path) => new StoredTensors(ReadHeader(path).Tensors);
 
+    /// <summary>As <see cref="Open(string)"/>, only the tensors whose name <paramref name="keep"/> accepts: part of a model (a ULD assistant's first layers) streamed from the whole one's file.</summary>
+    public static IReadOnlyDictionary<string, SafeTensor> Open(string path, Func<string, bool> keep) =>
+        new StoredTensors(ReadHeader(path).Tensors.Where(kv => keep(kv.Key)).ToDictionary(StringComparer.Ordinal));
+
     public static void Write(string path, IEnumerable<SafeTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);

@@ -59,7 +59,7 @@ public sealed class SophiaOptimizer : ITrainingOptimizer
         using var scope = NewDisposeScope();
         var positions = output.Targets.view(-1).ne(TrainingBatch.Ignore).nonzero().squeeze(1);
         if (positions.shape[0] == 0) return;
-        var logits = output.Logits.view(-1, output.Logits.shape[^1]).index_select(0, positions);
+        var logits = output.LogitsAt(positions);
         Tensor sampled;
         using (no_grad()) sampled = multinomial(nn.functional.softmax(logits, -1), 1).squeeze(1);
         nn.functional.cross_entropy(logits, sampled).backward(retain_graph: true);

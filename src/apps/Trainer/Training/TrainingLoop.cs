@@ -10,8 +10,29 @@ namespace Uld.Trainer.Training;
 /// <param name="Curvature">one of the step's forward passes, for an optimizer that estimates curvature from it (Sophia)</param>
 public sealed record StepLoss(Tensor Value, double Primary, double Secondary = 0, long Tokens = 0, OutputCurvature? Curvature = null);
 
-/// <summary>Logits of a batch the step ran forward (graph kept) and that batch's targets: which positions count.</summary>
-public sealed record OutputCurvature(Tensor Logits, Tensor Targets);
+/// <summary>
+/// A batch the step ran forward (graph kept) and its targets, which say which positions count: the logits at chosen
+/// positions are taken from the step's full logits, or — when the step never built those — computed on demand from its
+/// hidden states, so that a step with chunked losses pays for them only when an optimizer asks.
+/// </summary>
+public sealed class OutputCurvature
+{
+    private readonly Func<Tensor, Tensor> _logitsAt;
+
+    public OutputCurvature(Tensor logits, Tensor targets) : this(rows => logits.view(-1, logits.shape[^1]).index_select(0, rows), targets) { }
+
+    private OutputCurvature(Func<Tensor, Tensor> logitsAt, Tensor targets) => (_logitsAt, Targets) = (logitsAt, targets);
+
+    /// <summary>[batch, seq] targets of the batch.</summary>
+    public Tensor Targets { get; }
+
+    /// <summary>From final-norm hidden states [batch, seq, hidden] and the output weight [vocab, hidden].</summary>
+    public static OutputCurvature FromHidden(Tensor hidden, Tensor outputWeight, Tensor targets) =>
+        new(rows => hidden.reshape(-1, hidden.shape[^1]).index_select(0, rows).matmul(outputWeight.t()), targets);
+
+    /// <summary>Logits [rows, vocab] at the flattened positions <paramref name="rows"/>, with gradient.</summary>
+    public Tensor LogitsAt(Tensor rows) => _logitsAt(rows);
+}
 
 public sealed record LoopProgress(int Step, int TotalSteps, double Primary, double Secondary, double TokensPerSecond);
 

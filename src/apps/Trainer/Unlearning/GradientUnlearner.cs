@@ -157,70 +157,71 @@ public static class GradientUnlearner
             var forgetValue = loss.item<float>();
             if (retainTerm is null) return new StepLoss(loss, forgetValue, Curvature: logitsOf.First);
 
-            var term = retainTerm == "gd" ? TokenCrossEntropy(logitsOf.Of(r!), r!.Targets) : KlFromReference(logitsOf.Reference(r!), logitsOf.Of(r!), r!.AttentionMask);
+            var term = retainTerm == "gd" ? logitsOf.TokensOf(r!).AnswerCrossEntropy(r!.Targets) : KlFromReference(logitsOf.Reference(r!), logitsOf.Of(r!), r!.AttentionMask);
             return new StepLoss(loss + term * o.RetainWeight, forgetValue, term.item<float>(), Curvature: logitsOf.First);
         }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
         if (forgetTerm == "task-vector" && result.Steps == result.PlannedSteps) NegateTaskVector(model, reference!, o.TaskVectorScale);
         return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, needsRetain ? result.FinalSecondary : 0, result.Elapsed);
     }
 
-    /// <summary>The forget term on one step's logits: <see cref="StepLogits.Of"/> the trained model's, <see cref="StepLogits.Reference"/> the frozen reference's.</summary>
+    /// <summary>
+    /// The forget term on one step's outputs: <see cref="StepLogits.TokensOf"/> / <see cref="StepLogits.ReferenceTokens"/>
+    /// where the term needs only token statistics (no full logits), <see cref="StepLogits.Of"/> where it needs whole distributions.
+    /// </summary>
     private static Tensor ForgetLoss(string term, StepLogits logits, TrainingBatch f, TrainingBatch? w, TrainingBatch? r, GradientOptions o)
     {
         switch (term)
         {
             case "ga":
-                return -TokenCrossEntropy(logits.Of(f), f.Targets);
+                return -logits.TokensOf(f).AnswerCrossEntropy(f.Targets);
             case "ga-mean":
-                return AnswerMeanAscent(SequenceLogLikelihood(logits.Of(f), f.Targets), f.Targets);
+                return AnswerMeanAscent(logits.TokensOf(f).SequenceLogLikelihood(), f.Targets);
             case "ga-bounded":
-                return BoundedAscent(TokenLogLikelihood(logits.Of(f), f.Targets), f.Targets, Math.Log(logits.Of(f).shape[^1]));
+                return BoundedAscent(logits.TokensOf(f).TargetLogProbability, f.Targets, Math.Log(logits.TokensOf(f).Vocabulary));
             case "task-vector":
                 // Fine-tune towards the forget set; the update is negated once training ends.
-                return TokenCrossEntropy(logits.Of(f), f.Targets);
+                return logits.TokensOf(f).AnswerCrossEntropy(f.Targets);
             case "npo":
-                return Npo(SequenceLogLikelihood(logits.Of(f), f.Targets), SequenceLogLikelihood(logits.Reference(f), f.Targets), o.Beta);
+                return Npo(logits.TokensOf(f).SequenceLogLikelihood(), logits.ReferenceTokens(f).SequenceLogLikelihood(), o.Beta);
             case "npo-tokenweighted":
-                var tokens = TokenLogLikelihood(logits.Of(f), f.Targets);
-                return TokenWeights.TokenNpo(tokens, TokenLogLikelihood(logits.Reference(f), f.Targets),
-                    TokenWeights.AboveChance(tokens, f.Targets, logits.Of(f).shape[^1]), f.Targets, o.Beta);
+                var tokens = logits.TokensOf(f);
+                return TokenWeights.TokenNpo(tokens.TargetLogProbability, logits.ReferenceTokens(f).TargetLogProbability,
+                    TokenWeights.AboveChance(tokens.TargetLogProbability, f.Targets, tokens.Vocabulary), f.Targets, o.Beta);
             case "ga-gradsim":
                 var weights = TokenWeights.RetainGradientDissimilarity(logits.Of(f), f.Targets, logits.Of(r!), r!.Targets);
                 return TokenWeights.WeightedAscent(TokenLogLikelihood(logits.Of(f), f.Targets), weights, f.Targets);
             case "simnpo":
-                return SimNpo(SequenceLogLikelihood(logits.Of(f), f.Targets) / AnswerLengths(f.Targets), o.Beta, o.SimNpoMargin);
+                return SimNpo(logits.TokensOf(f).SequenceLogLikelihood() / AnswerLengths(f.Targets), o.Beta, o.SimNpoMargin);
             case "idk":
-                return TokenCrossEntropy(logits.Of(w!), w!.Targets);
+                return logits.TokensOf(w!).AnswerCrossEntropy(w!.Targets);
             case "dpo":
-                var chosen = SequenceLogLikelihood(logits.Of(w!), w!.Targets) - SequenceLogLikelihood(logits.Reference(w!), w!.Targets);
-                var rejected = SequenceLogLikelihood(logits.Of(f), f.Targets) - SequenceLogLikelihood(logits.Reference(f), f.Targets);
+                var chosen = logits.TokensOf(w!).SequenceLogLikelihood() - logits.ReferenceTokens(w!).SequenceLogLikelihood();
+                var rejected = logits.TokensOf(f).SequenceLogLikelihood() - logits.ReferenceTokens(f).SequenceLogLikelihood();
                 return Dpo(chosen, rejected, o.Beta);
             default: // flat-*
-                var good = MeanTokenProbability(logits.Of(w!), w!.Targets);
-                var bad = MeanTokenProbability(logits.Of(f), f.Targets);
+                var good = MeanTokenProbability(logits.TokensOf(w!), w!.Targets);
+                var bad = MeanTokenProbability(logits.TokensOf(f), f.Targets);
                 return Flat(term["flat-".Length..], good, bad);
         }
     }
 
-    /// <summary>The baselines' logits: the trained model's own, and its frozen starting copy's as the reference.</summary>
+    /// <summary>
+    /// The baselines' outputs: the trained model's own, and its frozen starting copy's as the reference; token
+    /// statistics through the chunked head.
+    /// </summary>
     private sealed class ModelLogits(LlamaForCausalLM model, LlamaForCausalLM reference) : StepLogits
     {
         protected override Tensor Trained(TrainingBatch batch) => Forward(model, batch);
         protected override Tensor Frozen(TrainingBatch batch) => Forward(reference, batch);
+        protected override (Tensor Hidden, Tensor Weight)? TrainedOutput(TrainingBatch batch) => Output(model, batch);
+        protected override (Tensor Hidden, Tensor Weight)? FrozenOutput(TrainingBatch batch) => Output(reference, batch);
     }
 
-    private static Tensor TokenCrossEntropy(Tensor logits, Tensor targets) => TrainingLoop.AnswerCrossEntropy(logits, targets);
-
     /// <summary>Per-sequence answer-token log-probabilities, [batch, length] (0 where not an answer token).</summary>
-    public static Tensor TokenLogLikelihood(Tensor logits, Tensor targets) =>
-        -nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]), targets.view(-1), ignore_index: TrainingBatch.Ignore,
-            reduction: nn.Reduction.None).view(targets.shape[0], targets.shape[1]);
-
-    /// <summary>log p(answer | question) per sequence: the sum of answer-token log-probabilities, [batch].</summary>
-    public static Tensor SequenceLogLikelihood(Tensor logits, Tensor targets) => TokenLogLikelihood(logits, targets).sum(1);
+    public static Tensor TokenLogLikelihood(Tensor logits, Tensor targets) => TokenStatistics.TargetLogProbabilities(logits, targets);
 
     /// <summary>Per-sequence geometric-mean token probability exp(mean log p), [batch]: FLAT's P(y|x).</summary>
-    private static Tensor MeanTokenProbability(Tensor logits, Tensor targets) => (TokenLogLikelihood(logits, targets).sum(1) / AnswerLengths(targets)).exp();
+    private static Tensor MeanTokenProbability(TokenStatistics tokens, Tensor targets) => (tokens.SequenceLogLikelihood() / AnswerLengths(targets)).exp();
 
     /// <summary>ga-mean: mean over answers of (1/|y|)·log p_θ(y|x), minimised.</summary>
     public static Tensor AnswerMeanAscent(Tensor sequenceLogLikelihood, Tensor targets) => (sequenceLogLikelihood / AnswerLengths(targets)).mean();

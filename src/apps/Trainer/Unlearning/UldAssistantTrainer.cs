@@ -75,42 +75,23 @@ public static class UldAssistantTrainer
         {
             var f = TrainingBatch.Create(indices.Select(i => forget[i]).ToList(), padId);
             var r = TrainingBatch.Create(BatchPlan.Cycle(retain, t.BatchSize, t.Seed + 1, step), padId);
-            var (forgetLogits, _) = assistant.Forward(f.InputIds, f.AttentionMask, f.PositionIds);
-            var ce = TrainingLoop.AnswerCrossEntropy(forgetLogits, f.Targets);
-            var (retainLogits, _) = assistant.Forward(r.InputIds, r.AttentionMask, r.PositionIds);
-            var kl = KlFromUniform(retainLogits, r.AttentionMask);
+            // Every term goes through the chunked head: the three batches' full-vocabulary logits are never held.
+            var forgetHidden = assistant.Hidden(f.InputIds, f.AttentionMask, f.PositionIds);
+            var ce = VocabularyHead.Statistics(forgetHidden, assistant.OutputWeight, f.Targets).AnswerCrossEntropy(f.Targets);
+            var kl = VocabularyHead.Of(assistant, r).KlFromUniform(r.AttentionMask);
             var loss = ce + kl * o.RetainWeight;
             if (useAlternatives)
             {
                 var a = TrainingBatch.Create(BatchPlan.Cycle(alternatives, t.BatchSize, t.Seed + 2, step), padId);
-                var (alternativeLogits, _) = assistant.Forward(a.InputIds, a.AttentionMask, a.PositionIds);
-                loss += BelowUniform(alternativeLogits, a.Targets, o.AlternativeMargin) * o.AlternativeWeight;
+                loss += VocabularyHead.Of(assistant, a).BelowUniform(a.Targets, o.AlternativeMargin) * o.AlternativeWeight;
             }
-            return new StepLoss(loss, ce.item<float>(), kl.item<float>(), Curvature: new OutputCurvature(forgetLogits, f.Targets));
+            return new StepLoss(loss, ce.item<float>(), kl.item<float>(), Curvature: OutputCurvature.FromHidden(forgetHidden, assistant.OutputWeight, f.Targets));
         }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
         return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, result.FinalSecondary, trainable.Sum(p => p.numel()), result.Elapsed);
     }
 
-    /// <summary>KL(U ‖ p) = −log V − mean_v log p_v, averaged over real (unpadded) positions.</summary>
-    public static Tensor KlFromUniform(Tensor logits, Tensor attentionMask)
-    {
-        var vocab = logits.shape[^1];
-        var perPosition = -Math.Log(vocab) - nn.functional.log_softmax(logits, -1).mean([-1L]);
-        var mask = attentionMask.to(ScalarType.Float32);
-        return (perPosition * mask).sum() / mask.sum();
-    }
-
-    /// <summary>
-    /// mean over target tokens of max(0, log p(y) + log V + m): zero once each token is m nats below uniform, so the
-    /// push is bounded (unlike gradient ascent) and stops before it distorts the rest of the distribution.
-    /// </summary>
-    public static Tensor BelowUniform(Tensor logits, Tensor targets, double margin)
-    {
-        var trained = targets.ne(TrainingBatch.Ignore);
-        var logp = GradientUnlearner.TokenLogLikelihood(logits, targets);
-        var excess = nn.functional.relu(logp + (Math.Log(logits.shape[^1]) + margin)) * trained.to(ScalarType.Float32);
-        return excess.sum() / trained.sum().clamp_min(1).to(ScalarType.Float32);
-    }
+    /// <summary>The below-uniform hinge of full logits (<see cref="TokenStatistics.BelowUniform"/>).</summary>
+    public static Tensor BelowUniform(Tensor logits, Tensor targets, double margin) => TokenStatistics.FromLogits(logits, targets).BelowUniform(targets, margin);
 
     /// <summary>A plain model (no adapters) computing what the LoRA-augmented one computes.</summary>
     public static LlamaForCausalLM Merge(LlamaForCausalLM withLora)
