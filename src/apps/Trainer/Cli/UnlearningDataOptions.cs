@@ -6,6 +6,7 @@ using Uld.Evaluation.Data;
 using Uld.Tokenization;
 using Uld.Trainer.Data;
 using Uld.Trainer.Import;
+using Uld.Inference.Sampling;
 using Uld.Trainer.Model;
 
 namespace Uld.Trainer.Cli;
@@ -58,7 +59,7 @@ public sealed class UnlearningDataOptions
         if ((data is null) == (forgetFile is null))
             throw new UserErrorException("give the forget data either as --forget-file F.jsonl [--retain-file R.jsonl] or as the TOFU preset --data DIR --forget SET.");
         var chunking = Chunking.For(baseModel.Config.MaxPositionEmbeddings, parse.GetValue(ChunkTokens), parse.GetValue(Stride));
-        var refusals = parse.GetValue(Refusals) is { } r ? LoadRefusals(r.FullName) : null;
+        var refusals = parse.GetValue(Refusals) is { } r ? TofuDataset.ReadRefusals(r.FullName) : null;
         if (data is not null)
         {
             if (parse.GetValue(RetainFile) is not null || parse.GetValue(HoldoutFile) is not null)
@@ -94,19 +95,13 @@ public sealed class UnlearningDataOptions
         var tokenizer = ModelTokenizer.Load(baseModel.Root);
         using var model = LlamaWeights.LoadDirectory(baseModel);
         model.eval();
-        var random = new Random(seed + 31);
+        var sampling = new SamplingSettings { Temperature = 1, Seed = seed + 31 };
         var passages = Enumerable.Range(0, GeneratedRetainPassages)
-            .Select(i => tokenizer.Decode(TorchDecoding.Generate(model, [tokenizer.Ids.Bos], GeneratedRetainTokens, tokenizer.Ids.Eos, random), skipSpecialTokens: true))
+            .Select(i => tokenizer.Decode(TorchDecoding.Generate(model, [tokenizer.Ids.Bos], GeneratedRetainTokens, tokenizer.Ids.Eos,
+                new TokenSampler(sampling, [tokenizer.Ids.Bos], choice: i)), skipSpecialTokens: true))
             .Where(p => !string.IsNullOrWhiteSpace(p))
             .Select((p, i) => (CorpusRecord)new TextRecord(i + 1, p)).ToList();
         return passages.Count > 0 ? new Corpus("generated-retain", CorpusKind.Text, passages)
             : throw new UserErrorException($"{baseModel.Manifest.Name} generated no text to retain; give --retain-file.");
-    }
-
-    private static List<string> LoadRefusals(string path)
-    {
-        if (!File.Exists(path)) throw new UserErrorException($"{path} does not exist.");
-        var lines = File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
-        return lines.Count > 0 ? lines : throw new UserErrorException($"{path} holds no refusal sentences.");
     }
 }

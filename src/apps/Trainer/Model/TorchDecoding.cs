@@ -1,3 +1,4 @@
+using Uld.Inference.Sampling;
 using Uld.Inference;
 using static TorchSharp.torch;
 
@@ -5,11 +6,11 @@ namespace Uld.Trainer.Model;
 
 /// <summary>
 /// Decoding with the TorchSharp model and its KV cache: greedy (the reference the ONNX path is checked against), or
-/// sampled at temperature 1 when given a <see cref="Random"/> (the model's own text, e.g. as a retain set).
+/// sampled by a <see cref="TokenSampler"/> when given one (the model's own text, e.g. as a retain set).
 /// </summary>
 public static class TorchDecoding
 {
-    public static List<int> Generate(LlamaForCausalLM model, IReadOnlyList<int> prompt, int maxNewTokens, int? eosId = null, Random? sample = null)
+    public static List<int> Generate(LlamaForCausalLM model, IReadOnlyList<int> prompt, int maxNewTokens, int? eosId = null, TokenSampler? sampler = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -24,22 +25,12 @@ public static class TorchDecoding
             var (logits, present) = model.Forward(ids, ones(1, total, dtype: ScalarType.Int64), positions, cache);
             cache = present;
             var last = logits[0, -1].contiguous().data<float>().ToArray();
-            var next = sample is null ? GreedyDecoder.ArgMax(last) : Sample(last, sample);
+            var next = sampler?.Next(last) ?? GreedyDecoder.ArgMax(last);
             if (next == eosId) break;
             generated.Add(next);
             ids = tensor(new long[] { next }, [1, 1]);
             positions = tensor(new[] { total }, [1, 1]);
         }
         return generated;
-    }
-
-    private static int Sample(float[] logits, Random random)
-    {
-        var max = logits.Max();
-        var weights = logits.Select(l => Math.Exp(l - max)).ToArray();
-        var u = random.NextDouble() * weights.Sum();
-        for (var i = 0; i < weights.Length; i++)
-            if ((u -= weights[i]) <= 0) return i;
-        return weights.Length - 1;
     }
 }

@@ -148,9 +148,11 @@ public sealed class TofuDataset
     }
 
     /// <summary>Refusal sentences (idontknow.jsonl: one plain sentence per line) for the IDK and DPO baselines.</summary>
-    public static IReadOnlyList<string> LoadRefusals(string directory)
+    public static IReadOnlyList<string> LoadRefusals(string directory) => ReadRefusals(Path.Combine(directory, "idontknow.jsonl"));
+
+    /// <summary>Refusal sentences, one per non-empty line (TOFU's idontknow.jsonl, or a user's --refusals file).</summary>
+    public static IReadOnlyList<string> ReadRefusals(string file)
     {
-        var file = Path.Combine(directory, "idontknow.jsonl");
         if (!File.Exists(file)) throw new ModelFormatException($"{file} does not exist.");
         var lines = File.ReadLines(file).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         return lines.Count > 0 ? lines : throw new ModelFormatException($"{file} holds no refusal sentences.");
