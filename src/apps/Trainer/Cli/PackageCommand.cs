@@ -13,7 +13,8 @@ namespace Uld.Trainer.Cli;
 /// <summary>
 /// <c>package</c>: a verified copy of a model directory for serving only — ONNX graph, tokenizer, configs and a
 /// re-hashed manifest, without the training weights (model.safetensors), which halves its size. This is how the
-/// default models under models/ stay small; the trainer cannot continue from such a copy.
+/// default models under models/ stay small; the trainer cannot continue from such a copy unless <c>--keep-weights</c>
+/// kept them (a base that forget requests train assistants against).
 /// </summary>
 public static class PackageCommand
 {
@@ -24,10 +25,11 @@ public static class PackageCommand
         var name = new Option<string?>("--name") { Description = "name in the manifest (default: the output folder's name)" };
         var baseName = new Option<string?>("--base-name") { Description = "base model name to record (a ULD assistant's base, renamed alongside it)" };
         var force = new Option<bool>("--force");
+        var keepWeights = new Option<bool>("--keep-weights") { Description = "keep the float32 training weights, so that assistants can still be trained against the package" };
         var weights = ImportCommand.WeightsOption();
         var threshold = ImportCommand.ExternalDataThresholdOption();
         var command = new Command("package", "Copy a model directory for serving only (no training weights), re-hashed; --weights int8|int4 re-exports its ONNX quantized.")
-            { model, output, name, baseName, force, weights, threshold };
+            { model, output, name, baseName, force, keepWeights, weights, threshold };
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var source = ModelDirectory.Open(parse.GetValue(model)!.FullName);
@@ -36,6 +38,7 @@ public static class PackageCommand
             using var writer = new ModelDirectoryWriter(target, parse.GetValue(force));
             var provenance = source.Manifest.Source?.DeepClone().AsObject() ?? new JsonObject();
             var reExport = format != WeightFormat.Fp32;
+            var keep = parse.GetValue(keepWeights);
             if (reExport)
             {
                 TorchRuntime.EnsureInitialized();
@@ -43,14 +46,16 @@ public static class PackageCommand
                 provenance["onnx_export"] = ModelPackage.ExportOnnx(writer, trained, new ModelTensors(trained),
                     new ModelPackage.Options { Weights = format, ExternalDataThreshold = parse.GetValue(threshold), ReleaseModelAfterWrite = true });
             }
-            foreach (var relative in source.Manifest.Files.Keys.Where(f => f != ModelDirectory.WeightsFile && !(reExport && f.StartsWith("onnx/", StringComparison.Ordinal))))
+            foreach (var relative in source.Manifest.Files.Keys.Where(f => (keep || f != ModelDirectory.WeightsFile) && !(reExport && f.StartsWith("onnx/", StringComparison.Ordinal))))
             {
                 var to = writer.PathOf(relative);
                 Directory.CreateDirectory(Path.GetDirectoryName(to)!);
                 File.Copy(source.PathOf(relative), to);
             }
             provenance["packaged_from"] = source.Manifest.Name;
-            provenance["package"] = "serving (ONNX only; rebuild the training weights with the command in models/README.md)";
+            provenance["package"] = keep
+                ? "serving, with the float32 training weights (model.safetensors) so that assistants for forget requests can be trained against it"
+                : "serving (ONNX only; rebuild the training weights with the command in models/README.md)";
             var manifest = writer.Commit(source.Manifest with
             {
                 Name = parse.GetValue(name) ?? Path.GetFileName(target),
