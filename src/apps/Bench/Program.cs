@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Uld.Bench;
+using Uld.Bench.ForgetRequests;
 using Uld.Bench.Processes;
 using Uld.Cli;
 using Uld.Contracts;
@@ -101,5 +102,5 @@ book.SetAction(parse => CliErrors.Run(parse, () =>
 }));
 
 var root = new RootCommand("uld-bench: benchmarks of UldServer's apps, run as child processes; results go under bench/results/.")
-    { serve, gateway, train, scale, book, CliErrors.CreateVerboseOption() };
+    { serve, gateway, train, scale, book, ForgetRequestsCommand.Create(serverDll, trainerDll, results), CliErrors.CreateVerboseOption() };
 return await root.Parse(args).InvokeAsync();
