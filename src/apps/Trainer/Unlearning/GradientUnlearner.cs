@@ -106,7 +106,12 @@ public static class GradientUnlearner
         || method.StartsWith("idk", StringComparison.Ordinal) || method.StartsWith("flat-", StringComparison.Ordinal);
 
     /// <summary>Steps is the step reached; fewer than planned when stopped early (resume continues from the checkpoint).</summary>
-    public sealed record Result(int Steps, int PlannedSteps, double FinalForgetTerm, double FinalRetainTerm, TimeSpan Elapsed);
+    public sealed record Result(RunRecord Run, double FinalForgetTerm, double FinalRetainTerm)
+    {
+        public int Steps => Run.Steps;
+        public int PlannedSteps => Run.PlannedSteps;
+        public TimeSpan Elapsed => Run.Elapsed;
+    }
 
     /// <summary>Unlearns <paramref name="model"/> with its terms on its own logits, against the frozen <paramref name="reference"/> (its starting copy).</summary>
     public static Result Unlearn(string method, LlamaForCausalLM model, LlamaForCausalLM reference, ForgetData forget,
@@ -160,8 +165,8 @@ public static class GradientUnlearner
             var term = retainTerm == "gd" ? logitsOf.TokensOf(r!).AnswerCrossEntropy(r!.Targets) : KlFromReference(logitsOf.Reference(r!), logitsOf.Of(r!), r!.AttentionMask);
             return new StepLoss(loss + term * o.RetainWeight, forgetValue, term.item<float>(), Curvature: logitsOf.First);
         }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
-        if (forgetTerm == "task-vector" && result.Steps == result.PlannedSteps) NegateTaskVector(model, reference!, o.TaskVectorScale);
-        return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, needsRetain ? result.FinalSecondary : 0, result.Elapsed);
+        if (forgetTerm == "task-vector" && result.Run.Finished) NegateTaskVector(model, reference!, o.TaskVectorScale);
+        return new Result(result.Run, result.FinalPrimary, needsRetain ? result.FinalSecondary : 0);
     }
 
     /// <summary>
