@@ -29,7 +29,7 @@ public static class UnlearnCommand
     {
         var method = new Option<string>("--method")
         {
-            Description = $"uld, a gradient baseline ({string.Join(", ", GradientUnlearner.Methods)}) or an offset pair ({string.Join(", ", OffsetUnlearner.Methods)})",
+            Description = $"{string.Join(", ", UnlearningMethods.All.Select(m => m.Name))} (`uld-trainer methods` says what each does and needs)",
             Required = true,
         };
         var small = new Option<DirectoryInfo>("--small")
@@ -75,9 +75,8 @@ public static class UnlearnCommand
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
-            var offset = OffsetUnlearner.Methods.Contains(m);
-            if (m != "uld" && !GradientUnlearner.Methods.Contains(m) && !offset)
-                throw new UserErrorException(GradientUnlearner.Unknown(m, ["uld", .. GradientUnlearner.Methods, .. OffsetUnlearner.Methods]));
+            var chosen = UnlearningMethods.Find(m) ?? throw new UserErrorException(GradientUnlearner.Unknown(m, UnlearningMethods.All.Select(x => x.Name)));
+            var offset = chosen.Family == "offset";
             if (offset != (parse.GetValue(small) is not null))
                 throw new UserErrorException(offset ? $"{m} needs --small DIR: the small model to unlearn." : $"--small is only used by the offset methods ({string.Join(", ", OffsetUnlearner.Methods)}).");
             TorchRuntime.EnsureInitialized();
@@ -87,7 +86,7 @@ public static class UnlearnCommand
             var tokenizer = ModelTokenizer.Load(baseModel.Root);
             var examples = inputs.Examples(tokenizer, ChatTemplate.Load(baseModel.Root), baseModel.Config.MaxPositionEmbeddings);
             AnsiConsole.MarkupLineInterpolated($"forget: {inputs.Forget.Count} {Corpus.Describe(inputs.Forget.Kind)} records ({inputs.Forget.Name}); retain: {inputs.Retain.Count} {Corpus.Describe(inputs.Retain.Kind)} records ({inputs.Retain.Name})");
-            if (m != "uld")
+            if (chosen.Family != UnlearningMethods.Uld)
             {
                 var methodDefaults = GradientDefaults.For(offset ? OffsetUnlearner.GradientMethod(m) : m);
                 var gradientOptions = methodDefaults with
@@ -130,7 +129,7 @@ public static class UnlearnCommand
             hyper["layers"] = k;
             AddData(hyper, inputs);
             var manifest = ModelPackage.Write(parse.GetValue(output)!.FullName, merged, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation,
-                RunManifest.Create(Path.GetFileName(parse.GetValue(output)!.FullName.TrimEnd('/')), ModelRoles.UldAssistant, "uld", baseModel.Manifest.Name,
+                RunManifest.Create(Path.GetFileName(parse.GetValue(output)!.FullName.TrimEnd('/')), ModelRoles.UldAssistant, UnlearningMethods.Uld, baseModel.Manifest.Name,
                     hyper, inputs.Sources, result.Run, trainPeak, new JsonObject
                     {
                         ["final_forget_ce"] = result.FinalForgetLoss,
