@@ -48,6 +48,7 @@ public static class GatewayApp
         builder.Services.AddSingleton<IForwarderHttpClientFactory, ResilientForwarderHttpClientFactory>();
         builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.AddMetricsPort();
 
         var app = builder.Build();
         app.UseMiddleware<OpenAiErrorMiddleware>();
@@ -58,7 +59,7 @@ public static class GatewayApp
         app.UseMiddleware<AdmissionMiddleware>();
 
         app.MapGet(GatewayRoutes.Health.Path, HealthEndpoint.Handle);
-        app.MapMetrics(GatewayRoutes.Metrics.Path);
+        app.MapMetricsUnlessSeparate(); // with Metrics:Port set, /metrics here is a 404 like any unmapped path
         app.MapGet(GatewayRoutes.Models.Path, ModelsEndpoint.Handle);
         app.MapPost(GatewayRoutes.Compare.Path, CompareEndpoint.HandleAsync);
         app.MapReverseProxy(proxy =>

@@ -39,6 +39,7 @@ public static class LogitServerApp
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         configure?.Invoke(builder);
+        builder.AddMetricsPort();
 
         var app = builder.Build();
         app.UseMiddleware<OpenAiErrorMiddleware>();
@@ -50,7 +51,7 @@ public static class LogitServerApp
         app.MapPost("/detokenize", TokenizeEndpoint.DetokenizeAsync);
         app.MapGet("/v1/models", ModelsEndpoint.List);
         app.MapGet("/health", (DeploymentRegistry registry) => Results.Json(new { status = "ok", deployments = registry.All.Select(d => d.Name) }));
-        app.MapMetrics("/metrics");
+        app.MapMetricsUnlessSeparate();
         app.MapFallback(context => OpenAiErrorMiddleware.WriteAsync(context,
             new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
 

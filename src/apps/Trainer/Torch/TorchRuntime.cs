@@ -124,11 +124,15 @@ public static class TorchRuntime
 
     /// <summary>
     /// Whether the libstdc++ this process binds to defines <c>std::ios_base_library_init()</c> (introduced with
-    /// GLIBCXX_3.4.32). The .NET runtime itself links libstdc++.so.6, so this is the copy libLibTorchSharp.so will get.
+    /// GLIBCXX_3.4.32): the copy libLibTorchSharp.so will get. Throws <see cref="DllNotFoundException"/> when there is none.
     /// </summary>
     private static bool LibStdCxxDefinesMissingSymbol()
     {
-        if (!NativeLibrary.TryLoad("libstdc++.so.6", out var libstdcxx)) return true; // no glibc libstdc++: not our case
+        // TorchSharp's native code links libstdc++.so.6; a system without it (a slim container image) cannot run it at
+        // all, so say so in one line instead of letting TorchSharp fail later with its package-restore advice.
+        if (!NativeLibrary.TryLoad("libstdc++.so.6", out var libstdcxx))
+            throw new DllNotFoundException("libstdc++.so.6, the GNU C++ runtime TorchSharp's native code links, is not installed " +
+                                           "(Debian/Ubuntu: apt-get install libstdc++6; the trainer image installs it).");
         return NativeLibrary.TryGetExport(libstdcxx, MissingSymbol, out _);
     }
 
