@@ -43,6 +43,7 @@ public static class GatewayApp
         builder.Services.AddSingleton<ReplicaCircuitBreakers>();
         builder.Services.AddSingleton<ReplicaClient>();
         builder.Services.AddHttpClient(ReplicaClient.HttpClientName, c => c.Timeout = options.ActivityTimeout)
+            .AddHttpMessageHandler(() => new DrainingReplicaHandler())
             .AddHttpMessageHandler(sp => new ReplicaCircuitBreakerHandler(sp.GetRequiredService<ReplicaCircuitBreakers>()));
         builder.Services.AddHttpClient(DeploymentPolicyRegistry.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton<IForwarderHttpClientFactory, ResilientForwarderHttpClientFactory>();

@@ -5,6 +5,7 @@ using Uld.LogitServer.Admission;
 using Uld.LogitServer.Api;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
+using Uld.LogitServer.Lifecycle;
 using Uld.Web;
 
 namespace Uld.LogitServer;
@@ -40,9 +41,11 @@ public static class LogitServerApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         configure?.Invoke(builder);
         builder.AddMetricsPort();
+        builder.AddGracefulDrain();
 
         var app = builder.Build();
         app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.UseGracefulDrain();
         app.UseHttpMetrics();
 
         app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
