@@ -2,7 +2,9 @@ using Microsoft.Extensions.Options;
 using Prometheus;
 using Uld.Contracts.OpenAi;
 using Uld.Gateway.Api;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Uld.Gateway.Configuration;
+using Uld.Gateway.Discovery;
 using Uld.Gateway.Policy;
 using Uld.Gateway.Resilience;
 using Uld.Gateway.Routing;
@@ -10,6 +12,7 @@ using Uld.Gateway.Security;
 using Uld.Web;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.ServiceDiscovery;
 
 namespace Uld.Gateway;
 
@@ -48,6 +51,8 @@ public static class GatewayApp
         builder.Services.AddHttpClient(DeploymentPolicyRegistry.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton<IForwarderHttpClientFactory, ResilientForwarderHttpClientFactory>();
         builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
+        builder.Services.TryAddSingleton<IReplicaAddressResolver, DnsReplicaAddressResolver>(); // tests register theirs first
+        builder.Services.AddSingleton<IDestinationResolver, ReplicaServiceResolver>();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.AddMetricsPort();
 
