@@ -74,6 +74,30 @@ public sealed class HealthCommandTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task With_Metrics_Port_set_the_gateway_answers_metrics_on_that_port_only()
+    {
+        var port = FreePort();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Gateway:Clusters:local:Models:0"] = "stories",
+            ["Gateway:Clusters:local:Replicas:0"] = fixture.Server.BaseAddress.ToString(),
+            ["Gateway:RequireApiKey"] = "false",
+            [MetricsPort.PortKey] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var (gateway, address) = await Uld.Gateway.GatewayApp.StartOnLoopbackAsync(settings);
+        await using var running = gateway;
+        using var http = new HttpClient();
+        foreach (var spelling in new[] { "/metrics", "/Metrics", "/metrics/", "/%6detrics", "//metrics" })
+        {
+            using var api = await http.GetAsync(new Uri(address.GetLeftPart(UriPartial.Authority) + spelling));
+            Assert.True(api.StatusCode == HttpStatusCode.NotFound, $"{spelling} on the API port: {(int)api.StatusCode}");
+        }
+        Assert.Contains("http_requests_received_total", await http.GetStringAsync($"http://127.0.0.1:{port}/metrics"));
+        using var health = await http.GetAsync(new Uri(address, "/health"));
+        Assert.NotEqual(HttpStatusCode.NotFound, health.StatusCode);
+    }
+
+    [Fact]
     public async Task Without_Metrics_Port_metrics_stay_on_the_API_port()
     {
         using var metrics = await fixture.Server.Http.GetAsync("/metrics");
