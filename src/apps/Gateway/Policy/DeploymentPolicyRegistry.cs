@@ -28,6 +28,9 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
     /// <summary>Per cluster, per replica address: the deployments that replica listed (by name).</summary>
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, IReadOnlyDictionary<string, Listing>>> _listings = new();
 
+    /// <summary>Replicas whose last listing failed, so that each outage is logged once, as one line, not per probe.</summary>
+    private readonly ConcurrentDictionary<string, bool> _unreachable = new();
+
     /// <summary>The policy of <paramref name="deployment"/> or an OpenAI 503 saying why it cannot be trusted now.</summary>
     public DeploymentPolicy Resolve(string cluster, string deployment)
     {
@@ -100,6 +103,7 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
                 .Select(card => new Listing(card["id"]!.GetValue<string>(), DeploymentPolicy.FromCard(card), card))
                 .GroupBy(l => l.Model)
                 .ToDictionary(g => g.Key, g => g.Count() == 1 ? g.First() : g.First() with { Policy = null }); // listed twice: not trusted
+            if (_unreachable.TryRemove(replica, out _)) logger.LogInformation("Replica {Replica} of cluster {Cluster} answers again", replica, clusterId);
             if (replicas.TryGetValue(replica, out var previous) && SamePolicies(previous, listings)) return;
             replicas[replica] = listings;
             foreach (var model in cluster.Models)
@@ -112,6 +116,9 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
         {
             // Unreachable or answering nonsense: its (possibly changed) policy is unknown, so it no longer vouches for any.
             replicas.TryRemove(replica, out _);
+            if (_unreachable.TryAdd(replica, true))
+                logger.LogWarning("Replica {Replica} of cluster {Cluster} does not answer /v1/models ({Reason}); it serves nothing until it does", replica, clusterId,
+                    e.Message.ReplaceLineEndings(" "));
         }
     }
 
