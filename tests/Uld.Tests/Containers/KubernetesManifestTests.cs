@@ -111,6 +111,12 @@ public sealed class KubernetesManifestTests
         Assert.Equal(Str(headless["metadata"]!["name"]), service.Host);
         Assert.Equal(service.Port, Int(headless["spec"]!["ports"]![0]!["port"]));
         Assert.Equal("/health", Str(gateway["readinessProbe"]!["httpGet"]!["path"]));
+        Assert.Equal("tcpSocket", Assert.Single(gateway["livenessProbe"]!.AsObject(), kv => kv.Key is "httpGet" or "tcpSocket" or "exec").Key);
+
+        // A stopping gateway: the preStop pause, then up to the host's 30 s shutdown timeout for its streams.
+        var pause = Int(gateway["lifecycle"]!["preStop"]!["exec"]!["command"]!.AsArray().Last());
+        var grace = Int(One(objects, "Deployment", "uld-gateway")["spec"]!["template"]!["spec"]!["terminationGracePeriodSeconds"]);
+        Assert.True(grace >= pause + 30, $"terminationGracePeriodSeconds {grace} < {pause} s pause + 30 s shutdown");
     }
 
     [KubectlTheory]
