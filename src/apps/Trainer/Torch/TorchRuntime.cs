@@ -77,7 +77,11 @@ public static class TorchRuntime
     [SupportedOSPlatform("linux")]
     private static void FixIfNeeded()
     {
-        if (LibStdCxxDefinesMissingSymbol()) return;
+        if (LibStdCxxDefinesMissingSymbol())
+        {
+            LoadWhereFound();
+            return;
+        }
 
         var directory = FindNativeDirectory();
         var library = Path.Combine(directory, NativeLibraryFile);
@@ -136,15 +140,30 @@ public static class TorchRuntime
         return NativeLibrary.TryGetExport(libstdcxx, MissingSymbol, out _);
     }
 
+    /// <summary>
+    /// Where no fix is needed (Ubuntu 24.04, the trainer image), loads the library now, as the fixed path below does:
+    /// a dependency the system lacks then surfaces as a <see cref="DllNotFoundException"/> naming it, which the CLI
+    /// prints as one line, instead of TorchSharp's advice about restoring its packages. Not found in any probed
+    /// directory: left to TorchSharp's own search.
+    /// </summary>
+    private static void LoadWhereFound()
+    {
+        var library = ProbedDirectories().Select(d => Path.Combine(d, NativeLibraryFile)).FirstOrDefault(File.Exists);
+        if (library is not null) NativeLibrary.Load(library);
+    }
+
+    private static List<string> ProbedDirectories() =>
+        ((AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") as string) ?? "")
+        .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Append(AppContext.BaseDirectory)
+        .Select(Path.GetFullPath)
+        .Distinct()
+        .ToList();
+
     /// <summary>The first directory the runtime will probe that has the library, exactly as TorchSharp's load will.</summary>
     private static string FindNativeDirectory()
     {
-        var probed = ((AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") as string) ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Append(AppContext.BaseDirectory)
-            .Select(Path.GetFullPath)
-            .Distinct()
-            .ToList();
+        var probed = ProbedDirectories();
         return probed.FirstOrDefault(d => File.Exists(Path.Combine(d, NativeLibraryFile)))
                ?? throw new InvalidOperationException(
                    $"TorchSharp's {NativeLibraryFile} needs a fix for this system's libstdc++ (it lacks {RequiredVersion}), " +
