@@ -5,6 +5,7 @@ using Uld.LogitServer.Admission;
 using Uld.LogitServer.Api;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
+using Uld.LogitServer.Lifecycle;
 using Uld.Web;
 
 namespace Uld.LogitServer;
@@ -39,9 +40,12 @@ public static class LogitServerApp
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         configure?.Invoke(builder);
+        builder.AddMetricsPort();
+        builder.AddGracefulDrain();
 
         var app = builder.Build();
         app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.UseGracefulDrain();
         app.UseHttpMetrics();
 
         app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
@@ -50,7 +54,7 @@ public static class LogitServerApp
         app.MapPost("/detokenize", TokenizeEndpoint.DetokenizeAsync);
         app.MapGet("/v1/models", ModelsEndpoint.List);
         app.MapGet("/health", (DeploymentRegistry registry) => Results.Json(new { status = "ok", deployments = registry.All.Select(d => d.Name) }));
-        app.MapMetrics("/metrics");
+        app.MapMetricsUnlessSeparate();
         app.MapFallback(context => OpenAiErrorMiddleware.WriteAsync(context,
             new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
 

@@ -28,12 +28,16 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (o.MaxRequestBodyBytes <= 0) yield return $"{g}:MaxRequestBodyBytes must be positive";
         if (o.ActivityTimeout <= TimeSpan.Zero) yield return $"{g}:ActivityTimeout must be positive";
         if (o.HealthCheckInterval <= TimeSpan.Zero) yield return $"{g}:HealthCheckInterval must be positive";
+        if (o.DnsRefreshInterval <= TimeSpan.Zero) yield return $"{g}:DnsRefreshInterval must be positive";
 
         var clusterByModel = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (id, cluster) in o.Clusters)
         {
             var at = $"{g}:Clusters:{id}";
-            if (cluster.Replicas.Count == 0) yield return $"{at}:Replicas is empty";
+            if (cluster.Replicas.Count == 0 && cluster.ReplicaService is null) yield return $"{at}: neither Replicas nor ReplicaService is set; configure one";
+            if (cluster.Replicas.Count > 0 && cluster.ReplicaService is not null) yield return $"{at}: both Replicas and ReplicaService are set; configure one";
+            if (cluster.ReplicaService is { } service && !IsServiceUrl(service))
+                yield return $"{at}:ReplicaService: '{service}' is not an http(s) URL of a host name and port (e.g. http://uld-logitserver-replicas:8080)";
             if (cluster.Models.Count == 0) yield return $"{at}:Models is empty";
             foreach (var replica in cluster.Replicas)
             {
@@ -82,6 +86,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             }
         }
     }
+
+    /// <summary>http(s)://host[:port][/], nothing else: each resolved address replaces the host, the rest is kept as is.</summary>
+    private static bool IsServiceUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+        && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
 
     private static IEnumerable<string> Duplicates(IEnumerable<string> values, StringComparer comparer) =>
         values.GroupBy(v => v, comparer).Where(group => group.Count() > 1).Select(group => group.Key);

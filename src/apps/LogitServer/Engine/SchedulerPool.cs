@@ -23,7 +23,15 @@ public sealed class SchedulerPool : IHostedService, IDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _logger.LogInformation("Draining {Count} deployments", _schedulers.Count);
-        await Task.WhenAll(_schedulers.Values.Select(s => s.DrainAsync())).WaitAsync(cancellationToken);
+        try
+        {
+            await Task.WhenAll(_schedulers.Values.Select(s => s.DrainAsync())).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The grace period is over (Lifecycle/DrainOnShutdown waited for it): the process stops with what is left.
+            _logger.LogWarning("Shutdown grace period over before every deployment finished its generations");
+        }
     }
 
     public void Dispose()
