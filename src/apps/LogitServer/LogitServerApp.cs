@@ -32,10 +32,10 @@ public static class LogitServerApp
         builder.Services.AddSingleton<IValidateOptions<LogitServerOptions>, LogitServerOptionsValidator>();
         builder.Services.AddSingleton(sp => ThreadingPlan.For(sp.GetRequiredService<IOptions<LogitServerOptions>>().Value, Environment.ProcessorCount));
         builder.Services.AddSingleton<DeploymentRegistry>();
-        builder.Services.AddSingleton<SchedulerPool>();
         builder.Services.AddSingleton<RequestAdmission>();
         builder.Services.AddSingleton<CompletionLog>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<SchedulerPool>());
+        // Stopping drains every deployment's scheduler, so in-flight generations finish.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeploymentRegistry>());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         configure?.Invoke(builder);
@@ -71,7 +71,7 @@ public static class LogitServerApp
                 ? $"unknown setting {key}: no such option (check its spelling and nesting)."
                 : $"{LogitServerOptions.Section} configuration: {BindingProblem(e)}", e);
         }
-        app.Services.GetRequiredService<SchedulerPool>();
+        app.Services.GetRequiredService<DeploymentRegistry>();
         return app;
     }
 

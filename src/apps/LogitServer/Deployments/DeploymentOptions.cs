@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Uld.Inference.Sampling;
 
 namespace Uld.LogitServer.Deployments;
@@ -43,6 +44,7 @@ public sealed class DeploymentOptions
     /// <summary>ULD: how the assistant's logits enter the distribution (docs/DESIGN.md, *The ULD decode rule*); unset is <see cref="UldRule.Difference"/>.</summary>
     public UldRule? Rule { get; set; }
     /// <summary>The rule a ULD deployment decodes with.</summary>
+    [JsonIgnore]
     public UldRule DecodeRule => Rule ?? UldRule.Difference;
     /// <summary>
     /// α when the request names none. Unset: the assistant's calibrated α (its manifest's <c>metrics.calibration</c>,

@@ -33,6 +33,13 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         return null;
     }
 
+    /// <summary>
+    /// What is wrong with one deployment's settings, in the words start-up would use (null when nothing is): the admin
+    /// API holds a deployment it loads at run time to exactly the checks a configured one passes.
+    /// </summary>
+    public static string? DeploymentProblem(DeploymentOptions d) =>
+        Problem(d, $"{LogitServerOptions.Section}:Deployments[{d.Name}]", new HashSet<string>(StringComparer.Ordinal));
+
     private static string? Problem(DeploymentOptions d, string key, HashSet<string> names)
     {
         if (string.IsNullOrWhiteSpace(d.Name)) return $"{key}:Name is required.";
