@@ -55,9 +55,10 @@ public static class LogitServerApp
             new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
 
         // Check the settings and load the deployments now, so that a bad configuration fails start-up, not the first request.
+        LogitServerOptions options;
         try
         {
-            _ = app.Services.GetRequiredService<IOptions<LogitServerOptions>>().Value;
+            options = app.Services.GetRequiredService<IOptions<LogitServerOptions>>().Value;
         }
         catch (OptionsValidationException e)
         {
@@ -72,6 +73,8 @@ public static class LogitServerApp
                 : $"{LogitServerOptions.Section} configuration: {BindingProblem(e)}", e);
         }
         app.Services.GetRequiredService<DeploymentRegistry>();
+        // Only with an admin key: without one the routes do not exist (404), not merely refuse.
+        AdminEndpoints.Map(app, options);
         return app;
     }
 

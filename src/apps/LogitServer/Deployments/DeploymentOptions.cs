@@ -91,4 +91,13 @@ public sealed class LogitServerOptions
     /// <summary>Skip sha256 verification of model files at start-up (large models, trusted storage).</summary>
     public bool SkipHashCheck { get; set; }
     public int DefaultMaxTokens { get; set; } = 256;
+    /// <summary>
+    /// The lowercase hex sha256 of the admin key (never the key itself) that the admin API
+    /// (<c>/admin/deployments</c>) requires as <c>Authorization: Bearer &lt;key&gt;</c>. Unset (the default): the admin
+    /// API does not exist and the deployments are exactly the configured ones (docs/DESIGN.md, *Runtime deployments*).
+    /// </summary>
+    public string? AdminKeySha256 { get; set; }
+
+    /// <summary>Whether the admin API is on, so that the deployments may change while the server runs.</summary>
+    public bool AdminApiEnabled => !string.IsNullOrEmpty(AdminKeySha256);
 }

@@ -120,8 +120,18 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
         try
         {
             var old = _snapshot.ByName.GetValueOrDefault(d.Name);
-            // Loading takes seconds; it runs off the request thread and is not abandoned half-way if the caller leaves.
-            var version = await Task.Run(() => LoadVersion(d, (old?.Version ?? 0) + 1), CancellationToken.None);
+            DeploymentVersion version;
+            try
+            {
+                // Loading takes seconds; it runs off the request thread and is not abandoned half-way if the caller leaves.
+                version = await Task.Run(() => LoadVersion(d, (old?.Version ?? 0) + 1), CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning("Deployment {Deployment} not loaded ({Problem}); {Serving}", d.Name, e.Message,
+                    old is null ? "nothing is served under that name" : $"version {old.Version} keeps serving");
+                throw;
+            }
             _snapshot = _snapshot.With(version);
             old?.Retire();
             _logger.LogInformation("Deployment {Deployment} {Action}: version {Version} ({Kind}) loaded in {LoadSeconds:F2} s",

@@ -22,7 +22,10 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (o.IntraOpThreads < 0) return $"{root}:IntraOpThreads must not be negative; got {o.IntraOpThreads}.";
         if (o.DefaultMaxTokens < 1) return $"{root}:DefaultMaxTokens must be at least 1; got {o.DefaultMaxTokens}.";
         if (o.ExecutionProvider.ToLowerInvariant() is not ("cpu" or "cuda")) return $"{root}:ExecutionProvider must be \"cpu\" or \"cuda\"; got \"{o.ExecutionProvider}\".";
-        if (o.Deployments.Count == 0) return $"no deployments are configured ({root}:Deployments is empty).";
+        if (o.AdminKeySha256 is not null && !Uld.Web.KeyHash.IsSha256Hex(o.AdminKeySha256))
+            return $"{root}:AdminKeySha256 must be 64 hex digits (the sha256 of the admin key, never the key).";
+        // With the admin API a replica may start empty and be given its deployments at run time.
+        if (o.Deployments.Count == 0 && !o.AdminApiEnabled) return $"no deployments are configured ({root}:Deployments is empty).";
 
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < o.Deployments.Count; i++)
