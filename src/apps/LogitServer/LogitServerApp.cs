@@ -30,6 +30,9 @@ public static class LogitServerApp
             .Bind(builder.Configuration.GetSection(LogitServerOptions.Section), binder => binder.ErrorOnUnknownConfiguration = true)
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<LogitServerOptions>, LogitServerOptionsValidator>();
+        // What the admin API changed last time applies over the configured deployments before they are checked and loaded.
+        builder.Services.AddSingleton<RuntimeDeploymentsFile>();
+        builder.Services.AddSingleton<IPostConfigureOptions<LogitServerOptions>>(sp => sp.GetRequiredService<RuntimeDeploymentsFile>());
         builder.Services.AddSingleton(sp => ThreadingPlan.For(sp.GetRequiredService<IOptions<LogitServerOptions>>().Value, Environment.ProcessorCount));
         builder.Services.AddSingleton<DeploymentRegistry>();
         builder.Services.AddSingleton<RequestAdmission>();

@@ -49,12 +49,27 @@ public static class AdminEndpoints
         {
             throw OpenAiException.InvalidRequest(e.Message, null, "invalid_deployment");
         }
+        catch (RuntimeDeploymentsFileException e)
+        {
+            throw NotRecorded(e);
+        }
     }
+
+    /// <summary>A change that could not be recorded is not made: the replica would serve something else after a restart.</summary>
+    private static OpenAiException NotRecorded(RuntimeDeploymentsFileException e) =>
+        new(500, $"The change was not made: {e.Message}", "server_error", null, "not_recorded");
 
     private static async Task<IResult> DeleteAsync(HttpContext context, DeploymentRegistry registry, string name)
     {
         var model = NameOf(context, name);
-        return await registry.RemoveAsync(model, context.RequestAborted) ? Results.NoContent() : throw OpenAiException.ModelNotFound(model);
+        try
+        {
+            return await registry.RemoveAsync(model, context.RequestAborted) ? Results.NoContent() : throw OpenAiException.ModelNotFound(model);
+        }
+        catch (RuntimeDeploymentsFileException e)
+        {
+            throw NotRecorded(e);
+        }
     }
 
     /// <summary>

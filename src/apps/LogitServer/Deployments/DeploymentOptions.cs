@@ -98,6 +98,13 @@ public sealed class LogitServerOptions
     /// </summary>
     public string? AdminKeySha256 { get; set; }
 
+    /// <summary>
+    /// A JSON file where every successful admin API change is recorded and from which, at start-up, those changes are
+    /// applied over <see cref="Deployments"/> (<see cref="Uld.LogitServer.Deployments.RuntimeDeploymentsFile"/>). Unset: changes last
+    /// until the process ends.
+    /// </summary>
+    public string? RuntimeDeploymentsFile { get; set; }
+
     /// <summary>Whether the admin API is on, so that the deployments may change while the server runs.</summary>
     public bool AdminApiEnabled => !string.IsNullOrEmpty(AdminKeySha256);
 }

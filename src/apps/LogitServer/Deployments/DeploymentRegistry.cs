@@ -43,15 +43,17 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
     private readonly LogitServerOptions _options;
     private readonly ThreadingPlan _plan;
     private readonly ILogger<DeploymentRegistry> _logger;
+    private readonly RuntimeDeploymentsFile? _file;
     /// <summary>Loads, replacements and unloads run one at a time: each builds on the snapshot the previous one left.</summary>
     private readonly SemaphoreSlim _changes = new(1, 1);
     /// <summary>Retired versions still draining, so that shutdown can wait for them.</summary>
     private readonly ConcurrentDictionary<DeploymentVersion, Task> _draining = new();
     private volatile Snapshot _snapshot = Snapshot.Empty;
 
-    public DeploymentRegistry(IOptions<LogitServerOptions> options, ThreadingPlan plan, ILogger<DeploymentRegistry> logger)
+    /// <param name="file">Where admin API changes are recorded (<see cref="LogitServerOptions.RuntimeDeploymentsFile"/>); null: nowhere.</param>
+    public DeploymentRegistry(IOptions<LogitServerOptions> options, ThreadingPlan plan, ILogger<DeploymentRegistry> logger, RuntimeDeploymentsFile? file = null)
     {
-        (_options, _plan, _logger) = (options.Value, plan, logger);
+        (_options, _plan, _logger, _file) = (options.Value, plan, logger, file);
         plan.Log(logger);
         var shared = SharedWeights.Plan(DeploymentLoader.ModelFiles(_options.Deployments));
         Sessions = new ModelSessionCache(shared);
@@ -109,8 +111,9 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Loads <paramref name="d"/> and, once it is loaded and checked, swaps it in: as version 1 of a new name or the
-    /// next version of an existing one, whose requests finish on the old version. A failure leaves the snapshot as it was.
+    /// Loads <paramref name="d"/> and, once it is loaded, checked and recorded in the runtime deployments file, swaps it
+    /// in: as version 1 of a new name or the next version of an existing one, whose requests finish on the old version.
+    /// A failure leaves the snapshot (and the file) as it was.
     /// </summary>
     /// <returns>The new version and whether the name is new.</returns>
     public async Task<(DeploymentVersion Version, bool Created)> PutAsync(DeploymentOptions d, CancellationToken cancellationToken)
@@ -132,6 +135,15 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
                     old is null ? "nothing is served under that name" : $"version {old.Version} keeps serving");
                 throw;
             }
+            try
+            {
+                _file?.RecordPut(version.Spec);
+            }
+            catch
+            {
+                version.Retire(); // never served: it drains at once and releases its sessions
+                throw;
+            }
             _snapshot = _snapshot.With(version);
             old?.Retire();
             _logger.LogInformation("Deployment {Deployment} {Action}: version {Version} ({Kind}) loaded in {LoadSeconds:F2} s",
@@ -151,6 +163,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
         try
         {
             if (_snapshot.ByName.GetValueOrDefault(name) is not { } old) return false;
+            _file?.RecordRemove(name);
             _snapshot = _snapshot.Without(name);
             old.Retire();
             _logger.LogInformation("Deployment {Deployment} unloaded: version {Version} drains and is released when its running requests end", name, old.Version);

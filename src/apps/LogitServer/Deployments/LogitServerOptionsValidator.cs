@@ -24,6 +24,8 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (o.ExecutionProvider.ToLowerInvariant() is not ("cpu" or "cuda")) return $"{root}:ExecutionProvider must be \"cpu\" or \"cuda\"; got \"{o.ExecutionProvider}\".";
         if (o.AdminKeySha256 is not null && !Uld.Web.KeyHash.IsSha256Hex(o.AdminKeySha256))
             return $"{root}:AdminKeySha256 must be 64 hex digits (the sha256 of the admin key, never the key).";
+        if (o.RuntimeDeploymentsFile is { } file && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(file))))
+            return $"{root}:RuntimeDeploymentsFile {file}: its directory does not exist.";
         // With the admin API a replica may start empty and be given its deployments at run time.
         if (o.Deployments.Count == 0 && !o.AdminApiEnabled) return $"no deployments are configured ({root}:Deployments is empty).";
 
