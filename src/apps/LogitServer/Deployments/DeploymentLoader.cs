@@ -32,10 +32,14 @@ public static class DeploymentLoader
 
         var (uld, offset) = (d.Kind == DeploymentKind.Uld, d.Kind == DeploymentKind.Offset);
         var baseDir = Open((uld || offset ? d.Base : d.Model)!);
-        var assistantDir = uld ? Open(d.Assistant!) : null;
+        // ULD: one Assistant, or several (each with its weight); roles "assistant", "assistant.1", "assistant.2", ….
+        var assistants = !uld ? []
+            : d.Assistants is { } list ? list.Select((a, i) => (Role: AssistantRole(i), Dir: Open(a.Path), Weight: (float)a.Alpha)).ToList()
+            : [(Role: AssistantRole(0), Dir: Open(d.Assistant!), Weight: 1f)];
+        var assistantDir = assistants.Count > 0 ? assistants[0].Dir : null;
         var (referenceDir, unlearnedDir) = offset ? (Open(d.Reference!), Open(d.Unlearned!)) : (null, null);
         // Logits are added token by token, so every model must number the vocabulary the same way.
-        foreach (var (role, dir) in new[] { ("assistant", assistantDir), ("reference", referenceDir), ("unlearned", unlearnedDir) })
+        foreach (var (role, dir) in assistants.Select(a => (a.Role, (ModelDirectory?)a.Dir)).Concat([("reference", referenceDir), ("unlearned", unlearnedDir)]))
         {
             if (dir is not null) CheckSharedVocabulary(d, baseDir, role, dir);
         }
@@ -112,12 +116,13 @@ public static class DeploymentLoader
                 Options = d,
                 BaseDirectory = baseDir,
                 BaseSession = baseSession,
-                AssistantSession = fused ? null : Companion("assistant", assistantDir),
+                AssistantSessions = fused ? [] : assistants.Select(a => Companion(a.Role, a.Dir)!).ToList(),
+                AssistantWeights = fused ? [] : assistants.Select(a => a.Weight).ToList(),
                 ReferenceSession = Companion("reference", referenceDir),
                 UnlearnedSession = Companion("unlearned", unlearnedDir),
                 Tokenizer = tokenizer,
                 ChatTemplate = template,
-                AlphaDefault = uld ? AlphaDefaultOf(d, assistantDir!) : 0,
+                AlphaDefault = uld ? AlphaDefaultOf(d, assistants.Select(a => a.Dir).ToList()) : 0,
             };
             return new LoadedDeployment(deployment, hashes);
         }
@@ -135,24 +140,37 @@ public static class DeploymentLoader
     private static string OnnxSha256(ModelDirectory dir) =>
         dir.Manifest.Files.GetValueOrDefault(ModelDirectory.OnnxFile)?.ToLowerInvariant() ?? FileHash.Sha256(dir.OnnxPath);
 
+    /// <summary>The model_sha256 role of the i-th assistant: "assistant", then "assistant.1", "assistant.2", ….</summary>
+    public static string AssistantRole(int index) => index == 0 ? "assistant" : $"assistant.{index}";
+
     /// <summary>
-    /// The configured α, or the one the assistant was calibrated to (for this rule and relative-top default), or
-    /// <see cref="DeploymentOptions.FallbackAlpha"/>; outside [AlphaMin, AlphaMax] it is a configuration error.
+    /// The configured α, or the one the assistants were calibrated to (for this rule and relative-top default), or
+    /// <see cref="DeploymentOptions.FallbackAlpha"/>; outside [AlphaMin, AlphaMax] it is a configuration error. Several
+    /// assistants have a calibrated α only when every one of them carries the same one: each was calibrated alone, and
+    /// what their weighted sum needs is not known without calibrating the sum (docs/DESIGN.md, *The ULD decode rule*).
     /// </summary>
-    private static double AlphaDefaultOf(DeploymentOptions d, ModelDirectory assistant)
+    private static double AlphaDefaultOf(DeploymentOptions d, IReadOnlyList<ModelDirectory> assistants)
     {
-        var calibration = assistant.Manifest.Metrics?["calibration"];
-        double? calibrated = calibration?["recommended_alpha"]?.GetValue<double>() is { } a
-            && string.Equals(calibration["rule"]?.GetValue<string>(), d.DecodeRule.ToString(), StringComparison.OrdinalIgnoreCase)
-            && calibration["relative_top"]?.GetValue<double>() == d.RelativeTopDefault ? a : null;
+        var each = assistants.Select(a => CalibratedAlpha(d, a)).Distinct().ToList();
+        var calibrated = each.Count == 1 ? each[0] : null;
         var alpha = d.AlphaDefault ?? calibrated ?? DeploymentOptions.FallbackAlpha;
         if (alpha < d.AlphaMin || alpha > d.AlphaMax)
         {
-            var source = d.AlphaDefault is not null ? "AlphaDefault" : calibrated is not null ? $"the assistant's calibrated α {alpha}" : $"the fallback α {alpha}";
+            var source = d.AlphaDefault is not null ? "AlphaDefault"
+                : calibrated is not null ? $"the {(assistants.Count > 1 ? "assistants'" : "assistant's")} calibrated α {alpha}" : $"the fallback α {alpha}";
             throw new DeploymentConfigurationException(
                 $"deployment '{d.Name}': {source} is outside [AlphaMin {d.AlphaMin}, AlphaMax {d.AlphaMax}]; set AlphaDefault or widen the bounds.");
         }
         return alpha;
+    }
+
+    /// <summary>The α an assistant's manifest recommends for this deployment's rule and relative-top default, if any.</summary>
+    private static double? CalibratedAlpha(DeploymentOptions d, ModelDirectory assistant)
+    {
+        var calibration = assistant.Manifest.Metrics?["calibration"];
+        return calibration?["recommended_alpha"]?.GetValue<double>() is { } a
+            && string.Equals(calibration["rule"]?.GetValue<string>(), d.DecodeRule.ToString(), StringComparison.OrdinalIgnoreCase)
+            && calibration["relative_top"]?.GetValue<double>() == d.RelativeTopDefault ? a : null;
     }
 
     private static void CheckSharedVocabulary(DeploymentOptions d, ModelDirectory baseDir, string role, ModelDirectory other)
@@ -188,7 +206,7 @@ public static class DeploymentLoader
     {
         foreach (var d in deployments.Where(d => string.IsNullOrWhiteSpace(d.Fused)))
         {
-            foreach (var root in new[] { d.Model, d.Base, d.Assistant, d.Reference, d.Unlearned })
+            foreach (var root in new[] { d.Model, d.Base, d.Assistant, d.Reference, d.Unlearned }.Concat(d.Assistants?.Select(a => a.Path) ?? []))
             {
                 if (string.IsNullOrWhiteSpace(root)) continue;
                 string? path;

@@ -16,6 +16,15 @@ public enum DeploymentKind
     Offset,
 }
 
+/// <summary>One of a ULD deployment's several assistants (<see cref="DeploymentOptions.Assistants"/>).</summary>
+public sealed class AssistantOptions
+{
+    /// <summary>The assistant's model directory (same tokenizer as the base).</summary>
+    public string Path { get; set; } = "";
+    /// <summary>w, the weight of this assistant's penalty within the sum that the request's α scales.</summary>
+    public double Alpha { get; set; } = 1.0;
+}
+
 /// <summary>One deployment, as configured under <c>LogitServer:Deployments</c>.</summary>
 public sealed class DeploymentOptions
 {
@@ -26,8 +35,13 @@ public sealed class DeploymentOptions
     public string? Model { get; set; }
     /// <summary>ULD and Offset: the base model directory.</summary>
     public string? Base { get; set; }
-    /// <summary>ULD: the assistant model directory (same tokenizer as the base).</summary>
+    /// <summary>ULD: the assistant model directory (same tokenizer as the base). Set this or <see cref="Assistants"/>.</summary>
     public string? Assistant { get; set; }
+    /// <summary>
+    /// ULD: several assistants whose penalties are summed, each weighted by its <see cref="AssistantOptions.Alpha"/>
+    /// (docs/DESIGN.md, *The ULD decode rule*) — e.g. one assistant per forget request. Set this or <see cref="Assistant"/>.
+    /// </summary>
+    public List<AssistantOptions>? Assistants { get; set; }
     /// <summary>Offset: the small model as it was before unlearning (same tokenizer as the base).</summary>
     public string? Reference { get; set; }
     /// <summary>Offset: the reference after unlearning on the forget set (same tokenizer as the base).</summary>
