@@ -46,7 +46,9 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
     private readonly RuntimeDeploymentsFile? _file;
     /// <summary>Loads, replacements and unloads run one at a time: each builds on the snapshot the previous one left.</summary>
     private readonly SemaphoreSlim _changes = new(1, 1);
-    /// <summary>Retired versions still draining, so that shutdown can wait for them.</summary>
+    /// <summary>Versions out of the snapshot that requests still hold: shutdown drains their schedulers too.</summary>
+    private readonly ConcurrentDictionary<DeploymentVersion, byte> _retired = new();
+    /// <summary>Retired versions no request holds, draining and releasing their sessions: shutdown waits for them.</summary>
     private readonly ConcurrentDictionary<DeploymentVersion, Task> _draining = new();
     private volatile Snapshot _snapshot = Snapshot.Empty;
 
@@ -145,7 +147,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
                 throw;
             }
             _snapshot = _snapshot.With(version);
-            old?.Retire();
+            Retire(old);
             _logger.LogInformation("Deployment {Deployment} {Action}: version {Version} ({Kind}) loaded in {LoadSeconds:F2} s",
                 d.Name, old is null ? "loaded" : "replaced", version.Version, d.Kind, version.LoadSeconds);
             return (version, old is null);
@@ -165,7 +167,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
             if (_snapshot.ByName.GetValueOrDefault(name) is not { } old) return false;
             _file?.RecordRemove(name);
             _snapshot = _snapshot.Without(name);
-            old.Retire();
+            Retire(old);
             _logger.LogInformation("Deployment {Deployment} unloaded: version {Version} drains and is released when its running requests end", name, old.Version);
             return true;
         }
@@ -173,6 +175,14 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
         {
             _changes.Release();
         }
+    }
+
+    /// <summary>Drops the snapshot's hold on a version that has just left it; it drains once its requests end.</summary>
+    private void Retire(DeploymentVersion? version)
+    {
+        if (version is null) return;
+        _retired[version] = 0;
+        version.Retire();
     }
 
     private DeploymentVersion LoadVersion(DeploymentOptions d, int number)
@@ -215,6 +225,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
             finally
             {
                 _draining.TryRemove(version, out _);
+                _retired.TryRemove(version, out _);
                 done.TrySetResult();
             }
         });
@@ -222,17 +233,18 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Shutdown: every scheduler stops admitting and finishes the generations it holds.</summary>
+    /// <summary>Shutdown: every scheduler, of the snapshot's versions and of retired ones, stops admitting and finishes the generations it holds.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        var versions = _snapshot.Ordered;
+        var versions = _snapshot.Ordered.Concat(_retired.Keys).Distinct().ToList();
         _logger.LogInformation("Draining {Count} deployments", versions.Count);
         await Task.WhenAll(versions.Select(v => v.Scheduler.DrainAsync()).Concat(_draining.Values)).WaitAsync(cancellationToken);
     }
 
+    /// <summary>After shutdown: every version's scheduler and sessions, whoever still holds them (disposing twice is harmless).</summary>
     public void Dispose()
     {
-        var versions = _snapshot.Ordered;
+        var versions = _snapshot.Ordered.Concat(_retired.Keys).Distinct().ToList();
         _snapshot = Snapshot.Empty;
         foreach (var v in versions)
         {
