@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Uld.Web;
 
 namespace Uld.Gateway.Configuration;
 
@@ -74,7 +75,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             var key = o.ApiKeys[i];
             var at = $"{g}:ApiKeys:{i}";
             if (string.IsNullOrWhiteSpace(key.Name)) yield return $"{at}:Name is empty";
-            if (key.Sha256.Length != 64 || !key.Sha256.All(Uri.IsHexDigit)) yield return $"{at}:Sha256 must be 64 hex digits (the hash of the key, never the key)";
+            if (!KeyHash.IsSha256Hex(key.Sha256)) yield return $"{at}:Sha256 must be 64 hex digits (the hash of the key, never the key)";
             if (key.RequestsPerMinute <= 0) yield return $"{at}:RequestsPerMinute must be positive (got {key.RequestsPerMinute})";
             if (key.AlphaMin is { } min && (!double.IsFinite(min) || min < 0)) yield return $"{at}:AlphaMin must be a finite number ≥ 0";
             if (key.AlphaMax is { } max && (!double.IsFinite(max) || max < 0)) yield return $"{at}:AlphaMax must be a finite number ≥ 0";
