@@ -235,6 +235,14 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
             new JsonObject { ["Kind"] = "Uld", ["Base"] = RepositoryModels.Target, ["Assistant"] = other, ["AlphaMin"] = 2.0, ["AlphaMax"] = 4.0 });
         Assert.Equal(400, status);
         Assert.Contains("vocabulary", error!["error"]!["message"]!.GetValue<string>());
+        // …and so is the same assistant second in a list of them.
+        (status, error, _) = await AdminApi.PutAsync(server.Http, "tofu-mini-uld", new JsonObject
+        {
+            ["Kind"] = "Uld", ["Base"] = RepositoryModels.Target, ["AlphaDefault"] = 2.5, ["AlphaMin"] = 2.0, ["AlphaMax"] = 4.0,
+            ["Assistants"] = new JsonArray(new JsonObject { ["Path"] = RepositoryModels.UldAssistant }, new JsonObject { ["Path"] = other }),
+        });
+        Assert.Equal(400, status);
+        Assert.Contains("base and assistant.1 do not share a vocabulary", error!["error"]!["message"]!.GetValue<string>());
         Assert.Equal(1, (await AdminApi.ListAsync(server.Http))["tofu-mini-uld"]["version"]!.GetValue<int>());
     }
 
