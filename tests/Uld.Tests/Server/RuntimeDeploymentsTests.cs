@@ -12,9 +12,20 @@ namespace Uld.Tests.Server;
 /// The admin API on a real LogitServer serving the default models (models/deployments.json): deployments listed with
 /// their versions and model hashes, loaded, replaced under running streams, refused without changing what serves,
 /// unloaded, and the admin key held against every spelling of the path (docs/DESIGN.md, *Runtime deployments*).
+/// Tests that change nothing (refused changes included) share one server; the others start their own.
 /// </summary>
-public sealed class RuntimeDeploymentsTests
+public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedServer shared) : IClassFixture<RuntimeDeploymentsTests.UnchangedServer>
 {
+    /// <summary>The default deployments with the admin API on, which no test may change.</summary>
+    public sealed class UnchangedServer : IAsyncLifetime
+    {
+        public LogitServerHost Server { get; private set; } = null!;
+
+        public async Task InitializeAsync() => Server = await StartAsync();
+
+        public async Task DisposeAsync() => await Server.DisposeAsync();
+    }
+
     private static Task<LogitServerHost> StartAsync(string? runtimeFile = null) =>
         LogitServerHost.StartAsync(AdminApi.Enabled(RepositoryModels.DefaultDeploymentSettings(), runtimeFile));
 
@@ -35,7 +46,7 @@ public sealed class RuntimeDeploymentsTests
     [Fact]
     public async Task The_list_shows_every_configured_deployment_at_version_1_with_the_sha256_of_each_role()
     {
-        await using var server = await StartAsync();
+        var server = shared.Server;
         var list = await AdminApi.ListAsync(server.Http);
 
         Assert.Equal(["tofu-mini-target", "tofu-mini-uld", "tofu-mini-npo-gd"], list.Keys);
@@ -105,21 +116,27 @@ public sealed class RuntimeDeploymentsTests
         var opened = Enumerable.Range(0, 8).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         var streams = opened.Select(async open =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            try
             {
-                Content = new StringContent(Long(stream: true).ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
-            };
-            using var response = await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            var events = new List<(string? Event, string Data)>();
-            await foreach (var e in Api.ReadEventsAsync(response))
-            {
-                events.Add(e);
-                open.TrySetResult();
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+                {
+                    Content = new StringContent(Long(stream: true).ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+                };
+                using var response = await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+                var events = new List<(string? Event, string Data)>();
+                await foreach (var e in Api.ReadEventsAsync(response))
+                {
+                    events.Add(e);
+                    open.TrySetResult();
+                }
+                return events;
             }
-            open.TrySetResult();
-            return events;
+            finally
+            {
+                open.TrySetResult(); // a stream that failed is reported by awaiting it below, not by waiting here forever
+            }
         }).ToArray();
-        await Task.WhenAll(opened.Select(o => o.Task));
+        await Task.WhenAll(opened.Select(o => o.Task)).WaitAsync(TimeSpan.FromMinutes(2));
 
         var (status, put, _) = await AdminApi.PutAsync(server.Http, "tofu-mini-target", Plain(RepositoryModels.NpoGd));
         var finishedAtSwap = streams.Count(s => s.IsCompleted);
@@ -176,7 +193,7 @@ public sealed class RuntimeDeploymentsTests
     [MemberData(nameof(BadBodies))]
     public async Task A_bad_body_is_a_400_naming_the_problem_and_the_old_version_keeps_serving(string body, string message)
     {
-        await using var server = await StartAsync();
+        var server = shared.Server;
         var before = await GreedyAsync(server, "tofu-mini-target");
 
         var (status, error, _) = await AdminApi.SendAsync(server.Http, HttpMethod.Put, AdminRoutes.Deployment("tofu-mini-target"),
@@ -196,7 +213,7 @@ public sealed class RuntimeDeploymentsTests
         var corrupt = temp["target"];
         Foundation.Stories260KImportTests.CopyDirectory(RepositoryModels.Target, corrupt);
         File.AppendAllText(Path.Combine(corrupt, "generation_config.json"), "\n");
-        await using var server = await StartAsync();
+        var server = shared.Server;
         var before = await GreedyAsync(server, "tofu-mini-target");
 
         var (status, error, _) = await AdminApi.PutAsync(server.Http, "tofu-mini-target", Plain(corrupt));
@@ -218,6 +235,14 @@ public sealed class RuntimeDeploymentsTests
             new JsonObject { ["Kind"] = "Uld", ["Base"] = RepositoryModels.Target, ["Assistant"] = other, ["AlphaMin"] = 2.0, ["AlphaMax"] = 4.0 });
         Assert.Equal(400, status);
         Assert.Contains("vocabulary", error!["error"]!["message"]!.GetValue<string>());
+        // …and so is the same assistant second in a list of them.
+        (status, error, _) = await AdminApi.PutAsync(server.Http, "tofu-mini-uld", new JsonObject
+        {
+            ["Kind"] = "Uld", ["Base"] = RepositoryModels.Target, ["AlphaDefault"] = 2.5, ["AlphaMin"] = 2.0, ["AlphaMax"] = 4.0,
+            ["Assistants"] = new JsonArray(new JsonObject { ["Path"] = RepositoryModels.UldAssistant }, new JsonObject { ["Path"] = other }),
+        });
+        Assert.Equal(400, status);
+        Assert.Contains("base and assistant.1 do not share a vocabulary", error!["error"]!["message"]!.GetValue<string>());
         Assert.Equal(1, (await AdminApi.ListAsync(server.Http))["tofu-mini-uld"]["version"]!.GetValue<int>());
     }
 
@@ -270,7 +295,7 @@ public sealed class RuntimeDeploymentsTests
     [MemberData(nameof(Spellings))]
     public async Task Without_the_admin_key_no_spelling_of_an_admin_path_succeeds(string method, string path)
     {
-        await using var server = await StartAsync();
+        var server = shared.Server;
         var body = method is "PUT" or "POST" or "PATCH" ? Plain(RepositoryModels.UldAssistant).ToJsonString() : null;
         var attempts = new[] { (null, "Bearer"), ("", "Bearer"), ("wrong-key", "Bearer"), (AdminApi.Key + "x", "Bearer"), (AdminApi.Key[..^1], "Bearer"),
             (AdminApi.Key.ToUpperInvariant(), "Bearer"), (AdminApi.Key, "Basic"), (KeyHash.Sha256Hex(AdminApi.Key), "Bearer") };
@@ -289,7 +314,7 @@ public sealed class RuntimeDeploymentsTests
     [Fact]
     public async Task Other_methods_are_not_admin_calls_even_with_the_key()
     {
-        await using var server = await StartAsync();
+        var server = shared.Server;
         foreach (var (method, path) in new[] { ("POST", "/admin/deployments"), ("POST", "/admin/deployments/x"), ("PATCH", "/admin/deployments/tofu-mini-target"), ("DELETE", "/admin/deployments") })
         {
             var (status, _, _) = await AdminApi.SendAsync(server.Http, new HttpMethod(method), path, Plain(RepositoryModels.Target).ToJsonString());
