@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Uld.Contracts.OpenAi;
 using Uld.Gateway.Routing;
+using Uld.Web;
 
 namespace Uld.Gateway.Security;
 
@@ -25,7 +26,7 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, Key
 
     private ApiKeyOptions Authenticate(string header)
     {
-        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+        var presented = ApiKeyHash.Bearer(header);
         if (!string.IsNullOrEmpty(presented))
             return keys.Find(presented) ?? throw new OpenAiException(401, "Incorrect API key provided.", "invalid_request_error", null, "invalid_api_key");
         if (!options.Value.RequireApiKey) return ApiKeyStore.Anonymous;

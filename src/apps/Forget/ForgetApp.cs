@@ -1,0 +1,51 @@
+using Uld.Contracts.OpenAi;
+using Uld.Forget.Configuration;
+using Uld.Forget.Store;
+using Uld.Web;
+
+namespace Uld.Forget;
+
+/// <summary>
+/// Builds the forget-request service: OpenAI-shaped errors → admin key → the request API; a background worker takes
+/// the requests one at a time in submission order (docs/FORGET-REQUESTS.md).
+/// </summary>
+public static class ForgetApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        configure?.Invoke(builder);
+
+        var options = ResolvePaths(StrictConfiguration.Bind<ForgetOptions>(builder.Configuration.GetSection(ForgetOptions.Section)));
+        ForgetOptionsValidator.ThrowIfInvalid(options);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new ForgetRequestStore(options.DataDirectory, sp.GetRequiredService<TimeProvider>()));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+
+        var app = builder.Build();
+        app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.MapGet("/health", () => Results.Json(new { status = "ok" }));
+        app.MapFallback(context => throw new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url"));
+        return app;
+    }
+
+    /// <summary>Relative paths in the configuration are relative to the working directory, where the service started.</summary>
+    private static ForgetOptions ResolvePaths(ForgetOptions o)
+    {
+        static string Full(string path) => path.Length == 0 ? path : Path.GetFullPath(path);
+        o.DataDirectory = Full(o.DataDirectory);
+        foreach (var d in o.Deployments.Values)
+        {
+            d.TargetModel = Full(d.TargetModel);
+            d.HoldoutFile = Full(d.HoldoutFile);
+            d.RetainFile = d.RetainFile is null ? null : Full(d.RetainFile);
+            d.RetainSampleFile = d.RetainSampleFile is null ? null : Full(d.RetainSampleFile);
+        }
+        return o;
+    }
+
+    public static Task<(WebApplication App, Uri Address)> StartOnLoopbackAsync(IDictionary<string, string?> settings, int port = 0) =>
+        LoopbackHost.StartAsync((args, configure) => Build(args, configure), settings, port);
+}
