@@ -1,6 +1,9 @@
 using Uld.Contracts.OpenAi;
+using Uld.Forget.Api;
+using Uld.Forget.Audit;
 using Uld.Forget.Configuration;
 using Uld.Forget.Store;
+using Uld.Forget.Worker;
 using Uld.Web;
 
 namespace Uld.Forget;
@@ -22,12 +25,25 @@ public static class ForgetApp
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new ForgetRequestStore(options.DataDirectory, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<AuditWriter>();
+        builder.Services.AddSingleton(new AllowedDataPaths(options.AllowedDataRoots, options.MaxDataFileBytes));
+        builder.Services.AddSingleton<DataSetReader>();
+        builder.Services.AddSingleton<SubmissionReader>();
+        builder.Services.AddSingleton<WorkSignal>();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
 
         var app = builder.Build();
+        var audit = app.Services.GetRequiredService<AuditWriter>();
+        app.Services.GetRequiredService<ForgetRequestStore>().Changed += audit.Write;
         app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.UseMiddleware<AdminKeyMiddleware>();
         app.MapGet("/health", () => Results.Json(new { status = "ok" }));
-        app.MapFallback(context => throw new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url"));
+        ForgetRequestsEndpoints.Map(app);
+        // "{*path}" rather than the default fallback pattern, which leaves out paths whose last segment has a dot. A known
+        // path with another method lands here too (the fallback takes every method): that is a 405, not a 404.
+        app.MapFallback("{*path}", context => throw (ForgetRequestsEndpoints.IsKnownPath(context.Request.Path)
+            ? new OpenAiException(405, $"{context.Request.Method} is not allowed on {context.Request.Path}.", "invalid_request_error", null, "method_not_allowed")
+            : new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
         return app;
     }
 

@@ -68,6 +68,8 @@ public sealed class ForgetOptions
     /// <summary>Directories a request may name files under (<c>{"path": …}</c>); none: inline data only.</summary>
     public List<string> AllowedDataRoots { get; set; } = [];
     public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
+    /// <summary>The largest data file a request may name.</summary>
+    public long MaxDataFileBytes { get; set; } = 256L * 1024 * 1024;
     /// <summary>Default LogitServer replicas of every deployment.</summary>
     public List<string> Replicas { get; set; } = [];
     /// <summary>The LogitServer admin key the service presents (set it from the environment: <c>Forget__LogitServerAdminKey</c>).</summary>
@@ -79,6 +81,8 @@ public sealed class ForgetOptions
     public int CheckpointEvery { get; set; } = 25;
     /// <summary>How long one LogitServer admin call may take (loading a deployment verifies its files).</summary>
     public TimeSpan AdminTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>False: the service accepts, lists and reports requests but trains and deploys nothing (e.g. while the LogitServers are maintained).</summary>
+    public bool RunWorker { get; set; } = true;
     /// <summary>How often the worker looks for work when nothing woke it.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -27,6 +27,7 @@ public static class ForgetOptionsValidator
         }
         if (o.AdminKeys.Select(k => k.Sha256.ToLowerInvariant()).Distinct().Count() != o.AdminKeys.Count) yield return $"{f}:AdminKeys: a hash is configured twice";
         if (o.MaxRequestBodyBytes <= 0) yield return $"{f}:MaxRequestBodyBytes must be positive";
+        if (o.MaxDataFileBytes <= 0) yield return $"{f}:MaxDataFileBytes must be positive";
         if (o.CheckpointEvery <= 0) yield return $"{f}:CheckpointEvery must be positive";
         if (o.AdminTimeout <= TimeSpan.Zero) yield return $"{f}:AdminTimeout must be positive";
         if (o.PollInterval <= TimeSpan.Zero) yield return $"{f}:PollInterval must be positive";

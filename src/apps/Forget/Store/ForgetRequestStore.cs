@@ -18,6 +18,9 @@ public sealed class ForgetRequestStore
     private readonly string _connectionString;
     private readonly TimeProvider _clock;
 
+    /// <summary>Raised after every committed change (the audit record is rewritten from it).</summary>
+    public event Action<RequestRecord>? Changed;
+
     public ForgetRequestStore(string dataDirectory, TimeProvider clock)
     {
         Directory.CreateDirectory(dataDirectory);
@@ -60,6 +63,7 @@ public sealed class ForgetRequestStore
         connection.Execute("UPDATE requests SET document = @Document WHERE id = @Id", new { Document = Serialize(stored), stored.Id }, transaction);
         AppendTransition(connection, transaction, stored.Id, stored.State, now, null);
         transaction.Commit();
+        Changed?.Invoke(stored);
         return stored;
     }
 
@@ -112,6 +116,7 @@ public sealed class ForgetRequestStore
             new { after.State, Document = Serialize(after), after.Id }, transaction);
         if (after.State != before.State) AppendTransition(connection, transaction, id, after.State, now, detail);
         transaction.Commit();
+        Changed?.Invoke(after);
         return after;
     }
 
