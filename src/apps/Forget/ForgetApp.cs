@@ -2,9 +2,12 @@ using Uld.Contracts.OpenAi;
 using Uld.Forget.Api;
 using Uld.Forget.Audit;
 using Uld.Forget.Configuration;
+using Uld.Forget.Deploy;
+using Uld.Forget.Gate;
 using Uld.Forget.Store;
 using Uld.Forget.Worker;
 using Uld.Web;
+using Uld.Web.Admin;
 
 namespace Uld.Forget;
 
@@ -14,6 +17,9 @@ namespace Uld.Forget;
 /// </summary>
 public static class ForgetApp
 {
+    /// <summary>The HttpClient that talks to LogitServer replicas (admin API, model list).</summary>
+    public const string LogitServerClient = "logitserver";
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -30,6 +36,13 @@ public static class ForgetApp
         builder.Services.AddSingleton<DataSetReader>();
         builder.Services.AddSingleton<SubmissionReader>();
         builder.Services.AddSingleton<WorkSignal>();
+        builder.Services.AddHttpClient(LogitServerClient, c => c.Timeout = options.AdminTimeout);
+        builder.Services.AddSingleton(sp => new RuntimeDeploymentsClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient(LogitServerClient), options.LogitServerAdminKey));
+        builder.Services.AddSingleton<TrainingStep>();
+        builder.Services.AddSingleton<GateEvaluation>();
+        builder.Services.AddSingleton<GateStep>();
+        builder.Services.AddSingleton<DeployStep>();
+        if (options.RunWorker) builder.Services.AddHostedService<ForgetWorker>();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
 
         var app = builder.Build();

@@ -36,6 +36,8 @@ public static class ForgetOptionsValidator
             if (!Path.IsPathFullyQualified(o.AllowedDataRoots[i])) yield return $"{f}:AllowedDataRoots:{i} must be an absolute path";
         }
         foreach (var problem in Urls($"{f}:Replicas", o.Replicas)) yield return problem;
+        if (o.RunWorker && string.IsNullOrEmpty(o.LogitServerAdminKey))
+            yield return $"{f}:LogitServerAdminKey is empty; the worker needs LogitServer's admin key to stage and deploy (set Forget__LogitServerAdminKey)";
         if (o.Deployments.Count == 0) yield return $"{f}:Deployments is empty; name the serving deployments requests may change";
         foreach (var (name, d) in o.Deployments)
         {

@@ -101,9 +101,10 @@ public sealed class ForgetRequestStore
 
     /// <summary>
     /// Applies <paramref name="change"/> to the stored request in one transaction; a new state is appended to the
-    /// transitions with <paramref name="detail"/>. Returns the stored result.
+    /// transitions with <paramref name="detail"/> (also an unchanged state, with <paramref name="recordUnchangedState"/>:
+    /// a step that starts again after a restart). Returns the stored result.
     /// </summary>
-    public RequestRecord Update(string id, Func<RequestRecord, RequestRecord> change, string? detail = null)
+    public RequestRecord Update(string id, Func<RequestRecord, RequestRecord> change, string? detail = null, bool recordUnchangedState = false)
     {
         using var connection = Open();
         using var transaction = connection.BeginTransaction(deferred: false);
@@ -114,7 +115,7 @@ public sealed class ForgetRequestStore
         var after = change(before) with { Id = before.Id, Seq = before.Seq, CreatedAt = before.CreatedAt, UpdatedAt = now };
         connection.Execute("UPDATE requests SET state = @State, document = @Document WHERE id = @Id",
             new { after.State, Document = Serialize(after), after.Id }, transaction);
-        if (after.State != before.State) AppendTransition(connection, transaction, id, after.State, now, detail);
+        if (after.State != before.State || recordUnchangedState) AppendTransition(connection, transaction, id, after.State, now, detail);
         transaction.Commit();
         Changed?.Invoke(after);
         return after;
