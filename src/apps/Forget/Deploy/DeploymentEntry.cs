@@ -15,11 +15,14 @@ public static class DeploymentEntry
     /// <summary>
     /// The entry that serves <paramref name="assistant"/> beside what <paramref name="current"/> serves: a ULD entry
     /// gets it in its <c>Assistants</c> list (Summed), or in place of the service's previous assistant (Union); a plain
-    /// entry becomes a ULD entry over its model with the deployment's <c>UldSettings</c>. A fused graph is for one pair
-    /// only, so <c>Fused</c> is dropped.
+    /// entry becomes a ULD entry over its model with the deployment's <c>UldSettings</c> — and, unless those set them, an
+    /// α floor at the assistant's calibrated α (so no caller can serve it weaker than calibrated) and a ceiling of at
+    /// least 4. A fused graph is for one pair only, so <c>Fused</c> is dropped.
     /// </summary>
+    /// <param name="calibratedAlpha">The new assistant's own calibrated α (its manifest), when it has one.</param>
     /// <param name="ownAssistantsRoot">Where the service's assistants live: under Union, those are replaced.</param>
-    public static JsonObject WithAssistant(JsonObject current, string name, string assistant, double weight, ForgetDeploymentOptions options, string ownAssistantsRoot)
+    public static JsonObject WithAssistant(JsonObject current, string name, string assistant, double weight, double? calibratedAlpha,
+        ForgetDeploymentOptions options, string ownAssistantsRoot)
     {
         var entry = (JsonObject)current.DeepClone();
         var kind = Text(entry, "Kind") ?? "Plain";
@@ -31,6 +34,11 @@ public static class DeploymentEntry
             Set(entry, "Kind", "Uld");
             Set(entry, "Base", model);
             foreach (var (key, value) in options.UldSettings) Set(entry, key, Value(value));
+            if (calibratedAlpha is > 0 and var alpha)
+            {
+                if (Get(entry, "AlphaMin") is null) Set(entry, "AlphaMin", Math.Floor(alpha * 100) / 100);
+                if (Get(entry, "AlphaMax") is null) Set(entry, "AlphaMax", Math.Max(4, Math.Ceiling(2 * alpha)));
+            }
             assistants = [];
         }
         else if (kind.Equals("Uld", StringComparison.OrdinalIgnoreCase))

@@ -28,8 +28,9 @@ public sealed class GateStep(ForgetOptions options, ForgetRequestStore store, Ru
         var current = await admin.FindAsync(replica, request.Deployment, cancellationToken)
                       ?? throw new StepFailedException($"{replica} does not serve '{request.Deployment}'.");
         var assistant = request.Assistant ?? throw new InvalidOperationException("gating a request without a trained assistant.");
-        var weight = await WeightAsync(replica, request.Deployment, current.Kind, assistant["calibrated_alpha"]?.GetValue<double>(), cancellationToken);
-        var intended = PlanEntry(current.Spec, request.Deployment, assistant["path"]!.GetValue<string>(), weight, d);
+        var calibrated = assistant["calibrated_alpha"]?.GetValue<double>();
+        var weight = await WeightAsync(replica, request.Deployment, current.Kind, calibrated, cancellationToken);
+        var intended = PlanEntry(current.Spec, request.Deployment, assistant["path"]!.GetValue<string>(), weight, calibrated, d);
         request = store.Update(request.Id, r => r with { EntryBefore = current.Spec, EntryAfter = intended });
 
         var staging = StagingName(request);
@@ -60,11 +61,11 @@ public sealed class GateStep(ForgetOptions options, ForgetRequestStore store, Ru
         }
     }
 
-    private JsonObject PlanEntry(JsonObject current, string name, string assistant, double weight, ForgetDeploymentOptions d)
+    private JsonObject PlanEntry(JsonObject current, string name, string assistant, double weight, double? calibrated, ForgetDeploymentOptions d)
     {
         try
         {
-            return DeploymentEntry.WithAssistant(current, name, assistant, weight, d, Path.Combine(options.DataDirectory, "requests"));
+            return DeploymentEntry.WithAssistant(current, name, assistant, weight, calibrated, d, Path.Combine(options.DataDirectory, "requests"));
         }
         catch (InvalidOperationException e)
         {
