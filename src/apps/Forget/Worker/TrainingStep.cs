@@ -33,10 +33,11 @@ public sealed partial class TrainingStep(ForgetOptions options, ForgetRequestSto
             var checkpoint = files.Assistant + ".checkpoint";
             List<string> arguments =
             [
-                "unlearn", "--method", "uld", "--base", d.TargetModel, "--forget-file", forget, "--holdout-file", d.HoldoutFile, "-o", files.Assistant,
+                "unlearn", "--method", "uld", "--base", d.TargetModel, "--forget-file", forget,
+                .. retain is null ? Array.Empty<string>() : ["--retain-file", retain],
+                "--holdout-file", d.HoldoutFile, "-o", files.Assistant,
                 "--checkpoint-every", options.CheckpointEvery.ToString(CultureInfo.InvariantCulture), .. d.TrainArguments,
             ];
-            if (retain is not null) arguments.InsertRange(6, ["--retain-file", retain]);
             var resume = Directory.Exists(checkpoint);
             if (resume) arguments.Add("--resume");
             store.Update(request.Id, r => r with { TrainArguments = arguments, Resumed = resume });
