@@ -71,7 +71,7 @@ public sealed class RestartingAdminReplica : IAsyncDisposable
 
     private async Task AdminAsync(HttpContext context)
     {
-        if (ApiKeyHash.Bearer(context.Request.Headers.Authorization) != AdminKey)
+        if (KeyHash.BearerToken(context.Request.Headers.Authorization) != AdminKey)
             throw new OpenAiException(401, "Incorrect admin key provided.", "invalid_request_error", null, "invalid_api_key");
         var path = context.Request.Path.Value!;
         if (path == AdminRoutes.Deployments && HttpMethods.IsGet(context.Request.Method))

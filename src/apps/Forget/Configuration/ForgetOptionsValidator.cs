@@ -23,7 +23,7 @@ public static class ForgetOptionsValidator
         for (var i = 0; i < o.AdminKeys.Count; i++)
         {
             if (string.IsNullOrWhiteSpace(o.AdminKeys[i].Name)) yield return $"{f}:AdminKeys:{i}:Name is empty";
-            if (!ApiKeyHash.IsWellFormed(o.AdminKeys[i].Sha256)) yield return $"{f}:AdminKeys:{i}:Sha256 must be 64 hex digits (the hash of the key, never the key)";
+            if (!KeyHash.IsSha256Hex(o.AdminKeys[i].Sha256)) yield return $"{f}:AdminKeys:{i}:Sha256 must be 64 hex digits (the hash of the key, never the key)";
         }
         if (o.AdminKeys.Select(k => k.Sha256.ToLowerInvariant()).Distinct().Count() != o.AdminKeys.Count) yield return $"{f}:AdminKeys: a hash is configured twice";
         if (o.MaxRequestBodyBytes <= 0) yield return $"{f}:MaxRequestBodyBytes must be positive";

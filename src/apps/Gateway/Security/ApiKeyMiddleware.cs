@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Uld.Contracts.OpenAi;
 using Uld.Gateway.Routing;
-using Uld.Web;
 
 namespace Uld.Gateway.Security;
 
@@ -26,7 +25,7 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, Key
 
     private ApiKeyOptions Authenticate(string header)
     {
-        var presented = ApiKeyHash.Bearer(header);
+        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
         if (!string.IsNullOrEmpty(presented))
             return keys.Find(presented) ?? throw new OpenAiException(401, "Incorrect API key provided.", "invalid_request_error", null, "invalid_api_key");
         if (!options.Value.RequireApiKey) return ApiKeyStore.Anonymous;

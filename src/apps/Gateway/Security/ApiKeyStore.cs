@@ -1,5 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Options;
-using Uld.Web;
 
 namespace Uld.Gateway.Security;
 
@@ -12,7 +13,7 @@ public sealed class ApiKeyStore(IOptions<GatewayOptions> options)
     private readonly Dictionary<string, ApiKeyOptions> _byHash =
         options.Value.ApiKeys.ToDictionary(k => k.Sha256, StringComparer.OrdinalIgnoreCase);
 
-    public static string Hash(string key) => ApiKeyHash.Of(key);
+    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
     public ApiKeyOptions? Find(string presentedKey) => _byHash.GetValueOrDefault(Hash(presentedKey));
 }
