@@ -23,7 +23,9 @@ public sealed class DeploymentEntryTests
         ["AlphaMin"] = 2.0,
     };
 
-    private static string[] Paths(JsonObject entry) => [.. entry["Assistants"]!.AsArray().Select(a => a!["Path"]!.GetValue<string>())];
+    private static string[] Paths(JsonObject entry) => entry["Assistant"] is { } single
+        ? [single.GetValue<string>()]
+        : [.. entry["Assistants"]!.AsArray().Select(a => a!["Path"]!.GetValue<string>())];
 
     [Fact]
     public void A_plain_entry_becomes_uld_over_its_model_with_the_settings_and_an_alpha_floor_at_the_calibrated_alpha()
@@ -34,7 +36,8 @@ public sealed class DeploymentEntryTests
             entry["ExecutionProvider"]!.GetValue<string>(), entry["Rule"]!.GetValue<string>()));
         Assert.Null(entry["Model"]);
         Assert.Equal((2.44, 5.0, 0.0), (entry["AlphaMin"]!.GetValue<double>(), entry["AlphaMax"]!.GetValue<double>(), entry["RelativeTopDefault"]!.GetValue<double>()));
-        Assert.Equal([$"{Own}/fr-1/assistant"], Paths(entry));
+        Assert.Equal($"{Own}/fr-1/assistant", entry["Assistant"]!.GetValue<string>()); // one assistant at weight 1: the classic entry
+        Assert.Null(entry["Assistants"]);
         Assert.Equal("Plain", plain["Kind"]!.GetValue<string>()); // the input is not changed
 
         var configured = new ForgetDeploymentOptions { UldSettings = new() { ["Rule"] = "Difference", ["AlphaMin"] = "1.5" } };
@@ -57,6 +60,9 @@ public sealed class DeploymentEntryTests
         Assert.Equal(["/models/operator", $"{Own}/fr-1/assistant", $"{Own}/fr-2/assistant"], Paths(summed));
         var union = DeploymentEntry.WithAssistant(first, "books", $"{Own}/fr-2/assistant", 1, null, new ForgetDeploymentOptions { Combination = Combination.Union }, Own);
         Assert.Equal(["/models/operator", $"{Own}/fr-2/assistant"], Paths(union));
+        var ownOnly = new JsonObject { ["Name"] = "t", ["Kind"] = "Uld", ["Base"] = "/models/target", ["Assistant"] = $"{Own}/fr-1/assistant" };
+        var replaced = DeploymentEntry.WithAssistant(ownOnly, "t", $"{Own}/fr-2/assistant", 1, null, new ForgetDeploymentOptions { Combination = Combination.Union }, Own);
+        Assert.Equal($"{Own}/fr-2/assistant", replaced["Assistant"]!.GetValue<string>());
         // A sibling directory with the same prefix is not the service's own.
         var sibling = DeploymentEntry.WithAssistant(Uld($"{Own}-old/x"), "books", $"{Own}/fr-3/assistant", 1, null, new ForgetDeploymentOptions { Combination = Combination.Union }, Own);
         Assert.Equal([$"{Own}-old/x", $"{Own}/fr-3/assistant"], Paths(sibling));

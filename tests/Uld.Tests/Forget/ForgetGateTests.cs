@@ -86,7 +86,7 @@ public sealed class ForgetGateTests : IAsyncLifetime
         var served = Assert.Single(_replica.Deployed);
         Assert.Equal(("tofu-mini-target", "Uld", 2), (served.Name, served.Kind, served.Version));
         Assert.Equal(RepositoryModels.Target, served.Spec["Base"]!.GetValue<string>());
-        Assert.Equal(assistant, Assert.Single(served.Spec["Assistants"]!.AsArray())!["Path"]!.GetValue<string>());
+        Assert.Equal(assistant, served.Spec["Assistant"]!.GetValue<string>());
         Assert.Equal("SuppressOnly", served.Spec["Rule"]!.GetValue<string>());
         Assert.Equal([("PUT", $"tofu-mini-target-staging-{id}"), ("DELETE", $"tofu-mini-target-staging-{id}"), ("PUT", "tofu-mini-target")], _replica.AdminCalls);
 

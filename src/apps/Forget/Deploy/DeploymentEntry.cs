@@ -14,7 +14,8 @@ public static class DeploymentEntry
 {
     /// <summary>
     /// The entry that serves <paramref name="assistant"/> beside what <paramref name="current"/> serves: a ULD entry
-    /// gets it in its <c>Assistants</c> list (Summed), or in place of the service's previous assistant (Union); a plain
+    /// gets it in its <c>Assistants</c> list (Summed), or in place of the service's previous assistant (Union) — a list
+    /// of one assistant at weight 1 is written as the classic <c>Assistant</c>; a plain
     /// entry becomes a ULD entry over its model with the deployment's <c>UldSettings</c> — and, unless those set them, an
     /// α floor at the assistant's calibrated α (so no caller can serve it weaker than calibrated) and a ceiling of at
     /// least 4. A fused graph is for one pair only, so <c>Fused</c> is dropped.
@@ -60,7 +61,11 @@ public static class DeploymentEntry
             throw new InvalidOperationException($"the deployment '{name}' is of kind {kind}; forget requests change Plain and Uld deployments.");
         }
         assistants.Add(new JsonObject { ["Path"] = assistant, ["Alpha"] = Math.Round(weight, 4) });
-        Set(entry, "Assistants", assistants);
+        // One assistant at weight 1 is the classic entry every LogitServer reads; a list only where there is a sum.
+        if (assistants is [JsonObject only] && Get(only, "Alpha") is JsonValue w && w.GetValue<double>() == 1 && Text(only, "Path") is { } path)
+            Set(entry, "Assistant", path);
+        else
+            Set(entry, "Assistants", assistants);
         Set(entry, "Name", name);
         return entry;
     }
