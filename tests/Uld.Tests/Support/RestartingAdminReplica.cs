@@ -97,6 +97,9 @@ public sealed class RestartingAdminReplica : IAsyncDisposable
                 return;
             }
             var spec = await StrictJsonBody.ReadObjectAsync(context.Request, context.RequestAborted);
+            // LogitServer echoes an entry with only the settings that differ from their defaults; of the keys these
+            // tests send, RelativeTopMin 0 is one.
+            if (spec["RelativeTopMin"] is JsonValue min && min.GetValueKind() == JsonValueKind.Number && min.GetValue<double>() == 0) spec.Remove("RelativeTopMin");
             if (spec["Assistants"] is JsonArray { Count: > 1 })
                 throw new OpenAiException(501, "this LogitServer serves one assistant per deployment.", "server_error", "Assistants", "not_implemented");
             if (BeforePut is { } hold) await hold(name);

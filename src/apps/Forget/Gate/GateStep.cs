@@ -12,8 +12,8 @@ namespace Uld.Forget.Gate;
 
 /// <summary>
 /// The gate (docs/FORGET-REQUESTS.md, *Gate*): plans the deployment entry with the new assistant, loads it on the first
-/// replica as <c>&lt;deployment&gt;-staging-&lt;id&gt;</c>, measures it beside the serving deployment, unloads it again
-/// (also when measuring fails) and decides. Re-running it — after a restart — starts from the replica's current entry
+/// replica as <c>&lt;deployment&gt;-staging-&lt;id&gt;</c> (keeping the entry as the replica echoes it, which is what is
+/// deployed), measures it beside the serving deployment, unloads it again (also when measuring fails) and decides. Re-running it — after a restart — starts from the replica's current entry
 /// again and replaces a staging copy left behind.
 /// </summary>
 public sealed class GateStep(ForgetOptions options, ForgetRequestStore store, RuntimeDeploymentsClient admin, GateEvaluation evaluation, IHttpClientFactory http,
@@ -30,8 +30,7 @@ public sealed class GateStep(ForgetOptions options, ForgetRequestStore store, Ru
         var assistant = request.Assistant ?? throw new InvalidOperationException("gating a request without a trained assistant.");
         var calibrated = assistant["calibrated_alpha"]?.GetValue<double>();
         var weight = await WeightAsync(replica, request.Deployment, current.Kind, calibrated, cancellationToken);
-        var intended = PlanEntry(current.Spec, request.Deployment, assistant["path"]!.GetValue<string>(), weight, calibrated, d);
-        request = store.Update(request.Id, r => r with { EntryBefore = current.Spec, EntryAfter = intended });
+        var planned = PlanEntry(current.Spec, request.Deployment, assistant["path"]!.GetValue<string>(), weight, calibrated, d);
 
         var staging = StagingName(request);
         var files = new RequestFiles(options.DataDirectory, request.Id);
@@ -39,7 +38,11 @@ public sealed class GateStep(ForgetOptions options, ForgetRequestStore store, Ru
         var retainSample = request.Retain is not null ? files.Retain : d.RetainSampleFile ?? d.RetainFile!;
         try
         {
-            await admin.PutAsync(replica, staging, DeploymentEntry.Renamed(intended, staging), cancellationToken);
+            // The replica answers with the entry as it reads it (LogitServer lists only settings that differ from their
+            // defaults): that form is what is deployed and what replicas are later compared with.
+            var staged = await admin.PutAsync(replica, staging, DeploymentEntry.Renamed(planned, staging), cancellationToken);
+            var intended = DeploymentEntry.Renamed(staged.Spec, request.Deployment);
+            store.Update(request.Id, r => r with { EntryBefore = current.Spec, EntryAfter = intended });
             var m = await evaluation.MeasureAsync(replica, request.Deployment, staging, forget, retainSample, d, files.Gate, cancellationToken);
             return GateDecision.Decide(staging, m.ForgetBefore, m.ForgetAfter, m.Holdout, m.RetainBefore, m.RetainAfter, d.ForgetMargin, d.RetainRatio, m.MiaAuc);
         }
