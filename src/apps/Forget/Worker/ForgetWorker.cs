@@ -52,6 +52,8 @@ public sealed class ForgetWorker(ForgetOptions options, ForgetRequestStore store
         var resumed = request.State != ForgetStates.Queued;
         try
         {
+            if (!options.Deployments.ContainsKey(request.Deployment))
+                throw new StepFailedException($"the deployment '{request.Deployment}' is no longer configured (Forget:Deployments).");
             while (!ForgetStates.IsFinal(request.State))
             {
                 request = request.State switch
