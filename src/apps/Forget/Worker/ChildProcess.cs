@@ -5,10 +5,12 @@ using Uld.Forget.Configuration;
 namespace Uld.Forget.Worker;
 
 /// <summary>How a child process ended: its exit code and its last output lines (for the error it reports).</summary>
-public sealed record ChildExit(int ExitCode, IReadOnlyList<string> LastLines)
+/// <param name="ErrorLine">The first line the child printed that starts with <c>error</c> (the CLIs' one-line error, or
+/// the first line of a defect's report before its stack trace), with the line after it when it is a defect's.</param>
+public sealed record ChildExit(int ExitCode, IReadOnlyList<string> LastLines, string? ErrorLine = null)
 {
-    /// <summary>The child's own one-line error (CLIs print <c>error: …</c>), else its last line.</summary>
-    public string Reason => LastLines.LastOrDefault(l => l.StartsWith("error", StringComparison.Ordinal)) ?? LastLines.LastOrDefault() ?? $"exit code {ExitCode}";
+    /// <summary>The child's own error line, else its last line.</summary>
+    public string Reason => ErrorLine ?? LastLines.LastOrDefault() ?? $"exit code {ExitCode}";
 }
 
 /// <summary>
@@ -34,6 +36,8 @@ public static class ChildProcess
         await using var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
         var last = new Queue<string>();
         var gate = new Lock();
+        string? errorLine = null;
+        var continueError = false;
         void OnLine(string? line)
         {
             if (line is null) return;
@@ -42,6 +46,9 @@ public static class ChildProcess
                 log.WriteLine(line);
                 last.Enqueue(line);
                 if (last.Count > KeptLines) last.Dequeue();
+                // A defect prints "error (a defect…): " and the exception on the next line; keep both.
+                if (continueError) (errorLine, continueError) = ($"{errorLine} {line.Trim()}", false);
+                else if (errorLine is null && line.StartsWith("error", StringComparison.Ordinal)) (errorLine, continueError) = (line.Trim(), line.TrimEnd().EndsWith(':'));
             }
             onLine?.Invoke(line);
         }
@@ -64,7 +71,7 @@ public static class ChildProcess
             throw;
         }
         // WaitForExitAsync returns once the output streams are drained as well.
-        lock (gate) return new ChildExit(process.ExitCode, [.. last]);
+        lock (gate) return new ChildExit(process.ExitCode, [.. last], errorLine);
     }
 
     /// <summary>
