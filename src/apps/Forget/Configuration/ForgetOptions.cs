@@ -77,6 +77,8 @@ public sealed class ForgetOptions
     public Dictionary<string, ForgetDeploymentOptions> Deployments { get; set; } = [];
     public ProcessOptions Trainer { get; set; } = new();
     public ProcessOptions Evaluator { get; set; } = new();
+    /// <summary>How often training is tried again when the trainer fails with a defect (exit code 1), from its last checkpoint.</summary>
+    public int TrainingRetries { get; set; } = 1;
     /// <summary>Steps between the trainer's checkpoints: a restart resumes from the last one.</summary>
     public int CheckpointEvery { get; set; } = 25;
     /// <summary>How long one LogitServer admin call may take (loading a deployment verifies its files).</summary>

@@ -29,6 +29,7 @@ public static class ForgetOptionsValidator
         if (o.MaxRequestBodyBytes <= 0) yield return $"{f}:MaxRequestBodyBytes must be positive";
         if (o.MaxDataFileBytes <= 0) yield return $"{f}:MaxDataFileBytes must be positive";
         if (o.CheckpointEvery <= 0) yield return $"{f}:CheckpointEvery must be positive";
+        if (o.TrainingRetries < 0) yield return $"{f}:TrainingRetries must be 0 or more";
         if (o.AdminTimeout <= TimeSpan.Zero) yield return $"{f}:AdminTimeout must be positive";
         if (o.PollInterval <= TimeSpan.Zero) yield return $"{f}:PollInterval must be positive";
         for (var i = 0; i < o.AllowedDataRoots.Count; i++)

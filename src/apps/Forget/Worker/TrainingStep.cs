@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Uld.Cli;
 using Uld.Contracts.Models;
 using Uld.Evaluation.Data;
 using Uld.Forget.Configuration;
@@ -25,38 +26,50 @@ public sealed partial class TrainingStep(ForgetOptions options, ForgetRequestSto
         var files = new RequestFiles(options.DataDirectory, request.Id);
         if (request.TrainerPid is { } pid && ChildProcess.StopLeftover(pid, files.Assistant))
             logger.LogWarning("Stopped the trainer (pid {Pid}) a previous service process left running for {Id}", pid, request.Id);
-        if (!IsTrained(files.Assistant))
+        var d = options.Deployments[request.Deployment];
+        // A defect of the trainer (exit code 1, e.g. a native error under memory or CPU pressure) is tried again from the
+        // checkpoint; bad input (exit code 2) would fail the same way again and is reported at once.
+        for (var attempt = 0; !IsTrained(files.Assistant); attempt++)
         {
-            var d = options.Deployments[request.Deployment];
-            var forget = d.Combination == Combination.Union ? WriteUnion(request, files) : files.Forget;
-            var retain = request.Retain is not null ? files.Retain : d.RetainFile;
-            var checkpoint = files.Assistant + ".checkpoint";
-            List<string> arguments =
-            [
-                "unlearn", "--method", "uld", "--base", d.TargetModel, "--forget-file", forget,
-                .. retain is null ? Array.Empty<string>() : ["--retain-file", retain],
-                "--holdout-file", d.HoldoutFile, "-o", files.Assistant,
-                "--checkpoint-every", options.CheckpointEvery.ToString(CultureInfo.InvariantCulture), .. d.TrainArguments,
-            ];
-            var resume = Directory.Exists(checkpoint);
-            if (resume) arguments.Add("--resume");
-            store.Update(request.Id, r => r with { TrainArguments = arguments, Resumed = resume });
-            var lastReport = DateTimeOffset.MinValue;
-            var exit = await ChildProcess.RunAsync(ChildProcess.Resolve(options.Trainer, "Trainer", "uld-trainer"), arguments, files.TrainerLog,
-                started: p => store.Update(request.Id, r => r with { TrainerPid = p }),
-                onLine: line =>
-                {
-                    if (Percent().Match(line) is not { Success: true } m || clock.GetUtcNow() - lastReport < ProgressInterval) return;
-                    lastReport = clock.GetUtcNow();
-                    var percent = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-                    store.Update(request.Id, r => r with { Progress = Math.Max(r.Progress, percent) });
-                },
-                cancellationToken);
-            store.Update(request.Id, r => r with { TrainerPid = null });
+            var exit = await TrainOnceAsync(request, d, files, cancellationToken);
+            if (exit.ExitCode == CliErrors.Defect && attempt < options.TrainingRetries)
+            {
+                store.Update(request.Id, r => r, $"uld-trainer failed ({exit.Reason}); training again from its last checkpoint", recordUnchangedState: true);
+                continue;
+            }
             if (exit.ExitCode != 0) throw new StepFailedException($"training failed (uld-trainer exit {exit.ExitCode}): {exit.Reason}");
             if (!IsTrained(files.Assistant)) throw new StepFailedException($"training ended without an assistant: {exit.Reason}");
         }
         return Describe(files.Assistant);
+    }
+
+    private async Task<ChildExit> TrainOnceAsync(RequestRecord request, ForgetDeploymentOptions d, RequestFiles files, CancellationToken cancellationToken)
+    {
+        var forget = d.Combination == Combination.Union ? WriteUnion(request, files) : files.Forget;
+        var retain = request.Retain is not null ? files.Retain : d.RetainFile;
+        List<string> arguments =
+        [
+            "unlearn", "--method", "uld", "--base", d.TargetModel, "--forget-file", forget,
+            .. retain is null ? Array.Empty<string>() : ["--retain-file", retain],
+            "--holdout-file", d.HoldoutFile, "-o", files.Assistant,
+            "--checkpoint-every", options.CheckpointEvery.ToString(CultureInfo.InvariantCulture), .. d.TrainArguments,
+        ];
+        var resume = Directory.Exists(files.Assistant + ".checkpoint");
+        if (resume) arguments.Add("--resume");
+        store.Update(request.Id, r => r with { TrainArguments = arguments, Resumed = resume });
+        var lastReport = DateTimeOffset.MinValue;
+        var exit = await ChildProcess.RunAsync(ChildProcess.Resolve(options.Trainer, "Trainer", "uld-trainer"), arguments, files.TrainerLog,
+            started: p => store.Update(request.Id, r => r with { TrainerPid = p }),
+            onLine: line =>
+            {
+                if (Percent().Match(line) is not { Success: true } m || clock.GetUtcNow() - lastReport < ProgressInterval) return;
+                lastReport = clock.GetUtcNow();
+                var percent = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+                store.Update(request.Id, r => r with { Progress = Math.Max(r.Progress, percent) });
+            },
+            cancellationToken);
+        store.Update(request.Id, r => r with { TrainerPid = null });
+        return exit;
     }
 
     private static bool IsTrained(string dir) => File.Exists(Path.Combine(dir, ModelManifest.FileName));
