@@ -1,54 +1,88 @@
-# Multi-stage build of the UldServer services on the official Ubuntu 24.04-based .NET 10 images.
-# Ubuntu 24.04's libstdc++ already has what TorchSharp needs, so no native fix runs in these images.
-#   docker build --target logitserver -t uldserver/logitserver .
-#   docker build --target gateway     -t uldserver/gateway .
-#   docker build --target trainer     -t uldserver/trainer .
-#   docker build --target logitserver-gpu -t uldserver/logitserver-gpu .   (ONNX Runtime's CUDA provider; run with --gpus all
-#                                     and "ExecutionProvider": "cuda" on the deployments that should use it)
-FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
+# syntax=docker/dockerfile:1
+# The UldServer services on the official Ubuntu 24.04-based .NET 10 images (CPU). The GPU LogitServer is Dockerfile.gpu.
+#   docker build -t uldserver/logitserver .                       (the last stage: LogitServer with the default models)
+#   docker build --target gateway -t uldserver/gateway .
+#   docker build --target trainer -t uldserver/trainer .
+#   docker run -p 8080:8080 uldserver/logitserver                  (serves models/deployments.json)
+#
+# Stage order matters for the classic builder (also compose v1's default), which builds every stage above the target:
+# gateway first, then trainer, then the LogitServer last, so `--target gateway` builds the gateway alone and a plain
+# `docker build .` ends at the LogitServer. Each app restores in its own layer from its project files only, so a
+# source change re-runs the publish, not the package download, and no app restores another app's packages.
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS gateway-build
 WORKDIR /src
-COPY Directory.Build.props Directory.Packages.props UldServer.sln ./
-COPY src/ src/
-RUN dotnet publish src/apps/LogitServer/Uld.LogitServer.csproj -c Release -o /out/logitserver \
- && dotnet publish src/apps/Gateway/Uld.Gateway.csproj -c Release -o /out/gateway \
- && dotnet publish src/apps/Trainer/Uld.Trainer.csproj -c Release -o /out/trainer
-
-FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS logitserver
-WORKDIR /app
-COPY --from=build /out/logitserver .
-COPY models/ /models/
-ENV ASPNETCORE_URLS=http://+:8080
-EXPOSE 8080
-ENTRYPOINT ["dotnet", "uld-logitserver.dll"]
-
-# The LogitServer built against Microsoft.ML.OnnxRuntime.Gpu.Linux (-p:UldGpu=true), on an NVIDIA CUDA runtime
-# image: ONNX Runtime 1.31's CUDA provider loads CUDA 13 (cuBLAS, cuFFT, cuRAND) and cuDNN 9 from the image, the
-# driver comes from the host through the NVIDIA container toolkit. The .NET runtime is copied from the official image.
-FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build-gpu
-WORKDIR /src
-COPY Directory.Build.props Directory.Packages.props UldServer.sln ./
-COPY src/ src/
-RUN dotnet publish src/apps/LogitServer/Uld.LogitServer.csproj -c Release -p:UldGpu=true -o /out/logitserver-gpu
-
-FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04 AS logitserver-gpu
-COPY --from=mcr.microsoft.com/dotnet/aspnet:10.0-noble /usr/share/dotnet /usr/share/dotnet
-RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet \
- && apt-get update && apt-get install -y --no-install-recommends ca-certificates libssl3t64 zlib1g && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY --from=build-gpu /out/logitserver-gpu .
-COPY models/ /models/
-ENV ASPNETCORE_URLS=http://+:8080 LogitServer__ExecutionProvider=cuda
-EXPOSE 8080
-ENTRYPOINT ["dotnet", "uld-logitserver.dll"]
+COPY Directory.Build.props Directory.Packages.props ./
+COPY src/libs/Uld.Contracts/Uld.Contracts.csproj src/libs/Uld.Contracts/
+COPY src/libs/Uld.Web/Uld.Web.csproj src/libs/Uld.Web/
+COPY src/apps/Gateway/Uld.Gateway.csproj src/apps/Gateway/
+RUN dotnet restore src/apps/Gateway/Uld.Gateway.csproj
+COPY src/libs/Uld.Contracts/ src/libs/Uld.Contracts/
+COPY src/libs/Uld.Web/ src/libs/Uld.Web/
+COPY src/apps/Gateway/ src/apps/Gateway/
+RUN dotnet publish src/apps/Gateway/Uld.Gateway.csproj -c Release --no-restore -o /out
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS gateway
 WORKDIR /app
-COPY --from=build /out/gateway .
-ENV ASPNETCORE_URLS=http://+:8080
-EXPOSE 8080
+COPY --from=gateway-build /out .
+# The base image listens on 8080 (ASPNETCORE_HTTP_PORTS); metrics go to their own port, kept off the published one.
+ENV Metrics__Port=9090
+EXPOSE 8080 9090
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["dotnet", "uld-gateway.dll", "health"]
 ENTRYPOINT ["dotnet", "uld-gateway.dll"]
 
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS trainer-build
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props ./
+COPY src/libs/Uld.Contracts/Uld.Contracts.csproj src/libs/Uld.Contracts/
+COPY src/libs/Uld.Tokenization/Uld.Tokenization.csproj src/libs/Uld.Tokenization/
+COPY src/libs/Uld.Evaluation/Uld.Evaluation.csproj src/libs/Uld.Evaluation/
+COPY src/libs/Uld.Cli/Uld.Cli.csproj src/libs/Uld.Cli/
+COPY src/libs/Uld.Inference/Uld.Inference.csproj src/libs/Uld.Inference/
+COPY src/apps/Trainer/Uld.Trainer.csproj src/apps/Trainer/
+RUN dotnet restore src/apps/Trainer/Uld.Trainer.csproj
+COPY src/libs/Uld.Contracts/ src/libs/Uld.Contracts/
+COPY src/libs/Uld.Tokenization/ src/libs/Uld.Tokenization/
+COPY src/libs/Uld.Evaluation/ src/libs/Uld.Evaluation/
+COPY src/libs/Uld.Cli/ src/libs/Uld.Cli/
+COPY src/libs/Uld.Inference/ src/libs/Uld.Inference/
+COPY src/apps/Trainer/ src/apps/Trainer/
+RUN dotnet publish src/apps/Trainer/Uld.Trainer.csproj -c Release --no-restore -o /out
+
 FROM mcr.microsoft.com/dotnet/runtime:10.0-noble AS trainer
+# TorchSharp's and ONNX Runtime's native code links the GNU C++ runtime, which the .NET base images no longer carry.
+RUN apt-get update && apt-get install -y --no-install-recommends libstdc++6 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY --from=build /out/trainer .
+COPY --from=trainer-build /out .
 ENTRYPOINT ["dotnet", "uld-trainer.dll"]
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS logitserver-build
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props ./
+COPY src/libs/Uld.Contracts/Uld.Contracts.csproj src/libs/Uld.Contracts/
+COPY src/libs/Uld.Tokenization/Uld.Tokenization.csproj src/libs/Uld.Tokenization/
+COPY src/libs/Uld.Inference/Uld.Inference.csproj src/libs/Uld.Inference/
+COPY src/libs/Uld.Web/Uld.Web.csproj src/libs/Uld.Web/
+COPY src/apps/LogitServer/Uld.LogitServer.csproj src/apps/LogitServer/
+RUN dotnet restore src/apps/LogitServer/Uld.LogitServer.csproj
+COPY src/libs/Uld.Contracts/ src/libs/Uld.Contracts/
+COPY src/libs/Uld.Tokenization/ src/libs/Uld.Tokenization/
+COPY src/libs/Uld.Inference/ src/libs/Uld.Inference/
+COPY src/libs/Uld.Web/ src/libs/Uld.Web/
+COPY src/apps/LogitServer/ src/apps/LogitServer/
+RUN dotnet publish src/apps/LogitServer/Uld.LogitServer.csproj -c Release --no-restore -o /out
+
+# Last stage, so the default target: the LogitServer serving the default models. models/deployments.json names its
+# directories relative to the working directory (models/tofu-mini-target, …), so they live under /app/models.
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS logitserver
+RUN apt-get update && apt-get install -y --no-install-recommends libstdc++6 && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=logitserver-build /out .
+COPY models/ /app/models/
+ENV Metrics__Port=9090
+EXPOSE 8080 9090
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["dotnet", "uld-logitserver.dll", "health"]
+ENTRYPOINT ["dotnet", "uld-logitserver.dll"]
+# Another deployment file: docker run … uldserver/logitserver --config /config/deployments.json (paths in it are
+# relative to /app, or absolute).
+CMD ["--config", "models/deployments.json"]

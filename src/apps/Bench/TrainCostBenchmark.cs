@@ -61,7 +61,8 @@ public static class TrainCostBenchmark
                     var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "manifest.json")))!["metrics"]!;
                     rows.Add(row with
                     {
-                        TrainableParameters = metrics["trainable_parameters"]!.GetValue<long>(), Steps = metrics["steps"]!.GetValue<int>(),
+                        // What the run did, as its manifest records it (the trainer may run more epochs than asked).
+                        TrainableParameters = metrics["trainable_parameters"]!.GetValue<long>(), Steps = metrics["steps"]!.GetValue<int>(), Epochs = metrics["epochs"]!.GetValue<int>(),
                         Seconds = metrics["train_seconds"]!.GetValue<double>(), TrainPeakMib = metrics["train_peak_rss_mib"]?.GetValue<long>(), ProcessPeakBytes = run.PeakBytes,
                     });
                     Directory.Delete(output, recursive: true); // a 1B run writes GBs; only its manifest was needed

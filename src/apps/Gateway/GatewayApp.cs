@@ -2,7 +2,9 @@ using Microsoft.Extensions.Options;
 using Prometheus;
 using Uld.Contracts.OpenAi;
 using Uld.Gateway.Api;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Uld.Gateway.Configuration;
+using Uld.Gateway.Discovery;
 using Uld.Gateway.Policy;
 using Uld.Gateway.Resilience;
 using Uld.Gateway.Routing;
@@ -10,6 +12,7 @@ using Uld.Gateway.Security;
 using Uld.Web;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.ServiceDiscovery;
 
 namespace Uld.Gateway;
 
@@ -43,11 +46,15 @@ public static class GatewayApp
         builder.Services.AddSingleton<ReplicaCircuitBreakers>();
         builder.Services.AddSingleton<ReplicaClient>();
         builder.Services.AddHttpClient(ReplicaClient.HttpClientName, c => c.Timeout = options.ActivityTimeout)
+            .AddHttpMessageHandler(() => new DrainingReplicaHandler())
             .AddHttpMessageHandler(sp => new ReplicaCircuitBreakerHandler(sp.GetRequiredService<ReplicaCircuitBreakers>()));
         builder.Services.AddHttpClient(DeploymentPolicyRegistry.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton<IForwarderHttpClientFactory, ResilientForwarderHttpClientFactory>();
         builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters);
+        builder.Services.TryAddSingleton<IReplicaAddressResolver, DnsReplicaAddressResolver>(); // tests register theirs first
+        builder.Services.AddSingleton<IDestinationResolver, ReplicaServiceResolver>();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.AddMetricsPort();
 
         var app = builder.Build();
         app.UseMiddleware<OpenAiErrorMiddleware>();
@@ -58,7 +65,7 @@ public static class GatewayApp
         app.UseMiddleware<AdmissionMiddleware>();
 
         app.MapGet(GatewayRoutes.Health.Path, HealthEndpoint.Handle);
-        app.MapMetrics(GatewayRoutes.Metrics.Path);
+        app.MapMetricsUnlessSeparate(); // with Metrics:Port set, /metrics here is a 404 like any unmapped path
         app.MapGet(GatewayRoutes.Models.Path, ModelsEndpoint.Handle);
         app.MapPost(GatewayRoutes.Compare.Path, CompareEndpoint.HandleAsync);
         app.MapReverseProxy(proxy =>

@@ -15,6 +15,9 @@ public static class GatewayLogging
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:Yarp"] = "Warning",
+        // A failed active probe is logged by YARP with its exception's stack trace, every probe, for every replica that is
+        // down (or still starting); DeploymentPolicyRegistry says the same once per outage, in one line.
+        ["Logging:LogLevel:Yarp.ReverseProxy.Health"] = "Error",
         ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
     };
 

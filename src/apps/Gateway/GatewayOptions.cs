@@ -5,6 +5,12 @@ public sealed class ClusterOptions
 {
     /// <summary>Replica base addresses, e.g. http://10.0.0.5:8080.</summary>
     public List<string> Replicas { get; set; } = [];
+    /// <summary>
+    /// Instead of <see cref="Replicas"/>: one URL whose host name resolves to every replica, e.g. a Kubernetes headless
+    /// Service (http://uld-logitserver-replicas:8080); each resolved address is a replica on the URL's scheme and port,
+    /// re-resolved every <see cref="GatewayOptions.DnsRefreshInterval"/>.
+    /// </summary>
+    public string? ReplicaService { get; set; }
     /// <summary>Deployment names (client-facing <c>model</c>) these replicas serve.</summary>
     public List<string> Models { get; set; } = [];
 }
@@ -58,4 +64,6 @@ public sealed class GatewayOptions
     public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromMinutes(10);
     /// <summary>How often replicas are probed (/health) and their deployments' α policies re-read (/v1/models).</summary>
     public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>How often the clusters' <see cref="ClusterOptions.ReplicaService"/> names are resolved again.</summary>
+    public TimeSpan DnsRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Options;
 using Uld.Gateway;
+using Uld.Web;
+
+if (HealthCommand.TryRun(args) is { } health) return health;
 
 try
 {

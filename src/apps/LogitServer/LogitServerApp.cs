@@ -5,6 +5,7 @@ using Uld.LogitServer.Admission;
 using Uld.LogitServer.Api;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
+using Uld.LogitServer.Lifecycle;
 using Uld.Web;
 
 namespace Uld.LogitServer;
@@ -30,18 +31,24 @@ public static class LogitServerApp
             .Bind(builder.Configuration.GetSection(LogitServerOptions.Section), binder => binder.ErrorOnUnknownConfiguration = true)
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<LogitServerOptions>, LogitServerOptionsValidator>();
+        // What the admin API changed last time applies over the configured deployments before they are checked and loaded.
+        builder.Services.AddSingleton<RuntimeDeploymentsFile>();
+        builder.Services.AddSingleton<IPostConfigureOptions<LogitServerOptions>>(sp => sp.GetRequiredService<RuntimeDeploymentsFile>());
         builder.Services.AddSingleton(sp => ThreadingPlan.For(sp.GetRequiredService<IOptions<LogitServerOptions>>().Value, Environment.ProcessorCount));
         builder.Services.AddSingleton<DeploymentRegistry>();
-        builder.Services.AddSingleton<SchedulerPool>();
         builder.Services.AddSingleton<RequestAdmission>();
         builder.Services.AddSingleton<CompletionLog>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<SchedulerPool>());
+        // Stopping drains every deployment's scheduler, so in-flight generations finish.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeploymentRegistry>());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         configure?.Invoke(builder);
+        builder.AddMetricsPort();
+        builder.AddGracefulDrain();
 
         var app = builder.Build();
         app.UseMiddleware<OpenAiErrorMiddleware>();
+        app.UseGracefulDrain();
         app.UseHttpMetrics();
 
         app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
@@ -50,14 +57,15 @@ public static class LogitServerApp
         app.MapPost("/detokenize", TokenizeEndpoint.DetokenizeAsync);
         app.MapGet("/v1/models", ModelsEndpoint.List);
         app.MapGet("/health", (DeploymentRegistry registry) => Results.Json(new { status = "ok", deployments = registry.All.Select(d => d.Name) }));
-        app.MapMetrics("/metrics");
+        app.MapMetricsUnlessSeparate();
         app.MapFallback(context => OpenAiErrorMiddleware.WriteAsync(context,
             new OpenAiException(404, $"Unknown path {context.Request.Method} {context.Request.Path}.", "invalid_request_error", null, "unknown_url")));
 
         // Check the settings and load the deployments now, so that a bad configuration fails start-up, not the first request.
+        LogitServerOptions options;
         try
         {
-            _ = app.Services.GetRequiredService<IOptions<LogitServerOptions>>().Value;
+            options = app.Services.GetRequiredService<IOptions<LogitServerOptions>>().Value;
         }
         catch (OptionsValidationException e)
         {
@@ -71,7 +79,9 @@ public static class LogitServerApp
                 ? $"unknown setting {key}: no such option (check its spelling and nesting)."
                 : $"{LogitServerOptions.Section} configuration: {BindingProblem(e)}", e);
         }
-        app.Services.GetRequiredService<SchedulerPool>();
+        app.Services.GetRequiredService<DeploymentRegistry>();
+        // Only with an admin key: without one the routes do not exist (404), not merely refuse.
+        AdminEndpoints.Map(app, options);
         return app;
     }
 

@@ -10,9 +10,10 @@ namespace Uld.Web;
 public static class LoopbackHost
 {
     public static async Task<(WebApplication App, Uri Address)> StartAsync(
-        Func<string[], Action<WebApplicationBuilder>, WebApplication> build, IDictionary<string, string?> settings, int port = 0)
+        Func<string[], Action<WebApplicationBuilder>, WebApplication> build, IDictionary<string, string?> settings, int port = 0, string host = "127.0.0.1")
     {
-        var app = build(["--urls", $"http://127.0.0.1:{port}"], builder =>
+        // Any 127.x.y.z is loopback on Linux: replicas on 127.0.0.1 and 127.0.0.2 can share a port, as pods behind one name do.
+        var app = build(["--urls", $"http://{host}:{port}"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -43,6 +43,58 @@ public sealed class GatewayLoggingTests(ServerFixture fixture)
         Assert.All(lines, line => Assert.DoesNotContain(GatewayStack.TeamKey, line));
     }
 
+    [Fact]
+    public async Task A_replica_that_does_not_answer_is_one_warning_line_per_outage_without_a_stack_trace()
+    {
+        var capture = new EverythingLoggerProvider();
+        var down = new Uri($"http://127.0.0.1:{Containers.HealthCommandTests.FreePort()}/");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Gateway:Clusters:local:Models:0"] = "stories",
+            ["Gateway:Clusters:local:Replicas:0"] = down.ToString(),
+            ["Gateway:RequireApiKey"] = "false",
+            ["Gateway:HealthCheckInterval"] = "00:00:00.2",
+        };
+        var (gateway, _) = await LoopbackHost.StartAsync((args, configure) => GatewayApp.Build(args, builder =>
+        {
+            configure(builder);
+            builder.Logging.AddProvider(capture);
+        }), settings);
+        await using (gateway)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2)); // about ten probes and listings of the dead replica
+            await gateway.StopAsync();
+        }
+        var entries = capture.Entries.Where(e => e.Level >= LogLevel.Warning).ToList();
+        var outage = Assert.Single(entries, e => e.Message.Contains("does not answer", StringComparison.Ordinal));
+        Assert.Contains(down.ToString(), outage.Message);
+        Assert.DoesNotContain('\n', outage.Message);
+        Assert.All(entries, e => Assert.True(e.Exception is null, $"{e.Category} logged an exception: {e.Message}"));
+    }
+
+    /// <summary>Every entry any category logs at the levels the gateway's own filters let through.</summary>
+    private sealed class EverythingLoggerProvider : ILoggerProvider
+    {
+        public sealed record Entry(string Category, LogLevel Level, string Message, Exception? Exception);
+
+        public ConcurrentQueue<Entry> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(EverythingLoggerProvider provider, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                provider.Entries.Enqueue(new Entry(category, logLevel, formatter(state, exception), exception));
+        }
+    }
+
     private sealed class CapturingLoggerProvider : ILoggerProvider
     {
         public ConcurrentQueue<string> Messages { get; } = new();

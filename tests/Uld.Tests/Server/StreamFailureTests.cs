@@ -26,10 +26,10 @@ public sealed class StreamFailureTests(ServerFixture fixture)
     public async Task A_choice_failing_mid_way_ends_the_stream_with_one_error_and_one_done(bool includeUsage)
     {
         var services = fixture.Server.App.Services;
-        var deployment = services.GetRequiredService<DeploymentRegistry>().Resolve("stories");
+        using var lease = services.GetRequiredService<DeploymentRegistry>().Acquire("stories");
         var request = new AdmittedRequest
         {
-            Deployment = deployment, Scheduler = services.GetRequiredService<SchedulerPool>().For(deployment), Prompt = [1, 403],
+            Deployment = lease.Deployment, Scheduler = lease.Scheduler, Prompt = [1, 403],
             N = 3, MaxTokens = 10, Stop = [], Sampling = new SamplingParameters(SamplingSettings.Greedy, 0, 0, 0), Stream = true, IncludeUsage = includeUsage,
         };
         var sequences = Enumerable.Range(0, 3).Select(_ => new Sequence(request.Prompt, request.Sampling, request.MaxTokens)).ToList();

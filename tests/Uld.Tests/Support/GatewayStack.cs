@@ -130,9 +130,12 @@ public sealed class GatewayStack : IAsyncDisposable
     }
 
     /// <summary>The gateway refuses a deployment until its replicas' policy is read: wait for that (or for a conflict).</summary>
-    private async Task WaitUntilPoliciesAreReadAsync()
+    private Task WaitUntilPoliciesAreReadAsync() => WaitUntilPoliciesAreReadAsync(Address);
+
+    /// <summary>Waits until the gateway at <paramref name="gateway"/> knows the policy of every deployment of stories-pool.</summary>
+    public static async Task WaitUntilPoliciesAreReadAsync(Uri gateway)
     {
-        using var client = Client(null);
+        using var client = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(2) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (DateTime.UtcNow < deadline)
         {

@@ -19,13 +19,15 @@ public sealed class LogitServerHost : IAsyncDisposable
     }
 
     /// <param name="configure">Extra set-up of the replica's builder (e.g. a <see cref="ReplicaRecorder"/>).</param>
-    public static async Task<LogitServerHost> StartAsync(IDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="host">the loopback address to listen on (127.0.0.2 and others are loopback too)</param>
+    public static async Task<LogitServerHost> StartAsync(IDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null,
+        string host = "127.0.0.1", int port = 0)
     {
         var (app, address) = await LoopbackHost.StartAsync((args, configureHost) => LogitServerApp.Build(args, builder =>
         {
             configureHost(builder);
             configure?.Invoke(builder);
-        }), settings);
+        }), settings, port, host);
         return new LogitServerHost(app, address);
     }
 

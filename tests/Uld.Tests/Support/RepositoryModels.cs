@@ -14,6 +14,9 @@ public static class RepositoryModels
     /// <summary>The ULD assistant of <see cref="Target"/> (forget4).</summary>
     public static string UldAssistant => Require("tofu-mini-uld");
 
+    /// <summary><see cref="Target"/> unlearned on forget4 by NPO+GD: the same shape and tokenizer, other weights.</summary>
+    public static string NpoGd => Require("tofu-mini-npo-gd");
+
     /// <summary>
     /// LogitServer settings of models/deployments.json as quickstart.sh serves it: its relative model paths are relative
     /// to the repository root, where quickstart.sh runs.

@@ -7,7 +7,7 @@ using Uld.Tests.Support;
 
 namespace Uld.Tests.Training;
 
-/// <summary>Byte-level BPE trained on TOFU text, loaded through Microsoft.ML.Tokenizers.</summary>
+/// <summary>Byte-level BPE trained on TOFU text, loaded through the project's tokenizer (Uld.Tokenization).</summary>
 public sealed class ByteLevelBpeTests
 {
     private static IEnumerable<string> TofuTexts() => File.ReadLines(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu", "full.json")))

@@ -104,7 +104,7 @@ public sealed class SeedMethodTests(SeedMethodTests.TrainedTarget trained) : ICl
     public void Rmu_steers_forget_representations_towards_c_u_keeps_retain_ones_and_trains_only_the_chosen_mlps()
     {
         // RMU's own learning rate: it moves representations, which the baselines' micro-split rate barely does in 12 steps.
-        var options = new GradientOptions { Training = GradientUnlearnerTests.Constant(epochs: 4) with { LearningRate = GradientOptions.RmuLearningRate } };
+        var options = new GradientOptions { Training = GradientUnlearnerTests.Constant(epochs: 4) with { LearningRate = Uld.Trainer.Unlearning.Methods.Rmu.LearningRate } };
         var layer = RmuObjective.DefaultLayer(_target.Config.NumHiddenLayers);
         Assert.Equal(1, layer); // two layers: steer after the first, train its MLP only
         var c = options.RmuSteering * RmuObjective.MeanNorm(_target, _forget, _micro.Pad, layer);

@@ -138,7 +138,7 @@ public static class ForgetRequestsBenchmark
 
     private static JsonNode Evaluate(ForgetRequestsOptions o, Uri server, string forget, RequestData data, string output, params string[] deployments)
     {
-        var args = new List<string>();
+        var args = new List<string> { "corpus" };
         foreach (var d in deployments) args.AddRange(["-m", d]);
         args.AddRange(["--forget", forget, "--retain", data.RetainEval, "--holdout", data.Holdout, "--url", server.ToString().TrimEnd('/'), "-o", output]);
         ChildCommand.Run(o.EvalDll!, args);

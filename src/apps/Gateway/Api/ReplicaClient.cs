@@ -1,5 +1,6 @@
 using System.Net.Http;
 using Polly.CircuitBreaker;
+using Uld.Gateway.Resilience;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 
@@ -8,7 +9,7 @@ namespace Uld.Gateway.Api;
 /// <summary>
 /// Requests the gateway itself sends to replicas (compare's fan-outs), with YARP's view of replica health and the
 /// same per-replica circuit breakers as forwarded requests. Like the forwarder, a request is re-sent to another replica
-/// only when it never reached the first (connection refused or circuit open).
+/// only when it never reached the first (connection refused, circuit open, or a draining replica's refusal).
 /// </summary>
 public sealed class ReplicaClient(IProxyStateLookup proxyState, IHttpClientFactory httpClients)
 {
@@ -31,7 +32,7 @@ public sealed class ReplicaClient(IProxyStateLookup proxyState, IHttpClientFacto
                 using var body = content();
                 return await http.PostAsync(new Uri(new Uri(replica.Model.Config.Address), path), body, cancellationToken);
             }
-            catch (Exception e) when (e is BrokenCircuitException or HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
+            catch (Exception e) when (e is BrokenCircuitException or ReplicaDrainingException or HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
             {
                 // Not one byte reached that replica: the next one gets the request.
             }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Uld.Web;
 
 namespace Uld.Gateway.Configuration;
 
@@ -28,12 +29,16 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (o.MaxRequestBodyBytes <= 0) yield return $"{g}:MaxRequestBodyBytes must be positive";
         if (o.ActivityTimeout <= TimeSpan.Zero) yield return $"{g}:ActivityTimeout must be positive";
         if (o.HealthCheckInterval <= TimeSpan.Zero) yield return $"{g}:HealthCheckInterval must be positive";
+        if (o.DnsRefreshInterval <= TimeSpan.Zero) yield return $"{g}:DnsRefreshInterval must be positive";
 
         var clusterByModel = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (id, cluster) in o.Clusters)
         {
             var at = $"{g}:Clusters:{id}";
-            if (cluster.Replicas.Count == 0) yield return $"{at}:Replicas is empty";
+            if (cluster.Replicas.Count == 0 && cluster.ReplicaService is null) yield return $"{at}: neither Replicas nor ReplicaService is set; configure one";
+            if (cluster.Replicas.Count > 0 && cluster.ReplicaService is not null) yield return $"{at}: both Replicas and ReplicaService are set; configure one";
+            if (cluster.ReplicaService is { } service && !IsServiceUrl(service))
+                yield return $"{at}:ReplicaService: '{service}' is not an http(s) URL of a host name and port (e.g. http://uld-logitserver-replicas:8080)";
             if (cluster.Models.Count == 0) yield return $"{at}:Models is empty";
             foreach (var replica in cluster.Replicas)
             {
@@ -70,7 +75,7 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             var key = o.ApiKeys[i];
             var at = $"{g}:ApiKeys:{i}";
             if (string.IsNullOrWhiteSpace(key.Name)) yield return $"{at}:Name is empty";
-            if (key.Sha256.Length != 64 || !key.Sha256.All(Uri.IsHexDigit)) yield return $"{at}:Sha256 must be 64 hex digits (the hash of the key, never the key)";
+            if (!KeyHash.IsSha256Hex(key.Sha256)) yield return $"{at}:Sha256 must be 64 hex digits (the hash of the key, never the key)";
             if (key.RequestsPerMinute <= 0) yield return $"{at}:RequestsPerMinute must be positive (got {key.RequestsPerMinute})";
             if (key.AlphaMin is { } min && (!double.IsFinite(min) || min < 0)) yield return $"{at}:AlphaMin must be a finite number ≥ 0";
             if (key.AlphaMax is { } max && (!double.IsFinite(max) || max < 0)) yield return $"{at}:AlphaMax must be a finite number ≥ 0";
@@ -82,6 +87,11 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             }
         }
     }
+
+    /// <summary>http(s)://host[:port][/], nothing else: each resolved address replaces the host, the rest is kept as is.</summary>
+    private static bool IsServiceUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+        && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
 
     private static IEnumerable<string> Duplicates(IEnumerable<string> values, StringComparer comparer) =>
         values.GroupBy(v => v, comparer).Where(group => group.Count() > 1).Select(group => group.Key);

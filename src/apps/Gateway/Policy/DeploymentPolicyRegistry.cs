@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Uld.Contracts.OpenAi;
+using Yarp.ReverseProxy;
 
 namespace Uld.Gateway.Policy;
 
@@ -10,13 +11,14 @@ namespace Uld.Gateway.Policy;
 public enum PolicyState { Known, Unknown, Conflict }
 
 /// <summary>
-/// Reads every replica's <c>GET /v1/models</c> at start-up and then at the health-probe interval, and keeps, per
+/// Reads every replica's (YARP's destinations of the cluster) <c>GET /v1/models</c> at start-up and then at the health-probe interval, and keeps, per
 /// replica, the α policy and model card of each deployment its cluster routes. A deployment's policy is known only when
 /// every replica that answered lists it with the same policy; otherwise requests for it are refused (fail closed).
 /// A replica that stops answering drops out until it answers again. The first read happens before the gateway listens
 /// (at most the 2 s listing timeout when a replica is down).
 /// </summary>
-public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, IHttpClientFactory httpClients, ILogger<DeploymentPolicyRegistry> logger)
+public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, IProxyStateLookup proxyState, IHttpClientFactory httpClients,
+    ILogger<DeploymentPolicyRegistry> logger)
     : BackgroundService
 {
     public const string HttpClientName = "replica-listings";
@@ -25,6 +27,9 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
 
     /// <summary>Per cluster, per replica address: the deployments that replica listed (by name).</summary>
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, IReadOnlyDictionary<string, Listing>>> _listings = new();
+
+    /// <summary>Replicas whose last listing failed, so that each outage is logged once, as one line, not per probe.</summary>
+    private readonly ConcurrentDictionary<string, bool> _unreachable = new();
 
     /// <summary>The policy of <paramref name="deployment"/> or an OpenAI 503 saying why it cannot be trusted now.</summary>
     public DeploymentPolicy Resolve(string cluster, string deployment)
@@ -67,7 +72,23 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
     }
 
     private Task RefreshAllAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(options.Value.Clusters.SelectMany(c => c.Value.Replicas.Select(r => RefreshAsync(c.Key, c.Value, r, cancellationToken))));
+        Task.WhenAll(options.Value.Clusters.SelectMany(c => CurrentReplicas(c.Key).Select(r => RefreshAsync(c.Key, c.Value, r, cancellationToken))));
+
+    /// <summary>
+    /// The cluster's replicas as YARP has them now (listed, or resolved from a replica service); a replica that left
+    /// the pool (its address no longer resolves) stops vouching for any policy.
+    /// </summary>
+    private IReadOnlyList<string> CurrentReplicas(string clusterId)
+    {
+        var current = proxyState.TryGetCluster(clusterId, out var cluster)
+            ? cluster.Destinations.Values.Select(d => d.Model.Config.Address).ToList()
+            : [];
+        if (_listings.TryGetValue(clusterId, out var listed))
+        {
+            foreach (var gone in listed.Keys.Except(current, StringComparer.Ordinal)) listed.TryRemove(gone, out _);
+        }
+        return current;
+    }
 
     private async Task RefreshAsync(string clusterId, ClusterOptions cluster, string replica, CancellationToken cancellationToken)
     {
@@ -82,6 +103,7 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
                 .Select(card => new Listing(card["id"]!.GetValue<string>(), DeploymentPolicy.FromCard(card), card))
                 .GroupBy(l => l.Model)
                 .ToDictionary(g => g.Key, g => g.Count() == 1 ? g.First() : g.First() with { Policy = null }); // listed twice: not trusted
+            if (_unreachable.TryRemove(replica, out _)) logger.LogInformation("Replica {Replica} of cluster {Cluster} answers again", replica, clusterId);
             if (replicas.TryGetValue(replica, out var previous) && SamePolicies(previous, listings)) return;
             replicas[replica] = listings;
             foreach (var model in cluster.Models)
@@ -94,6 +116,9 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
         {
             // Unreachable or answering nonsense: its (possibly changed) policy is unknown, so it no longer vouches for any.
             replicas.TryRemove(replica, out _);
+            if (_unreachable.TryAdd(replica, true))
+                logger.LogWarning("Replica {Replica} of cluster {Cluster} does not answer /v1/models ({Reason}); it serves nothing until it does", replica, clusterId,
+                    e.Message.ReplaceLineEndings(" "));
         }
     }
 

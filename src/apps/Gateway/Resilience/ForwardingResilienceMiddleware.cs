@@ -9,7 +9,7 @@ namespace Uld.Gateway.Resilience;
 
 /// <summary>
 /// The proxy-pipeline step around load balancing and forwarding. A request whose connection to a replica could not
-/// be opened (or whose replica's circuit is open) never reached it, so it is sent to another healthy replica; any
+/// be opened (or whose replica's circuit is open, or which a draining replica refused) never reached generation, so it is sent to another healthy replica; any
 /// other failure is reported, never silently retried, because the replica may already be generating. Failures become
 /// OpenAI-shaped 502/503/504 errors, or, inside a started SSE stream, an error event followed by [DONE].
 /// </summary>
@@ -57,11 +57,15 @@ public static class ForwardingResilienceMiddleware
         }
     }
 
-    /// <summary>Connection refused, or the replica's circuit is open: not one byte of the request was sent.</summary>
+    /// <summary>
+    /// Connection refused, or the replica's circuit is open: not one byte of the request was sent. Or the replica is
+    /// draining: it refused the request before admitting it.
+    /// </summary>
     private static bool NeverReachedReplica(IForwarderErrorFeature error) =>
         error.Error is ForwarderError.Request or ForwarderError.NoAvailableDestinations
         && error.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } or BrokenCircuitException
-            or HttpRequestException { InnerException: BrokenCircuitException };
+            or HttpRequestException { InnerException: BrokenCircuitException } or ReplicaDrainingException
+            or HttpRequestException { InnerException: ReplicaDrainingException };
 
     private static async Task EndStartedResponseAsync(HttpContext context, StreamAbortGuard guard, IForwarderErrorFeature error)
     {
@@ -89,6 +93,8 @@ public static class ForwardingResilienceMiddleware
     {
         ForwarderError.NoAvailableDestinations => OpenAiException.Overloaded("No healthy replica is available for this model; retry shortly.", retryAfterSeconds: 2),
         ForwarderError.RequestTimedOut => new OpenAiException(504, "The replica did not answer in time.", "server_error", null, "upstream_timeout"),
+        _ when error.Exception is ReplicaDrainingException or HttpRequestException { InnerException: ReplicaDrainingException } =>
+            OpenAiException.Overloaded("Every replica for this model is shutting down; retry shortly.", retryAfterSeconds: 2),
         _ when error.Exception is BrokenCircuitException or HttpRequestException { InnerException: BrokenCircuitException } =>
             OpenAiException.Overloaded("Every replica for this model is failing; retry shortly.", retryAfterSeconds: 5),
         _ => new OpenAiException(502, $"The replica failed: {error.Error}.", "server_error", null, "bad_gateway"),

@@ -1,3 +1,4 @@
+using Uld.Gateway.Discovery;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
@@ -7,7 +8,7 @@ namespace Uld.Gateway.Routing;
 /// <summary>
 /// YARP routes and clusters from <see cref="GatewayOptions"/>: one route per forwarded entry of <see cref="GatewayRoutes"/>
 /// (exact canonical path and method; the cluster is chosen per request from the admitted body), one cluster per replica
-/// pool with power-of-two-choices balancing, active /health probes, passive failure tracking, and an activity timeout
+/// pool (listed replicas, or a replica service resolved by DNS) with power-of-two-choices balancing, active /health probes, passive failure tracking, and an activity timeout
 /// sized for long generations.
 /// </summary>
 public static class ProxyConfigFactory
@@ -36,8 +37,14 @@ public static class ProxyConfigFactory
                 },
             },
             HttpRequest = new ForwarderRequestConfig { ActivityTimeout = options.ActivityTimeout },
-            Destinations = kv.Value.Replicas.Select((address, i) => (address, i))
-                .ToDictionary(x => $"{kv.Key}-{x.i}", x => new DestinationConfig { Address = x.address }),
+            Destinations = kv.Value.ReplicaService is { } service
+                // One placeholder that Discovery/ReplicaServiceResolver expands into a destination per resolved address.
+                ? new Dictionary<string, DestinationConfig>
+                {
+                    [$"{kv.Key}-service"] = new() { Address = service, Metadata = new Dictionary<string, string> { [ReplicaServiceResolver.ServiceMetadata] = "true" } },
+                }
+                : kv.Value.Replicas.Select((address, i) => (address, i))
+                    .ToDictionary(x => $"{kv.Key}-{x.i}", x => new DestinationConfig { Address = x.address }),
         }).ToList();
 
         var routes = GatewayRoutes.Forwarded.Select(route => new RouteConfig

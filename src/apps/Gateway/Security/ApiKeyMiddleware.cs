@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Uld.Contracts.OpenAi;
 using Uld.Gateway.Routing;
+using Uld.Web;
 
 namespace Uld.Gateway.Security;
 
@@ -25,8 +26,8 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, Key
 
     private ApiKeyOptions Authenticate(string header)
     {
-        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-        if (!string.IsNullOrEmpty(presented))
+        var presented = KeyHash.BearerToken(header);
+        if (presented is not null)
             return keys.Find(presented) ?? throw new OpenAiException(401, "Incorrect API key provided.", "invalid_request_error", null, "invalid_api_key");
         if (!options.Value.RequireApiKey) return ApiKeyStore.Anonymous;
         throw new OpenAiException(401, "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", "invalid_request_error", null, "invalid_api_key");

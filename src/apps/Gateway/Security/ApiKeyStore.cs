@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
+using Uld.Web;
 
 namespace Uld.Gateway.Security;
 
@@ -13,7 +12,7 @@ public sealed class ApiKeyStore(IOptions<GatewayOptions> options)
     private readonly Dictionary<string, ApiKeyOptions> _byHash =
         options.Value.ApiKeys.ToDictionary(k => k.Sha256, StringComparer.OrdinalIgnoreCase);
 
-    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+    public static string Hash(string key) => KeyHash.Sha256Hex(key);
 
     public ApiKeyOptions? Find(string presentedKey) => _byHash.GetValueOrDefault(Hash(presentedKey));
 }

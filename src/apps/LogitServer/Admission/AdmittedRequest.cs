@@ -12,6 +12,11 @@ public sealed record AdmittedRequest
 {
     public required Deployment Deployment { get; init; }
     public required BatchScheduler Scheduler { get; init; }
+    /// <summary>
+    /// The hold on the deployment version this request was admitted to, given back when the response ends: the
+    /// version's scheduler and sessions outlive a replacement until then (docs/DESIGN.md, *Runtime deployments*).
+    /// </summary>
+    public DeploymentLease? Lease { get; init; }
     /// <summary>The model name as the client sent it (and gets it back).</summary>
     public string Model => Deployment.Name;
     public required IReadOnlyList<int> Prompt { get; init; }

@@ -12,9 +12,10 @@ namespace Uld.LogitServer.Admission;
 /// The one way into the engine for chat and text completions: the body is parsed once and strictly, the deployment
 /// resolved once, sampling settings and α/r checked against the deployment's policy, the prompt rendered and
 /// tokenized. Anything wrong is a 400 naming the field — a request that could lower α (or an offset deployment's β)
-/// below the floor is never served.
+/// below the floor is never served. An admitted request holds the deployment version it resolved until it ends
+/// (<see cref="AdmittedRequest.Lease"/>), so a replacement meanwhile never changes what serves it.
 /// </summary>
-public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool pool, IOptions<LogitServerOptions> options)
+public sealed class RequestAdmission(DeploymentRegistry registry, IOptions<LogitServerOptions> options)
 {
     /// <summary>OpenAI's default <c>max_tokens</c> for /v1/completions.</summary>
     public const int CompletionsDefaultMaxTokens = 16;
@@ -29,30 +30,57 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
     {
         var request = await JsonBody.ReadAsync<ChatCompletionRequest>(http, cancellationToken, Strict);
         var messages = PromptBuilder.Messages(request.Messages);
-        var deployment = Resolve(request, CompletionEndpoints.Chat);
-        if (request.TopLogprobs is not null && request.Logprobs != true)
-            throw OpenAiException.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
-        var logprobs = request.Logprobs == true;
-        return Admit(request, deployment, PromptBuilder.Chat(deployment, messages), promptText: null,
-            request.MaxCompletionTokens ?? request.MaxTokens, options.Value.DefaultMaxTokens, allowZeroTokens: false,
-            logprobs, logprobs ? request.TopLogprobs ?? 0 : 0, echo: false, contextToken: null);
+        return Holding(Resolve(request, CompletionEndpoints.Chat), lease =>
+        {
+            var deployment = lease.Deployment;
+            if (request.TopLogprobs is not null && request.Logprobs != true)
+                throw OpenAiException.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
+            var logprobs = request.Logprobs == true;
+            return Admit(request, lease, PromptBuilder.Chat(deployment, messages), promptText: null,
+                request.MaxCompletionTokens ?? request.MaxTokens, options.Value.DefaultMaxTokens, allowZeroTokens: false,
+                logprobs, logprobs ? request.TopLogprobs ?? 0 : 0, echo: false, contextToken: null);
+        });
     }
 
     public async Task<AdmittedRequest> AdmitCompletionAsync(HttpRequest http, CancellationToken cancellationToken)
     {
         var request = await JsonBody.ReadAsync<CompletionRequest>(http, cancellationToken, Strict);
-        var deployment = Resolve(request, CompletionEndpoints.Completions);
-        var (prompt, text) = PromptBuilder.Completion(deployment, request.Prompt);
-        var echo = request.Echo ?? false;
-        if (request.Stream == true && echo && request.Logprobs is not null)
-            throw OpenAiException.InvalidRequest("echo with logprobs is not supported when streaming.", "stream");
-        return Admit(request, deployment, prompt, text, request.MaxTokens ?? CompletionsDefaultMaxTokens, CompletionsDefaultMaxTokens,
-            allowZeroTokens: true, request.Logprobs is not null, request.Logprobs ?? 0, echo, contextToken: prompt[^1]);
+        return Holding(Resolve(request, CompletionEndpoints.Completions), lease =>
+        {
+            var (prompt, text) = PromptBuilder.Completion(lease.Deployment, request.Prompt);
+            var echo = request.Echo ?? false;
+            if (request.Stream == true && echo && request.Logprobs is not null)
+                throw OpenAiException.InvalidRequest("echo with logprobs is not supported when streaming.", "stream");
+            return Admit(request, lease, prompt, text, request.MaxTokens ?? CompletionsDefaultMaxTokens, CompletionsDefaultMaxTokens,
+                allowZeroTokens: true, request.Logprobs is not null, request.Logprobs ?? 0, echo, contextToken: prompt[^1]);
+        });
     }
 
-    private Deployment Resolve(CompletionRequestBase request, CompletionEndpoints endpoint)
+    /// <summary>Admits under <paramref name="lease"/>; a refused request gives its hold back at once.</summary>
+    private static T Holding<T>(DeploymentLease lease, Func<DeploymentLease, T> admit)
     {
-        var deployment = registry.Resolve(request.Model);
+        try
+        {
+            return admit(lease);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    private DeploymentLease Resolve(CompletionRequestBase request, CompletionEndpoints endpoint)
+    {
+        return Holding(registry.Acquire(request.Model), lease =>
+        {
+            CheckUnknownFields(request, endpoint);
+            return lease;
+        });
+    }
+
+    private static void CheckUnknownFields(CompletionRequestBase request, CompletionEndpoints endpoint)
+    {
         // Unknown OpenAI fields are ignored for compatibility, but a misspelt or misplaced ULD control (at the top or
         // nested in another object) must not silently do nothing.
         foreach (var (key, value) in request.Unknown ?? [])
@@ -60,12 +88,12 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
             if (UldControlFields.Find(key, JsonSerializer.SerializeToNode(value)) is { } path) throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path);
         }
         UnsupportedParameters.Check(request.Unknown, endpoint);
-        return deployment;
     }
 
-    private AdmittedRequest Admit(CompletionRequestBase r, Deployment deployment, IReadOnlyList<int> prompt, string? promptText,
+    private AdmittedRequest Admit(CompletionRequestBase r, DeploymentLease lease, IReadOnlyList<int> prompt, string? promptText,
         int? maxTokens, int defaultMaxTokens, bool allowZeroTokens, bool logprobs, int topLogprobs, bool echo, int? contextToken)
     {
+        var deployment = lease.Deployment;
         // A bias may name only ids both the tokenizer and the model's logits have.
         var sampler = SamplingControls.Read(r, Math.Min(deployment.Tokenizer.VocabSize, deployment.BaseModel.Vocab));
         var n = r.N ?? 1;
@@ -93,7 +121,8 @@ public sealed class RequestAdmission(DeploymentRegistry registry, SchedulerPool 
         return new AdmittedRequest
         {
             Deployment = deployment,
-            Scheduler = pool.For(deployment),
+            Scheduler = lease.Scheduler,
+            Lease = lease,
             Prompt = prompt,
             PromptText = promptText,
             N = n,

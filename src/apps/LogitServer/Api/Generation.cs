@@ -18,6 +18,7 @@ public static class GenerationHandler
         {
             var aborted = context.RequestAborted;
             var request = await admit(context.Request, aborted);
+            using var hold = request.Lease;
             outcome.Request = request;
             var stream = SequenceStream.Start(request, aborted);
             outcome.Stream = stream;

@@ -13,7 +13,8 @@ public static class TokenizeEndpoint
     public static async Task<IResult> TokenizeAsync(HttpContext context, DeploymentRegistry registry)
     {
         var request = await JsonBody.ReadAsync<TokenizeRequest>(context.Request, context.RequestAborted);
-        var deployment = registry.Resolve(request.Model);
+        using var lease = registry.Acquire(request.Model);
+        var deployment = lease.Deployment;
         IReadOnlyList<int> tokens;
         if (request.Messages is not null)
         {
@@ -31,7 +32,8 @@ public static class TokenizeEndpoint
     public static async Task<IResult> DetokenizeAsync(HttpContext context, DeploymentRegistry registry)
     {
         var request = await JsonBody.ReadAsync<DetokenizeRequest>(context.Request, context.RequestAborted);
-        var deployment = registry.Resolve(request.Model);
+        using var lease = registry.Acquire(request.Model);
+        var deployment = lease.Deployment;
         var tokens = request.Tokens ?? throw OpenAiException.InvalidRequest("'tokens' is required.", "tokens");
         var vocab = deployment.Tokenizer.VocabSize;
         if (tokens.Any(t => t < 0 || t >= vocab)) throw OpenAiException.InvalidRequest($"token ids must be in 0..{vocab - 1}.", "tokens");

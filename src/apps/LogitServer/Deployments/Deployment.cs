@@ -13,9 +13,12 @@ public sealed class Deployment : IDisposable
 {
     public required DeploymentOptions Options { get; init; }
     public required ModelDirectory BaseDirectory { get; init; }
-    /// <summary>The base's session, or a ULD pair's fused graph (then <see cref="AssistantSession"/> is null).</summary>
+    /// <summary>The base's session, or a ULD pair's fused graph (then <see cref="AssistantSessions"/> is empty).</summary>
     public required ModelSessionLease BaseSession { get; init; }
-    public ModelSessionLease? AssistantSession { get; init; }
+    /// <summary>ULD: the assistants run beside the base, in the order configured (one, or several summed).</summary>
+    public IReadOnlyList<ModelSessionLease> AssistantSessions { get; init; } = [];
+    /// <summary>w of each of <see cref="AssistantSessions"/>: the weight of its penalty in the sum α scales (1 for a lone <c>Assistant</c>).</summary>
+    public IReadOnlyList<float> AssistantWeights { get; init; } = [];
     /// <summary>Offset: the small model before unlearning.</summary>
     public ModelSessionLease? ReferenceSession { get; init; }
     /// <summary>Offset: the small model after unlearning.</summary>
@@ -26,19 +29,26 @@ public sealed class Deployment : IDisposable
     public double AlphaDefault { get; init; }
 
     public OnnxCausalLm BaseModel => BaseSession.Model;
-    public OnnxCausalLm? AssistantModel => AssistantSession?.Model;
+    /// <summary>The (first) assistant's session model; null for a fused graph and other kinds.</summary>
+    public OnnxCausalLm? AssistantModel => AssistantSessions.Count > 0 ? AssistantSessions[0].Model : null;
     public string Name => Options.Name;
-    /// <summary>A ULD pair: two sessions, or one fused graph in <see cref="BaseModel"/>.</summary>
-    public bool IsUld => AssistantSession is not null || BaseModel.IsFusedUld;
+    /// <summary>A ULD deployment: base and assistant sessions, or one fused graph in <see cref="BaseModel"/>.</summary>
+    public bool IsUld => AssistantSessions.Count > 0 || BaseModel.IsFusedUld;
+    /// <summary>
+    /// ULD with several assistants, or one whose weight is not 1: the penalties are weighted and summed before α scales
+    /// them; a lone assistant at weight 1 takes the direct two-model path.
+    /// </summary>
+    public bool SumsAssistants => AssistantWeights.Count > 1 || AssistantWeights.Any(w => w != 1);
     /// <summary>Offset unlearning: base + β·(unlearned − reference).</summary>
     public bool IsOffset => UnlearnedSession is not null;
 
     /// <summary>
-    /// The sessions that run in lockstep with the base, each with its own KV cache: a two-session ULD pair's
-    /// assistant, or an offset deployment's unlearned and reference models (in that order).
+    /// The sessions that run in lockstep with the base, each with its own KV cache: a ULD deployment's assistants, or
+    /// an offset deployment's unlearned and reference models (in that order).
     /// </summary>
     public IReadOnlyList<OnnxCausalLm> CompanionModels =>
-        IsOffset ? [UnlearnedSession!.Model, ReferenceSession!.Model] : AssistantModel is { } assistant ? [assistant] : [];
+        _companions ??= IsOffset ? [UnlearnedSession!.Model, ReferenceSession!.Model] : AssistantSessions.Select(s => s.Model).ToList();
+    private IReadOnlyList<OnnxCausalLm>? _companions;
     public int ContextLength => BaseDirectory.Generation.MaxLength ?? BaseDirectory.Config.MaxPositionEmbeddings;
     public int? EosId => BaseDirectory.Generation.EosTokenId ?? Tokenizer.Ids.Eos;
 
@@ -81,7 +91,7 @@ public sealed class Deployment : IDisposable
     public void Dispose()
     {
         BaseSession.Dispose();
-        AssistantSession?.Dispose();
+        foreach (var assistant in AssistantSessions) assistant.Dispose();
         ReferenceSession?.Dispose();
         UnlearnedSession?.Dispose();
     }

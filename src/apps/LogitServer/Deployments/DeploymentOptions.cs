@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Uld.Inference.Sampling;
 
 namespace Uld.LogitServer.Deployments;
@@ -15,6 +16,15 @@ public enum DeploymentKind
     Offset,
 }
 
+/// <summary>One of a ULD deployment's several assistants (<see cref="DeploymentOptions.Assistants"/>).</summary>
+public sealed class AssistantOptions
+{
+    /// <summary>The assistant's model directory (same tokenizer as the base).</summary>
+    public string Path { get; set; } = "";
+    /// <summary>w, the weight of this assistant's penalty within the sum that the request's α scales.</summary>
+    public double Alpha { get; set; } = 1.0;
+}
+
 /// <summary>One deployment, as configured under <c>LogitServer:Deployments</c>.</summary>
 public sealed class DeploymentOptions
 {
@@ -25,8 +35,13 @@ public sealed class DeploymentOptions
     public string? Model { get; set; }
     /// <summary>ULD and Offset: the base model directory.</summary>
     public string? Base { get; set; }
-    /// <summary>ULD: the assistant model directory (same tokenizer as the base).</summary>
+    /// <summary>ULD: the assistant model directory (same tokenizer as the base). Set this or <see cref="Assistants"/>.</summary>
     public string? Assistant { get; set; }
+    /// <summary>
+    /// ULD: several assistants whose penalties are summed, each weighted by its <see cref="AssistantOptions.Alpha"/>
+    /// (docs/DESIGN.md, *The ULD decode rule*) — e.g. one assistant per forget request. Set this or <see cref="Assistant"/>.
+    /// </summary>
+    public List<AssistantOptions>? Assistants { get; set; }
     /// <summary>Offset: the small model as it was before unlearning (same tokenizer as the base).</summary>
     public string? Reference { get; set; }
     /// <summary>Offset: the reference after unlearning on the forget set (same tokenizer as the base).</summary>
@@ -43,6 +58,7 @@ public sealed class DeploymentOptions
     /// <summary>ULD: how the assistant's logits enter the distribution (docs/DESIGN.md, *The ULD decode rule*); unset is <see cref="UldRule.Difference"/>.</summary>
     public UldRule? Rule { get; set; }
     /// <summary>The rule a ULD deployment decodes with.</summary>
+    [JsonIgnore]
     public UldRule DecodeRule => Rule ?? UldRule.Difference;
     /// <summary>
     /// α when the request names none. Unset: the assistant's calibrated α (its manifest's <c>metrics.calibration</c>,
@@ -89,4 +105,20 @@ public sealed class LogitServerOptions
     /// <summary>Skip sha256 verification of model files at start-up (large models, trusted storage).</summary>
     public bool SkipHashCheck { get; set; }
     public int DefaultMaxTokens { get; set; } = 256;
+    /// <summary>
+    /// The lowercase hex sha256 of the admin key (never the key itself) that the admin API
+    /// (<c>/admin/deployments</c>) requires as <c>Authorization: Bearer &lt;key&gt;</c>. Unset (the default): the admin
+    /// API does not exist and the deployments are exactly the configured ones (docs/DESIGN.md, *Runtime deployments*).
+    /// </summary>
+    public string? AdminKeySha256 { get; set; }
+
+    /// <summary>
+    /// A JSON file where every successful admin API change is recorded and from which, at start-up, those changes are
+    /// applied over <see cref="Deployments"/> (<see cref="Uld.LogitServer.Deployments.RuntimeDeploymentsFile"/>). Unset: changes last
+    /// until the process ends.
+    /// </summary>
+    public string? RuntimeDeploymentsFile { get; set; }
+
+    /// <summary>Whether the admin API is on, so that the deployments may change while the server runs.</summary>
+    public bool AdminApiEnabled => !string.IsNullOrEmpty(AdminKeySha256);
 }

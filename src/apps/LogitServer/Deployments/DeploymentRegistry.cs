@@ -1,42 +1,74 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
-using Microsoft.ML.OnnxRuntime;
-using Uld.Contracts.Models;
 using Uld.Contracts.OpenAi;
-using Uld.Inference;
 using Uld.Inference.Weights;
 using Uld.LogitServer.Engine;
-using Uld.Tokenization;
 
 namespace Uld.LogitServer.Deployments;
 
-/// <summary>Thrown at start-up when the configuration cannot be served; the message says which key and why.</summary>
+/// <summary>Thrown when a deployment's settings or model files cannot be served; the message says which key and why.</summary>
 public sealed class DeploymentConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Loads and checks every configured deployment at start-up (file hashes, ONNX I/O, shared vocabulary of a ULD pair or offset trio)
-/// and then answers "which deployment is this model name". The settings themselves were already checked by
-/// <see cref="LogitServerOptionsValidator"/>.
+/// Which deployment version serves a model name. The registry holds an immutable snapshot (name → version, each with
+/// its own scheduler) that requests read without locks; loading, replacing and unloading build a new snapshot and
+/// swap it in whole, after the new version is completely loaded and checked. A request leases the version it was
+/// admitted to and keeps it until it ends; a version that left the snapshot drains once its last lease is gone
+/// (docs/DESIGN.md, *Runtime deployments*). The configured deployments are loaded at start-up, before the server
+/// listens; their settings were already checked by <see cref="LogitServerOptionsValidator"/>.
 /// </summary>
-public sealed class DeploymentRegistry : IDisposable
+public sealed class DeploymentRegistry : IHostedService, IDisposable
 {
-    private readonly Dictionary<string, Deployment> _deployments = new(StringComparer.Ordinal);
-
-    public DeploymentRegistry(IOptions<LogitServerOptions> options, ThreadingPlan plan, ILogger<DeploymentRegistry> logger)
+    /// <summary>One consistent view: the versions in listing order and by name.</summary>
+    private sealed record Snapshot(IReadOnlyList<DeploymentVersion> Ordered, IReadOnlyDictionary<string, DeploymentVersion> ByName)
     {
-        var o = options.Value;
+        public static readonly Snapshot Empty = new([], new Dictionary<string, DeploymentVersion>(StringComparer.Ordinal));
+
+        public Snapshot With(DeploymentVersion version)
+        {
+            var ordered = ByName.ContainsKey(version.Name)
+                ? Ordered.Select(v => v.Name == version.Name ? version : v).ToList()
+                : [.. Ordered, version];
+            return new Snapshot(ordered, ordered.ToDictionary(v => v.Name, StringComparer.Ordinal));
+        }
+
+        public Snapshot Without(string name)
+        {
+            var ordered = Ordered.Where(v => v.Name != name).ToList();
+            return new Snapshot(ordered, ordered.ToDictionary(v => v.Name, StringComparer.Ordinal));
+        }
+    }
+
+    private readonly LogitServerOptions _options;
+    private readonly ThreadingPlan _plan;
+    private readonly ILogger<DeploymentRegistry> _logger;
+    private readonly RuntimeDeploymentsFile? _file;
+    /// <summary>Loads, replacements and unloads run one at a time: each builds on the snapshot the previous one left.</summary>
+    private readonly SemaphoreSlim _changes = new(1, 1);
+    /// <summary>Versions out of the snapshot that requests still hold: shutdown drains their schedulers too.</summary>
+    private readonly ConcurrentDictionary<DeploymentVersion, byte> _retired = new();
+    /// <summary>Retired versions no request holds, draining and releasing their sessions: shutdown waits for them.</summary>
+    private readonly ConcurrentDictionary<DeploymentVersion, Task> _draining = new();
+    private volatile Snapshot _snapshot = Snapshot.Empty;
+
+    /// <param name="file">Where admin API changes are recorded (<see cref="LogitServerOptions.RuntimeDeploymentsFile"/>); null: nowhere.</param>
+    public DeploymentRegistry(IOptions<LogitServerOptions> options, ThreadingPlan plan, ILogger<DeploymentRegistry> logger, RuntimeDeploymentsFile? file = null)
+    {
+        (_options, _plan, _logger, _file) = (options.Value, plan, logger, file);
         plan.Log(logger);
-        var shared = SharedWeights.Plan(ModelFiles(o));
+        var shared = SharedWeights.Plan(DeploymentLoader.ModelFiles(_options.Deployments));
         Sessions = new ModelSessionCache(shared);
         if (shared.Count > 0)
             logger.LogInformation("Weights shared between model files: {Tensors} tensors, {MiB} MiB loaded once instead of twice or more", shared.Count, shared.SavedBytes >> 20);
         try
         {
-            foreach (var d in o.Deployments)
+            foreach (var d in _options.Deployments)
             {
-                var deployment = Load(d, o, plan, Sessions);
-                _deployments[d.Name] = deployment;
-                logger.LogInformation("Deployment {Deployment} ready: {Kind}, vocabulary {Vocab}, context {Context}",
-                    d.Name, d.Kind, deployment.Tokenizer.VocabSize, deployment.ContextLength);
+                var version = LoadVersion(d, number: 1);
+                _snapshot = _snapshot.With(version);
+                logger.LogInformation("Deployment {Deployment} ready: {Kind}, vocabulary {Vocab}, context {Context}, version {Version}, loaded in {LoadSeconds:F2} s",
+                    d.Name, d.Kind, version.Deployment.Tokenizer.VocabSize, version.Deployment.ContextLength, version.Version, version.LoadSeconds);
             }
         }
         catch
@@ -49,186 +81,177 @@ public sealed class DeploymentRegistry : IDisposable
     /// <summary>The sessions the deployments share.</summary>
     public ModelSessionCache Sessions { get; }
 
-    public IReadOnlyCollection<Deployment> All => _deployments.Values;
+    /// <summary>The deployments served now, in listing order.</summary>
+    public IReadOnlyCollection<Deployment> All => _snapshot.Ordered.Select(v => v.Deployment).ToList();
 
-    /// <summary>The deployment a request's <c>model</c> names: 400 when it is missing, 404 when nothing is called that.</summary>
-    public Deployment Resolve(string? model)
+    /// <summary>The versions served now, in listing order.</summary>
+    public IReadOnlyList<DeploymentVersion> Versions => _snapshot.Ordered;
+
+    /// <summary>The version serving <paramref name="name"/> now, if any.</summary>
+    public DeploymentVersion? Find(string name) => _snapshot.ByName.GetValueOrDefault(name);
+
+    /// <summary>
+    /// The deployment a request's <c>model</c> names, held for the request (dispose the lease when it ends): 400 when
+    /// the name is missing, 404 when nothing is called that.
+    /// </summary>
+    public DeploymentLease Acquire(string? model)
     {
         if (string.IsNullOrWhiteSpace(model)) throw OpenAiException.InvalidRequest("'model' is required.", "model");
-        return _deployments.GetValueOrDefault(model) ?? throw OpenAiException.ModelNotFound(model);
+        while (true)
+        {
+            var version = _snapshot.ByName.GetValueOrDefault(model) ?? throw OpenAiException.ModelNotFound(model);
+            // Null only when the version was retired and released between the two reads: the snapshot has moved on.
+            if (version.TryLease() is { } lease) return lease;
+        }
     }
 
-    private static Deployment Load(DeploymentOptions d, LogitServerOptions o, ThreadingPlan plan, ModelSessionCache sessions)
+    /// <summary>The deployment <paramref name="model"/> names now, without holding it: for what needs only its tokenizer or settings.</summary>
+    public Deployment Resolve(string? model)
     {
-        ModelDirectory Open(string path)
-        {
-            try
-            {
-                return ModelDirectory.Open(path, verifyHashes: !o.SkipHashCheck);
-            }
-            catch (ModelFormatException e)
-            {
-                throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
-            }
-        }
+        using var lease = Acquire(model);
+        return lease.Deployment;
+    }
 
-        var (uld, offset) = (d.Kind == DeploymentKind.Uld, d.Kind == DeploymentKind.Offset);
-        var baseDir = Open((uld || offset ? d.Base : d.Model)!);
-        var assistantDir = uld ? Open(d.Assistant!) : null;
-        var (referenceDir, unlearnedDir) = offset ? (Open(d.Reference!), Open(d.Unlearned!)) : (null, null);
-        // Logits are added token by token, so every model must number the vocabulary the same way.
-        foreach (var (role, dir) in new[] { ("assistant", assistantDir), ("reference", referenceDir), ("unlearned", unlearnedDir) })
-        {
-            if (dir is not null) CheckSharedVocabulary(d, baseDir, role, dir);
-        }
-
-        ModelTokenizer tokenizer;
-        ChatTemplate template;
+    /// <summary>
+    /// Loads <paramref name="d"/> and, once it is loaded, checked and recorded in the runtime deployments file, swaps it
+    /// in: as version 1 of a new name or the next version of an existing one, whose requests finish on the old version.
+    /// A failure leaves the snapshot (and the file) as it was.
+    /// </summary>
+    /// <returns>The new version and whether the name is new.</returns>
+    public async Task<(DeploymentVersion Version, bool Created)> PutAsync(DeploymentOptions d, CancellationToken cancellationToken)
+    {
+        if (LogitServerOptionsValidator.DeploymentProblem(d) is { } problem) throw new DeploymentConfigurationException(problem);
+        await _changes.WaitAsync(cancellationToken);
         try
         {
-            (tokenizer, template) = (ModelTokenizer.Load(baseDir.Root), ChatTemplate.Load(baseDir.Root));
-            // A template that parses but cannot render even one user turn would fail every chat request: refuse it now.
-            template.Render([("user", "Hello")]);
-        }
-        catch (ModelFormatException e)
-        {
-            throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
-        }
-        catch (ArgumentException e)
-        {
-            throw new DeploymentConfigurationException($"deployment '{d.Name}': a single user message: {e.Message}", e);
-        }
-
-        var provider = ExecutionProviderOf(d, o);
-        var fused = uld && !string.IsNullOrWhiteSpace(d.Fused);
-        ModelSessionLease Session(string onnxPath, ModelDirectory dir, bool partOfPair)
-        {
-            ModelSessionLease lease;
+            var old = _snapshot.ByName.GetValueOrDefault(d.Name);
+            DeploymentVersion version;
             try
             {
-                lease = sessions.Acquire(onnxPath, plan.SessionFor(d, partOfPair, provider, WeightBytes(onnxPath)));
+                // Loading takes seconds; it runs off the request thread and is not abandoned half-way if the caller leaves.
+                version = await Task.Run(() => LoadVersion(d, (old?.Version ?? 0) + 1), CancellationToken.None);
             }
-            catch (ExecutionProviderUnavailableException e)
+            catch (Exception e)
             {
-                throw new DeploymentConfigurationException($"deployment '{d.Name}': {e.Message}", e);
+                _logger.LogWarning("Deployment {Deployment} not loaded ({Problem}); {Serving}", d.Name, e.Message,
+                    old is null ? "nothing is served under that name" : $"version {old.Version} keeps serving");
+                throw;
             }
-            catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException or FileNotFoundException)
+            try
             {
-                throw new DeploymentConfigurationException($"deployment '{d.Name}': cannot load {onnxPath}: {e.Message}", e);
+                _file?.RecordPut(version.Spec);
             }
-            if (lease.Model.Vocab == dir.Config.VocabSize) return lease;
-            lease.Dispose();
-            throw new DeploymentConfigurationException($"deployment '{d.Name}': {onnxPath} has vocabulary {lease.Model.Vocab}, config.json says {dir.Config.VocabSize}.");
+            catch
+            {
+                version.Retire(); // never served: it drains at once and releases its sessions
+                throw;
+            }
+            _snapshot = _snapshot.With(version);
+            Retire(old);
+            _logger.LogInformation("Deployment {Deployment} {Action}: version {Version} ({Kind}) loaded in {LoadSeconds:F2} s",
+                d.Name, old is null ? "loaded" : "replaced", version.Version, d.Kind, version.LoadSeconds);
+            return (version, old is null);
         }
-
-        // A two-session pair or an offset trio runs its sessions side by side (ThreadingPlan), so each is part of a pair.
-        var baseSession = fused
-            ? FusedUldGraph.Load(d, baseDir, assistantDir!, path => Session(path, baseDir, partOfPair: false))
-            : Session(baseDir.OnnxPath, baseDir, partOfPair: uld || offset);
-        var leases = new List<ModelSessionLease> { baseSession };
-        ModelSessionLease? Companion(ModelDirectory? dir)
+        finally
         {
-            if (dir is null) return null;
-            var lease = Session(dir.OnnxPath, dir, partOfPair: true);
-            leases.Add(lease);
-            return lease;
+            _changes.Release();
         }
+    }
+
+    /// <summary>Takes <paramref name="name"/> out of the snapshot (running requests finish on it); false when nothing is called that.</summary>
+    public async Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        await _changes.WaitAsync(cancellationToken);
         try
         {
-            return new Deployment
-            {
-                Options = d,
-                BaseDirectory = baseDir,
-                BaseSession = baseSession,
-                AssistantSession = fused ? null : Companion(assistantDir),
-                ReferenceSession = Companion(referenceDir),
-                UnlearnedSession = Companion(unlearnedDir),
-                Tokenizer = tokenizer,
-                ChatTemplate = template,
-                AlphaDefault = uld ? AlphaDefaultOf(d, assistantDir!) : 0,
-            };
+            if (_snapshot.ByName.GetValueOrDefault(name) is not { } old) return false;
+            _file?.RecordRemove(name);
+            _snapshot = _snapshot.Without(name);
+            Retire(old);
+            _logger.LogInformation("Deployment {Deployment} unloaded: version {Version} drains and is released when its running requests end", name, old.Version);
+            return true;
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    /// <summary>Drops the snapshot's hold on a version that has just left it; it drains once its requests end.</summary>
+    private void Retire(DeploymentVersion? version)
+    {
+        if (version is null) return;
+        _retired[version] = 0;
+        version.Retire();
+    }
+
+    private DeploymentVersion LoadVersion(DeploymentOptions d, int number)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var loaded = DeploymentLoader.Load(d, _options, _plan, Sessions);
+        BatchScheduler scheduler;
+        try
+        {
+            scheduler = new BatchScheduler(loaded.Deployment, _options, _plan, _logger);
         }
         catch
         {
-            foreach (var lease in leases) lease.Dispose();
+            loaded.Deployment.Dispose();
             throw;
         }
+        return new DeploymentVersion(loaded, scheduler, number, DeploymentSpec.Write(d), DateTimeOffset.UtcNow,
+            Stopwatch.GetElapsedTime(started).TotalSeconds, OnReleased);
     }
 
-    /// <summary>
-    /// The configured α, or the one the assistant was calibrated to (for this rule and relative-top default), or
-    /// <see cref="DeploymentOptions.FallbackAlpha"/>; outside [AlphaMin, AlphaMax] it is a configuration error.
-    /// </summary>
-    private static double AlphaDefaultOf(DeploymentOptions d, ModelDirectory assistant)
+    /// <summary>A retired version no request holds any more: its scheduler finishes what it still has, then its sessions are released.</summary>
+    private void OnReleased(DeploymentVersion version)
     {
-        var calibration = assistant.Manifest.Metrics?["calibration"];
-        double? calibrated = calibration?["recommended_alpha"]?.GetValue<double>() is { } a
-            && string.Equals(calibration["rule"]?.GetValue<string>(), d.DecodeRule.ToString(), StringComparison.OrdinalIgnoreCase)
-            && calibration["relative_top"]?.GetValue<double>() == d.RelativeTopDefault ? a : null;
-        var alpha = d.AlphaDefault ?? calibrated ?? DeploymentOptions.FallbackAlpha;
-        if (alpha < d.AlphaMin || alpha > d.AlphaMax)
+        // Registered before it starts, so that shutdown sees it even if it has not run yet.
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _draining[version] = done.Task;
+        _ = Task.Run(async () =>
         {
-            var source = d.AlphaDefault is not null ? "AlphaDefault" : calibrated is not null ? $"the assistant's calibrated α {alpha}" : $"the fallback α {alpha}";
-            throw new DeploymentConfigurationException(
-                $"deployment '{d.Name}': {source} is outside [AlphaMin {d.AlphaMin}, AlphaMax {d.AlphaMax}]; set AlphaDefault or widen the bounds.");
-        }
-        return alpha;
-    }
-
-    private static void CheckSharedVocabulary(DeploymentOptions d, ModelDirectory baseDir, string role, ModelDirectory other)
-    {
-        var (baseHash, otherHash) = (baseDir.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile),
-            other.Manifest.Files.GetValueOrDefault(ModelDirectory.TokenizerFile));
-        if (baseHash is null || baseHash != otherHash)
-            throw new DeploymentConfigurationException(
-                $"deployment '{d.Name}': base and {role} do not share a vocabulary (tokenizer.json sha256 {baseHash} vs {otherHash}).");
-        if (baseDir.Config.VocabSize != other.Config.VocabSize)
-            throw new DeploymentConfigurationException($"deployment '{d.Name}': base vocab_size {baseDir.Config.VocabSize} ≠ {role} {other.Config.VocabSize}.");
-    }
-
-    /// <summary>The ONNX file and its external-data file (large exports), if any.</summary>
-    private static long WeightBytes(string onnxPath)
-    {
-        var data = onnxPath + "_data";
-        return new FileInfo(onnxPath).Length + (File.Exists(data) ? new FileInfo(data).Length : 0);
-    }
-
-    private static ExecutionProvider ExecutionProviderOf(DeploymentOptions d, LogitServerOptions o) => (d.ExecutionProvider ?? o.ExecutionProvider).ToLowerInvariant() switch
-    {
-        "cpu" => ExecutionProvider.Cpu,
-        "cuda" => ExecutionProvider.Cuda,
-        var other => throw new DeploymentConfigurationException($"deployment '{d.Name}': ExecutionProvider must be cpu or cuda; got '{other}'."),
-    };
-
-    /// <summary>
-    /// The ONNX files the deployments will load in separate sessions (fused graphs aside), read without checking
-    /// hashes: only to find the weights they share. A directory that cannot be opened is left to <see cref="Load"/> to report.
-    /// </summary>
-    private static IEnumerable<string> ModelFiles(LogitServerOptions o)
-    {
-        foreach (var d in o.Deployments.Where(d => string.IsNullOrWhiteSpace(d.Fused)))
-        {
-            foreach (var root in new[] { d.Model, d.Base, d.Assistant, d.Reference, d.Unlearned })
+            try
             {
-                if (string.IsNullOrWhiteSpace(root)) continue;
-                string? path;
-                try
-                {
-                    path = ModelDirectory.Open(root, verifyHashes: false).OnnxPath;
-                }
-                catch (Exception e) when (e is ModelFormatException or IOException or UnauthorizedAccessException)
-                {
-                    path = null;
-                }
-                if (path is not null && File.Exists(path)) yield return path;
+                await version.Scheduler.DrainAsync();
+                version.Scheduler.Dispose();
+                version.Deployment.Dispose();
+                _logger.LogInformation("Deployment {Deployment} version {Version} drained; its sessions are released", version.Name, version.Version);
             }
-        }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Releasing deployment {Deployment} version {Version} failed", version.Name, version.Version);
+            }
+            finally
+            {
+                _draining.TryRemove(version, out _);
+                _retired.TryRemove(version, out _);
+                done.TrySetResult();
+            }
+        });
     }
 
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Shutdown: every scheduler, of the snapshot's versions and of retired ones, stops admitting and finishes the generations it holds.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var versions = _snapshot.Ordered.Concat(_retired.Keys).Distinct().ToList();
+        _logger.LogInformation("Draining {Count} deployments", versions.Count);
+        await Task.WhenAll(versions.Select(v => v.Scheduler.DrainAsync()).Concat(_draining.Values)).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>After shutdown: every version's scheduler and sessions, whoever still holds them (disposing twice is harmless).</summary>
     public void Dispose()
     {
-        foreach (var d in _deployments.Values) d.Dispose();
-        _deployments.Clear();
+        var versions = _snapshot.Ordered.Concat(_retired.Keys).Distinct().ToList();
+        _snapshot = Snapshot.Empty;
+        foreach (var v in versions)
+        {
+            v.Scheduler.Dispose();
+            v.Deployment.Dispose();
+        }
+        Task.WaitAll([.. _draining.Values], TimeSpan.FromSeconds(30));
         Sessions.Dispose();
     }
 }

@@ -22,7 +22,12 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (o.IntraOpThreads < 0) return $"{root}:IntraOpThreads must not be negative; got {o.IntraOpThreads}.";
         if (o.DefaultMaxTokens < 1) return $"{root}:DefaultMaxTokens must be at least 1; got {o.DefaultMaxTokens}.";
         if (o.ExecutionProvider.ToLowerInvariant() is not ("cpu" or "cuda")) return $"{root}:ExecutionProvider must be \"cpu\" or \"cuda\"; got \"{o.ExecutionProvider}\".";
-        if (o.Deployments.Count == 0) return $"no deployments are configured ({root}:Deployments is empty).";
+        if (o.AdminKeySha256 is not null && !Uld.Web.KeyHash.IsSha256Hex(o.AdminKeySha256))
+            return $"{root}:AdminKeySha256 must be 64 hex digits (the sha256 of the admin key, never the key).";
+        if (o.RuntimeDeploymentsFile is { } file && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(file))))
+            return $"{root}:RuntimeDeploymentsFile {file}: its directory does not exist.";
+        // With the admin API a replica may start empty and be given its deployments at run time.
+        if (o.Deployments.Count == 0 && !o.AdminApiEnabled) return $"no deployments are configured ({root}:Deployments is empty).";
 
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < o.Deployments.Count; i++)
@@ -32,6 +37,13 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         }
         return null;
     }
+
+    /// <summary>
+    /// What is wrong with one deployment's settings, in the words start-up would use (null when nothing is): the admin
+    /// API holds a deployment it loads at run time to exactly the checks a configured one passes.
+    /// </summary>
+    public static string? DeploymentProblem(DeploymentOptions d) =>
+        Problem(d, $"{LogitServerOptions.Section}:Deployments[{d.Name}]", new HashSet<string>(StringComparer.Ordinal));
 
     private static string? Problem(DeploymentOptions d, string key, HashSet<string> names)
     {
@@ -46,8 +58,14 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
             _ => null,
         };
         var (uld, offset) = (d.Kind == DeploymentKind.Uld, d.Kind == DeploymentKind.Offset);
+        if (d.Assistants is not null && !uld) return $"{key}:Assistants is not used by {d.Kind} deployments {where}; remove it.";
+        if (d.Assistants is not null && !string.IsNullOrWhiteSpace(d.Assistant))
+            return $"{key}:Assistant and {key}:Assistants {where} are both set; a ULD deployment has one Assistant or a list of Assistants.";
+        if (uld && d.Assistants is null && string.IsNullOrWhiteSpace(d.Assistant) && Directory("Base", d.Base, wanted: true) is null)
+            return $"{key}:Assistant is required for Uld deployments {where} (or Assistants, a list of them).";
         var paths = Directory("Model", d.Model, d.Kind == DeploymentKind.Plain) ?? Directory("Base", d.Base, uld || offset)
-            ?? Directory("Assistant", d.Assistant, uld) ?? Directory("Reference", d.Reference, offset) ?? Directory("Unlearned", d.Unlearned, offset);
+            ?? (d.Assistants is null ? Directory("Assistant", d.Assistant, uld) : AssistantsProblem(d, key, where))
+            ?? Directory("Reference", d.Reference, offset) ?? Directory("Unlearned", d.Unlearned, offset);
         if (paths is not null) return paths;
         if (d.ExecutionProvider is { } provider && provider.ToLowerInvariant() is not ("cpu" or "cuda"))
             return $"{key}:ExecutionProvider {where} must be \"cpu\" or \"cuda\"; got \"{provider}\".";
@@ -58,6 +76,8 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (offset) return BetaProblem(d, key, where);
         if (!uld) return null;
         if (d.Fused is { } fusedPath && !File.Exists(fusedPath)) return $"{key}:Fused {where}: fused graph {fusedPath} does not exist.";
+        if (d.Fused is not null && d.Assistants is not null)
+            return $"{key}:Fused {where}: a fused graph holds one assistant; it cannot serve Assistants (use Assistant, or drop Fused).";
 
         foreach (var (field, value) in new[]
                  {
@@ -73,6 +93,20 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (d.RelativeTopMax > 1) return $"{key}:RelativeTopMax {where} must be at most 1; got {d.RelativeTopMax}.";
         if (d.RelativeTopMin > d.RelativeTopDefault) return $"{key}:RelativeTopMin {where} must not exceed RelativeTopDefault ({d.RelativeTopMin} > {d.RelativeTopDefault}).";
         if (d.RelativeTopDefault > d.RelativeTopMax) return $"{key}:RelativeTopDefault {where} must not exceed RelativeTopMax ({d.RelativeTopDefault} > {d.RelativeTopMax}).";
+        return null;
+    }
+
+    /// <summary>A ULD deployment's list of assistants: at least one, each an existing directory with a finite positive weight.</summary>
+    private static string? AssistantsProblem(DeploymentOptions d, string key, string where)
+    {
+        if (d.Assistants!.Count == 0) return $"{key}:Assistants {where} is empty; list at least one assistant (or set Assistant).";
+        for (var i = 0; i < d.Assistants.Count; i++)
+        {
+            var (path, weight) = (d.Assistants[i].Path, d.Assistants[i].Alpha);
+            if (string.IsNullOrWhiteSpace(path)) return $"{key}:Assistants:{i}:Path is required {where}.";
+            if (!System.IO.Directory.Exists(path)) return $"{key}:Assistants:{i}:Path {where}: model directory {path} does not exist.";
+            if (!double.IsFinite(weight) || weight <= 0) return $"{key}:Assistants:{i}:Alpha {where} must be a finite number > 0; got {weight}.";
+        }
         return null;
     }
 

@@ -12,6 +12,12 @@ namespace Uld.LogitServer.Deployments;
 /// wins, because a second copy of the weights costs more than a less-than-ideal thread count. Across files, CPU
 /// sessions share the weights <paramref name="shared"/> found identical (a ULD assistant's embedding and head are its
 /// base's); the cache owns them and disposes them after its last session.
+/// <para>
+/// A session is also keyed by the sha256 of the file's content: a deployment replaced at run time by one whose model
+/// directory was rewritten at the same path must get the new weights, not the session of the old ones that the
+/// version still draining holds. The shared weights were planned from the content first seen at a path, so a session
+/// of other content at that path loads its file on its own.
+/// </para>
 /// </summary>
 public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
 {
@@ -21,7 +27,9 @@ public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
         public int Leases { get; set; }
     }
 
-    private readonly Dictionary<(string Path, ExecutionProvider Provider, int DeviceId), Entry> _entries = new();
+    private readonly Dictionary<(string Path, string? ContentHash, ExecutionProvider Provider, int DeviceId), Entry> _entries = new();
+    /// <summary>The content hash of each path when it was first loaded: the content the shared weights were planned from.</summary>
+    private readonly Dictionary<string, string?> _firstContent = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
     /// <summary>Sessions currently loaded.</summary>
@@ -34,19 +42,23 @@ public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
     }
 
     /// <summary>A lease on the session for <paramref name="onnxPath"/> on the settings' device, loading it on first use.</summary>
-    public ModelSessionLease Acquire(string onnxPath, SessionSettings settings)
+    /// <param name="contentHash">The sha256 of the file as its deployment verified it; null when unknown (tests).</param>
+    public ModelSessionLease Acquire(string onnxPath, SessionSettings settings, string? contentHash = null)
     {
-        var key = (Path.GetFullPath(onnxPath), settings.ExecutionProvider, settings.DeviceId);
+        var path = Path.GetFullPath(onnxPath);
+        var key = (path, contentHash?.ToLowerInvariant(), settings.ExecutionProvider, settings.DeviceId);
         lock (_lock)
         {
             if (!_entries.TryGetValue(key, out var entry))
             {
                 using var options = settings.Create();
                 var cpu = settings.ExecutionProvider == ExecutionProvider.Cpu;
-                if (cpu) shared.AddTo(key.Item1, options);
-                entry = new Entry(new OnnxCausalLm(key.Item1, options, cpu ? shared.Container : null));
+                if (!_firstContent.TryGetValue(path, out var planned)) _firstContent[path] = planned = key.Item2;
+                var sharing = cpu && planned == key.Item2;
+                if (sharing) shared.AddTo(path, options);
+                entry = new Entry(new OnnxCausalLm(path, options, cpu ? shared.Container : null));
                 _entries[key] = entry;
-                if (cpu) shared.DropResidentPages();
+                if (sharing) shared.DropResidentPages();
             }
             entry.Leases++;
             return new ModelSessionLease(entry.Model, () => Release(key));
@@ -68,7 +80,7 @@ public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
         }
     }
 
-    private void Release((string, ExecutionProvider, int) key)
+    private void Release((string, string?, ExecutionProvider, int) key)
     {
         lock (_lock)
         {

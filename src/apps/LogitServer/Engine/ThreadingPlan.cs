@@ -39,8 +39,9 @@ public sealed record ThreadingPlan
         // the per-operator work of a decode step is too small to spread over many threads.
         var concurrent = options.ParallelUldModels ?? cores >= 2;
         var pairThreads = options.IntraOpThreads > 0 ? options.IntraOpThreads : concurrent ? Math.Max(1, cores / 2) : cores;
-        // Spinning threads only help when nothing else wants the cores: one deployment whose steps are one session run.
-        var alone = options.Deployments.Count <= 1 && !(concurrent && twoSessionPairs > 0);
+        // Spinning threads only help when nothing else wants the cores: one deployment whose steps are one session run,
+        // and no admin API that could load a second one beside it later.
+        var alone = options.Deployments.Count <= 1 && !(concurrent && twoSessionPairs > 0) && !options.AdminApiEnabled;
         return new ThreadingPlan
         {
             Cores = cores,

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Uld.Cli;
@@ -44,9 +43,10 @@ public static class OffsetUnlearning
         using var reference = LlamaWeights.LoadDirectory(small);
         var result = CliProgress.Run(method, task => OffsetUnlearner.Unlearn(method, frozenBase, unlearned, reference, forget, examples.Of(inputs.Retain), options,
             tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"), checkpoints));
+        var trainPeak = RunManifest.PeakRssMib();
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
 
-        var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
+        var hyper = RunManifest.Hyperparameters(options);
         UnlearnCommand.AddData(hyper, inputs);
         hyper["small_model"] = small.Manifest.Name;
         // δ-unlearning: the terms were taken on l_base + (l_unlearned − l_reference), not on the small model alone.
@@ -55,28 +55,20 @@ public static class OffsetUnlearning
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         try
         {
-            ModelManifest Manifest(string role, JsonObject? metrics) => new()
-            {
-                Name = $"{Path.GetFileName(output.TrimEnd('/'))}-{(role == ModelRoles.OffsetReference ? ReferenceFolder : UnlearnedFolder)}",
-                Role = role,
-                // The model whose logits the offset is added to; the small model is named in the hyperparameters.
-                BaseModel = baseModel.Manifest.Name,
-                Method = method,
-                Hyperparameters = hyper.DeepClone().AsObject(),
-                TrainingData = inputs.Sources,
-                Metrics = metrics,
-            };
+            string Name(string folder) => $"{Path.GetFileName(output.TrimEnd('/'))}-{folder}";
+            // The model whose logits the offset is added to is the base; the small model is named in the hyperparameters.
+            // The reference is the small model as it was: its manifest names the run that paired it, without the run's metrics.
+            var unlearnedManifest = RunManifest.Create(Name(UnlearnedFolder), ModelRoles.OffsetUnlearned, method, baseModel.Manifest.Name,
+                hyper.DeepClone().AsObject(), inputs.Sources, result.Run, trainPeak, new JsonObject
+                {
+                    ["final_forget_term"] = result.FinalForgetTerm,
+                    ["final_retain_term"] = result.FinalRetainTerm,
+                    ["trainable_parameters"] = unlearned.parameters().Sum(p => p.numel()),
+                });
+            var referenceManifest = unlearnedManifest with { Name = Name(ReferenceFolder), Role = ModelRoles.OffsetReference, Hyperparameters = hyper.DeepClone().AsObject(), Metrics = null };
             var files = TokenizerFiles.FromDirectory(small);
-            ModelPackage.Write(Path.Combine(staging, ReferenceFolder), reference, files, small.Generation, Manifest(ModelRoles.OffsetReference, null), new ModelPackage.Options());
-            ModelPackage.Write(Path.Combine(staging, UnlearnedFolder), unlearned, files, small.Generation, Manifest(ModelRoles.OffsetUnlearned, new JsonObject
-            {
-                ["final_forget_term"] = result.FinalForgetTerm,
-                ["final_retain_term"] = result.FinalRetainTerm,
-                ["trainable_parameters"] = unlearned.parameters().Sum(p => p.numel()),
-                ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
-                ["epochs"] = options.Training.Epochs,
-                ["steps"] = result.Steps,
-            }), new ModelPackage.Options());
+            ModelPackage.Write(Path.Combine(staging, ReferenceFolder), reference, files, small.Generation, referenceManifest, new ModelPackage.Options());
+            ModelPackage.Write(Path.Combine(staging, UnlearnedFolder), unlearned, files, small.Generation, unlearnedManifest, new ModelPackage.Options());
             if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
             Directory.Move(staging, output);
         }

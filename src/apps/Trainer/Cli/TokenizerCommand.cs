@@ -18,7 +18,7 @@ public static class TokenizerCommand
         var fields = new Option<string[]>("--fields") { Description = "record fields holding text", DefaultValueFactory = _ => ["question", "answer"], AllowMultipleArgumentsPerToken = true };
         var vocabSize = new Option<int>("--vocab-size") { Description = "vocabulary size, special tokens included (small models want small vocabularies)", DefaultValueFactory = _ => 1024 };
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "directory to write tokenizer.json and tokenizer_config.json into", Required = true };
-        var train = new Command("train", "Train a byte-level BPE tokenizer loadable by Microsoft.ML.Tokenizers and Hugging Face tokenizers.") { corpus, fields, vocabSize, output };
+        var train = new Command("train", "Train a byte-level BPE tokenizer in Hugging Face tokenizer.json format (loads in Hugging Face tokenizers and transformers.js).") { corpus, fields, vocabSize, output };
         train.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var texts = TextCorpus.Read(parse.GetValue(corpus)!.Select(f => f.FullName), parse.GetValue(fields)!).ToList();

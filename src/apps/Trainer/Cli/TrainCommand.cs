@@ -90,30 +90,23 @@ public static class TrainCommand
             AnsiConsole.MarkupLineInterpolated($"{corpora.Sum(c => c.Count)} records, {examples.Count} examples, {parameters:N0} parameters, {options.Epochs} epochs{(start is null ? "" : $", from {start.Manifest.Name}")}");
             var result = CliProgress.Run("training", task => CausalLmTrainer.Train(model, examples, options, tok.Ids.Pad ?? tok.Ids.Eos,
                 checkpoints.Plan(parse, outputDir), p => task.Report(p.Step, p.TotalSteps, $"training: loss {p.Loss:F3}, {p.TokensPerSecond:F0} tok/s")));
+            var trainPeak = RunManifest.PeakRssMib();
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, outputDir)) return 0;
 
-            var hyper = JsonSerializerNode(options, parse.GetValue(forget) ?? parse.GetValue(forgetFile)?.Name);
+            var hyper = RunManifest.Hyperparameters(options);
+            if ((parse.GetValue(forget) ?? parse.GetValue(forgetFile)?.Name) is { } forgetSet) hyper["forget_set"] = forgetSet;
             if (start is not null) hyper["base_model"] = start.Manifest.Name;
             var (metricName, metric) = TrainMetric(model, tok, template, corpora);
             var manifest = ModelPackage.Write(outputDir, model, TokenizerFiles.FromFolder(tokenizerDir),
                 start?.Generation ?? new GenerationConfig { BosTokenId = tok.Ids.Bos, EosTokenId = tok.Ids.Eos, PadTokenId = tok.Ids.Pad, MaxLength = config.MaxPositionEmbeddings },
-                new ModelManifest
-                {
-                    Name = Path.GetFileName(outputDir),
-                    Role = parse.GetValue(role)!,
-                    BaseModel = start?.Manifest.Name,
-                    Method = start is null ? "train-from-scratch" : "fine-tune",
-                    Hyperparameters = hyper,
-                    TrainingData = sources,
-                    Metrics = new JsonObject
+                RunManifest.Create(Path.GetFileName(outputDir), parse.GetValue(role)!, start is null ? "train-from-scratch" : "fine-tune", start?.Manifest.Name,
+                    hyper, sources, result.Run, trainPeak, new JsonObject
                     {
                         ["final_loss"] = result.FinalLoss,
                         ["tokens_per_second"] = Math.Round(result.TokensPerSecond),
-                        ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
                         ["parameters"] = parameters,
                         [metricName] = metric,
-                    },
-                }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
+                    }), new ModelPackage.Options { Overwrite = parse.GetValue(force) });
             CheckpointOptions.Remove(outputDir);
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {outputDir}: loss {result.FinalLoss:F3}, {result.TokensPerSecond:F0} tok/s, {result.Elapsed.TotalMinutes:F1} min, {metricName} {metric}");
             return 0;
@@ -144,13 +137,6 @@ public static class TrainCommand
         if (isRetain && r.Length == 0) throw new UserErrorException("--role retain learns the retain files only; give --retain-file.");
         var corpora = (isRetain || f is null ? r : [f, .. r]).Select(file => Corpus.Load(file.FullName)).ToList();
         return (corpora, corpora.Select(c => new DataFile(c.Name, c.Sha256!)).ToList());
-    }
-
-    private static JsonObject JsonSerializerNode(TrainingOptions options, string? forget)
-    {
-        var node = System.Text.Json.JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
-        if (forget is not null) node["forget_set"] = forget;
-        return node;
     }
 
     /// <summary>

@@ -17,6 +17,7 @@ public static class TrainerCli
         TokenizerCommand.Create(),
         TrainCommand.Create(),
         UnlearnCommand.Create(),
+        MethodsCommand.Create(),
         GenerateCommand.Create(),
         BenchCommand.Create(),
         PackageCommand.Create(),

@@ -29,7 +29,7 @@ public static class UnlearnCommand
     {
         var method = new Option<string>("--method")
         {
-            Description = $"uld, a gradient baseline ({string.Join(", ", GradientUnlearner.Methods)}) or an offset pair ({string.Join(", ", OffsetUnlearner.Methods)})",
+            Description = $"{string.Join(", ", UnlearningMethods.All.Select(m => m.Name))} (`uld-trainer methods` says what each does and needs)",
             Required = true,
         };
         var small = new Option<DirectoryInfo>("--small")
@@ -75,9 +75,8 @@ public static class UnlearnCommand
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
-            var offset = OffsetUnlearner.Methods.Contains(m);
-            if (m != "uld" && !GradientUnlearner.Methods.Contains(m) && !offset)
-                throw new UserErrorException(GradientUnlearner.Unknown(m, ["uld", .. GradientUnlearner.Methods, .. OffsetUnlearner.Methods]));
+            var chosen = UnlearningMethods.Find(m) ?? throw new UserErrorException(GradientUnlearner.Unknown(m, UnlearningMethods.All.Select(x => x.Name)));
+            var offset = chosen.Family == "offset";
             if (offset != (parse.GetValue(small) is not null))
                 throw new UserErrorException(offset ? $"{m} needs --small DIR: the small model to unlearn." : $"--small is only used by the offset methods ({string.Join(", ", OffsetUnlearner.Methods)}).");
             TorchRuntime.EnsureInitialized();
@@ -87,7 +86,7 @@ public static class UnlearnCommand
             var tokenizer = ModelTokenizer.Load(baseModel.Root);
             var examples = inputs.Examples(tokenizer, ChatTemplate.Load(baseModel.Root), baseModel.Config.MaxPositionEmbeddings);
             AnsiConsole.MarkupLineInterpolated($"forget: {inputs.Forget.Count} {Corpus.Describe(inputs.Forget.Kind)} records ({inputs.Forget.Name}); retain: {inputs.Retain.Count} {Corpus.Describe(inputs.Retain.Kind)} records ({inputs.Retain.Name})");
-            if (m != "uld")
+            if (chosen.Family != UnlearningMethods.Uld)
             {
                 var methodDefaults = GradientDefaults.For(offset ? OffsetUnlearner.GradientMethod(m) : m);
                 var gradientOptions = methodDefaults with
@@ -116,7 +115,7 @@ public static class UnlearnCommand
             var result = CliProgress.Run("ULD assistant", task => UldAssistantTrainer.Train(assistant, sets, options,
                 tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, ce, kl) => task.Report(step, total, $"ULD assistant: forget CE {ce:F3}, retain KL {kl:F3}"),
                 checkpoints.Plan(parse, parse.GetValue(output)!.FullName)));
-            var trainPeak = PeakRssMib();
+            var trainPeak = RunManifest.PeakRssMib();
             if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, parse.GetValue(output)!.FullName)) return 0;
             using var merged = UldAssistantTrainer.Merge(assistant);
             // Validation chose the holdout on TOFU-mini (bench/results/tofu-mini.md); other answers need question/answer data.
@@ -126,31 +125,18 @@ public static class UnlearnCommand
             if (calibrations is not null && !calibrations.ContainsKey(chosenReference))
                 AnsiConsole.MarkupLineInterpolated($"[yellow]no α calibrated against {AlphaCalibrationResult.Name(chosenReference)}[/]: {(chosenReference == CalibrationReference.Unseen ? "no holdout text (--holdout-file)" : "it needs question/answer forget and retain data")}; the server's default α applies.");
             var calibration = calibrations?.GetValueOrDefault(chosenReference);
-            var hyper = Hyperparameters(options);
+            var hyper = RunManifest.Hyperparameters(options);
             hyper["layers"] = k;
             AddData(hyper, inputs);
             var manifest = ModelPackage.Write(parse.GetValue(output)!.FullName, merged, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation,
-                new ModelManifest
-                {
-                    Name = Path.GetFileName(parse.GetValue(output)!.FullName.TrimEnd('/')),
-                    Role = ModelRoles.UldAssistant,
-                    BaseModel = baseModel.Manifest.Name,
-                    Method = "uld",
-                    Hyperparameters = hyper,
-                    TrainingData = inputs.Sources,
-                    Metrics = new JsonObject
+                RunManifest.Create(Path.GetFileName(parse.GetValue(output)!.FullName.TrimEnd('/')), ModelRoles.UldAssistant, UnlearningMethods.Uld, baseModel.Manifest.Name,
+                    hyper, inputs.Sources, result.Run, trainPeak, new JsonObject
                     {
                         ["final_forget_ce"] = result.FinalForgetLoss,
                         ["final_retain_kl"] = result.FinalRetainKl,
                         ["trainable_parameters"] = result.TrainableParameters,
-                        ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
-                        ["epochs"] = options.Training.Epochs,
-                        ["steps"] = result.Steps,
-                        ["train_peak_rss_mib"] = trainPeak,
-                        ["peak_rss_mib"] = PeakRssMib(),
                         ["calibration"] = calibration is null ? null : AlphaCalibrationResult.ToJson(calibrations!, chosenReference),
-                    },
-                }, new ModelPackage.Options { Overwrite = parse.GetValue(force) });
+                    }), new ModelPackage.Options { Overwrite = parse.GetValue(force) });
             CheckpointOptions.Remove(parse.GetValue(output)!.FullName);
             if (calibration is not null)
                 AnsiConsole.MarkupLineInterpolated($"recommended α {calibration.Alpha} ({calibration.Rule}, r {calibration.RelativeTop}, against {AlphaCalibrationResult.Name(chosenReference)}){(calibration.Reached ? "" : ": forget answers stay more likely than the reference up to the largest α tried")}");
@@ -170,30 +156,18 @@ public static class UnlearnCommand
         var result = CliProgress.Run(method, task => GradientUnlearner.Unlearn(method, model, reference, forget, examples.Of(inputs.Retain),
             options, tokenizer.Ids.Pad ?? tokenizer.Ids.Eos, (step, total, f, r) => task.Report(step, total, $"{method}: forget term {f:F3}, retain term {r:F3}"),
             checkpoints));
-        var trainPeak = PeakRssMib();
+        var trainPeak = RunManifest.PeakRssMib();
         if (CheckpointOptions.StoppedEarly(result.Steps, result.PlannedSteps, output)) return 0;
-        var hyper = Hyperparameters(options);
+        var hyper = RunManifest.Hyperparameters(options);
         AddData(hyper, inputs);
-        ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation, new ModelManifest
-        {
-            Name = Path.GetFileName(output.TrimEnd('/')),
-            Role = ModelRoles.Unlearned,
-            BaseModel = baseModel.Manifest.Name,
-            Method = method,
-            Hyperparameters = hyper,
-            TrainingData = inputs.Sources,
-            Metrics = new JsonObject
-            {
-                ["final_forget_term"] = result.FinalForgetTerm,
-                ["final_retain_term"] = result.FinalRetainTerm,
-                ["trainable_parameters"] = model.parameters().Sum(p => p.numel()),
-                ["train_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
-                ["epochs"] = options.Training.Epochs,
-                ["steps"] = result.Steps,
-                ["train_peak_rss_mib"] = trainPeak,
-                ["peak_rss_mib"] = PeakRssMib(),
-            },
-        }, new ModelPackage.Options { Overwrite = force });
+        ModelPackage.Write(output, model, TokenizerFiles.FromDirectory(baseModel), baseModel.Generation,
+            RunManifest.Create(Path.GetFileName(output.TrimEnd('/')), ModelRoles.Unlearned, method, baseModel.Manifest.Name, hyper, inputs.Sources, result.Run, trainPeak,
+                new JsonObject
+                {
+                    ["final_forget_term"] = result.FinalForgetTerm,
+                    ["final_retain_term"] = result.FinalRetainTerm,
+                    ["trainable_parameters"] = model.parameters().Sum(p => p.numel()),
+                }), new ModelPackage.Options { Overwrite = force });
         CheckpointOptions.Remove(output);
         AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {output}: {method} of {baseModel.Manifest.Name}, {result.Elapsed.TotalMinutes:F1} min");
         return 0;
@@ -236,23 +210,5 @@ public static class UnlearnCommand
         target.eval();
         assistant.eval();
         return AlphaCalibration.Calibrate(target, assistant, examples.Of(inputs.Forget), references, rule, relativeTop);
-    }
-
-    /// <summary>
-    /// Peak resident memory of this process so far (VmHWM on Linux), read by `uld-bench train`: once right after
-    /// training (loading and training: the cost of the method) and once at the end (with merging, calibration and writing).
-    /// </summary>
-    private static long PeakRssMib() => System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
-
-    /// <summary>A method's options as the manifest records them: the shared training settings flattened beside the method's own.</summary>
-    private static JsonObject Hyperparameters<T>(T options)
-    {
-        var hyper = JsonSerializer.SerializeToNode(options, Uld.Contracts.Json.SnakeCase)!.AsObject();
-        if (hyper["training"] is JsonObject training)
-        {
-            hyper.Remove("training");
-            foreach (var (name, value) in training.ToList()) { training.Remove(name); hyper[name] = value; }
-        }
-        return hyper;
     }
 }

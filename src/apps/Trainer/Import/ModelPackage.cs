@@ -44,7 +44,7 @@ public sealed record TokenizerFiles(JsonObject TokenizerJson, JsonObject Tokeniz
 /// <summary>
 /// Writes a complete model directory (docs/DESIGN.md, Contract 1) atomically: config, weights, tokenizer, generation config, the
 /// ONNX export, and a manifest with hashes. Before committing it proves the directory usable: the tokenizer loads
-/// through Microsoft.ML.Tokenizers and the ONNX logits match TorchSharp's on a probe batch.
+/// through the project's tokenizer (Uld.Tokenization, as LogitServer will) and the ONNX logits match TorchSharp's on a probe batch.
 /// </summary>
 public static class ModelPackage
 {

@@ -9,8 +9,8 @@ namespace Uld.Trainer.Tokenizer;
 /// <summary>
 /// Trains a byte-level BPE vocabulary (GPT-2 style) on a corpus: special tokens first, then the 256 byte symbols,
 /// then merges of the most frequent adjacent pair until the vocabulary is full. Deterministic: ties go to the
-/// ordinally smallest pair. Hand-written because no maintained .NET BPE trainer is available; Microsoft.ML.Tokenizers
-/// encodes with the result.
+/// ordinally smallest pair. Hand-written because no maintained .NET BPE trainer is available; the project's tokenizer
+/// (Uld.Tokenization) and Hugging Face's encode with the result.
 /// </summary>
 public static class ByteLevelBpeTrainer
 {

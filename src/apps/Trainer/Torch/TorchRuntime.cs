@@ -77,7 +77,11 @@ public static class TorchRuntime
     [SupportedOSPlatform("linux")]
     private static void FixIfNeeded()
     {
-        if (LibStdCxxDefinesMissingSymbol()) return;
+        if (LibStdCxxDefinesMissingSymbol())
+        {
+            LoadWhereFound();
+            return;
+        }
 
         var directory = FindNativeDirectory();
         var library = Path.Combine(directory, NativeLibraryFile);
@@ -124,23 +128,42 @@ public static class TorchRuntime
 
     /// <summary>
     /// Whether the libstdc++ this process binds to defines <c>std::ios_base_library_init()</c> (introduced with
-    /// GLIBCXX_3.4.32). The .NET runtime itself links libstdc++.so.6, so this is the copy libLibTorchSharp.so will get.
+    /// GLIBCXX_3.4.32): the copy libLibTorchSharp.so will get. Throws <see cref="DllNotFoundException"/> when there is none.
     /// </summary>
     private static bool LibStdCxxDefinesMissingSymbol()
     {
-        if (!NativeLibrary.TryLoad("libstdc++.so.6", out var libstdcxx)) return true; // no glibc libstdc++: not our case
+        // TorchSharp's native code links libstdc++.so.6; a system without it (a slim container image) cannot run it at
+        // all, so say so in one line instead of letting TorchSharp fail later with its package-restore advice.
+        if (!NativeLibrary.TryLoad("libstdc++.so.6", out var libstdcxx))
+            throw new DllNotFoundException("libstdc++.so.6, the GNU C++ runtime TorchSharp's native code links, is not installed " +
+                                           "(Debian/Ubuntu: apt-get install libstdc++6; the trainer image installs it).");
         return NativeLibrary.TryGetExport(libstdcxx, MissingSymbol, out _);
     }
+
+    /// <summary>
+    /// Where no fix is needed (Ubuntu 24.04, the trainer image), loads the library now, as the fixed path below does:
+    /// a dependency the system lacks then surfaces as a <see cref="DllNotFoundException"/> naming it, which the CLI
+    /// prints as one line, instead of TorchSharp's advice about restoring its packages. Not found in any probed
+    /// directory: left to TorchSharp's own search.
+    /// </summary>
+    private static void LoadWhereFound()
+    {
+        var library = ProbedDirectories().Select(d => Path.Combine(d, NativeLibraryFile)).FirstOrDefault(File.Exists);
+        if (library is not null) NativeLibrary.Load(library);
+    }
+
+    private static List<string> ProbedDirectories() =>
+        ((AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") as string) ?? "")
+        .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Append(AppContext.BaseDirectory)
+        .Select(Path.GetFullPath)
+        .Distinct()
+        .ToList();
 
     /// <summary>The first directory the runtime will probe that has the library, exactly as TorchSharp's load will.</summary>
     private static string FindNativeDirectory()
     {
-        var probed = ((AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") as string) ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Append(AppContext.BaseDirectory)
-            .Select(Path.GetFullPath)
-            .Distinct()
-            .ToList();
+        var probed = ProbedDirectories();
         return probed.FirstOrDefault(d => File.Exists(Path.Combine(d, NativeLibraryFile)))
                ?? throw new InvalidOperationException(
                    $"TorchSharp's {NativeLibraryFile} needs a fix for this system's libstdc++ (it lacks {RequiredVersion}), " +

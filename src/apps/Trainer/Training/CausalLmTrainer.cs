@@ -12,7 +12,12 @@ public static class CausalLmTrainer
 {
     public sealed record Progress(int Step, int TotalSteps, double Loss, double TokensPerSecond);
     /// <summary>Steps is the step reached; fewer than the plan when stopped early (resume continues from the checkpoint).</summary>
-    public sealed record Result(int Steps, int PlannedSteps, double FinalLoss, double TokensPerSecond, TimeSpan Elapsed);
+    public sealed record Result(RunRecord Run, double FinalLoss, double TokensPerSecond)
+    {
+        public int Steps => Run.Steps;
+        public int PlannedSteps => Run.PlannedSteps;
+        public TimeSpan Elapsed => Run.Elapsed;
+    }
 
 
     /// <summary>Fresh weights: N(0, 0.02) for matrices, ones for norms, from the given seed.</summary>
@@ -45,7 +50,7 @@ public static class CausalLmTrainer
                     Curvature: new OutputCurvature(logits, batch.Targets));
             },
             p => progress?.Invoke(new Progress(p.Step, p.TotalSteps, p.Primary, p.TokensPerSecond)));
-        return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, result.TokensPerSecond, result.Elapsed);
+        return new Result(result.Run, result.FinalPrimary, result.TokensPerSecond);
     }
 
     /// <summary>Mean cross-entropy per answer token over all examples (no gradient).</summary>

@@ -36,8 +36,8 @@ public sealed class OutputCurvature
 
 public sealed record LoopProgress(int Step, int TotalSteps, double Primary, double Secondary, double TokensPerSecond);
 
-/// <summary>Steps is the step reached; fewer than planned when stopped early (resume continues from the checkpoint).</summary>
-public sealed record LoopResult(int Steps, int PlannedSteps, double FinalPrimary, double FinalSecondary, double TokensPerSecond, TimeSpan Elapsed);
+/// <summary>The loop's <see cref="RunRecord"/> and its last losses.</summary>
+public sealed record LoopResult(RunRecord Run, double FinalPrimary, double FinalSecondary, double TokensPerSecond);
 
 /// <summary>
 /// The training loop every method shares: AdamW or Sophia (<see cref="TrainingOptimizer"/>) over the trainable parameters, warm-up then linear decay, gradient
@@ -83,7 +83,7 @@ public static class TrainingLoop
             checkpoints.AfterStep(step + 1, end, totalSteps, model, optimizer, fingerprint);
         }
         model.eval();
-        return new LoopResult(end, totalSteps, primary, secondary, Rate(), clock.Elapsed);
+        return new LoopResult(new RunRecord(options.Epochs, examples.Count, plan.StepsPerEpoch, end, totalSteps, clock.Elapsed), primary, secondary, Rate());
     }
 
     /// <summary>Every parameter of the model, made trainable.</summary>

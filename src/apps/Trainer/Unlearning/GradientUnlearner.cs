@@ -1,6 +1,7 @@
 using Uld.Trainer.Data;
 using Uld.Trainer.Model;
 using Uld.Trainer.Training;
+using Uld.Trainer.Unlearning.Methods;
 using static TorchSharp.torch;
 
 namespace Uld.Trainer.Unlearning;
@@ -31,57 +32,24 @@ public sealed record GradientOptions
     /// </summary>
     public double RmuAlpha { get; init; } = 10.0;
 
-    /// <summary>
-    /// RMU's learning rate when none is given: it trains a few MLPs towards a target in hidden-state units, which at
-    /// the shared 5e-4 barely moves in the few steps of TOFU-mini (measured on the micro split of the tests).
-    /// </summary>
-    public const double RmuLearningRate = 1e-2;
-
-    /// <summary>The defaults of <paramref name="method"/>: these, with RMU's learning rate for rmu.</summary>
-    public GradientOptions For(string method) =>
-        method == "rmu" ? this with { Training = Training with { LearningRate = RmuLearningRate } } : this;
+    /// <summary>The defaults of <paramref name="method"/>: these, with what its forget term changes (rmu: its learning rate).</summary>
+    public GradientOptions For(string method) => ForgetTerms.Of(method)?.Defaults(this) ?? this;
 }
 
 /// <summary>Forget examples and, aligned with them, the same questions answered with a refusal (DPO, IDK, FLAT).</summary>
 public sealed record ForgetData(IReadOnlyList<ChatExample> Forget, IReadOnlyList<ChatExample>? Refusals = null);
 
 /// <summary>
-/// Gradient-based unlearning of a whole model, the baselines ULD is compared with (docs/METHODS.md, *Gradient-based baselines*). A method is a
-/// forget term, optionally "+gd" (γ·CE on retain) or "+kl" (γ·KL(p_ref ‖ p_θ) on retain), with the frozen starting
-/// model as reference:
-/// <list type="bullet">
-/// <item>ga: −CE on forget answers (the mean over answer tokens).</item>
-/// <item>ga-mean, ga-bounded, npo-tokenweighted, ga-gradsim+gd are this project's own losses, not seed 004's GA1–3 or
-/// token-level methods (docs/METHODS.md).</item>
-/// <item>ga-mean, ga-bounded: variants of ga's objective over an answer's tokens. ga-mean: ascent on
-/// the per-answer mean log-likelihood, mean over answers of (1/|y|)·Σ_t log p_θ(y_t), so that every answer weighs the
-/// same where ga's mean over all tokens of a batch lets long answers dominate (a sequence sum would only rescale ga's
-/// gradient, which clipping and AdamW undo). ga-bounded: mean over answer tokens of max(log p_θ(y_t), −log V), whose
-/// gradient stops once a token is at or below chance, where ga keeps diverging.</item>
-/// <item>npo: −(2/β)·logσ(−β·(log p_θ(y|x) − log p_ref(y|x))) per sequence.</item>
-/// <item>npo-tokenweighted: NPO per answer token with weights w_t from <see cref="TokenWeights.AboveChance"/>:
-/// −(2/β)·(1/N)·Σ_t w_t·logσ(−β·(log p_θ(y_t) − log p_ref(y_t))).</item>
-/// <item>ga-gradsim+gd: weighted ascent (1/N)·Σ_t w_t·log p_θ(y_t), w_t from
-/// <see cref="TokenWeights.RetainGradientDissimilarity"/>, plus γ·CE on retain.</item>
-/// <item>rmu: <see cref="RmuObjective"/> (its own retain term; MLPs of layers ℓ−2..ℓ only).</item>
-/// <item>simnpo: −(2/β)·logσ(−(β/|y|)·log p_θ(y|x) − δ) per sequence: NPO without the reference model, length-normalised
-/// (Fan et al., "Simplicity Prevails: Rethinking Negative Preference Optimization for LLM Unlearning"), so long answers
-/// are not pushed down harder than short ones and no reference forward pass is needed.</item>
-/// <item>dpo: prefer a refusal y_w over the true answer y_l: −(2/β)·logσ(β·(Δ_w − Δ_l)), Δ = log p_θ − log p_ref.</item>
-/// <item>idk: CE on the refusal answers.</item>
-/// <item>flat-{kl,tv,js,pearson}: −(g*(P(y_w)) − f*(g*(P(y_l)))), the f-divergence bound of FLAT with P the per-token
-/// geometric-mean probability; forget data only.</item>
-/// <item>task-vector: fine-tune on the forget set to θ*, then θ = θ_c − s·(θ* − θ_c).</item>
-/// </list>
+/// Gradient-based unlearning of a whole model, the baselines ULD is compared with
+/// (docs/METHODS.md, *Gradient-based baselines*). A method is a forget term (<see cref="ForgetTerms.All"/>: one class
+/// each, with its formula), optionally "+gd" (γ·CE on retain) or "+kl" (γ·KL(p_ref ‖ p_θ) on retain), with the frozen
+/// starting model as reference. This class runs any of them through the shared <see cref="TrainingLoop"/> and holds the
+/// loss formulas the terms share.
 /// </summary>
 public static class GradientUnlearner
 {
-    public static readonly string[] Methods =
-    [
-        "ga", "ga+gd", "ga+kl", "ga-mean", "ga-mean+gd", "ga-mean+kl", "ga-bounded", "ga-bounded+gd", "ga-bounded+kl",
-        "npo", "npo+gd", "npo+kl", "npo-tokenweighted", "npo-tokenweighted+gd", "npo-tokenweighted+kl", "simnpo", "simnpo+gd", "simnpo+kl",
-        "dpo", "dpo+gd", "dpo+kl", "idk", "idk+gd", "flat-kl", "flat-tv", "flat-js", "flat-pearson", "task-vector", "ga-gradsim+gd", "rmu",
-    ];
+    /// <summary>Every gradient method: each forget term of <see cref="ForgetTerms.All"/> under each retain term it is offered with.</summary>
+    public static readonly string[] Methods = [.. ForgetTerms.All.SelectMany(t => t.MethodNames)];
 
     /// <summary>Forget terms under the names earlier versions used (ga1 was ga itself), only to point at the new name.</summary>
     private static readonly Dictionary<string, string> FormerNames = new()
@@ -102,11 +70,15 @@ public static class GradientUnlearner
         + (RenamedTo(method) is { } now ? $" (now called '{now}')" : "") + $"; known: {string.Join(", ", known)}.";
 
     /// <summary>Methods whose forget term needs refusal answers.</summary>
-    public static bool NeedsRefusals(string method) => method.StartsWith("dpo", StringComparison.Ordinal)
-        || method.StartsWith("idk", StringComparison.Ordinal) || method.StartsWith("flat-", StringComparison.Ordinal);
+    public static bool NeedsRefusals(string method) => ForgetTerms.Of(method)?.NeedsRefusals ?? false;
 
     /// <summary>Steps is the step reached; fewer than planned when stopped early (resume continues from the checkpoint).</summary>
-    public sealed record Result(int Steps, int PlannedSteps, double FinalForgetTerm, double FinalRetainTerm, TimeSpan Elapsed);
+    public sealed record Result(RunRecord Run, double FinalForgetTerm, double FinalRetainTerm)
+    {
+        public int Steps => Run.Steps;
+        public int PlannedSteps => Run.PlannedSteps;
+        public TimeSpan Elapsed => Run.Elapsed;
+    }
 
     /// <summary>Unlearns <paramref name="model"/> with its terms on its own logits, against the frozen <paramref name="reference"/> (its starting copy).</summary>
     public static Result Unlearn(string method, LlamaForCausalLM model, LlamaForCausalLM reference, ForgetData forget,
@@ -126,7 +98,7 @@ public static class GradientUnlearner
     public static Result UnlearnThrough(string method, LlamaForCausalLM model, Func<StepLogits> logits, string objective, ForgetData forget,
         IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
     {
-        if (method.Split('+')[0] is "rmu" or "task-vector") throw new ArgumentException($"{method} acts on the model's hidden states or weights, not on logits.");
+        if (ForgetTerms.Of(method) is { OnLogits: false }) throw new ArgumentException($"{method} acts on the model's hidden states or weights, not on logits.");
         return Run(method, model, null, logits, objective, forget, retain, o, padId, progress, checkpoints);
     }
 
@@ -134,75 +106,33 @@ public static class GradientUnlearner
         IReadOnlyList<ChatExample> retain, GradientOptions o, int padId, Action<int, int, double, double>? progress, CheckpointPlan? checkpoints)
     {
         checkpoints ??= CheckpointPlan.None;
-        if (!Methods.Contains(method)) throw new ArgumentException(Unknown(method, Methods));
-        var parts = method.Split('+');
-        var (forgetTerm, retainTerm) = (parts[0], parts.Length > 1 ? parts[1] : null);
+        var forgetTerm = ForgetTerms.Of(method) ?? throw new ArgumentException(Unknown(method, Methods));
+        var retainTerm = method.Contains('+') ? method[(method.IndexOf('+') + 1)..] : null;
         if (forget.Forget.Count == 0) throw new ArgumentException("the forget set is empty.");
-        var needsRetain = retainTerm is not null || forgetTerm == "rmu";
+        var needsRetain = retainTerm is not null || forgetTerm.ReadsRetain;
         if (needsRetain && retain.Count == 0) throw new ArgumentException($"{method} needs retain data.");
         if (NeedsRefusals(method) && forget.Refusals?.Count != forget.Forget.Count)
             throw new ArgumentException($"{method} needs one refusal answer per forget example.");
 
         var t = o.Training;
         var fingerprint = $"{method}{(objective is null ? "" : $" ({objective} objective)")} seed {t.Seed}, {forget.Forget.Count} forget / {retain.Count} retain examples";
-        using var rmu = forgetTerm == "rmu" ? new RmuObjective(model, reference!, forget.Forget, padId, o) : null;
+        using var rmu = forgetTerm is Rmu ? new RmuObjective(model, reference!, forget.Forget, padId, o) : null;
         var result = TrainingLoop.Run(model, rmu?.Trainable ?? TrainingLoop.AllParameters(model), forget.Forget, t, fingerprint, checkpoints, (step, indices) =>
         {
             var f = TrainingBatch.Create(indices.Select(i => forget.Forget[i]).ToList(), padId);
             var r = needsRetain ? TrainingBatch.Create(BatchPlan.Cycle(retain, t.BatchSize, t.Seed + 1, step), padId) : null;
             if (rmu is not null) return rmu.Step(f, r!);
-            var w = NeedsRefusals(method) ? TrainingBatch.Create(indices.Select(i => forget.Refusals![i]).ToList(), padId) : null;
+            var w = forgetTerm.NeedsRefusals ? TrainingBatch.Create(indices.Select(i => forget.Refusals![i]).ToList(), padId) : null;
             var logitsOf = logits();
-            var loss = ForgetLoss(forgetTerm, logitsOf, f, w, r, o);
+            var loss = forgetTerm.Loss(new ForgetStep(logitsOf, f, w, r, o));
             var forgetValue = loss.item<float>();
             if (retainTerm is null) return new StepLoss(loss, forgetValue, Curvature: logitsOf.First);
 
             var term = retainTerm == "gd" ? logitsOf.TokensOf(r!).AnswerCrossEntropy(r!.Targets) : KlFromReference(logitsOf.Reference(r!), logitsOf.Of(r!), r!.AttentionMask);
             return new StepLoss(loss + term * o.RetainWeight, forgetValue, term.item<float>(), Curvature: logitsOf.First);
         }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
-        if (forgetTerm == "task-vector" && result.Steps == result.PlannedSteps) NegateTaskVector(model, reference!, o.TaskVectorScale);
-        return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, needsRetain ? result.FinalSecondary : 0, result.Elapsed);
-    }
-
-    /// <summary>
-    /// The forget term on one step's outputs: <see cref="StepLogits.TokensOf"/> / <see cref="StepLogits.ReferenceTokens"/>
-    /// where the term needs only token statistics (no full logits), <see cref="StepLogits.Of"/> where it needs whole distributions.
-    /// </summary>
-    private static Tensor ForgetLoss(string term, StepLogits logits, TrainingBatch f, TrainingBatch? w, TrainingBatch? r, GradientOptions o)
-    {
-        switch (term)
-        {
-            case "ga":
-                return -logits.TokensOf(f).AnswerCrossEntropy(f.Targets);
-            case "ga-mean":
-                return AnswerMeanAscent(logits.TokensOf(f).SequenceLogLikelihood(), f.Targets);
-            case "ga-bounded":
-                return BoundedAscent(logits.TokensOf(f).TargetLogProbability, f.Targets, Math.Log(logits.TokensOf(f).Vocabulary));
-            case "task-vector":
-                // Fine-tune towards the forget set; the update is negated once training ends.
-                return logits.TokensOf(f).AnswerCrossEntropy(f.Targets);
-            case "npo":
-                return Npo(logits.TokensOf(f).SequenceLogLikelihood(), logits.ReferenceTokens(f).SequenceLogLikelihood(), o.Beta);
-            case "npo-tokenweighted":
-                var tokens = logits.TokensOf(f);
-                return TokenWeights.TokenNpo(tokens.TargetLogProbability, logits.ReferenceTokens(f).TargetLogProbability,
-                    TokenWeights.AboveChance(tokens.TargetLogProbability, f.Targets, tokens.Vocabulary), f.Targets, o.Beta);
-            case "ga-gradsim":
-                var weights = TokenWeights.RetainGradientDissimilarity(logits.Of(f), f.Targets, logits.Of(r!), r!.Targets);
-                return TokenWeights.WeightedAscent(TokenLogLikelihood(logits.Of(f), f.Targets), weights, f.Targets);
-            case "simnpo":
-                return SimNpo(logits.TokensOf(f).SequenceLogLikelihood() / AnswerLengths(f.Targets), o.Beta, o.SimNpoMargin);
-            case "idk":
-                return logits.TokensOf(w!).AnswerCrossEntropy(w!.Targets);
-            case "dpo":
-                var chosen = logits.TokensOf(w!).SequenceLogLikelihood() - logits.ReferenceTokens(w!).SequenceLogLikelihood();
-                var rejected = logits.TokensOf(f).SequenceLogLikelihood() - logits.ReferenceTokens(f).SequenceLogLikelihood();
-                return Dpo(chosen, rejected, o.Beta);
-            default: // flat-*
-                var good = MeanTokenProbability(logits.TokensOf(w!), w!.Targets);
-                var bad = MeanTokenProbability(logits.TokensOf(f), f.Targets);
-                return Flat(term["flat-".Length..], good, bad);
-        }
+        if (forgetTerm is TaskVector && result.Run.Finished) NegateTaskVector(model, reference!, o.TaskVectorScale);
+        return new Result(result.Run, result.FinalPrimary, needsRetain ? result.FinalSecondary : 0);
     }
 
     /// <summary>
@@ -221,7 +151,7 @@ public static class GradientUnlearner
     public static Tensor TokenLogLikelihood(Tensor logits, Tensor targets) => TokenStatistics.TargetLogProbabilities(logits, targets);
 
     /// <summary>Per-sequence geometric-mean token probability exp(mean log p), [batch]: FLAT's P(y|x).</summary>
-    private static Tensor MeanTokenProbability(TokenStatistics tokens, Tensor targets) => (tokens.SequenceLogLikelihood() / AnswerLengths(targets)).exp();
+    public static Tensor MeanTokenProbability(TokenStatistics tokens, Tensor targets) => (tokens.SequenceLogLikelihood() / AnswerLengths(targets)).exp();
 
     /// <summary>ga-mean: mean over answers of (1/|y|)·log p_θ(y|x), minimised.</summary>
     public static Tensor AnswerMeanAscent(Tensor sequenceLogLikelihood, Tensor targets) => (sequenceLogLikelihood / AnswerLengths(targets)).mean();
@@ -242,7 +172,7 @@ public static class GradientUnlearner
         -(2.0 / beta) * nn.functional.logsigmoid(-beta * meanTokenLogLikelihood - margin).mean();
 
     /// <summary>Answer tokens per sequence, [batch] (at least 1).</summary>
-    private static Tensor AnswerLengths(Tensor targets) => targets.ne(TrainingBatch.Ignore).sum(1).clamp_min(1).to(ScalarType.Float32);
+    public static Tensor AnswerLengths(Tensor targets) => targets.ne(TrainingBatch.Ignore).sum(1).clamp_min(1).to(ScalarType.Float32);
 
     /// <summary>DPO with ref = the starting model: −(2/β)·mean logσ(β·(Δ_chosen − Δ_rejected)).</summary>
     public static Tensor Dpo(Tensor chosenLogRatio, Tensor rejectedLogRatio, double beta) =>

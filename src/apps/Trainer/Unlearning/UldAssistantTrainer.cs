@@ -50,7 +50,12 @@ public sealed record UldOptions
 /// </summary>
 public static class UldAssistantTrainer
 {
-    public sealed record Result(int Steps, int PlannedSteps, double FinalForgetLoss, double FinalRetainKl, long TrainableParameters, TimeSpan Elapsed);
+    public sealed record Result(RunRecord Run, double FinalForgetLoss, double FinalRetainKl, long TrainableParameters)
+    {
+        public int Steps => Run.Steps;
+        public int PlannedSteps => Run.PlannedSteps;
+        public TimeSpan Elapsed => Run.Elapsed;
+    }
 
     public static Result Train(LlamaForCausalLM assistant, UldTrainingSets sets, UldOptions o,
         int padId, Action<int, int, double, double>? progress = null, CheckpointPlan? checkpoints = null)
@@ -87,7 +92,7 @@ public static class UldAssistantTrainer
             }
             return new StepLoss(loss, ce.item<float>(), kl.item<float>(), Curvature: OutputCurvature.FromHidden(forgetHidden, assistant.OutputWeight, f.Targets));
         }, p => progress?.Invoke(p.Step, p.TotalSteps, p.Primary, p.Secondary));
-        return new Result(result.Steps, result.PlannedSteps, result.FinalPrimary, result.FinalSecondary, trainable.Sum(p => p.numel()), result.Elapsed);
+        return new Result(result.Run, result.FinalPrimary, result.FinalSecondary, trainable.Sum(p => p.numel()));
     }
 
     /// <summary>The below-uniform hinge of full logits (<see cref="TokenStatistics.BelowUniform"/>).</summary>

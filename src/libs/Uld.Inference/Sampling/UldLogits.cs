@@ -50,6 +50,49 @@ public static class UldLogits
     }
 
     /// <summary>
+    /// Several assistants, step 1 of 2: adds <paramref name="weight"/> times this assistant's penalty under
+    /// <paramref name="rule"/> to <paramref name="penalty"/> — l_assistant(v) for <see cref="UldRule.Difference"/>,
+    /// max(0, log p_assistant(v) + log V) for <see cref="UldRule.SuppressOnly"/> — so that the sum over the assistants
+    /// is Σᵢ wᵢ·penaltyᵢ (docs/DESIGN.md, *The ULD decode rule*).
+    /// </summary>
+    public static void AddPenalty(ReadOnlySpan<float> assistantLogits, float weight, UldRule rule, Span<float> penalty)
+    {
+        if (assistantLogits.Length != penalty.Length) throw new ArgumentException("every assistant's logits must cover the same vocabulary.");
+        if (rule == UldRule.Difference)
+        {
+            for (var v = 0; v < penalty.Length; v++) penalty[v] += weight * assistantLogits[v];
+            return;
+        }
+        var uniformLevel = LogSumExp(assistantLogits) - MathF.Log(assistantLogits.Length);
+        for (var v = 0; v < penalty.Length; v++) penalty[v] += weight * MathF.Max(0, assistantLogits[v] - uniformLevel);
+    }
+
+    /// <summary>
+    /// Several assistants, step 2 of 2: the distribution of <see cref="CombineLogits"/> with the summed
+    /// <paramref name="penalty"/> (<see cref="AddPenalty"/>) in place of one assistant's — kept tokens get
+    /// l_base − α·penalty (<see cref="UldRule.Difference"/>) or log p_base − α·penalty (<see cref="UldRule.SuppressOnly"/>).
+    /// One assistant at weight 1 gives exactly <see cref="CombineLogits"/>.
+    /// </summary>
+    public static void CombinePenalizedLogits(ReadOnlySpan<float> baseLogits, ReadOnlySpan<float> penalty, double alpha, double relativeTop,
+        Span<float> logits, UldRule rule = UldRule.Difference)
+    {
+        if (alpha == 0)
+        {
+            baseLogits.CopyTo(logits);
+            return;
+        }
+        if (penalty.Length != baseLogits.Length) throw new ArgumentException("base logits and the penalty must cover the same vocabulary.");
+        LogSoftmax(baseLogits, logits);
+        var threshold = RelativeTopThreshold(logits, relativeTop);
+        var a = (float)alpha;
+        for (var v = 0; v < logits.Length; v++)
+        {
+            var from = rule == UldRule.Difference ? baseLogits[v] : logits[v];
+            logits[v] = logits[v] >= threshold ? from - a * penalty[v] : float.NegativeInfinity;
+        }
+    }
+
+    /// <summary>
     /// The same distribution from a fused ULD graph, which already computed <paramref name="uldLogits"/> =
     /// l_base − α·l_assistant with the row's α; <see cref="UldRule.SuppressOnly"/> recovers l_assistant from it.
     /// </summary>
