@@ -34,6 +34,6 @@ public sealed partial class DocsCitationTests
     }
 
     /// <summary>A docs path (capital letters, .md), optionally followed by <c>, *Section*</c> or <c>, Contract N</c>.</summary>
-    [GeneratedRegex(@"(?<doc>docs/[A-Z]+\.md)(?:, (?<section>\*[^*]+\*|Contract \d))?")]
+    [GeneratedRegex(@"(?<doc>docs/[A-Z-]+\.md)(?:, (?<section>\*[^*]+\*|Contract \d))?")]
     private static partial Regex Citation();
 }

@@ -19,9 +19,9 @@ public sealed partial class ProjectLayoutTests
     public static TheoryData<string> LibFolders() => [.. Folders(Libs)];
 
     [Fact]
-    public void The_five_apps_and_six_libraries_are_where_the_README_says()
+    public void The_six_apps_and_six_libraries_are_where_the_README_says()
     {
-        Assert.Equal(["Bench", "Eval", "Gateway", "LogitServer", "Trainer"], Folders(Apps));
+        Assert.Equal(["Bench", "Eval", "Forget", "Gateway", "LogitServer", "Trainer"], Folders(Apps));
         Assert.Equal(["Uld.Cli", "Uld.Contracts", "Uld.Evaluation", "Uld.Inference", "Uld.Tokenization", "Uld.Web"], Folders(Libs));
     }
 

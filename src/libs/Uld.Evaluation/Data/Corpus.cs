@@ -59,11 +59,23 @@ public sealed record Corpus(string Name, CorpusKind Kind, IReadOnlyList<CorpusRe
     public static Corpus Load(string path)
     {
         if (!File.Exists(path)) throw new UserErrorException($"{path} does not exist.");
+        var corpus = Read(path, File.ReadLines(path));
+        return corpus with { Name = Path.GetFileName(path), Sha256 = Uld.Contracts.Models.FileHash.Sha256(path) };
+    }
+
+    /// <summary>
+    /// The records of JSON Lines text that is not (yet) a file — e.g. a corpus sent inline in an HTTP request.
+    /// <paramref name="source"/> names it in errors the way a path would (<c>source:line: …</c>).
+    /// </summary>
+    /// <exception cref="UserErrorException">No records, or a record is malformed (message names source and line).</exception>
+    public static Corpus Read(string source, IEnumerable<string> lines)
+    {
+        var path = source;
         var records = new List<CorpusRecord>();
         CorpusKind? kind = null;
         var firstLine = 0;
         var number = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in lines)
         {
             number++;
             if (string.IsNullOrWhiteSpace(line)) continue;
@@ -76,7 +88,7 @@ public sealed record Corpus(string Name, CorpusKind Kind, IReadOnlyList<CorpusRe
             records.Add(record);
         }
         if (kind is null) throw new UserErrorException($"{path} holds no records (JSON Lines: one JSON object per line).");
-        return new Corpus(Path.GetFileName(path), kind.Value, records, Uld.Contracts.Models.FileHash.Sha256(path));
+        return new Corpus(source, kind.Value, records);
     }
 
     public static string Describe(CorpusKind kind) => kind switch

@@ -1,11 +1,12 @@
 using Uld.Contracts;
 
-namespace Uld.Bench.Processes;
+namespace Uld.Cli;
 
 /// <summary>
-/// Finds the built entry assembly of another app (uld-logitserver, uld-gateway, uld-trainer). Benchmarks run the apps
-/// as child processes rather than referencing them, so the dll is looked up: beside this benchmark's own output (a
-/// publish of everything into one folder), then in the app's Release build output of this repository.
+/// Finds the built entry assembly of another app (uld-logitserver, uld-gateway, uld-trainer, uld-eval). Apps run each
+/// other as child processes rather than referencing them (the benchmarks, the forget-request service), so the dll is
+/// looked up: beside the running app's own output (a publish of everything into one folder), then in the app's Release
+/// build output of this repository.
 /// </summary>
 public static class AppLocator
 {
