@@ -238,7 +238,15 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
     {
         var versions = _snapshot.Ordered.Concat(_retired.Keys).Distinct().ToList();
         _logger.LogInformation("Draining {Count} deployments", versions.Count);
-        await Task.WhenAll(versions.Select(v => v.Scheduler.DrainAsync()).Concat(_draining.Values)).WaitAsync(cancellationToken);
+        try
+        {
+            await Task.WhenAll(versions.Select(v => v.Scheduler.DrainAsync()).Concat(_draining.Values)).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The grace period is over (Lifecycle/DrainOnShutdown waited for it): the process stops with what is left.
+            _logger.LogWarning("Shutdown grace period over before every deployment finished its generations");
+        }
     }
 
     /// <summary>After shutdown: every version's scheduler and sessions, whoever still holds them (disposing twice is harmless).</summary>
