@@ -6,33 +6,31 @@ using Uld.Contracts.Forget;
 using Uld.Gateway;
 using Uld.Gateway.Security;
 using Uld.Tests.Support;
-using Uld.Web;
 
 namespace Uld.Tests.Forget;
 
 /// <summary>
-/// Forget requests against a running stack: LogitServer (the default deployments, its admin API on) behind the gateway,
-/// and the forget service. Two requests are submitted one after another against the plain TOFU-mini target, combined
-/// by retraining one assistant on their union (so each change is one assistant, an entry every LogitServer serves);
-/// both are trained, gated and deployed while 8 SSE streams through the gateway keep running — no restart, every
-/// stream ends with [DONE] — and afterwards the serving deployment has forgotten each request's answers (corpus metrics
-/// within the gate) and kept the retain ones.
+/// Forget requests against a running stack: LogitServer (the default deployments of models/deployments.json, its admin
+/// API on) behind the gateway, and the forget service. Two requests are submitted one after another against the
+/// default ULD deployment; both are trained, gated and deployed — each assistant added to the deployment's summed
+/// assistants — while 8 SSE streams through the gateway keep running: no restart, every stream ends with [DONE].
+/// Afterwards the serving deployment has forgotten each request's answers (corpus metrics within the gate) and kept
+/// the retain ones.
 /// </summary>
 [Trait(Category.Name, Category.Slow)]
 public sealed class ForgetEndToEndTests : IDisposable
 {
     private const string ApiKey = "sk-e2e";
-    private const string Deployment = ForgetServiceHost.Deployment;
+    private const string Deployment = ForgetServiceHost.UldDeployment;
     private readonly TempDirectory _temp = new();
 
     public void Dispose() => _temp.Dispose();
 
-    [Fact(Skip = "needs LogitServer's runtime admin API, which main does not have yet")]
+    [Fact]
     public async Task Two_requests_go_live_one_after_another_under_streaming_load_and_each_is_forgotten()
     {
         var serverSettings = RepositoryModels.DefaultDeploymentSettings();
-        serverSettings["LogitServer:AdminKeySha256"] = KeyHash.Sha256Hex(RestartingAdminReplica.AdminKey);
-        await using var server = await LogitServerHost.StartAsync(serverSettings);
+        await using var server = await LogitServerHost.StartAsync(AdminApi.Enabled(serverSettings));
         var (gateway, gatewayAddress) = await GatewayApp.StartOnLoopbackAsync(new Dictionary<string, string?>
         {
             ["Gateway:Clusters:local:Replicas:0"] = server.BaseAddress.ToString(),
@@ -46,7 +44,7 @@ public sealed class ForgetEndToEndTests : IDisposable
         {
             var settings = ForgetServiceHost.Settings(_temp.Path, server.BaseAddress);
             settings[$"Forget:Deployments:{Deployment}:GateMaxRecords"] = "10";
-            settings[$"Forget:Deployments:{Deployment}:Combination"] = "Union";
+            settings["Forget:LogitServerAdminKey"] = AdminApi.Key;
             await using var service = await ForgetServiceHost.StartAsync(settings);
 
             // 8 streams through the gateway, each opened again as soon as it ends, until both requests are live.
@@ -78,12 +76,13 @@ public sealed class ForgetEndToEndTests : IDisposable
             Assert.True(views[0]["live_at"]!.GetValue<DateTimeOffset>() < views[1]["live_at"]!.GetValue<DateTimeOffset>());
             Assert.True(finished >= 16, $"{finished} streams finished while the requests were processed");
 
-            // The target is now a ULD deployment over one assistant, the second request's, trained on both requests' answers.
+            // The deployment now sums three assistants: the default one and one per request, in arrival order.
             var deployed = (await AdminListAsync(server.BaseAddress)).Data.Single(d => d.Name == Deployment);
-            Assert.Equal(("Uld", Path.Combine(service.DataDirectory, "requests", ids[1], "assistant")), (deployed.Kind, deployed.Spec["Assistant"]!.GetValue<string>()));
-            Assert.Equal(["assistant", "base"], deployed.ModelSha256.Keys.Order());
+            var assistants = deployed.Spec["Assistants"]!.AsArray().Select(a => a!["Path"]!.GetValue<string>()).ToList();
+            Assert.Equal(ids.Select(id => Path.Combine(service.DataDirectory, "requests", id, "assistant")), assistants.Skip(1));
+            Assert.Equal(3, assistants.Count);
+            Assert.Equal(["assistant", "assistant.1", "assistant.2", "base"], deployed.ModelSha256.Keys.Order());
             Assert.Equal(3, deployed.Version);
-            Assert.Equal(10, File.ReadLines(Path.Combine(service.DataDirectory, "requests", ids[1], "union-forget.jsonl")).Count());
             Assert.DoesNotContain((await AdminListAsync(server.BaseAddress)).Data, d => d.Name.Contains("-staging-", StringComparison.Ordinal));
 
             // Each request's answers are forgotten by what is served now, and the retain sample is kept, by the gate's own measures.
@@ -139,7 +138,7 @@ public sealed class ForgetEndToEndTests : IDisposable
     private static async Task<DeployedList> AdminListAsync(Uri server)
     {
         using var http = new HttpClient();
-        http.DefaultRequestHeaders.Authorization = new("Bearer", RestartingAdminReplica.AdminKey);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", AdminApi.Key);
         return (await http.GetFromJsonAsync<DeployedList>(new Uri(server, AdminRoutes.Deployments)))!;
     }
 
