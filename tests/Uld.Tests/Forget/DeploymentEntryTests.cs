@@ -56,6 +56,11 @@ public sealed class DeploymentEntryTests
         Assert.Equal([1.0, 1.1543], first["Assistants"]!.AsArray().Select(a => a!["Alpha"]!.GetValue<double>()));
         Assert.Equal(2.0, DeploymentEntry.WithAssistant(Uld("/a"), "books", "/b", 1, 9, new ForgetDeploymentOptions(), Own)["AlphaMin"]!.GetValue<double>());
 
+        // A sum without AlphaDefault keeps the α the deployment served (LogitServer would otherwise fall back to 0.8).
+        Assert.Null(first["AlphaDefault"]);
+        Assert.Equal(2.118, DeploymentEntry.WithAssistant(single, "books", "/b", 1, 2.4, new ForgetDeploymentOptions(), Own, servingAlpha: 2.118)["AlphaDefault"]!.GetValue<double>());
+        var explicitAlpha = new JsonObject { ["Name"] = "books", ["Kind"] = "Uld", ["Base"] = "/m", ["Assistant"] = "/a", ["AlphaDefault"] = 3.0 };
+        Assert.Equal(3.0, DeploymentEntry.WithAssistant(explicitAlpha, "books", "/b", 1, 2.4, new ForgetDeploymentOptions(), Own, servingAlpha: 2.118)["AlphaDefault"]!.GetValue<double>());
         var summed = DeploymentEntry.WithAssistant(first, "books", $"{Own}/fr-2/assistant", 1, null, new ForgetDeploymentOptions(), Own);
         Assert.Equal(["/models/operator", $"{Own}/fr-1/assistant", $"{Own}/fr-2/assistant"], Paths(summed));
         var union = DeploymentEntry.WithAssistant(first, "books", $"{Own}/fr-2/assistant", 1, null, new ForgetDeploymentOptions { Combination = Combination.Union }, Own);

@@ -12,12 +12,13 @@ using Uld.Web;
 namespace Uld.Tests.Support;
 
 /// <summary>
-/// LogitServer's runtime admin API (<see cref="AdminRoutes"/>) in front of a real LogitServer, for tests of its clients
-/// while LogitServer itself has no such API: <c>PUT</c>/<c>DELETE /admin/deployments/{name}</c> rebuild the real
-/// LogitServer with the changed entries (so a change is real — sessions loaded, files verified — but not live: running
-/// requests are cut), <c>GET /admin/deployments</c> lists the entries with versions and each role's ONNX sha256, and
-/// every other request is forwarded to the LogitServer. Entries with more than one assistant, which LogitServer cannot
-/// serve yet, are refused with 501; a single-element <c>Assistants</c> list is served as <c>Assistant</c>.
+/// LogitServer's runtime admin API (<see cref="AdminRoutes"/>) in front of a real LogitServer, for the forget service's
+/// tests that need a replica to misbehave on cue: a PUT that fails (<see cref="FailPut"/>) or is held mid-deploy
+/// (<see cref="BeforePut"/>). <c>PUT</c>/<c>DELETE /admin/deployments/{name}</c> rebuild the LogitServer behind it with
+/// the changed entries (so a change is real — sessions loaded, files verified — but not live: running requests are
+/// cut), <c>GET /admin/deployments</c> lists the entries with versions and each role's ONNX sha256, and every other
+/// request is forwarded. Entries with more than one assistant are refused with 501 (the forwarding LogitServer is
+/// configured, not changed at run time). The end-to-end test uses LogitServer's own admin API.
 /// </summary>
 public sealed class RestartingAdminReplica : IAsyncDisposable
 {

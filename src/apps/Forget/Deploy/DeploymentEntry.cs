@@ -21,9 +21,14 @@ public static class DeploymentEntry
     /// least 4. A fused graph is for one pair only, so <c>Fused</c> is dropped.
     /// </summary>
     /// <param name="calibratedAlpha">The new assistant's own calibrated α (its manifest), when it has one.</param>
+    /// <param name="servingAlpha">
+    /// The α the ULD deployment serves by default now. LogitServer defaults a sum of assistants to α 0.8 unless they all
+    /// carry the same calibrated α (docs/DESIGN.md, *The ULD decode rule*), so an entry that becomes a sum without an
+    /// <c>AlphaDefault</c> gets this one: the deployment keeps serving at the strength it served before.
+    /// </param>
     /// <param name="ownAssistantsRoot">Where the service's assistants live: under Union, those are replaced.</param>
     public static JsonObject WithAssistant(JsonObject current, string name, string assistant, double weight, double? calibratedAlpha,
-        ForgetDeploymentOptions options, string ownAssistantsRoot)
+        ForgetDeploymentOptions options, string ownAssistantsRoot, double? servingAlpha = null)
     {
         var entry = (JsonObject)current.DeepClone();
         var kind = Text(entry, "Kind") ?? "Plain";
@@ -63,9 +68,14 @@ public static class DeploymentEntry
         assistants.Add(new JsonObject { ["Path"] = assistant, ["Alpha"] = Math.Round(weight, 4) });
         // One assistant at weight 1 is the classic entry every LogitServer reads; a list only where there is a sum.
         if (assistants is [JsonObject only] && Get(only, "Alpha") is JsonValue w && w.GetValue<double>() == 1 && Text(only, "Path") is { } path)
+        {
             Set(entry, "Assistant", path);
+        }
         else
+        {
             Set(entry, "Assistants", assistants);
+            if (Get(entry, "AlphaDefault") is null && servingAlpha is > 0 and var alpha) Set(entry, "AlphaDefault", alpha);
+        }
         Set(entry, "Name", name);
         return entry;
     }

@@ -29,8 +29,11 @@ public sealed class GateStep(ForgetOptions options, ForgetRequestStore store, Ru
                       ?? throw new StepFailedException($"{replica} does not serve '{request.Deployment}'.");
         var assistant = request.Assistant ?? throw new InvalidOperationException("gating a request without a trained assistant.");
         var calibrated = assistant["calibrated_alpha"]?.GetValue<double>();
-        var weight = await WeightAsync(replica, request.Deployment, current.Kind, calibrated, cancellationToken);
-        var planned = PlanEntry(current.Spec, request.Deployment, assistant["path"]!.GetValue<string>(), weight, calibrated, d);
+        var serving = await ServingAlphaAsync(replica, request.Deployment, current.Kind, cancellationToken);
+        // The new assistant's weight wᵢ in l_base − α·Σ wᵢ·l_assistantᵢ: its own calibrated α over the α the deployment
+        // serves by default, so that at the default α it acts at the strength its calibration chose (1 when either is unknown).
+        var weight = calibrated is > 0 && serving is > 0 ? calibrated.Value / serving.Value : 1;
+        var planned = PlanEntry(current.Spec, request.Deployment, assistant["path"]!.GetValue<string>(), weight, calibrated, serving, d);
 
         var staging = StagingName(request);
         var files = new RequestFiles(options.DataDirectory, request.Id);
@@ -64,11 +67,11 @@ public sealed class GateStep(ForgetOptions options, ForgetRequestStore store, Ru
         }
     }
 
-    private JsonObject PlanEntry(JsonObject current, string name, string assistant, double weight, double? calibrated, ForgetDeploymentOptions d)
+    private JsonObject PlanEntry(JsonObject current, string name, string assistant, double weight, double? calibrated, double? serving, ForgetDeploymentOptions d)
     {
         try
         {
-            return DeploymentEntry.WithAssistant(current, name, assistant, weight, calibrated, d, Path.Combine(options.DataDirectory, "requests"));
+            return DeploymentEntry.WithAssistant(current, name, assistant, weight, calibrated, d, Path.Combine(options.DataDirectory, "requests"), serving);
         }
         catch (InvalidOperationException e)
         {
@@ -76,17 +79,12 @@ public sealed class GateStep(ForgetOptions options, ForgetRequestStore store, Ru
         }
     }
 
-    /// <summary>
-    /// The new assistant's weight wᵢ in <c>l_base − α·Σ wᵢ·l_assistantᵢ</c>: its own calibrated α over the α the ULD
-    /// deployment serves by default, so that at the default α it acts at the strength its calibration chose
-    /// (docs/FORGET-REQUESTS.md, *Deploying*). 1 for a plain deployment (its α will be the first assistant's own) or
-    /// when either α is unknown.
-    /// </summary>
-    private async Task<double> WeightAsync(Uri replica, string deployment, string kind, double? calibrated, CancellationToken cancellationToken)
+    /// <summary>The α a ULD deployment serves by default (<c>GET /v1/models</c>); null for a plain deployment.</summary>
+    private async Task<double?> ServingAlphaAsync(Uri replica, string deployment, string kind, CancellationToken cancellationToken)
     {
-        if (calibrated is not > 0 || !kind.Equals("Uld", StringComparison.OrdinalIgnoreCase)) return 1;
+        if (!kind.Equals("Uld", StringComparison.OrdinalIgnoreCase)) return null;
         using var client = http.CreateClient(ForgetApp.LogitServerClient);
         var models = await client.GetFromJsonAsync<ModelList>(new Uri(replica, "/v1/models"), cancellationToken);
-        return models?.Data.FirstOrDefault(m => m.Id == deployment)?.Uld?.AlphaDefault is > 0 and var alpha ? calibrated.Value / alpha : 1;
+        return models?.Data.FirstOrDefault(m => m.Id == deployment)?.Uld?.AlphaDefault;
     }
 }
