@@ -1,4 +1,5 @@
 using Uld.Evaluation.Data;
+using Uld.Evaluation.Metrics;
 using Uld.Eval.Client;
 using Uld.Eval.Tofu;
 using Uld.Tests.Support;
@@ -28,20 +29,37 @@ public sealed class EvaluatorTests(ServerFixture fixture)
 
         Assert.Equal(4, plain.Forget.Questions);
         Assert.Equal(4, plain.ForgetTruthRatios.Count);
-        Assert.All(new[] { plain.Forget, plain.Retain, plain.RealAuthors, plain.WorldFacts }, m =>
+        // The set metrics are what TOFU defines, recomputed here from the API's own primitives: the mean over questions
+        // of exp(mean answer-token log-probability), and ROUGE-L recall of the greedy answer against the true one.
+        var options = new TofuEvaluationOptions { MaxNewTokens = 16 };
+        var probabilities = new List<double>();
+        var rouges = new List<double>();
+        foreach (var r in sets.Forget)
         {
-            Assert.InRange(m.Probability, 1e-9, 1.0);
-            Assert.InRange(m.RougeL, 0.0, 1.0);
-            Assert.True(m.TruthRatio > 0);
-        });
+            var question = await client.ChatPromptAsync("stories", options.Ask(r.Question), default);
+            var truth = await client.ScoreAsync(new DeploymentRef("stories"), question, await client.AnswerTokensAsync("stories", r.Answer, default), default);
+            probabilities.Add(Math.Exp(truth.LogProbability / truth.Tokens));
+            rouges.Add(RougeL.Recall(r.Answer, await client.AnswerAsync(new DeploymentRef("stories"), options.Ask(r.Question), 16, default)));
+        }
+        Assert.Equal(probabilities.Average(), plain.Forget.Probability, 1e-6 * probabilities.Average());
+        Assert.Equal(rouges.Average(), plain.Forget.RougeL, 1e-9);
+        Assert.Equal(plain.ForgetTruthRatios.Average(), plain.Forget.TruthRatio, 1e-12);
+
         // α = 0 serves the base distribution, so every number matches the plain deployment's (up to the float
         // rounding of different batch compositions).
         Assert.All(plain.ForgetTruthRatios.Zip(uld.ForgetTruthRatios), p => Assert.Equal(p.First, p.Second, 1e-5 * p.First));
         Assert.Equal(plain.ModelUtility, uld.ModelUtility, 1e-5);
 
-        TofuEvaluator.CompareWithRetain(plain, plain);
-        Assert.Equal(1.0, plain.ForgetQuality);
-        Assert.Equal(0.0, plain.PrivLeak!.Value, 12);
+        // Forget quality is the KS test's p-value between the two truth-ratio samples: compared with a model that
+        // answers differently (α = 4 pushes every forget answer away), the statistic is the largest gap between the
+        // two empirical CDFs, recomputed here.
+        var pushed = await evaluator.EvaluateAsync(new DeploymentRef("stories-uld-lab", Alpha: 4), null, default);
+        TofuEvaluator.CompareWithRetain(pushed, plain);
+        var gap = pushed.ForgetTruthRatios.Concat(plain.ForgetTruthRatios).Max(x =>
+            Math.Abs(pushed.ForgetTruthRatios.Count(v => v <= x) / 4.0 - plain.ForgetTruthRatios.Count(v => v <= x) / 4.0));
+        Assert.Equal(gap, pushed.ForgetKsStatistic!.Value, 1e-12);
+        Assert.True(gap > 0, "α = 4 left every forget truth ratio where the base has it");
+        Assert.InRange(pushed.ForgetQuality!.Value, 0.0, 0.999);
 
         // The scored log-probability is the sum of the echoed answer-token logprobs, and a longer (wrong) answer scores lower.
         var prompt = await client.ChatPromptAsync("stories", sets.Forget[0].Question, default);

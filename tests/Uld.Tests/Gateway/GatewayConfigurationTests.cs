@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Yarp.ReverseProxy.Configuration;
 using Uld.Gateway;
 using Uld.Gateway.Security;
 using Uld.Tests.Support;
@@ -24,7 +26,15 @@ public sealed class GatewayConfigurationTests
     public void The_valid_configuration_builds()
     {
         var settings = Valid();
-        using var app = (IDisposable)GatewayApp.Build(["--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(settings));
+        var app = GatewayApp.Build(["--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(settings));
+        using var _ = (IDisposable)app;
+        // The configuration becomes YARP's: the one cluster with its replica, and a route per model it serves.
+        var proxy = app.Services.GetRequiredService<IProxyConfigProvider>().GetConfig();
+        var cluster = Assert.Single(proxy.Clusters);
+        Assert.Equal("stories-pool", cluster.ClusterId);
+        Assert.Equal("http://127.0.0.1:9/", Assert.Single(cluster.Destinations!).Value.Address.TrimEnd('/') + "/");
+        Assert.NotEmpty(proxy.Routes);
+        Assert.All(proxy.Routes, r => Assert.Equal("stories-pool", r.ClusterId));
     }
 
     [Fact]

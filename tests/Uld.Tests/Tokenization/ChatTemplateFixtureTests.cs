@@ -46,7 +46,11 @@ public sealed class ChatTemplateFixtureTests
         var ids = tokenizer.Encode(template.Render([("user", "Hi")]), addBos: template.AddsTokenizerBos);
         Assert.Equal(tokenizer.Ids.Bos, ids[0]);
         Assert.Single(ids, id => id == tokenizer.Ids.Bos);
-        Assert.True(ChatTemplate.QuestionAnswer.AddsTokenizerBos);
+        // The question-answer format writes no BOS itself, so it asks the tokenizer for exactly one.
+        var qa = ChatTemplate.QuestionAnswer;
+        var qaIds = tokenizer.Encode(qa.Render([("user", "Hi")]), addBos: qa.AddsTokenizerBos);
+        Assert.Equal(tokenizer.Ids.Bos, qaIds[0]);
+        Assert.Single(qaIds, id => id == tokenizer.Ids.Bos);
     }
 
     [Fact]
