@@ -51,14 +51,14 @@ public sealed class EvaluatorTests(ServerFixture fixture)
         Assert.Equal(plain.ModelUtility, uld.ModelUtility, 1e-5);
 
         // Forget quality is the KS test's p-value between the two truth-ratio samples: compared with a model that
-        // answers differently (α = 4 pushes every forget answer away), the statistic is the largest gap between the
+        // answers differently (α = 2, the bound, pushes the forget answers away), the statistic is the largest gap between the
         // two empirical CDFs, recomputed here.
-        var pushed = await evaluator.EvaluateAsync(new DeploymentRef("stories-uld-lab", Alpha: 4), null, default);
+        var pushed = await evaluator.EvaluateAsync(new DeploymentRef("stories-uld-lab", Alpha: 2), null, default);
         TofuEvaluator.CompareWithRetain(pushed, plain);
         var gap = pushed.ForgetTruthRatios.Concat(plain.ForgetTruthRatios).Max(x =>
             Math.Abs(pushed.ForgetTruthRatios.Count(v => v <= x) / 4.0 - plain.ForgetTruthRatios.Count(v => v <= x) / 4.0));
         Assert.Equal(gap, pushed.ForgetKsStatistic!.Value, 1e-12);
-        Assert.True(gap > 0, "α = 4 left every forget truth ratio where the base has it");
+        Assert.True(gap > 0, "α = 2 left every forget truth ratio where the base has it");
         Assert.InRange(pushed.ForgetQuality!.Value, 0.0, 0.999);
 
         // The scored log-probability is the sum of the echoed answer-token logprobs, and a longer (wrong) answer scores lower.
