@@ -52,9 +52,15 @@ var epochs = new Option<int>("--epochs") { Description = "epochs per run (the sa
 var methods = new Option<string[]>("--method") { Description = "methods to compare", DefaultValueFactory = _ => ["uld", "npo+gd", "ga"], AllowMultipleArgumentsPerToken = true };
 var trainLayers = new Option<int[]>("--layers") { Description = "ULD assistant depths K, one run each (default: the trainer's)", AllowMultipleArgumentsPerToken = true };
 var trainRank = new Option<int>("--rank") { Description = "ULD LoRA rank", DefaultValueFactory = _ => 16 };
+var recipes = new Option<string[]>("--recipe")
+{
+    Description = "METHOD=MODEL_DIR: the method's chosen configuration, a model it trained; its manifest's step count prices that recipe at the measured s/step",
+    DefaultValueFactory = _ => ["uld=models/tofu-mini-uld", "npo+gd=models/tofu-mini-npo-gd"],
+    AllowMultipleArgumentsPerToken = true,
+};
 var report = new Option<string>("--report") { Description = "results file name", DefaultValueFactory = _ => "train-cost.md" };
 var train = new Command("train", "Unlearning cost: seconds per step, trainable parameters, peak memory (ULD per K vs NPO+GD vs GA), one uld-trainer process each.")
-    { trainBase, data, forget, forgetFile, retainFile, epochs, methods, trainLayers, trainRank, report, results, trainerDll };
+    { trainBase, data, forget, forgetFile, retainFile, epochs, methods, trainLayers, trainRank, recipes, report, results, trainerDll };
 train.SetAction(parse => CliErrors.Run(parse, () => TrainCostBenchmark.Run(new TrainCostOptions
 {
     TrainerDll = AppLocator.Require(parse.GetValue(trainerDll)!, "Trainer"),
@@ -66,6 +72,7 @@ train.SetAction(parse => CliErrors.Run(parse, () => TrainCostBenchmark.Run(new T
     Methods = parse.GetValue(methods)!,
     Layers = parse.GetValue(trainLayers) ?? [],
     Rank = parse.GetValue(trainRank),
+    RecipeSteps = TrainCostBenchmark.RecipeSteps(parse.GetValue(recipes)!),
     ResultsDir = parse.GetValue(results)!.FullName,
     ReportFile = parse.GetValue(report)!,
 })));

@@ -19,9 +19,14 @@ public sealed record TrainCostOptions
     /// <summary>ULD: one run per assistant depth K (empty: the trainer's default depth).</summary>
     public IReadOnlyList<int> Layers { get; init; } = [];
     public int Rank { get; init; } = 16;
+    /// <summary>Optimizer steps of each method's chosen configuration (from the manifest of a model it trained), by method.</summary>
+    public IReadOnlyDictionary<string, ChosenRecipe> RecipeSteps { get; init; } = new Dictionary<string, ChosenRecipe>();
     public required string ResultsDir { get; init; }
     public string ReportFile { get; init; } = "train-cost.md";
 }
+
+/// <summary>A method's chosen configuration: the model directory it produced and the optimizer steps its manifest records.</summary>
+public sealed record ChosenRecipe(string ModelDir, int Steps);
 
 /// <summary>
 /// <c>uld-bench train</c>: the cost of unlearning — seconds per step and per epoch, trainable parameters and peak memory
@@ -78,6 +83,24 @@ public static class TrainCostBenchmark
         return 0;
     }
 
+    /// <summary>Parses <c>METHOD=MODEL_DIR</c> pairs; the steps are what the model's manifest says its training ran.</summary>
+    public static IReadOnlyDictionary<string, ChosenRecipe> RecipeSteps(IEnumerable<string> pairs)
+    {
+        var recipes = new Dictionary<string, ChosenRecipe>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var at = pair.IndexOf('=', StringComparison.Ordinal);
+            if (at <= 0 || at == pair.Length - 1) throw new UserErrorException($"--recipe takes METHOD=MODEL_DIR; got '{pair}'.");
+            var (method, dir) = (pair[..at], pair[(at + 1)..]);
+            var manifest = Path.Combine(dir, Uld.Contracts.Models.ModelManifest.FileName);
+            if (!File.Exists(manifest)) throw new UserErrorException($"--recipe {method}: {manifest} does not exist.");
+            var steps = JsonNode.Parse(File.ReadAllText(manifest))?["metrics"]?["steps"]?.GetValue<int>()
+                ?? throw new UserErrorException($"--recipe {method}: {manifest} records no training steps (metrics.steps).");
+            recipes[method] = new ChosenRecipe(dir, steps);
+        }
+        return recipes;
+    }
+
     private static List<string> Arguments(TrainCostOptions o, string method, int? layers, string output)
     {
         var args = new List<string> { "unlearn", "--method", method, "--base", o.BaseDir, "--epochs", Invariant(o.Epochs), "-o", output };
@@ -92,11 +115,14 @@ public static class TrainCostBenchmark
     private static void Report(TrainCostOptions o, List<Row> rows)
     {
         var reference = rows.FirstOrDefault(r => r.Method == "npo+gd") ?? rows[^1];
-        var headers = new[] { "method", "trainable params", "epochs", "steps", "s / step", "s / epoch", $"speed-up vs {reference.Label} (per epoch)", "train peak RSS GiB", "process peak RSS GiB" };
+        var headers = new[] { "method", "trainable params", "epochs", "steps", "s / step", "s / epoch", $"speed-up vs {reference.Label} (per epoch)",
+            "chosen recipe steps", "s to chosen recipe", $"vs {reference.Label} (chosen recipes)", "train peak RSS GiB", "process peak RSS GiB" };
+        double? RecipeSeconds(Row r) => o.RecipeSteps.TryGetValue(r.Method, out var recipe) ? recipe.Steps * r.SecondsPerStep : null;
+        var referenceRecipe = RecipeSeconds(reference);
         var table = new Table().AddColumns(headers);
         var md = new StringBuilder();
         md.AppendLine("# Unlearning cost: ULD vs gradient-based baselines").AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"`uld-bench train --base {Path.GetFileName(o.BaseDir.TrimEnd('/'))} {string.Join(' ', o.DataArguments.Select(a => Path.IsPathRooted(a) ? Path.GetRelativePath(Environment.CurrentDirectory, a) : a))} --epochs {o.Epochs}{(o.Layers.Count > 0 ? " --layers " + string.Join(' ', o.Layers) : "")} --rank {o.Rank}`, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores. Each run is one `unlearn` process on the same data, run one after the other; ULD runs exactly --epochs (no minimum step count) with LoRA rank {o.Rank}. Train peak: the trainer's VmHWM right after training (loading + training); process peak: the whole process's, with merging and writing (1 GiB = 2^30 bytes).").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"`uld-bench train --base {Path.GetFileName(o.BaseDir.TrimEnd('/'))} {string.Join(' ', o.DataArguments.Select(a => Path.IsPathRooted(a) ? Path.GetRelativePath(Environment.CurrentDirectory, a) : a))} --epochs {o.Epochs}{(o.Layers.Count > 0 ? " --layers " + string.Join(' ', o.Layers) : "")} --rank {o.Rank}`, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores. Each run is one `unlearn` process on the same data, run one after the other; ULD runs exactly --epochs (no minimum step count) with LoRA rank {o.Rank}. Train peak: the trainer's VmHWM right after training (loading + training); process peak: the whole process's, with merging and writing (1 GiB = 2^30 bytes). A chosen recipe is priced as its step count (what the named model's training ran: {string.Join(", ", o.RecipeSteps.Select(kv => $"{kv.Key} `{kv.Value.ModelDir}` {kv.Value.Steps} steps"))}) × the s / step measured here; above 1× the method reaches its chosen configuration faster than the reference.").AppendLine();
         md.AppendLine("| " + string.Join(" | ", headers) + " |");
         md.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", headers.Length)));
         foreach (var r in rows)
@@ -106,6 +132,9 @@ public static class TrainCostBenchmark
                 r.Label, r.TrainableParameters.ToString("N0", CultureInfo.InvariantCulture), Invariant(r.Epochs), Invariant(r.Steps),
                 r.SecondsPerStep.ToString("F2", CultureInfo.InvariantCulture), r.SecondsPerEpoch.ToString("F1", CultureInfo.InvariantCulture),
                 (reference.SecondsPerEpoch / r.SecondsPerEpoch).ToString("F2", CultureInfo.InvariantCulture) + "×",
+                o.RecipeSteps.TryGetValue(r.Method, out var recipe) ? Invariant(recipe.Steps) : "—",
+                RecipeSeconds(r) is { } s ? s.ToString("F0", CultureInfo.InvariantCulture) : "—",
+                RecipeSeconds(r) is { } own && referenceRecipe is { } theirs ? (theirs / own).ToString("F2", CultureInfo.InvariantCulture) + "×" : "—",
                 r.TrainPeakMib is { } mib ? (mib * (1 << 20) / Gib).ToString("F2", CultureInfo.InvariantCulture) : "—",
                 (r.ProcessPeakBytes / Gib).ToString("F2", CultureInfo.InvariantCulture),
             ];
