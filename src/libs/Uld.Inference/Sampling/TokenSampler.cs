@@ -56,23 +56,27 @@ public sealed class TokenSampler
         var candidates = _scores.Length;
         if (_settings.TopK > 0 || _settings.TopP < 1)
         {
-            var probabilities = _probabilities;
-            Array.Sort(_order, (x, y) => probabilities[y].CompareTo(probabilities[x]) is var c && c != 0 ? c : x.CompareTo(y));
+            // Only the kept head is ordered: a selection finds it in O(vocabulary), a sort orders just those tokens —
+            // at a 128K vocabulary a full sort per token costs more than the rest of the step's sampling together.
+            // Order: most probable first, ties by token id; the head is exactly the prefix a full sort would give.
+            var comparer = new ByProbability(_probabilities);
             if (_settings.TopK > 0 && _settings.TopK < candidates)
             {
                 candidates = _settings.TopK;
+                SelectHead(_order, 0, _order.Length, candidates, comparer);
                 total = 0;
                 for (var i = 0; i < candidates; i++) total += _probabilities[_order[i]];
             }
             if (_settings.TopP < 1)
             {
                 // Smallest prefix of what is left whose mass reaches top_p of it.
-                var limit = _settings.TopP * total;
-                double mass = 0;
-                var kept = 0;
-                while (kept < candidates && mass < limit) mass += _probabilities[_order[kept++]];
+                var kept = MassHead(_order, candidates, _settings.TopP * total, comparer, _probabilities, out var mass);
                 (candidates, total) = (kept, mass);
             }
+            Array.Sort(_order, 0, candidates, comparer);
+            // Summed in the order the draw walks, so the draw's cumulative sum ends exactly at the total.
+            total = 0;
+            for (var i = 0; i < candidates; i++) total += _probabilities[_order[i]];
         }
 
         var target = _random.NextDouble() * total;
@@ -83,5 +87,62 @@ public sealed class TokenSampler
             if (cumulative > target) return _order[i];
         }
         return _order[candidates - 1];
+    }
+
+    /// <summary>Token ids by descending probability, ties by ascending id: one total order, so selections are deterministic.</summary>
+    private sealed class ByProbability(float[] probabilities) : IComparer<int>
+    {
+        public int Compare(int x, int y) => probabilities[y].CompareTo(probabilities[x]) is var c && c != 0 ? c : x.CompareTo(y);
+    }
+
+    /// <summary>Rearranges <paramref name="order"/>[from..to) so that its first <paramref name="count"/> are the <paramref name="count"/> first in order (unsorted).</summary>
+    private static void SelectHead(int[] order, int from, int to, int count, IComparer<int> comparer)
+    {
+        var want = from + count;
+        while (to - from > 1)
+        {
+            var split = Partition(order, from, to, comparer);
+            if (split == want || split == want - 1) return;
+            if (split < want) from = split + 1;
+            else to = split;
+        }
+    }
+
+    /// <summary>
+    /// The size of the smallest head (in order) of <paramref name="order"/>[0..count) whose probability mass reaches
+    /// <paramref name="limit"/>, moved to the front (unsorted): a quickselect on mass instead of on count.
+    /// </summary>
+    private static int MassHead(int[] order, int count, double limit, IComparer<int> comparer, float[] probabilities, out double mass)
+    {
+        var (from, to) = (0, count);
+        mass = 0; // mass of order[0..from): settled, all before anything in [from, to)
+        while (to - from > 1)
+        {
+            var split = Partition(order, from, to, comparer);
+            double before = 0;
+            for (var i = from; i < split; i++) before += probabilities[order[i]];
+            if (mass + before >= limit) { to = split; continue; }
+            // order[from..split] (with the pivot) all stay; the limit may be reached at the pivot or later.
+            mass += before + probabilities[order[split]];
+            from = split + 1;
+            if (mass >= limit) return from;
+        }
+        if (from < to && mass < limit) { mass += probabilities[order[from]]; from++; }
+        return Math.Max(from, 1);
+    }
+
+    /// <summary>Lomuto partition around the middle element; returns the pivot's final index.</summary>
+    private static int Partition(int[] order, int from, int to, IComparer<int> comparer)
+    {
+        var middle = from + (to - from) / 2;
+        (order[middle], order[to - 1]) = (order[to - 1], order[middle]);
+        var pivot = order[to - 1];
+        var store = from;
+        for (var i = from; i < to - 1; i++)
+        {
+            if (comparer.Compare(order[i], pivot) < 0) { (order[i], order[store]) = (order[store], order[i]); store++; }
+        }
+        (order[store], order[to - 1]) = (order[to - 1], order[store]);
+        return store;
     }
 }
