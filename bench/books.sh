@@ -12,6 +12,7 @@
 # Every step skips outputs that already exist, so an interrupted run continues where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 BOOK=data/books
 CHECKPOINT="${CHECKPOINT:-../shared/models/stories260K/stories260K.bin}"
@@ -49,15 +50,8 @@ grid() {
     *) echo "lr=5e-4,steps=10 lr=5e-4,steps=30 lr=2e-3,steps=10 lr=2e-3,steps=30" ;;
   esac
 }
-config_name() { echo "$1" | tr -d '=' | tr ',' '_'; }
 
-echo "==> building (Release)"
-dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
-BIN="${BIN:-$WORK/bin}"
-rm -rf "$BIN" && mkdir -p "$BIN"
-for p in Trainer LogitServer Eval Bench; do cp -r "src/apps/$p/bin/Release/net10.0" "$BIN/$p"; done
-trainer() { dotnet "$BIN/Trainer/uld-trainer.dll" "$@"; }
-evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }
+build_apps Trainer LogitServer Eval Bench
 
 # The book is committed; regenerating it must give the same bytes (a changed generator would silently change the benchmark).
 dotnet "$BIN/Bench/uld-bench.dll" book -o "$WORK/book-check" >/dev/null
@@ -92,15 +86,6 @@ unlearn_job() {
   rm -rf "$out" && mkdir -p "$(dirname "$out")" && echo "$spec" > "$out.config"
   printf 'OMP_NUM_THREADS=1 dotnet %q unlearn %s --base %q --forget-file %q --retain-file %q --holdout-file %q --seed %s -o %q > %q 2>&1 || echo "FAILED: %s (log %s)"\n' \
     "$BIN/Trainer/uld-trainer.dll" "${how[*]}" "$WORK/target" "$BOOK/$set-forget.jsonl" "$BOOK/retain.jsonl" "$BOOK/$set-holdout.jsonl" "$seed" "$out" "$out.log" "$out" "$out.log"
-}
-
-run_jobs() {  # runs the commands on stdin, $JOBS at a time; fails if any failed
-  local jobs failures
-  jobs="$(cat)"
-  [ -z "$jobs" ] && return 0
-  echo "==> $(grep -c . <<< "$jobs") unlearning runs, $JOBS at a time"
-  failures="$(printf '%s\n' "$jobs" | xargs -d '\n' -P "$JOBS" -I{} bash -c {})"
-  [ -z "$failures" ] || { echo "$failures" >&2; exit 1; }
 }
 
 # One LogitServer with the judge, the target, the set's retain model and the given "name=dir" runs; one results file

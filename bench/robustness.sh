@@ -7,6 +7,7 @@
 #   (the first test seed of each method of a bench/tofu-mini.sh run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DATA="${DATA:-../shared/data/tofu}"
 WORK=artifacts/tofu-mini
@@ -26,8 +27,6 @@ done
 [ -f "$WORK/test/$F/uld/seed1/manifest.json" ] || { echo "no $WORK/test/$F/uld/seed1: run bench/tofu-mini.sh first" >&2; exit 2; }
 BIN="${BIN:-$WORK/bin}"  # BIN=DIR runs other builds (Trainer/, LogitServer/, Eval/ copies of bin/Release/net10.0)
 [ -f "$BIN/Trainer/uld-trainer.dll" ] || { echo "no $BIN: run bench/tofu-mini.sh first" >&2; exit 2; }
-trainer() { dotnet "$BIN/Trainer/uld-trainer.dll" "$@"; }
-evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }
 
 Q="$WORK/quantized"
 for bits in 8 4; do

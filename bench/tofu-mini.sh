@@ -16,6 +16,7 @@
 # for one pair with three seeds, ≈ 7 h for all three pairs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DATA="${DATA:-../shared/data/tofu}"
 SPLIT=data/tofu-mini.json
@@ -61,16 +62,8 @@ grid() {
     *) echo "lr=1e-4,steps=50 lr=1e-4,steps=200 lr=5e-4,steps=50 lr=5e-4,steps=200" ;;
   esac
 }
-config_name() { echo "$1" | tr -d '=' | tr ',' '_'; }
 
-echo "==> building (Release)"
-dotnet build UldServer.sln -c Release -v quiet -nologo >/dev/null
-# Run from a copy so that rebuilding while a long run is going cannot swap assemblies under it.
-BIN="${BIN:-$WORK/bin}"
-rm -rf "$BIN" && mkdir -p "$BIN"
-for p in Trainer LogitServer Gateway Eval; do cp -r "src/apps/$p/bin/Release/net10.0" "$BIN/$p"; done
-trainer() { dotnet "$BIN/Trainer/uld-trainer.dll" "$@"; }
-evaluate() { dotnet "$BIN/Eval/uld-eval.dll" "$@"; }
+build_apps Trainer LogitServer Gateway Eval
 
 [ -f "$WORK/tokenizer/tokenizer.json" ] || trainer tokenizer train --corpus "$DATA/full.json" --vocab-size 1024 -o "$WORK/tokenizer"
 [ -f "$WORK/target/manifest.json" ] || trainer train --data "$DATA" --split "$SPLIT" --tokenizer "$WORK/tokenizer" -o "$WORK/target"
@@ -173,15 +166,6 @@ ab_report() {
   evaluate ab --url "http://127.0.0.1:$GATEWAY_PORT" --api-key "$key" --experiment tofu-mini-ab --retain-model retain \
     --data "$DATA" --split "$SPLIT" --forget "$set" -o "$results/ab-report.md" || echo "A/B report failed: $results/gateway.log" >&2
   kill -TERM $gateway; wait $gateway 2>/dev/null || true
-}
-
-run_jobs() {  # runs the commands on stdin, $JOBS at a time; fails if any failed
-  local jobs failures
-  jobs="$(cat)"
-  [ -z "$jobs" ] && return 0
-  echo "==> $(grep -c . <<< "$jobs") unlearning runs, $JOBS at a time"
-  failures="$(printf '%s\n' "$jobs" | xargs -d '\n' -P "$JOBS" -I{} bash -c {})"
-  [ -z "$failures" ] || { echo "$failures" >&2; exit 1; }
 }
 
 for pair in $PAIRS; do
