@@ -108,6 +108,15 @@ book.SetAction(parse => CliErrors.Run(parse, () =>
     return 0;
 }));
 
+var vocabularies = new Option<int[]>("--vocab") { Description = "vocabulary sizes to measure", DefaultValueFactory = _ => [32_000, 128_256], AllowMultipleArgumentsPerToken = true };
+var samplerSteps = new Option<int>("--steps") { Description = "decode steps timed per row", DefaultValueFactory = _ => 300 };
+var decodeSpeed = new Option<double>("--decode-tokens-per-second")
+    { Description = "the model's single-stream decode speed the per-token work is compared with (default: Llama-3.2-1B int4, bench/results/scale.md)", DefaultValueFactory = _ => 23.2 };
+var sampler = new Command("sampler", "Per-token work outside the model at 32K and 128K vocabularies: the ULD rule and the sampler, against a full sort and a decode step.")
+    { vocabularies, samplerSteps, decodeSpeed, results };
+sampler.SetAction(parse => CliErrors.Run(parse, () => SamplerBenchmark.Run(parse.GetValue(vocabularies)!, parse.GetValue(samplerSteps),
+    parse.GetValue(decodeSpeed), parse.GetValue(results)!.FullName)));
+
 var root = new RootCommand("uld-bench: benchmarks of UldServer's apps, run as child processes; results go under bench/results/.")
-    { serve, gateway, train, scale, book, ForgetRequestsCommand.Create(serverDll, trainerDll, results), CliErrors.CreateVerboseOption() };
+    { serve, gateway, train, scale, book, sampler, ForgetRequestsCommand.Create(serverDll, trainerDll, results), CliErrors.CreateVerboseOption() };
 return await root.Parse(args).InvokeAsync();

@@ -126,8 +126,11 @@ public sealed class TokenSamplerTests
     /// <summary>vLLM's order of the controls over a fully sorted vocabulary (no penalties: the prompt and output are empty of repeats).</summary>
     private static int FullSortDraw(float[] logits, SamplingSettings s, Random random)
     {
+        // The weights as the sampler computes them (vectorised exp): what this checks is the selection, not the exp.
         var max = logits.Max();
-        var p = logits.Select(l => (float)Math.Exp((l - max) / s.Temperature)).Select(x => x < s.MinP ? 0f : x).ToArray();
+        var p = logits.Select(l => (l - max) * (float)(1 / s.Temperature)).ToArray();
+        System.Numerics.Tensors.TensorPrimitives.Exp(p, p);
+        p = p.Select(x => x < s.MinP ? 0f : x).ToArray();
         var order = Enumerable.Range(0, p.Length).OrderByDescending(v => p[v]).ThenBy(v => v).ToArray();
         var n = s.TopK > 0 ? Math.Min(s.TopK, p.Length) : p.Length;
         double total = 0;

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Uld.Inference.Sampling;
 
 /// <summary>
@@ -40,15 +42,17 @@ public sealed class TokenSampler
 
     private int Draw()
     {
-        var max = float.NegativeInfinity;
-        foreach (var s in _scores) max = Math.Max(max, s);
-        // Relative to the most likely token, whose weight is exp(0) = 1: min_p's threshold is min_p itself.
+        // Weights exp((l − max) / T), vectorised (exp(−∞) = 0 for masked tokens). Relative to the most likely token,
+        // whose weight is exp(0) = 1, min_p's threshold is min_p itself.
+        var max = TensorPrimitives.Max(_scores);
+        TensorPrimitives.Subtract(_scores, max, _probabilities);
+        TensorPrimitives.Multiply(_probabilities, (float)(1 / _settings.Temperature), _probabilities);
+        TensorPrimitives.Exp(_probabilities, _probabilities);
         var floor = _settings.MinP;
         double total = 0;
-        for (var v = 0; v < _scores.Length; v++)
+        for (var v = 0; v < _probabilities.Length; v++)
         {
-            var p = float.IsNegativeInfinity(_scores[v]) ? 0 : (float)Math.Exp((_scores[v] - max) / _settings.Temperature);
-            _probabilities[v] = p < floor ? 0 : p;
+            if (_probabilities[v] < floor) _probabilities[v] = 0;
             total += _probabilities[v];
             _order[v] = v;
         }
@@ -60,17 +64,18 @@ public sealed class TokenSampler
             // at a 128K vocabulary a full sort per token costs more than the rest of the step's sampling together.
             // Order: most probable first, ties by token id; the head is exactly the prefix a full sort would give.
             var comparer = new ByProbability(_probabilities);
+            var head = HeadSuperset(total);
             if (_settings.TopK > 0 && _settings.TopK < candidates)
             {
                 candidates = _settings.TopK;
-                SelectHead(_order, 0, _order.Length, candidates, comparer);
+                SelectHead(_order, 0, head, candidates, comparer);
                 total = 0;
                 for (var i = 0; i < candidates; i++) total += _probabilities[_order[i]];
             }
             if (_settings.TopP < 1)
             {
                 // Smallest prefix of what is left whose mass reaches top_p of it.
-                var kept = MassHead(_order, candidates, _settings.TopP * total, comparer, _probabilities, out var mass);
+                var kept = MassHead(_order, Math.Min(candidates, head), _settings.TopP * total, comparer, _probabilities, out var mass);
                 (candidates, total) = (kept, mass);
             }
             Array.Sort(_order, 0, candidates, comparer);
@@ -87,6 +92,46 @@ public sealed class TokenSampler
             if (cumulative > target) return _order[i];
         }
         return _order[candidates - 1];
+    }
+
+    // Probabilities are non-negative floats, whose bit patterns order like their values: the top 12 bits (sign,
+    // exponent, 3 mantissa bits) put them into 2,048 ordered buckets, each spanning at most a factor of 1.125.
+    private const int BucketShift = 20;
+    private readonly int[] _bucketCounts = new int[(int.MaxValue >> BucketShift) + 1];
+    private readonly double[] _bucketMass = new double[(int.MaxValue >> BucketShift) + 1];
+
+    /// <summary>
+    /// Moves to the front of <c>_order</c> a set of tokens that contains the top-k/top-p head and precedes every token
+    /// it leaves out, and returns its size: one pass buckets the probabilities, the buckets are walked from the top
+    /// until they hold k tokens (top-k) or top_p of the mass (top-p only), plus one more non-empty bucket against
+    /// rounding. The exact selection then works on those few hundred tokens instead of the whole vocabulary.
+    /// </summary>
+    private int HeadSuperset(double total)
+    {
+        Array.Clear(_bucketCounts);
+        Array.Clear(_bucketMass);
+        foreach (var p in _probabilities)
+        {
+            var b = BitConverter.SingleToInt32Bits(p) >> BucketShift;
+            _bucketCounts[b]++;
+            _bucketMass[b] += p;
+        }
+        var byCount = _settings.TopK > 0 && _settings.TopK < _probabilities.Length;
+        var limit = _settings.TopP * total;
+        var (count, mass, cut) = (0, 0.0, _bucketCounts.Length - 1);
+        for (; cut > 0; cut--)
+        {
+            count += _bucketCounts[cut];
+            mass += _bucketMass[cut];
+            if (byCount ? count >= _settings.TopK : mass >= limit) break;
+        }
+        for (cut--; cut > 0 && _bucketCounts[cut] == 0; cut--) { }
+        var size = 0;
+        for (var v = 0; v < _probabilities.Length; v++)
+        {
+            if (BitConverter.SingleToInt32Bits(_probabilities[v]) >> BucketShift >= cut) _order[size++] = v;
+        }
+        return size;
     }
 
     /// <summary>Token ids by descending probability, ties by ascending id: one total order, so selections are deterministic.</summary>

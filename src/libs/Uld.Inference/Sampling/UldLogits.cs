@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Uld.Inference.Sampling;
 
 /// <summary>
@@ -139,18 +141,27 @@ public static class UldLogits
 
     private static float LogSumExp(ReadOnlySpan<float> logits)
     {
-        var max = float.NegativeInfinity;
-        foreach (var l in logits) max = Math.Max(max, l);
-        double sum = 0;
-        foreach (var l in logits) sum += Math.Exp(l - max);
-        return max + (float)Math.Log(sum);
+        var max = TensorPrimitives.Max(logits);
+        if (float.IsNegativeInfinity(max)) return max;
+        // Vectorised: at 128K tokens a scalar exp per token is most of the rule's cost.
+        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(logits.Length);
+        try
+        {
+            var exps = rented.AsSpan(0, logits.Length);
+            TensorPrimitives.Subtract(logits, max, exps);
+            TensorPrimitives.Exp(exps, exps);
+            return max + MathF.Log(TensorPrimitives.Sum(exps));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The smallest base log-probability the relative-top filter keeps.</summary>
     private static float RelativeTopThreshold(ReadOnlySpan<float> baseLogprobs, double relativeTop)
     {
-        var maxLogprob = float.NegativeInfinity;
-        foreach (var lp in baseLogprobs) maxLogprob = Math.Max(maxLogprob, lp);
+        var maxLogprob = TensorPrimitives.Max(baseLogprobs);
         // p ≥ r·p_max  ⇔  log p ≥ log r + log p_max; r = 0 keeps every token.
         return relativeTop > 0 ? maxLogprob + (float)Math.Log(relativeTop) : float.NegativeInfinity;
     }
@@ -158,8 +169,7 @@ public static class UldLogits
     /// <summary>Numerically stable log-softmax; <paramref name="output"/> may alias <paramref name="logits"/>.</summary>
     public static void LogSoftmax(ReadOnlySpan<float> logits, Span<float> output)
     {
-        var logSum = LogSumExp(logits);
-        for (var i = 0; i < logits.Length; i++) output[i] = logits[i] - logSum;
+        TensorPrimitives.Subtract(logits, LogSumExp(logits), output);
     }
 
     /// <summary>
