@@ -27,7 +27,7 @@ public sealed class ForgetEndToEndTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    [Fact]
+    [EndToEndFact]
     public async Task Two_requests_go_live_one_after_another_under_streaming_load_and_each_is_forgotten()
     {
         var serverSettings = RepositoryModels.DefaultDeploymentSettings();
