@@ -59,7 +59,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
         plan.Log(logger);
         var shared = SharedWeights.Plan(DeploymentLoader.ModelFiles(_options.Deployments));
         Sessions = new ModelSessionCache(shared);
-        Models = new VerifiedModels(verifyHashes: !_options.SkipHashCheck);
+        Models = new VerifiedModels(verifyHashes: !_options.SkipHashCheck, logger);
         if (shared.Count > 0)
             logger.LogInformation("Weights shared between model files: {Tensors} tensors, {MiB} MiB loaded once instead of twice or more", shared.Count, shared.SavedBytes >> 20);
         try
