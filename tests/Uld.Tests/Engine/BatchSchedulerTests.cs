@@ -15,9 +15,9 @@ public sealed class EngineDeployments : IDisposable
     {
         Deployments =
         [
-            new DeploymentOptions { Name = "plain", Kind = DeploymentKind.Plain, Model = RepositoryModels.Target },
-            new DeploymentOptions { Name = "uld", Kind = DeploymentKind.Uld, Base = RepositoryModels.Target, Assistant = RepositoryModels.UldAssistant, AlphaMin = 0 },
-            new DeploymentOptions { Name = "assistant", Kind = DeploymentKind.Plain, Model = RepositoryModels.UldAssistant },
+            new DeploymentOptions { Name = "plain", Kind = "Plain", Model = RepositoryModels.Target },
+            new DeploymentOptions { Name = "uld", Kind = "Uld", Base = RepositoryModels.Target, Assistant = RepositoryModels.UldAssistant, AlphaMin = 0 },
+            new DeploymentOptions { Name = "assistant", Kind = "Plain", Model = RepositoryModels.UldAssistant },
         ],
     };
 
@@ -52,7 +52,7 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         new(deployment, new LogitServerOptions { MaxBatchSize = maxBatch, MaxQueuedRequests = maxQueued }, EngineDeployments.Plan, NullLogger.Instance);
 
     private static Sequence Greedy(Deployment deployment, string prompt, int maxTokens, double alpha = 0) =>
-        new(deployment.Tokenizer.Encode(prompt, addBos: true), new SamplingParameters(SamplingSettings.Greedy, alpha, deployment.IsUld ? 0.1 : 0, 0), maxTokens);
+        new(deployment.Tokenizer.Encode(prompt, addBos: true), new SamplingParameters(SamplingSettings.Greedy, alpha, deployment.CompanionModels.Count > 0 ? 0.1 : 0, 0), maxTokens);
 
     /// <summary>What greedy decoding of a plain deployment gives for one prompt on its own (no batching, no padding).</summary>
     private List<int> Alone(string prompt, int maxTokens, Deployment? deployment = null)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -15,30 +14,10 @@ namespace Uld.Tests.Server;
 [Collection(ServerCollection.Name)]
 public sealed class RequestLoggingTests(ServerFixture fixture)
 {
-    private sealed class Capture : ILoggerProvider
-    {
-        public ConcurrentQueue<(string Category, LogLevel Level, IReadOnlyDictionary<string, object?> State)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(Capture owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                owner.Entries.Enqueue((category, logLevel, (state as IEnumerable<KeyValuePair<string, object?>> ?? []).ToDictionary(kv => kv.Key, kv => kv.Value)));
-        }
-    }
-
     [Fact]
     public async Task Each_completion_request_logs_one_structured_line_and_probes_log_nothing()
     {
-        var capture = new Capture();
+        var capture = new LogCapture();
         var (app, address) = await LoopbackHost.StartAsync((args, configure) => LogitServerApp.Build(args, builder =>
         {
             configure(builder);

@@ -18,8 +18,8 @@ public sealed class SessionSharingTests(ServerFixture fixture)
         var (plain, uld, lab) = (registry.Resolve("stories"), registry.Resolve("stories-uld"), registry.Resolve("stories-uld-lab"));
         Assert.Same(plain.BaseModel, uld.BaseModel);
         Assert.Same(plain.BaseModel, lab.BaseModel);
-        Assert.Same(uld.AssistantModel, lab.AssistantModel);
-        Assert.NotSame(uld.BaseModel, uld.AssistantModel);
+        Assert.Same(uld.CompanionModels[0], lab.CompanionModels[0]);
+        Assert.NotSame(uld.BaseModel, uld.CompanionModels[0]);
         Assert.Equal(2, registry.Sessions.LoadedSessions);
     }
 

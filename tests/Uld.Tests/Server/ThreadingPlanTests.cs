@@ -6,7 +6,7 @@ namespace Uld.Tests.Server;
 /// <summary>The threading plan never gives sessions that run at the same moment more threads than cores.</summary>
 public sealed class ThreadingPlanTests
 {
-    private static LogitServerOptions Options(params (DeploymentKind Kind, string? Fused)[] deployments) => new()
+    private static LogitServerOptions Options(params (string Kind, string? Fused)[] deployments) => new()
     {
         Deployments = deployments.Select((d, i) => new DeploymentOptions { Name = $"d{i}", Kind = d.Kind, Fused = d.Fused }).ToList(),
     };
@@ -21,7 +21,7 @@ public sealed class ThreadingPlanTests
     [InlineData(64, true, 32, false)]
     public void A_two_session_pair_running_concurrently_splits_the_cores(int cores, bool concurrent, int threadsPerSession, bool spinning)
     {
-        var plan = ThreadingPlan.For(Options((DeploymentKind.Uld, null)), cores);
+        var plan = ThreadingPlan.For(Options(("Uld", null)), cores);
         Assert.Equal((concurrent, threadsPerSession, cores, spinning),
             (plan.ConcurrentUldSessions, plan.UldPairIntraOpThreads, plan.IntraOpThreads, plan.AllowSpinning));
         // Never more busy threads than cores at the same moment.
@@ -31,7 +31,7 @@ public sealed class ThreadingPlanTests
     [Fact]
     public void One_plain_or_fused_deployment_owns_every_core_and_may_spin()
     {
-        foreach (var only in new[] { (DeploymentKind.Plain, (string?)null), (DeploymentKind.Uld, "fused.onnx") })
+        foreach (var only in new[] { ("Plain", (string?)null), ("Uld", "fused.onnx") })
         {
             var plan = ThreadingPlan.For(Options(only), 2);
             Assert.Equal(2, plan.IntraOpThreads);
@@ -43,11 +43,11 @@ public sealed class ThreadingPlanTests
     [Fact]
     public void Several_deployments_do_not_spin_and_explicit_settings_win()
     {
-        var plan = ThreadingPlan.For(Options((DeploymentKind.Plain, null), (DeploymentKind.Uld, "fused.onnx")), 4);
+        var plan = ThreadingPlan.For(Options(("Plain", null), ("Uld", "fused.onnx")), 4);
         Assert.False(plan.AllowSpinning);
         Assert.Equal(2, plan.SchedulerThreads);
 
-        var options = Options((DeploymentKind.Uld, null));
+        var options = Options(("Uld", null));
         (options.IntraOpThreads, options.ParallelUldModels, options.AllowSpinning) = (3, false, true);
         plan = ThreadingPlan.For(options, 4);
         Assert.False(plan.ConcurrentUldSessions);
@@ -58,7 +58,7 @@ public sealed class ThreadingPlanTests
     [Fact]
     public void Small_models_get_one_intra_op_thread_unless_the_operator_says_otherwise()
     {
-        var options = Options((DeploymentKind.Plain, null), (DeploymentKind.Uld, null));
+        var options = Options(("Plain", null), ("Uld", null));
         var plan = ThreadingPlan.For(options, 4);
         var d = options.Deployments[0];
         Assert.Equal(1, plan.SessionFor(d, partOfPair: false, Uld.Inference.ExecutionProvider.Cpu, ThreadingPlan.SmallModelBytes - 1).IntraOpThreads);

@@ -35,11 +35,11 @@ public sealed record AdmittedRequest
     /// <summary>Completions continue the prompt's last token: it is decoding context for the first generated one.</summary>
     public int? ContextToken { get; init; }
 
-    /// <summary>The α actually applied, reported back to the client; null for plain deployments.</summary>
-    public double? ReportedAlpha => Deployment.IsUld ? Sampling.Alpha : null;
-    public double? ReportedRelativeTop => Deployment.IsUld ? Sampling.RelativeTop : null;
+    /// <summary>The α actually applied, reported back to the client; null for kinds without α.</summary>
+    public double? ReportedAlpha => Deployment.Kind.Report(Sampling).Alpha;
+    public double? ReportedRelativeTop => Deployment.Kind.Report(Sampling).RelativeTop;
     /// <summary>The β actually applied by an offset deployment; null for the other kinds.</summary>
-    public double? ReportedOffsetBeta => Deployment.IsOffset ? Sampling.OffsetBeta : null;
+    public double? ReportedOffsetBeta => Deployment.Kind.Report(Sampling).OffsetBeta;
 
     /// <summary>Creates the n sequences and queues them; a full queue is a 503 with Retry-After.</summary>
     public IReadOnlyList<Sequence> Submit(CancellationToken requestAborted)

@@ -101,8 +101,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, IOptions<Logit
         var stop = r.Stop ?? [];
         if (stop.Count > 4 || stop.Any(string.IsNullOrEmpty)) throw OpenAiException.InvalidRequest("'stop' takes up to 4 non-empty strings.", "stop");
         if (topLogprobs is < 0 or > 20) throw OpenAiException.InvalidRequest("top logprobs must be between 0 and 20.", r is CompletionRequest ? "logprobs" : "top_logprobs");
-        var (alpha, relativeTop) = deployment.ResolveUld(r.UldAlpha, r.UldRelativeTop);
-        var beta = deployment.ResolveOffset(r.UldOffsetBeta);
+        var controls = deployment.Kind.Admit(deployment.Options, r);
 
         var room = deployment.ContextLength - prompt.Count;
         if (maxTokens is < 0 || (maxTokens == 0 && !allowZeroTokens))
@@ -128,7 +127,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, IOptions<Logit
             N = n,
             MaxTokens = maxTokens ?? Math.Min(defaultMaxTokens, room),
             Stop = stop,
-            Sampling = new SamplingParameters(sampler, alpha, relativeTop, topLogprobs, beta),
+            Sampling = new SamplingParameters(sampler, controls.Alpha, controls.RelativeTop, topLogprobs, controls.OffsetBeta),
             Stream = r.Stream ?? false,
             IncludeUsage = r.StreamOptions?.IncludeUsage ?? false,
             Logprobs = logprobs,

@@ -1,35 +1,20 @@
 using Uld.Contracts.OpenAi;
-using Uld.Inference.Sampling;
 using Uld.LogitServer.Deployments;
 using Uld.Web;
 
 namespace Uld.LogitServer.Api;
 
 /// <summary>
-/// GET /v1/models: every deployment, for ULD ones the whole α and relative-top policy and for offset ones the β policy —
-/// the gateway enforces its α and β floors from this listing, so it must say exactly what admission checks.
+/// GET /v1/models: every deployment, each with the policy its kind publishes (a ULD deployment's α and relative-top
+/// policy, an offset deployment's β policy) — the gateway enforces its α and β floors from this listing, so it must
+/// say exactly what admission checks.
 /// </summary>
 public static class ModelsEndpoint
 {
     public static IResult List(DeploymentRegistry registry)
     {
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        return Results.Json(new ModelList("list", registry.All.Select(d => new ModelCard(d.Name, "model", created, "uldserver", Policy(d)) { Offset = OffsetPolicy(d) }).ToList()),
-            JsonBody.Options);
+        var cards = registry.All.Select(d => d.Kind.Publish(d.Options, new ModelCard(d.Name, "model", created, "uldserver", null))).ToList();
+        return Results.Json(new ModelList("list", cards), JsonBody.Options);
     }
-
-    private static UldPolicyCard? Policy(Deployment d) => d.IsUld
-        ? new UldPolicyCard(d.AlphaDefault, d.Options.AlphaMin, d.Options.AlphaMax, d.Options.RelativeTopDefault, d.Options.RelativeTopMin, d.Options.RelativeTopMax,
-            RuleName(d.Options.DecodeRule))
-        : null;
-
-    /// <summary>The rule's wire name: snake_case of <see cref="UldRule"/>.</summary>
-    public static string RuleName(UldRule rule) => rule switch
-    {
-        UldRule.Difference => "difference",
-        UldRule.SuppressOnly => "suppress_only",
-        _ => throw new ArgumentOutOfRangeException(nameof(rule)),
-    };
-
-    private static OffsetPolicyCard? OffsetPolicy(Deployment d) => d.IsOffset ? new OffsetPolicyCard(d.Options.BetaDefault, d.Options.BetaMin, d.Options.BetaMax) : null;
 }

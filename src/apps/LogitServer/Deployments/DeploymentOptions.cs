@@ -3,19 +3,6 @@ using Uld.Inference.Sampling;
 
 namespace Uld.LogitServer.Deployments;
 
-public enum DeploymentKind
-{
-    /// <summary>One model directory served as is (a target, retain or gradient-unlearned checkpoint).</summary>
-    Plain,
-    /// <summary>A base and an assistant combined as l_base − α·l_assistant.</summary>
-    Uld,
-    /// <summary>
-    /// Offset unlearning (δ-unlearning): a base plus a small reference/unlearned pair, combined as
-    /// l_base + β·(l_unlearned − l_reference).
-    /// </summary>
-    Offset,
-}
-
 /// <summary>One of a ULD deployment's several assistants (<see cref="DeploymentOptions.Assistants"/>).</summary>
 public sealed class AssistantOptions
 {
@@ -30,7 +17,12 @@ public sealed class DeploymentOptions
 {
     /// <summary>What clients pass as <c>model</c>.</summary>
     public string Name { get; set; } = "";
-    public DeploymentKind Kind { get; set; } = DeploymentKind.Plain;
+    /// <summary>
+    /// What kind of deployment this is, by the name of its kind (<c>Plain</c>, <c>Uld</c>, <c>Offset</c>; any case):
+    /// which of the settings below it reads, which models it opens and how it combines their logits
+    /// (<see cref="Kinds.DeploymentKinds"/>; docs/DESIGN.md, *Adding a deployment kind*).
+    /// </summary>
+    public string Kind { get; set; } = "Plain";
     /// <summary>Plain: the model directory.</summary>
     public string? Model { get; set; }
     /// <summary>ULD and Offset: the base model directory.</summary>
@@ -79,6 +71,9 @@ public sealed class DeploymentOptions
     public double RelativeTopDefault { get; set; } = 0.1;
     public double RelativeTopMin { get; set; } = 0.0;
     public double RelativeTopMax { get; set; } = 1.0;
+
+    /// <summary>A copy whose settings can be filled in without touching these (the settings a deployment is served with).</summary>
+    public DeploymentOptions Copy() => (DeploymentOptions)MemberwiseClone();
 }
 
 /// <summary>Server-wide engine settings, under <c>LogitServer</c>.</summary>

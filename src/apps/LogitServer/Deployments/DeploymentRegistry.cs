@@ -59,6 +59,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
         plan.Log(logger);
         var shared = SharedWeights.Plan(DeploymentLoader.ModelFiles(_options.Deployments));
         Sessions = new ModelSessionCache(shared);
+        Models = new VerifiedModels(verifyHashes: !_options.SkipHashCheck, logger);
         if (shared.Count > 0)
             logger.LogInformation("Weights shared between model files: {Tensors} tensors, {MiB} MiB loaded once instead of twice or more", shared.Count, shared.SavedBytes >> 20);
         try
@@ -68,7 +69,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
                 var version = LoadVersion(d, number: 1);
                 _snapshot = _snapshot.With(version);
                 logger.LogInformation("Deployment {Deployment} ready: {Kind}, vocabulary {Vocab}, context {Context}, version {Version}, loaded in {LoadSeconds:F2} s",
-                    d.Name, d.Kind, version.Deployment.Tokenizer.VocabSize, version.Deployment.ContextLength, version.Version, version.LoadSeconds);
+                    d.Name, version.Deployment.Kind.Name, version.Deployment.Tokenizer.VocabSize, version.Deployment.ContextLength, version.Version, version.LoadSeconds);
             }
         }
         catch
@@ -80,6 +81,9 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
 
     /// <summary>The sessions the deployments share.</summary>
     public ModelSessionCache Sessions { get; }
+
+    /// <summary>The model directories the deployments opened, each verified once.</summary>
+    public VerifiedModels Models { get; }
 
     /// <summary>The deployments served now, in listing order.</summary>
     public IReadOnlyCollection<Deployment> All => _snapshot.Ordered.Select(v => v.Deployment).ToList();
@@ -149,7 +153,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
             _snapshot = _snapshot.With(version);
             Retire(old);
             _logger.LogInformation("Deployment {Deployment} {Action}: version {Version} ({Kind}) loaded in {LoadSeconds:F2} s",
-                d.Name, old is null ? "loaded" : "replaced", version.Version, d.Kind, version.LoadSeconds);
+                d.Name, old is null ? "loaded" : "replaced", version.Version, version.Deployment.Kind.Name, version.LoadSeconds);
             return (version, old is null);
         }
         finally
@@ -188,7 +192,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
     private DeploymentVersion LoadVersion(DeploymentOptions d, int number)
     {
         var started = Stopwatch.GetTimestamp();
-        var loaded = DeploymentLoader.Load(d, _options, _plan, Sessions);
+        var loaded = DeploymentLoader.Load(d, _options, _plan, Sessions, Models);
         BatchScheduler scheduler;
         try
         {

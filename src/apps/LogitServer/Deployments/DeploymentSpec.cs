@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Uld.LogitServer.Deployments.Kinds;
 
 namespace Uld.LogitServer.Deployments;
 
@@ -9,6 +10,7 @@ namespace Uld.LogitServer.Deployments;
 /// API reads its bodies with it, the runtime deployments file stores it, and every served version reports the entry
 /// it was loaded from. Reading is strict — a key no setting has, a value of the wrong JSON type, an unknown
 /// <c>Kind</c> or <c>Rule</c> are refused naming the key — where the configuration binder would convert strings.
+/// <c>Kind</c> is written as its kind spells it.
 /// </summary>
 public static class DeploymentSpec
 {
@@ -26,9 +28,10 @@ public static class DeploymentSpec
     /// <summary>The settings of <paramref name="spec"/>; a malformed entry is a <see cref="DeploymentConfigurationException"/> naming the key.</summary>
     public static DeploymentOptions Read(JsonObject spec)
     {
+        DeploymentOptions d;
         try
         {
-            return spec.Deserialize<DeploymentOptions>(Options) ?? throw new DeploymentConfigurationException("a deployment must be a JSON object.");
+            d = spec.Deserialize<DeploymentOptions>(Options) ?? throw new DeploymentConfigurationException("a deployment must be a JSON object.");
         }
         catch (JsonException e)
         {
@@ -36,6 +39,9 @@ public static class DeploymentSpec
             var why = e.Message.IndexOf(" Path:", StringComparison.Ordinal) is var end and > 0 ? e.Message[..end] : e.Message;
             throw new DeploymentConfigurationException(key is null ? $"not a deployment: {why}" : $"invalid value for '{key}': {why}", e);
         }
+        if (!DeploymentKinds.IsName(d.Kind))
+            throw new DeploymentConfigurationException($"invalid value for 'Kind': \"{d.Kind}\" is not a deployment kind ({string.Join(", ", DeploymentKinds.Names)}).");
+        return d;
     }
 
     /// <summary>
@@ -51,6 +57,7 @@ public static class DeploymentSpec
             var always = key is nameof(DeploymentOptions.Name) or nameof(DeploymentOptions.Kind);
             if (always || !JsonNode.DeepEquals(value, Defaults[key])) spec[key] = value?.DeepClone();
         }
+        spec[nameof(DeploymentOptions.Kind)] = DeploymentKinds.Canonical(d.Kind);
         return spec;
     }
 }

@@ -44,7 +44,7 @@ public sealed class DeploymentVersion
     public Task Released => _released.Task;
 
     public DeployedVersion Describe() =>
-        new(Name, Version, Deployment.Options.Kind.ToString(), (JsonObject)Spec.DeepClone(), ModelSha256, LoadedAt, LoadSeconds);
+        new(Name, Version, Deployment.Kind.Name, (JsonObject)Spec.DeepClone(), ModelSha256, LoadedAt, LoadSeconds);
 
     /// <summary>A hold for one request; null once the version has been retired and released (the caller looks again).</summary>
     internal DeploymentLease? TryLease()

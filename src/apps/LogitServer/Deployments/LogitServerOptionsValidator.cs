@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Uld.LogitServer.Deployments.Kinds;
 
 namespace Uld.LogitServer.Deployments;
 
@@ -50,74 +51,24 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (string.IsNullOrWhiteSpace(d.Name)) return $"{key}:Name is required.";
         if (!names.Add(d.Name)) return $"{key}:Name: deployment name '{d.Name}' is used twice.";
         var where = $"(deployment '{d.Name}')";
-        string? Directory(string field, string? path, bool wanted) => (wanted, string.IsNullOrWhiteSpace(path)) switch
-        {
-            (true, true) => $"{key}:{field} is required for {d.Kind} deployments {where}.",
-            (false, false) => $"{key}:{field} is not used by {d.Kind} deployments {where}; remove it.",
-            (true, false) when !System.IO.Directory.Exists(path) => $"{key}:{field} {where}: model directory {path} does not exist.",
-            _ => null,
-        };
-        var (uld, offset) = (d.Kind == DeploymentKind.Uld, d.Kind == DeploymentKind.Offset);
-        if (d.Assistants is not null && !uld) return $"{key}:Assistants is not used by {d.Kind} deployments {where}; remove it.";
-        if (d.Assistants is not null && !string.IsNullOrWhiteSpace(d.Assistant))
-            return $"{key}:Assistant and {key}:Assistants {where} are both set; a ULD deployment has one Assistant or a list of Assistants.";
-        if (uld && d.Assistants is null && string.IsNullOrWhiteSpace(d.Assistant) && Directory("Base", d.Base, wanted: true) is null)
-            return $"{key}:Assistant is required for Uld deployments {where} (or Assistants, a list of them).";
-        var paths = Directory("Model", d.Model, d.Kind == DeploymentKind.Plain) ?? Directory("Base", d.Base, uld || offset)
-            ?? (d.Assistants is null ? Directory("Assistant", d.Assistant, uld) : AssistantsProblem(d, key, where))
-            ?? Directory("Reference", d.Reference, offset) ?? Directory("Unlearned", d.Unlearned, offset);
-        if (paths is not null) return paths;
+        if (DeploymentKinds.Of(d) is not { } kind)
+            return $"{key}:Kind {where} must be one of {string.Join(", ", DeploymentKinds.Names)}; got \"{d.Kind}\".";
+        if (UnusedSetting(d, kind) is { } unused) return $"{key}:{unused} is not used by {kind.Name} deployments {where}; remove it.";
         if (d.ExecutionProvider is { } provider && provider.ToLowerInvariant() is not ("cpu" or "cuda"))
             return $"{key}:ExecutionProvider {where} must be \"cpu\" or \"cuda\"; got \"{provider}\".";
         if (d.DeviceId < 0) return $"{key}:DeviceId {where} must not be negative; got {d.DeviceId}.";
-        if (!uld && d.Fused is not null) return $"{key}:Fused is not used by {d.Kind} deployments {where}; remove it.";
-        if (!uld && d.Rule is not null) return $"{key}:Rule is not used by {d.Kind} deployments {where}; remove it.";
-        if (d.Rule is { } rule && !Enum.IsDefined(rule)) return $"{key}:Rule {where} must be Difference or SuppressOnly; got {(int)rule}.";
-        if (offset) return BetaProblem(d, key, where);
-        if (!uld) return null;
-        if (d.Fused is { } fusedPath && !File.Exists(fusedPath)) return $"{key}:Fused {where}: fused graph {fusedPath} does not exist.";
-        if (d.Fused is not null && d.Assistants is not null)
-            return $"{key}:Fused {where}: a fused graph holds one assistant; it cannot serve Assistants (use Assistant, or drop Fused).";
-
-        foreach (var (field, value) in new[]
-                 {
-                     ("AlphaMin", d.AlphaMin), ("AlphaDefault", d.AlphaDefault ?? d.AlphaMin), ("AlphaMax", d.AlphaMax),
-                     ("RelativeTopMin", d.RelativeTopMin), ("RelativeTopDefault", d.RelativeTopDefault), ("RelativeTopMax", d.RelativeTopMax),
-                 })
-        {
-            if (!double.IsFinite(value) || value < 0) return $"{key}:{field} {where} must be a finite number ≥ 0; got {value}.";
-        }
-        if (d.AlphaMin > d.AlphaMax) return $"{key}:AlphaMin {where} must not exceed AlphaMax ({d.AlphaMin} > {d.AlphaMax}).";
-        if (d.AlphaMin > d.AlphaDefault) return $"{key}:AlphaMin {where} must not exceed AlphaDefault ({d.AlphaMin} > {d.AlphaDefault}).";
-        if (d.AlphaDefault > d.AlphaMax) return $"{key}:AlphaDefault {where} must not exceed AlphaMax ({d.AlphaDefault} > {d.AlphaMax}).";
-        if (d.RelativeTopMax > 1) return $"{key}:RelativeTopMax {where} must be at most 1; got {d.RelativeTopMax}.";
-        if (d.RelativeTopMin > d.RelativeTopDefault) return $"{key}:RelativeTopMin {where} must not exceed RelativeTopDefault ({d.RelativeTopMin} > {d.RelativeTopDefault}).";
-        if (d.RelativeTopDefault > d.RelativeTopMax) return $"{key}:RelativeTopDefault {where} must not exceed RelativeTopMax ({d.RelativeTopDefault} > {d.RelativeTopMax}).";
-        return null;
+        return kind.Problem(d, new SettingPath(key, where));
     }
 
-    /// <summary>A ULD deployment's list of assistants: at least one, each an existing directory with a finite positive weight.</summary>
-    private static string? AssistantsProblem(DeploymentOptions d, string key, string where)
-    {
-        if (d.Assistants!.Count == 0) return $"{key}:Assistants {where} is empty; list at least one assistant (or set Assistant).";
-        for (var i = 0; i < d.Assistants.Count; i++)
+    /// <summary>
+    /// The first optional setting of another kind that <paramref name="d"/> sets (a blank string counts as unset). A
+    /// setting with a default value (AlphaMin, BetaMax, …) cannot be told set from unset, so it is never refused.
+    /// </summary>
+    private static string? UnusedSetting(DeploymentOptions d, DeploymentKind kind) =>
+        DeploymentKinds.KindSettings.Except(kind.Settings).FirstOrDefault(setting =>
         {
-            var (path, weight) = (d.Assistants[i].Path, d.Assistants[i].Alpha);
-            if (string.IsNullOrWhiteSpace(path)) return $"{key}:Assistants:{i}:Path is required {where}.";
-            if (!System.IO.Directory.Exists(path)) return $"{key}:Assistants:{i}:Path {where}: model directory {path} does not exist.";
-            if (!double.IsFinite(weight) || weight <= 0) return $"{key}:Assistants:{i}:Alpha {where} must be a finite number > 0; got {weight}.";
-        }
-        return null;
-    }
-
-    private static string? BetaProblem(DeploymentOptions d, string key, string where)
-    {
-        foreach (var (field, value) in new[] { ("BetaMin", d.BetaMin), ("BetaDefault", d.BetaDefault), ("BetaMax", d.BetaMax) })
-        {
-            if (!double.IsFinite(value) || value < 0) return $"{key}:{field} {where} must be a finite number ≥ 0; got {value}.";
-        }
-        if (d.BetaMin > d.BetaDefault) return $"{key}:BetaMin {where} must not exceed BetaDefault ({d.BetaMin} > {d.BetaDefault}).";
-        if (d.BetaDefault > d.BetaMax) return $"{key}:BetaDefault {where} must not exceed BetaMax ({d.BetaDefault} > {d.BetaMax}).";
-        return null;
-    }
+            var property = typeof(DeploymentOptions).GetProperty(setting)!;
+            var optional = !property.PropertyType.IsValueType || Nullable.GetUnderlyingType(property.PropertyType) is not null;
+            return optional && property.GetValue(d) is { } value && !(value is string text && string.IsNullOrWhiteSpace(text));
+        });
 }

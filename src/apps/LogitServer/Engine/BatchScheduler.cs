@@ -37,9 +37,6 @@ public sealed class BatchScheduler : IDisposable
     private KvCache[] _companionCaches = [];
     private int _length;
     private int _queued;
-    /// <summary>Σᵢ wᵢ·penaltyᵢ of one row at one position, for deployments that sum several assistants (scheduler thread only).</summary>
-    private readonly float[] _penalty;
-    private readonly float[] _assistantWeights;
 
     public BatchScheduler(Deployment deployment, LogitServerOptions options, ThreadingPlan plan, ILogger logger)
     {
@@ -48,8 +45,6 @@ public sealed class BatchScheduler : IDisposable
         _options = options;
         _logger = logger;
         _label = deployment.Name;
-        _assistantWeights = deployment.SumsAssistants ? [.. deployment.AssistantWeights] : [];
-        _penalty = deployment.SumsAssistants ? new float[deployment.BaseModel.Vocab] : [];
         _queue = Channel.CreateBounded<Sequence>(new BoundedChannelOptions(options.MaxQueuedRequests) { SingleReader = true });
         _thread = new Thread(Loop) { IsBackground = true, Name = $"scheduler:{deployment.Name}" };
         _thread.Start();
@@ -225,27 +220,12 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>
-    /// The row's next-token distribution at a position, as combined logits and their log-softmax: the base alone, a
-    /// ULD pair (two sessions or a fused graph), a base with several weighted assistants, or an offset trio
-    /// (companions: unlearned, reference).
+    /// The row's next-token distribution at a position, as combined logits (the deployment's kind applies its rule to
+    /// the step's base and companion logits) and their log-softmax.
     /// </summary>
     private void Combine(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int position, float[] logits, float[] logprobs)
     {
-        var (alpha, relativeTop) = (sequence.Parameters.Alpha, sequence.Parameters.RelativeTop);
-        if (baseStep.UldLogits is not null)
-            UldLogits.CombineFusedLogits(baseStep.Row(row, position), baseStep.UldRow(row, position), alpha, relativeTop, logits, _deployment.Options.DecodeRule);
-        else if (_deployment.IsOffset)
-            OffsetLogits.CombineLogits(baseStep.Row(row, position), companions[0].Row(row, position), companions[1].Row(row, position), sequence.Parameters.OffsetBeta, logits);
-        else if (_assistantWeights.Length > 0)
-        {
-            Array.Clear(_penalty);
-            for (var i = 0; i < companions.Length; i++)
-                UldLogits.AddPenalty(companions[i].Row(row, position), _assistantWeights[i], _deployment.Options.DecodeRule, _penalty);
-            UldLogits.CombinePenalizedLogits(baseStep.Row(row, position), _penalty, alpha, relativeTop, logits, _deployment.Options.DecodeRule);
-        }
-        else
-            UldLogits.CombineLogits(baseStep.Row(row, position), companions.Length == 0 ? default : companions[0].Row(row, position), alpha, relativeTop, logits,
-                _deployment.Options.DecodeRule);
+        _deployment.Kind.Combine(_deployment.Options, baseStep, companions, row, position, sequence.Parameters, logits);
         UldLogits.LogSoftmax(logits, logprobs);
     }
 
@@ -266,7 +246,7 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>
-    /// One step of the deployment's sessions: the base (or a fused ULD graph, α per row inside it) and its companions
+    /// One step of the deployment's sessions: the base (or a fused ULD graph, which takes α per row) and its companions
     /// (a two-session ULD pair's assistant, an offset deployment's unlearned and reference models) — the companions
     /// one after the other beside the base when the threading plan gives them their own cores.
     /// </summary>
@@ -278,7 +258,7 @@ public sealed class BatchScheduler : IDisposable
         {
             var model = _deployment.BaseModel;
             using var empty = basePast is null ? model.EmptyCache(batch) : null;
-            return model.Run(ids, mask, positions, batch, basePast ?? empty!, keep, model.IsFusedUld ? alphas : null);
+            return model.Run(ids, mask, positions, batch, basePast ?? empty!, keep, _deployment.Kind.BaseTakesAlpha ? alphas : null);
         }
         DecoderStep[] RunCompanions()
         {

@@ -1,5 +1,6 @@
 using Uld.Inference;
 using Uld.LogitServer.Deployments;
+using Uld.LogitServer.Deployments.Kinds;
 
 namespace Uld.LogitServer.Engine;
 
@@ -33,8 +34,8 @@ public sealed record ThreadingPlan
     public static ThreadingPlan For(LogitServerOptions options, int cores)
     {
         cores = Math.Max(1, cores);
-        // Offset deployments run their small pair beside the base like a two-session ULD pair.
-        var twoSessionPairs = options.Deployments.Count(d => d.Kind == DeploymentKind.Uld && string.IsNullOrWhiteSpace(d.Fused) || d.Kind == DeploymentKind.Offset);
+        // Deployments whose steps run several sessions side by side (a two-session ULD pair, an offset trio).
+        var twoSessionPairs = options.Deployments.Count(d => DeploymentKinds.Of(d)?.RunsSessionsSideBySide(d) == true);
         // Splitting the cores between the pair's sessions beats running them one after the other on all cores:
         // the per-operator work of a decode step is too small to spread over many threads.
         var concurrent = options.ParallelUldModels ?? cores >= 2;
