@@ -93,7 +93,7 @@ public sealed partial class CliReferenceTests
             foreach (Match block in FencedBlock().Matches(text))
                 code.AddRange(block.Groups["body"].Value.Replace("\\\n", " ", StringComparison.Ordinal).Split('\n'));
             var prose = FencedBlock().Replace(text, "");
-            code.AddRange(CodeSpan().Matches(prose).Select(m => m.Groups["code"].Value));
+            code.AddRange(CodeSpan().Matches(prose).Select(m => m.Groups["code"].Value.Replace('\n', ' ')));
             foreach (var piece in code)
             {
                 // A quoted pipeline or list of commands: check each command, in order.
@@ -128,7 +128,8 @@ public sealed partial class CliReferenceTests
     [GeneratedRegex(@"^```[a-z]*\n(?<body>.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex FencedBlock();
 
-    [GeneratedRegex(@"`(?<code>[^`\n]+)`")]
+    /// <summary>An inline code span, which may wrap onto the next line of its paragraph.</summary>
+    [GeneratedRegex(@"`(?<code>(?:[^`\n]|\n(?!\n))+)`")]
     private static partial Regex CodeSpan();
 
     [GeneratedRegex(@"\s(?:\||&&|;|&)\s|\s&$|\$\(")]
