@@ -38,7 +38,18 @@ public sealed partial class ReadmeRequestTests
         }
         var requested = sdkBody["uld_alpha"]!.GetValue<double>();
 
+        // "Unlearn your own data": the entry the README adds to models/deployments.json, with the default assistant
+        // standing in for the one the reader trains. It must load and serve that assistant's calibrated α.
         var settings = RepositoryModels.DefaultDeploymentSettings();
+        var entry = JsonNode.Parse(Regex.Replace(OwnEntry().Match(readme).Value, @"\s+", " "))!.AsObject();
+        var own = settings.Keys.Count(k => k.EndsWith(":Name", StringComparison.Ordinal));
+        foreach (var (field, value) in entry)
+            settings[$"LogitServer:Deployments:{own}:{field}"] = field switch
+            {
+                "Base" => Path.Combine(SharedPaths.RepositoryRoot, value!.GetValue<string>()),
+                "Assistant" => RepositoryModels.UldAssistant,
+                _ => value!.ToString(),
+            };
         await using var server = await LogitServerHost.StartAsync(settings);
         var (gateway, address) = await GatewayApp.StartOnLoopbackAsync(QuickstartGateway(server.BaseAddress, key));
         try
@@ -60,14 +71,21 @@ public sealed partial class ReadmeRequestTests
 
             // The curl: no α, so the assistant's calibrated α is served.
             var calibrated = JsonNode.Parse(File.ReadAllText(Path.Combine(SharedPaths.RepositoryRoot, "models", "tofu-mini-uld", "manifest.json")))!["metrics"]!["calibration"]!["recommended_alpha"]!.GetValue<double>();
+            var listed = JsonNode.Parse(await server.Http.GetStringAsync("/v1/models"))!["data"]!.AsArray()
+                .Single(m => m!["id"]!.GetValue<string>() == entry["Name"]!.GetValue<string>())!["uld"]!;
+            Assert.Equal(calibrated, listed["alpha_default"]!.GetValue<double>());
+            Assert.Equal((entry["AlphaMin"]!.GetValue<double>(), entry["AlphaMax"]!.GetValue<double>()),
+                (listed["alpha_min"]!.GetValue<double>(), listed["alpha_max"]!.GetValue<double>()));
+
             var (status, reply) = await Post(curl.Groups["body"].Value);
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Equal(calibrated, reply["uld_alpha"]!.GetValue<double>());
             Assert.False(string.IsNullOrWhiteSpace(reply["choices"]![0]!["message"]!["content"]!.GetValue<string>()));
 
             // The SDK call: the α it asks for, inside the floor and ceiling the README quotes.
-            var floor = double.Parse(settings.Single(kv => kv.Key.EndsWith(":AlphaMin", StringComparison.Ordinal)).Value!, CultureInfo.InvariantCulture);
-            var ceiling = double.Parse(settings.Single(kv => kv.Key.EndsWith(":AlphaMax", StringComparison.Ordinal)).Value!, CultureInfo.InvariantCulture);
+            var deployment = settings.Single(kv => kv.Key.EndsWith(":Name", StringComparison.Ordinal) && kv.Value == sdkBody["model"]!.GetValue<string>()).Key[..^"Name".Length];
+            var floor = double.Parse(settings[deployment + "AlphaMin"]!, CultureInfo.InvariantCulture);
+            var ceiling = double.Parse(settings[deployment + "AlphaMax"]!, CultureInfo.InvariantCulture);
             Assert.Contains($"from the floor ({floor.ToString(CultureInfo.InvariantCulture)}) to the ceiling ({ceiling.ToString(CultureInfo.InvariantCulture)})", sdk.Value);
             (status, reply) = await Post(sdkBody.ToJsonString());
             Assert.Equal(HttpStatusCode.OK, status);
@@ -102,6 +120,10 @@ public sealed partial class ReadmeRequestTests
         ["Gateway:ApiKeys:0:Name"] = "quickstart",
         ["Gateway:ApiKeys:0:Sha256"] = ApiKeyStore.Hash(key),
     };
+
+    /// <summary>The deployment entry of "Unlearn your own data", which may wrap over lines of its paragraph.</summary>
+    [GeneratedRegex(@"\{""Name"": ""my-uld""[^}]*\}")]
+    private static partial Regex OwnEntry();
 
     [GeneratedRegex(@"curl -s (?<origin>http://[\w.:]+)/v1/chat/completions -H ""Authorization: Bearer (?<key>[^""]+)""[^\n]*\\\n\s*-d '(?<body>[^']+)'")]
     private static partial Regex Curl();
