@@ -31,8 +31,8 @@ else
   fi
   [ -f "$ASSISTANT/manifest.json" ] || trainer truncate --base "$BASE" -k 2 -o "$ASSISTANT"
 fi
-# With the default models, LogitServer reads its deployments from models/deployments.json (described in README.md,
-# "Default deployments"); nothing here repeats its values.
+# With the default models, LogitServer reads its deployments from models/deployments.json (described in
+# docs/SERVING.md, *Default deployments*); nothing here repeats its values.
 if [ -n "$BASELINE" ]; then
   server_args=(--config models/deployments.json)
   cluster_env=(Gateway__Clusters__local__Models__2="$NAME-npo-gd")

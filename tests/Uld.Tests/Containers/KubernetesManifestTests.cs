@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Uld.Tests.Support;
 
 namespace Uld.Tests.Containers;
@@ -93,7 +94,7 @@ public sealed class KubernetesManifestTests
 
     [KubectlTheory]
     [MemberData(nameof(Overlays))]
-    public void The_gateway_reads_its_key_from_the_Secret_the_README_creates_and_finds_replicas_through_the_headless_Service(string overlay)
+    public void The_gateway_reads_its_key_from_the_Secret_the_docs_create_and_finds_replicas_through_the_headless_Service(string overlay)
     {
         var objects = Render(overlay);
         var gateway = Container(One(objects, "Deployment", "uld-gateway"), "gateway");
@@ -101,9 +102,15 @@ public sealed class KubernetesManifestTests
         var secret = hash["valueFrom"]!["secretKeyRef"]!;
         Assert.Null(hash["value"]); // never a hash in the manifests
         Assert.DoesNotContain(objects, o => Str(o["kind"]) == "Secret");
-        var readme = File.ReadAllText(Path.Combine(SharedPaths.RepositoryRoot, "README.md"));
-        Assert.Contains($"kubectl create secret generic {Str(secret["name"])} --from-literal={Str(secret["key"])}=", readme);
-        Assert.Contains($"kubectl apply -k deploy/k8s/overlays/{overlay}", readme);
+        // The operator's commands as docs/OPERATIONS.md gives them: the Secret they create is the one the gateway reads,
+        // and every overlay they apply exists, this one among them.
+        var operations = File.ReadAllText(Path.Combine(SharedPaths.RepositoryRoot, "docs", "OPERATIONS.md"));
+        var created = Regex.Matches(operations, @"kubectl create secret generic (?<name>[\w-]+) --from-literal=(?<key>[\w-]+)=")
+            .Select(m => (m.Groups["name"].Value, m.Groups["key"].Value)).ToList();
+        Assert.Equal((Str(secret["name"]), Str(secret["key"])), Assert.Single(created));
+        var applied = Regex.Matches(operations, @"kubectl apply -k (?<path>[\w/.-]+)").Select(m => m.Groups["path"].Value).ToList();
+        Assert.Contains($"deploy/k8s/overlays/{overlay}", applied);
+        Assert.All(applied, path => Assert.True(File.Exists(Path.Combine(SharedPaths.RepositoryRoot, path, "kustomization.yaml")), $"docs/OPERATIONS.md applies {path}, which has no kustomization.yaml"));
 
         var headless = One(objects, "Service", "uld-logitserver-replicas");
         Assert.Equal("None", Str(headless["spec"]!["clusterIP"]));

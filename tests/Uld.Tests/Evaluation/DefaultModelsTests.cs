@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Uld.Evaluation.Data;
 using Uld.Evaluation.Metrics;
 using Uld.Eval.Client;
@@ -74,11 +75,30 @@ public sealed class DefaultModelsTests
         Assert.DoesNotContain("LogitServer__Deployments", compose);
         Assert.DoesNotContain("Alpha", quickstart);
         Assert.DoesNotContain("Alpha", compose.Replace("AlphaFloors", "", StringComparison.Ordinal));
-        foreach (var text in new[] { compose, Read("README.md"), Read("bench/tofu-mini.sh") })
-        {
-            Assert.Contains("tofu-mini-ab", text);
-            Assert.DoesNotMatch(@"(?<![\w-])tofu-ab\b", text);
-        }
+        // One experiment name everywhere it is configured: compose's gateway, the quickstart's (built from its model
+        // prefix) and the benchmark's, which also evaluates it; compose's variants are deployments the file serves.
+        var served = RepositoryModels.DefaultDeploymentSettings().Where(kv => kv.Key.EndsWith(":Name", StringComparison.Ordinal)).Select(kv => kv.Value).ToHashSet();
+        var composeExperiments = Experiments(compose);
+        Assert.Equal(["tofu-mini-ab"], composeExperiments.Keys);
+        Assert.All(composeExperiments.Values.SelectMany(v => v), model => Assert.Contains(model, served));
+        var prefix = Regex.Match(quickstart, @"BASELINE=models/tofu-mini-npo-gd; NAME=(?<name>[\w-]+);").Groups["name"].Value;
+        Assert.Contains("\"Gateway__Experiments__$NAME-ab__Variants__0__Name=uld\"", quickstart);
+        Assert.Equal("tofu-mini-ab", prefix + "-ab");
+        var bench = Read("bench/tofu-mini.sh");
+        Assert.Equal(composeExperiments.Keys, Experiments(bench).Keys);
+        Assert.Equal(composeExperiments.Keys, Regex.Matches(bench, @"--experiment (?<name>[\w-]+)").Select(m => m.Groups["name"].Value).Distinct());
         Assert.False(File.Exists(Path.Combine(root, "src", "apps", "LogitServer", "appsettings.Example.json")), "models/deployments.json is the one example");
+    }
+
+    /// <summary>The gateway experiments a file configures (<c>Gateway__Experiments__NAME__Variants__i__Model</c>) and their variants' models.</summary>
+    private static SortedDictionary<string, List<string>> Experiments(string text)
+    {
+        var experiments = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (Match m in Regex.Matches(text, @"Gateway__Experiments__(?<name>[\w-]+)__Variants__\d+__Model[:=] *(?<model>[^\s""]+)"))
+        {
+            if (!experiments.TryGetValue(m.Groups["name"].Value, out var models)) experiments[m.Groups["name"].Value] = models = [];
+            models.Add(m.Groups["model"].Value);
+        }
+        return experiments;
     }
 }

@@ -91,7 +91,7 @@ public sealed class LogitServerOptions
     /// available stops start-up with one line saying why.
     /// </summary>
     public string ExecutionProvider { get; set; } = "cpu";
-    /// <summary>ONNX Runtime intra-op threads per session; 0 = from the threading plan (README, *Threading*).</summary>
+    /// <summary>ONNX Runtime intra-op threads per session; 0 = from the threading plan (docs/SERVING.md, *Threading*).</summary>
     public int IntraOpThreads { get; set; }
     /// <summary>Run a two-session ULD pair's base and assistant steps at once; unset = from the threading plan.</summary>
     public bool? ParallelUldModels { get; set; }

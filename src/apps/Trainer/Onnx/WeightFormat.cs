@@ -45,7 +45,7 @@ public static class WeightFormats
     /// export is committed. Random-weight models are the worst case (near-uniform logits; measured with int8 compute,
     /// <see cref="QuantizedCompute.Int8"/>, 8-bit vocabulary tables: int8 0.024 at the 110M shape and 0.045 at Llama-3.2-1B,
     /// int4 0.47 at 110M and 0.62–0.73 at Llama-3.2-1B across random draws;
-    /// README *Quantized weights*); a broken packing drifts by more than the logits' own size. The packing itself is
+    /// docs/MODELS.md, *Quantized weights*); a broken packing drifts by more than the logits' own size. The packing itself is
     /// checked exactly by a test against the dequantized weights.
     /// </summary>
     public static double MaxRelativeDrift(this WeightFormat format) => format switch
