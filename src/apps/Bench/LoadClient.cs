@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
+using Uld.Contracts;
+using Uld.Contracts.OpenAi;
 
 namespace Uld.Bench;
 
@@ -35,10 +37,13 @@ public static class LoadClient
         while (await reader.ReadLineAsync() is { } line)
         {
             if (!line.StartsWith("data: {", StringComparison.Ordinal)) continue;
-            var chunk = JsonNode.Parse(line[6..])!;
-            if (ttft is null && chunk["choices"]!.AsArray().Any(c => c!["delta"]?["content"]?.GetValue<string>() is { Length: > 0 }))
+            var data = line[6..];
+            // A stream that fails after its first chunk ends with an OpenAI error event instead of a chunk.
+            if (OpenAiWire.Error(data) is { } error) throw new UserErrorException($"{deployment}: the stream failed: {error.Message}");
+            var chunk = OpenAiWire.Read<ChatCompletionChunk>(data);
+            if (ttft is null && chunk.Choices.Any(c => c.Delta.Content is { Length: > 0 }))
                 ttft = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (chunk["usage"] is { } usage) tokens = usage["completion_tokens"]!.GetValue<int>();
+            if (chunk.Usage is { } usage) tokens = usage.CompletionTokens;
         }
         return (ttft ?? Stopwatch.GetElapsedTime(started).TotalMilliseconds, tokens);
     }

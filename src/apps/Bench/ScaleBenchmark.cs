@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Spectre.Console;
 using Uld.Bench.Processes;
 using Uld.Contracts;
+using Uld.Contracts.OpenAi;
 
 namespace Uld.Bench;
 
@@ -194,8 +195,8 @@ public static class ScaleBenchmark
         var clock = Stopwatch.StartNew();
         using var response = await http.PostAsync("/v1/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
         var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new UserErrorException($"{model}: HTTP {(int)response.StatusCode}: {text}");
-        var tokens = JsonNode.Parse(text)!["usage"]!["completion_tokens"]!.GetValue<int>();
+        if (!response.IsSuccessStatusCode) throw new UserErrorException($"{model}: HTTP {(int)response.StatusCode}: {OpenAiWire.Error(text)?.Message ?? text}");
+        var tokens = (OpenAiWire.Read<Completion>(text).Usage ?? throw new UserErrorException($"{model}: the completion reports no usage.")).CompletionTokens;
         return (clock.Elapsed.TotalSeconds, tokens);
     }
 

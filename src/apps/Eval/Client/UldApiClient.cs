@@ -1,4 +1,5 @@
 using Uld.Contracts;
+using Uld.Contracts.OpenAi;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -41,8 +42,8 @@ public sealed class UldApiClient(HttpClient http)
     /// <summary>Text of token ids (special tokens left out), as the deployment's tokenizer decodes them.</summary>
     public async Task<string> DetokenizeAsync(string model, IReadOnlyList<int> tokens, CancellationToken ct)
     {
-        var response = await PostAsync("/detokenize", new JsonObject { ["model"] = model, ["tokens"] = new JsonArray([.. tokens.Select(t => (JsonNode)t)]) }, ct);
-        return response["prompt"]!.GetValue<string>();
+        var response = await PostAsync<DetokenizeResponse>("/detokenize", new JsonObject { ["model"] = model, ["tokens"] = new JsonArray([.. tokens.Select(t => (JsonNode)t)]) }, ct);
+        return response.Prompt;
     }
 
     /// <summary>Token ids of an answer as it follows "Answer:" (a leading space, no BOS).</summary>
@@ -65,18 +66,20 @@ public sealed class UldApiClient(HttpClient http)
             ["prompt"] = new JsonArray([.. prompt.Concat(answer).Select(t => (JsonNode)t)]),
             ["echo"] = true, ["logprobs"] = 0, ["max_tokens"] = 0,
         });
-        var response = await PostAsync("/v1/completions", body, ct);
-        var logprobs = response["choices"]![0]!["logprobs"]!["token_logprobs"]!.AsArray();
+        var response = await PostAsync<Completion>("/v1/completions", body, ct);
+        var logprobs = FirstChoice(response.Choices, "/v1/completions").Logprobs?.TokenLogprobs
+                       ?? throw new EvaluationException("/v1/completions answered without the echoed logprobs it was asked for.");
         // Echoed logprobs cover every prompt token after BOS; the answer's are the last |answer|.
-        return logprobs.Skip(logprobs.Count - answer.Count).Select(l => l!.GetValue<double>()).ToArray();
+        return logprobs.Skip(logprobs.Count - answer.Count)
+            .Select(l => l ?? throw new EvaluationException("/v1/completions answered an answer token without its logprob.")).ToArray();
     }
 
     /// <summary>Greedy chat answer to one question.</summary>
     public async Task<string> AnswerAsync(DeploymentRef d, string question, int maxTokens, CancellationToken ct)
     {
-        var response = await PostAsync("/v1/chat/completions",
+        var response = await PostAsync<ChatCompletion>("/v1/chat/completions",
             Request(d, new JsonObject { ["messages"] = UserMessage(question), ["max_tokens"] = maxTokens, ["temperature"] = 0 }), ct);
-        return response["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        return FirstChoice(response.Choices, "/v1/chat/completions").Message.Content;
     }
 
     /// <summary>Greedy continuation of a token prompt (VerbMem).</summary>
@@ -89,11 +92,12 @@ public sealed class UldApiClient(HttpClient http)
     /// </summary>
     public async Task<Continuation> ContinuationAsync(DeploymentRef d, IReadOnlyList<int> prompt, int maxTokens, CancellationToken ct)
     {
-        var response = await PostAsync("/v1/completions", Request(d, new JsonObject
+        var response = await PostAsync<Completion>("/v1/completions", Request(d, new JsonObject
         {
             ["prompt"] = new JsonArray([.. prompt.Select(t => (JsonNode)t)]), ["max_tokens"] = maxTokens, ["temperature"] = 0,
         }), ct);
-        return new Continuation(response["choices"]![0]!["text"]!.GetValue<string>(), response["usage"]!["completion_tokens"]!.GetValue<int>());
+        var usage = response.Usage ?? throw new EvaluationException("/v1/completions answered without usage.");
+        return new Continuation(FirstChoice(response.Choices, "/v1/completions").Text, usage.CompletionTokens);
     }
 
     /// <summary>
@@ -104,7 +108,11 @@ public sealed class UldApiClient(HttpClient http)
     {
         var body = new JsonObject { ["model"] = experiment, ["user"] = user, ["messages"] = UserMessage("Hello"), ["max_tokens"] = 1 };
         using var response = await SendAsync("/v1/chat/completions", body, ct);
-        if (!response.IsSuccessStatusCode) throw new EvaluationException($"experiment '{experiment}' answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(ct);
+            throw new EvaluationException($"experiment '{experiment}' answered {(int)response.StatusCode}: {OpenAiWire.Error(text)?.Message ?? text}");
+        }
         return response.Headers.TryGetValues("X-Uld-Variant", out var values) ? values.FirstOrDefault() : null;
     }
 
@@ -112,9 +120,12 @@ public sealed class UldApiClient(HttpClient http)
 
     private async Task<Tokenized> TokenizeAsync(JsonObject body, CancellationToken ct)
     {
-        var response = await PostAsync("/tokenize", body, ct);
-        return new Tokenized(response["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray(), response["max_model_len"]!.GetValue<int>());
+        var response = await PostAsync<TokenizeResponse>("/tokenize", body, ct);
+        return new Tokenized([.. response.Tokens], response.MaxModelLength);
     }
+
+    private static T FirstChoice<T>(IReadOnlyList<T>? choices, string path) =>
+        choices is [var first, ..] ? first : throw new EvaluationException($"{path} answered no choice.");
 
     private static JsonArray UserMessage(string question) => [new JsonObject { ["role"] = "user", ["content"] = question }];
 
@@ -130,7 +141,7 @@ public sealed class UldApiClient(HttpClient http)
     /// <summary>Attempts per request when the server says "later" (429 rate limit, 503 queue full).</summary>
     private const int Attempts = 6;
 
-    private async Task<JsonNode> PostAsync(string path, JsonObject body, CancellationToken ct)
+    private async Task<T> PostAsync<T>(string path, JsonObject body, CancellationToken ct) where T : class
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -142,7 +153,7 @@ public sealed class UldApiClient(HttpClient http)
                 await Task.Delay(wait, ct);
                 continue;
             }
-            return await ReadAsync(response, path, body, ct);
+            return await ReadAsync<T>(response, path, body, ct);
         }
     }
 
@@ -163,15 +174,19 @@ public sealed class UldApiClient(HttpClient http)
         }
     }
 
-    private static async Task<JsonNode> ReadAsync(HttpResponseMessage response, string path, JsonObject body, CancellationToken ct)
+    /// <summary>The answer as the record the server writes; an error is its OpenAI message, an answer of another shape says so.</summary>
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, string path, JsonObject body, CancellationToken ct) where T : class
     {
         var text = await response.Content.ReadAsStringAsync(ct);
         if (!response.IsSuccessStatusCode)
+            throw new EvaluationException($"{path} for '{body["model"]}' answered {(int)response.StatusCode}: {OpenAiWire.Error(text)?.Message ?? text}");
+        try
         {
-            string? message = null;
-            try { message = JsonNode.Parse(text)?["error"]?["message"]?.GetValue<string>(); } catch (JsonException) { }
-            throw new EvaluationException($"{path} for '{body["model"]}' answered {(int)response.StatusCode}: {message ?? text}");
+            return OpenAiWire.Read<T>(text);
         }
-        return JsonNode.Parse(text) ?? throw new EvaluationException($"{path} answered an empty body.");
+        catch (JsonException e)
+        {
+            throw new EvaluationException($"{path} for '{body["model"]}' answered what is not a {typeof(T).Name}: {e.Message}");
+        }
     }
 }

@@ -39,10 +39,11 @@ public static class CompareEndpoint
         }).ToList();
 
         var results = await Task.WhenAll(admitted.Select(request => FanOutAsync(context, request, replicas, log, key)));
-        await Results.Json(new JsonObject { ["object"] = "comparison", ["results"] = new JsonArray(results.Cast<JsonNode>().ToArray()) }).ExecuteAsync(context);
+        await Results.Json(new Comparison(Comparison.ObjectName, results), JsonBody.Options).ExecuteAsync(context);
     }
 
-    private static async Task<JsonObject> FanOutAsync(HttpContext context, AdmittedRequest request, ReplicaClient replicas, CompletionLog log, ApiKeyOptions key)
+    /// <summary>One model's answer: its completion as the replica wrote it, or the replica's error, read as the records LogitServer writes.</summary>
+    private static async Task<ComparisonResult> FanOutAsync(HttpContext context, AdmittedRequest request, ReplicaClient replicas, CompletionLog log, ApiKeyOptions key)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var json = request.Body.ToJsonString();
@@ -50,22 +51,19 @@ public static class CompareEndpoint
             () => new StringContent(json, Encoding.UTF8, "application/json"), context.RequestAborted);
         var status = response is null ? 503 : (int)response.StatusCode;
         log.Completed(context, key, request, status, started);
-        if (response is null)
-            return new JsonObject { ["model"] = request.RequestedModel, ["status"] = status, ["error"] = new JsonObject { ["message"] = "No replica was reachable.", ["code"] = "no_replica" } };
-        JsonNode? payload;
+        if (response is null) return Failed(request, status, new ErrorBody("No replica was reachable.", "server_error", null, "no_replica"));
+        var text = await response.Content.ReadAsStringAsync(context.RequestAborted);
+        if (!response.IsSuccessStatusCode)
+            return Failed(request, status, OpenAiWire.Error(text) ?? new ErrorBody("The replica's answer was not an OpenAI error.", "server_error", null, "bad_gateway"));
         try
         {
-            payload = JsonNode.Parse(await response.Content.ReadAsStringAsync(context.RequestAborted));
+            return new ComparisonResult(request.RequestedModel, status, OpenAiWire.Read<ChatCompletion>(text), null);
         }
         catch (JsonException)
         {
-            payload = new JsonObject { ["error"] = new JsonObject { ["message"] = "The replica's answer was not JSON.", ["code"] = "bad_gateway" } };
+            return Failed(request, status, new ErrorBody("The replica's answer was not a chat completion.", "server_error", null, "bad_gateway"));
         }
-        return new JsonObject
-        {
-            ["model"] = request.RequestedModel,
-            ["status"] = status,
-            [response.IsSuccessStatusCode ? "response" : "error"] = response.IsSuccessStatusCode ? payload : payload?["error"]?.DeepClone(),
-        };
     }
+
+    private static ComparisonResult Failed(AdmittedRequest request, int status, ErrorBody error) => new(request.RequestedModel, status, null, error);
 }

@@ -1,5 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Uld.Contracts.OpenAi;
 
 namespace Uld.Gateway.Policy;
 
@@ -17,29 +16,16 @@ public sealed record DeploymentPolicy(bool IsUld, double AlphaDefault, double Al
     /// <summary>An offset deployment's β policy; null for plain and ULD deployments.</summary>
     public OffsetBetaPolicy? Offset { get; init; }
 
-    /// <summary>Reads a model card's "uld" or "offset" extension; null when the card is malformed (then the policy stays unknown).</summary>
-    public static DeploymentPolicy? FromCard(JsonObject card)
+    /// <summary>
+    /// Reads a model card's <c>uld</c> or <c>offset</c> extension; null when the card cannot be trusted (both
+    /// extensions, a bound that is not a finite number, no rule), and then the policy stays unknown.
+    /// </summary>
+    public static DeploymentPolicy? FromCard(ModelCard card)
     {
-        if (card["offset"] is not null)
-            return card["uld"] is null && card["offset"] is JsonObject offset && OffsetBetaPolicy.FromCard(offset) is { } beta ? Plain with { Offset = beta } : null;
-        if (card["uld"] is null) return Plain;
-        if (card["uld"] is not JsonObject uld) return null;
-        double? Number(string name) => CardNumber(uld, name);
-        if (Number("alpha_default") is not { } alphaDefault || Number("alpha_min") is not { } alphaMin || Number("alpha_max") is not { } alphaMax
-            || Number("relative_top_default") is not { } relativeTopDefault)
-            return null;
-        var rule = "difference"; // older replicas list no rule: theirs is the difference
-        if (uld["rule"] is { } listed)
-        {
-            if (listed is not JsonValue value || value.GetValueKind() != JsonValueKind.String) return null;
-            rule = value.GetValue<string>();
-        }
-        // Older replicas list no relative-top bounds; LogitServer's own default bounds are [0, 1].
-        return new DeploymentPolicy(true, alphaDefault, alphaMin, alphaMax, relativeTopDefault,
-            Number("relative_top_min") ?? 0, Number("relative_top_max") ?? 1, rule);
+        if (card.Offset is { } offset) return card.Uld is null && OffsetBetaPolicy.FromCard(offset) is { } beta ? Plain with { Offset = beta } : null;
+        if (card.Uld is not { } uld) return Plain;
+        double[] bounds = [uld.AlphaDefault, uld.AlphaMin, uld.AlphaMax, uld.RelativeTopDefault, uld.RelativeTopMin, uld.RelativeTopMax];
+        if (!bounds.All(double.IsFinite) || string.IsNullOrEmpty(uld.Rule)) return null;
+        return new DeploymentPolicy(true, uld.AlphaDefault, uld.AlphaMin, uld.AlphaMax, uld.RelativeTopDefault, uld.RelativeTopMin, uld.RelativeTopMax, uld.Rule);
     }
-
-    /// <summary>A finite JSON number, or null.</summary>
-    internal static double? CardNumber(JsonObject extension, string name) =>
-        extension[name] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() is var d && double.IsFinite(d) ? d : null;
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Uld.Contracts.OpenAi;
 using Yarp.ReverseProxy;
@@ -23,7 +22,7 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
 {
     public const string HttpClientName = "replica-listings";
 
-    private sealed record Listing(string Model, DeploymentPolicy? Policy, JsonObject Card);
+    private sealed record Listing(string Model, DeploymentPolicy? Policy, ModelCard Card);
 
     /// <summary>Per cluster, per replica address: the deployments that replica listed (by name).</summary>
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, IReadOnlyDictionary<string, Listing>>> _listings = new();
@@ -47,7 +46,7 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
         };
     }
 
-    public (PolicyState State, DeploymentPolicy? Policy, JsonObject? Card) Lookup(string cluster, string deployment)
+    public (PolicyState State, DeploymentPolicy? Policy, ModelCard? Card) Lookup(string cluster, string deployment)
     {
         var replicas = _listings.GetValueOrDefault(cluster)?.Values.ToList() ?? [];
         if (replicas.Count == 0) return (PolicyState.Unknown, null, null);
@@ -96,11 +95,11 @@ public sealed class DeploymentPolicyRegistry(IOptions<GatewayOptions> options, I
         try
         {
             using var http = httpClients.CreateClient(HttpClientName);
-            var list = JsonNode.Parse(await http.GetStringAsync(new Uri(new Uri(replica), "/v1/models"), cancellationToken));
-            var listings = (list?["data"] as JsonArray ?? [])
-                .OfType<JsonObject>()
-                .Where(card => card["id"] is JsonValue id && id.GetValueKind() == JsonValueKind.String && cluster.Models.Contains(id.GetValue<string>()))
-                .Select(card => new Listing(card["id"]!.GetValue<string>(), DeploymentPolicy.FromCard(card), card))
+            // A listing that is not a ModelList (a card without a required bound included) is not trusted at all.
+            var list = OpenAiWire.Read<ModelList>(await http.GetStringAsync(new Uri(new Uri(replica), "/v1/models"), cancellationToken));
+            var listings = list.Data
+                .Where(card => card is not null && cluster.Models.Contains(card.Id))
+                .Select(card => new Listing(card.Id, DeploymentPolicy.FromCard(card), card))
                 .GroupBy(l => l.Model)
                 .ToDictionary(g => g.Key, g => g.Count() == 1 ? g.First() : g.First() with { Policy = null }); // listed twice: not trusted
             if (_unreachable.TryRemove(replica, out _)) logger.LogInformation("Replica {Replica} of cluster {Cluster} answers again", replica, clusterId);

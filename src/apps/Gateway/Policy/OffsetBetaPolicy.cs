@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Uld.Contracts.OpenAi;
 
 namespace Uld.Gateway.Policy;
@@ -14,11 +13,10 @@ public sealed record OffsetBetaPolicy(double Default, double Min, double Max)
 {
     public const string Field = "uld_offset_beta";
 
-    /// <summary>Reads a model card's "offset" extension; null when it is malformed.</summary>
-    public static OffsetBetaPolicy? FromCard(JsonObject offset) =>
-        DeploymentPolicy.CardNumber(offset, "beta_default") is { } betaDefault && DeploymentPolicy.CardNumber(offset, "beta_min") is { } min
-            && DeploymentPolicy.CardNumber(offset, "beta_max") is { } max
-            ? new OffsetBetaPolicy(betaDefault, min, max)
+    /// <summary>Reads a model card's "offset" extension; null when a bound is not a finite number.</summary>
+    public static OffsetBetaPolicy? FromCard(OffsetPolicyCard offset) =>
+        double.IsFinite(offset.BetaDefault) && double.IsFinite(offset.BetaMin) && double.IsFinite(offset.BetaMax)
+            ? new OffsetBetaPolicy(offset.BetaDefault, offset.BetaMin, offset.BetaMax)
             : null;
 
     /// <summary>The β that will be served, or an OpenAI error naming uld_offset_beta.</summary>

@@ -38,7 +38,7 @@ public sealed record ChatCompletion(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("choices")] IReadOnlyList<ChatChoice> Choices,
     [property: JsonPropertyName("usage")] Usage Usage,
-    [property: JsonPropertyName("uld_alpha")] double? UldAlpha)
+    [property: JsonPropertyName("uld_alpha")] double? UldAlpha = null)
 {
     /// <summary>The offset β used (null for other kinds of deployment).</summary>
     [JsonPropertyName("uld_offset_beta")] public double? UldOffsetBeta { get; init; }
@@ -92,12 +92,17 @@ public sealed record Completion(
     [JsonPropertyName("uld_offset_beta")] public double? UldOffsetBeta { get; init; }
 }
 
+/// <summary>
+/// One entry of <c>GET /v1/models</c>. <see cref="Uld"/> and <see cref="Offset"/> are extensions: the policy of a ULD or
+/// an offset deployment, null for the other kinds; the Gateway enforces its floors from them, so a card that lacks a
+/// required field is not read as one with a zero there (<see cref="JsonRequiredAttribute"/>).
+/// </summary>
 public sealed record ModelCard(
-    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("id"), JsonRequired] string Id,
     [property: JsonPropertyName("object")] string Object,
     [property: JsonPropertyName("created")] long Created,
     [property: JsonPropertyName("owned_by")] string OwnedBy,
-    [property: JsonPropertyName("uld")] UldPolicyCard? Uld)
+    [property: JsonPropertyName("uld")] UldPolicyCard? Uld = null)
 {
     /// <summary>Extension: the β policy of an offset-unlearning deployment (null for the other kinds).</summary>
     [JsonPropertyName("offset")] public OffsetPolicyCard? Offset { get; init; }
@@ -105,26 +110,28 @@ public sealed record ModelCard(
 
 /// <summary>Extension on /v1/models: how an offset deployment lets callers set β; <c>beta_min</c> is its floor.</summary>
 public sealed record OffsetPolicyCard(
-    [property: JsonPropertyName("beta_default")] double BetaDefault,
-    [property: JsonPropertyName("beta_min")] double BetaMin,
-    [property: JsonPropertyName("beta_max")] double BetaMax);
+    [property: JsonPropertyName("beta_default"), JsonRequired] double BetaDefault,
+    [property: JsonPropertyName("beta_min"), JsonRequired] double BetaMin,
+    [property: JsonPropertyName("beta_max"), JsonRequired] double BetaMax);
 
 /// <summary>
 /// Extension on /v1/models: how a ULD deployment lets callers set α and r, and the decode rule α scales
-/// (<c>difference</c> or <c>suppress_only</c>; the same α means a different strength under each).
+/// (<c>difference</c> or <c>suppress_only</c>; the same α means a different strength under each). Replicas older than
+/// the relative-top bounds and the rule list neither: their bounds were [0, 1] and their rule the difference.
 /// </summary>
 public sealed record UldPolicyCard(
-    [property: JsonPropertyName("alpha_default")] double AlphaDefault,
-    [property: JsonPropertyName("alpha_min")] double AlphaMin,
-    [property: JsonPropertyName("alpha_max")] double AlphaMax,
-    [property: JsonPropertyName("relative_top_default")] double RelativeTopDefault,
-    [property: JsonPropertyName("relative_top_min")] double RelativeTopMin,
-    [property: JsonPropertyName("relative_top_max")] double RelativeTopMax,
+    [property: JsonPropertyName("alpha_default"), JsonRequired] double AlphaDefault,
+    [property: JsonPropertyName("alpha_min"), JsonRequired] double AlphaMin,
+    [property: JsonPropertyName("alpha_max"), JsonRequired] double AlphaMax,
+    [property: JsonPropertyName("relative_top_default"), JsonRequired] double RelativeTopDefault,
+    [property: JsonPropertyName("relative_top_min")] double RelativeTopMin = 0,
+    [property: JsonPropertyName("relative_top_max")] double RelativeTopMax = 1,
     [property: JsonPropertyName("rule")] string Rule = "difference");
 
+/// <summary>The answer of <c>GET /v1/models</c>.</summary>
 public sealed record ModelList(
     [property: JsonPropertyName("object")] string Object,
-    [property: JsonPropertyName("data")] IReadOnlyList<ModelCard> Data);
+    [property: JsonPropertyName("data"), JsonRequired] IReadOnlyList<ModelCard> Data);
 
 public sealed record TokenizeResponse(
     [property: JsonPropertyName("count")] int Count,
