@@ -1,0 +1,86 @@
+namespace Uld.Inference.Constraints;
+
+/// <summary>
+/// Where a constrained text is: every reading of the bytes so far that can still become valid (a set of automaton
+/// stacks). Immutable and compared by value, so equal states can share one token mask.
+/// </summary>
+public sealed class GrammarState : IEquatable<GrammarState>
+{
+    [ThreadStatic] private static List<FrameStack>? _scratch;
+
+    private readonly FrameStack[] _stacks;
+    private readonly int _hash;
+
+    internal GrammarState(FrameStack[] stacks)
+    {
+        _stacks = stacks;
+        var hash = new HashCode();
+        foreach (var s in stacks) hash.Add(s);
+        _hash = hash.ToHashCode();
+    }
+
+    /// <summary>The text so far is a complete value: the end of the output (EOS) may come here.</summary>
+    public bool IsComplete => _stacks.Any(s => s.IsComplete);
+
+    /// <summary>Some byte may still come (false once only the end can).</summary>
+    public bool CanContinue => _stacks.Any(s => !s.IsComplete);
+
+    /// <summary>The state after <paramref name="b"/>, or null when no reading admits it.</summary>
+    public GrammarState? Step(byte b)
+    {
+        var output = _scratch ??= [];
+        output.Clear();
+        foreach (var stack in _stacks) JsonAutomaton.Step(stack, b, output);
+        if (output.Count == 0) return null;
+        // Inside a string most bytes change nothing: no allocation then, which keeps a walk over the vocabulary cheap.
+        if (output.Count == 1 && _stacks.Length == 1 && ReferenceEquals(output[0], _stacks[0])) return this;
+        var distinct = output.Count == 1 ? [output[0]] : output.Distinct().ToArray();
+        output.Clear();
+        return new GrammarState(distinct);
+    }
+
+    /// <summary>The state after all of <paramref name="bytes"/>, or null when they cannot come next.</summary>
+    public GrammarState? Step(ReadOnlySpan<byte> bytes)
+    {
+        var state = this;
+        foreach (var b in bytes)
+        {
+            state = state.Step(b);
+            if (state is null) return null;
+        }
+        return state;
+    }
+
+    /// <summary>Whether <paramref name="text"/> (UTF-8) is a complete text of the grammar, read from this state.</summary>
+    public bool Accepts(ReadOnlySpan<byte> text) => Step(text)?.IsComplete == true;
+
+    /// <summary>The one string-content state every reading is in (no length bound), if so: its mask splits into a cached part (<see cref="TokenVocabulary"/>).</summary>
+    internal StringLexer? FreeStringContent =>
+        _stacks.Length == 1 && _stacks[0].Top is StringFrame { Schema.HasLengthBounds: false } s && !s.Lexer.Escape && s.Lexer.Hex == 0 ? s.Lexer : null;
+
+    public bool Equals(GrammarState? other) =>
+        other is not null && (ReferenceEquals(this, other) || (_hash == other._hash && _stacks.AsSpan().SequenceEqual(other._stacks)));
+
+    public override bool Equals(object? obj) => Equals(obj as GrammarState);
+
+    public override int GetHashCode() => _hash;
+}
+
+/// <summary>
+/// What a constrained output must be: optional fixed text, a JSON value of <see cref="Schema"/>, optional fixed text
+/// (a tool call's markup around its JSON). Compile a schema with <see cref="JsonSchemaCompiler"/>.
+/// </summary>
+public sealed record JsonGrammar(SchemaNode Schema, byte[]? Prefix = null, byte[]? Suffix = null)
+{
+    /// <summary>response_format json_object: any JSON object.</summary>
+    public static JsonGrammar AnyObject { get; } = new(SchemaNode.AnyObject);
+
+    public GrammarState Start()
+    {
+        var stack = FrameStack.Empty;
+        if (Suffix is { Length: > 0 }) stack = stack.Push(new LiteralFrame([Suffix], 0));
+        stack = stack.Push(new ValueFrame(Schema, 0));
+        if (Prefix is { Length: > 0 }) stack = stack.Push(new LiteralFrame([Prefix], 0));
+        return new GrammarState([stack]);
+    }
+}
