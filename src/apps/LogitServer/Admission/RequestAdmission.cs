@@ -4,6 +4,7 @@ using Uld.Contracts.OpenAi;
 using Uld.LogitServer.Api;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
+using Uld.LogitServer.StructuredOutput;
 using Uld.Web;
 
 namespace Uld.LogitServer.Admission;
@@ -36,9 +37,10 @@ public sealed class RequestAdmission(DeploymentRegistry registry, IOptions<Logit
             if (request.TopLogprobs is not null && request.Logprobs != true)
                 throw OpenAiException.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
             var logprobs = request.Logprobs == true;
+            var grammar = ResponseFormats.Read(request.ResponseFormat);
             return Admit(request, lease, PromptBuilder.Chat(deployment, messages), promptText: null,
                 request.MaxCompletionTokens ?? request.MaxTokens, options.Value.DefaultMaxTokens, allowZeroTokens: false,
-                logprobs, logprobs ? request.TopLogprobs ?? 0 : 0, echo: false, contextToken: null);
+                logprobs, logprobs ? request.TopLogprobs ?? 0 : 0, echo: false, contextToken: null) with { Grammar = grammar };
         });
     }
 

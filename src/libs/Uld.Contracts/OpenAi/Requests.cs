@@ -64,6 +64,8 @@ public sealed record ChatCompletionRequest : CompletionRequestBase
     [JsonPropertyName("max_completion_tokens")] public int? MaxCompletionTokens { get; init; }
     [JsonPropertyName("logprobs")] public bool? Logprobs { get; init; }
     [JsonPropertyName("top_logprobs")] public int? TopLogprobs { get; init; }
+    /// <summary>text, json_object or json_schema: the output constrained to JSON (docs/DESIGN.md, *Structured output*).</summary>
+    [JsonPropertyName("response_format")] public JsonElement? ResponseFormat { get; init; }
 }
 
 public sealed record CompletionRequest : CompletionRequestBase

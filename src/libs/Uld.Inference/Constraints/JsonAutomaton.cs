@@ -7,8 +7,11 @@ namespace Uld.Inference.Constraints;
 /// </summary>
 internal static class JsonAutomaton
 {
-    /// <summary>Whitespace bytes allowed in a row between tokens: enough for pretty-printing, not for filling the output with it.</summary>
-    public const int MaxWhitespace = 24;
+    /// <summary>
+    /// Whitespace bytes allowed in a row between JSON tokens: ", " and a newline with a little indentation, not more —
+    /// a model that likes whitespace could otherwise spend its whole max_tokens on it before the first value.
+    /// </summary>
+    public const int MaxWhitespace = 4;
     /// <summary>Nesting limit for objects and arrays the schema leaves open (a free object's values).</summary>
     public const int MaxNesting = 64;
     /// <summary>Digits of an integer part or a fraction: 15 keep every number exact as a double.</summary>
