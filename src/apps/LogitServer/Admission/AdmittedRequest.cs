@@ -30,6 +30,8 @@ public sealed record AdmittedRequest
     public required SamplingParameters Sampling { get; init; }
     /// <summary>Structured output: what every choice's text must be (null: free text).</summary>
     public JsonGrammar? Grammar { get; init; }
+    /// <summary>Chat with tools offered (tool_choice not none): answers are read for tool calls.</summary>
+    public Tools.ToolUse? Tools { get; init; }
     public bool Stream { get; init; }
     public bool IncludeUsage { get; init; }
     /// <summary>Per-token logprobs in the response (chat <c>logprobs: true</c>, completions <c>logprobs: k</c>).</summary>

@@ -29,8 +29,6 @@ public static class UnsupportedParameters
         // OpenAI, chat completions.
         // Legacy completions has no response_format in OpenAI's API; chat honours it.
         Values("response_format", CompletionEndpoints.Completions, """{"type":"text"}"""),
-        Values("tools", CompletionEndpoints.Chat, "[]"),
-        Values("tool_choice", CompletionEndpoints.Chat, "\"none\"", "\"auto\""),
         Any("parallel_tool_calls", CompletionEndpoints.Chat, JsonValueKind.True, JsonValueKind.False),
         Values("functions", CompletionEndpoints.Chat, "[]"),
         Values("function_call", CompletionEndpoints.Chat, "\"none\"", "\"auto\""),
