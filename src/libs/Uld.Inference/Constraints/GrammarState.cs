@@ -9,15 +9,8 @@ public sealed class GrammarState : IEquatable<GrammarState>
     [ThreadStatic] private static List<FrameStack>? _scratch;
 
     private readonly FrameStack[] _stacks;
-    private readonly int _hash;
 
-    internal GrammarState(FrameStack[] stacks)
-    {
-        _stacks = stacks;
-        var hash = new HashCode();
-        foreach (var s in stacks) hash.Add(s);
-        _hash = hash.ToHashCode();
-    }
+    internal GrammarState(FrameStack[] stacks) => _stacks = stacks;
 
     /// <summary>The text so far is a complete value: the end of the output (EOS) may come here.</summary>
     public bool IsComplete => _stacks.Any(s => s.IsComplete);
@@ -34,9 +27,18 @@ public sealed class GrammarState : IEquatable<GrammarState>
         if (output.Count == 0) return null;
         // Inside a string most bytes change nothing: no allocation then, which keeps a walk over the vocabulary cheap.
         if (output.Count == 1 && _stacks.Length == 1 && ReferenceEquals(output[0], _stacks[0])) return this;
-        var distinct = output.Count == 1 ? [output[0]] : output.Distinct().ToArray();
-        output.Clear();
-        return new GrammarState(distinct);
+        return new GrammarState(Distinct(output));
+    }
+
+    private static FrameStack[] Distinct(List<FrameStack> stacks)
+    {
+        if (stacks.Count == 1) return [stacks[0]];
+        var kept = new List<FrameStack>(stacks.Count);
+        foreach (var s in stacks)
+        {
+            if (!kept.Contains(s)) kept.Add(s);
+        }
+        return [.. kept];
     }
 
     /// <summary>The state after all of <paramref name="bytes"/>, or null when they cannot come next.</summary>
@@ -54,16 +56,26 @@ public sealed class GrammarState : IEquatable<GrammarState>
     /// <summary>Whether <paramref name="text"/> (UTF-8) is a complete text of the grammar, read from this state.</summary>
     public bool Accepts(ReadOnlySpan<byte> text) => Step(text)?.IsComplete == true;
 
-    /// <summary>The one string-content state every reading is in (no length bound), if so: its mask splits into a cached part (<see cref="TokenVocabulary"/>).</summary>
-    internal StringLexer? FreeStringContent =>
-        _stacks.Length == 1 && _stacks[0].Top is StringFrame { Schema.HasLengthBounds: false } s && !s.Lexer.Escape && s.Lexer.Hex == 0 ? s.Lexer : null;
+    /// <summary>
+    /// The one string-content state every reading is in, if so, and how many more characters it may hold: its mask
+    /// splits into a cached part (<see cref="TokenVocabulary"/>).
+    /// </summary>
+    internal (StringLexer Lexer, int CharactersLeft)? StringContent =>
+        _stacks.Length == 1 && _stacks[0].Top is StringFrame s && !s.Lexer.Escape && s.Lexer.Hex == 0
+            ? (s.Lexer with { Length = 0, Counting = false }, s.Lexer.Counting ? s.Schema.MaxLength - s.Lexer.Length : int.MaxValue)
+            : null;
 
     public bool Equals(GrammarState? other) =>
-        other is not null && (ReferenceEquals(this, other) || (_hash == other._hash && _stacks.AsSpan().SequenceEqual(other._stacks)));
+        other is not null && (ReferenceEquals(this, other) || _stacks.AsSpan().SequenceEqual(other._stacks));
 
     public override bool Equals(object? obj) => Equals(obj as GrammarState);
 
-    public override int GetHashCode() => _hash;
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var s in _stacks) hash.Add(s);
+        return hash.ToHashCode();
+    }
 }
 
 /// <summary>

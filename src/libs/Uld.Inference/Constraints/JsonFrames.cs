@@ -7,16 +7,44 @@ namespace Uld.Inference.Constraints;
 /// </summary>
 internal abstract record Frame;
 
-/// <summary>A persistent stack of frames; <see cref="Empty"/> means the whole text is complete.</summary>
-internal sealed record FrameStack(Frame? Top, FrameStack? Rest, int Depth)
+/// <summary>
+/// A persistent stack of frames; <see cref="Empty"/> means the whole text is complete. Compared by value, with the
+/// hash computed once at construction (the rest of the stack is shared, so its hash is already known).
+/// </summary>
+internal sealed class FrameStack : IEquatable<FrameStack>
 {
+    private readonly int _hash;
+
+    private FrameStack(Frame? top, FrameStack? rest, int depth)
+    {
+        (Top, Rest, Depth) = (top, rest, depth);
+        _hash = HashCode.Combine(top, rest?._hash ?? 0);
+    }
+
     public static FrameStack Empty { get; } = new(null, null, 0);
+
+    public Frame? Top { get; }
+    public FrameStack? Rest { get; }
+    public int Depth { get; }
 
     public bool IsComplete => Top is null;
 
     public FrameStack Push(Frame frame) => new(frame, this, Depth + 1);
 
     public FrameStack Replace(Frame frame) => new(frame, Rest, Depth);
+
+    public bool Equals(FrameStack? other)
+    {
+        for (var (a, b) = (this, other); ; (a, b) = (a.Rest, b.Rest))
+        {
+            if (ReferenceEquals(a, b)) return true;
+            if (a is null || b is null || a._hash != b._hash || a.Depth != b.Depth || !Equals(a.Top, b.Top)) return false;
+        }
+    }
+
+    public override bool Equals(object? obj) => Equals(obj as FrameStack);
+
+    public override int GetHashCode() => _hash;
 }
 
 /// <summary>A value of <paramref name="Schema"/> is expected; <paramref name="Ws"/> whitespace bytes came before it.</summary>
