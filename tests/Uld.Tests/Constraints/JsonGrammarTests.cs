@@ -122,6 +122,9 @@ public sealed class JsonGrammarTests
         { """{"type":"object","properties":{},"required":["a"],"additionalProperties":false}""", "required" },
         { """{"type":"integer","enum":["a"]}""", "enum" },
         { """{"type":"string","anyOf":[{"maxLength":2}]}""", "type" },
+        { "{\"anyOf\":[" + string.Join(",", Enumerable.Repeat("{\"type\":\"string\"}", 33)) + "]}", "anyOf" },
+        { "{\"enum\":[" + string.Join(",", Enumerable.Range(0, 1025)) + "]}", "enum" },
+        { "{\"type\":\"object\",\"properties\":{" + string.Join(",", Enumerable.Range(0, 50).Select(i => $"\"p{i}\":{{\"anyOf\":[" + string.Join(",", Enumerable.Repeat("{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"integer\"}}}", 32)) + "]}")) + "}}", "properties" },
     };
 
     [Theory]

@@ -30,13 +30,21 @@ public sealed class GrammarState : IEquatable<GrammarState>
         return new GrammarState(Distinct(output));
     }
 
+    /// <summary>
+    /// Readings kept at most. Each reading is a valid parse of the text so far and can be completed on its own, so
+    /// dropping the rest only narrows what may follow — it never lets invalid text through — and a schema written
+    /// to multiply readings cannot make every mask walk slower without bound.
+    /// </summary>
+    public const int MaxReadings = 64;
+
     private static FrameStack[] Distinct(List<FrameStack> stacks)
     {
         if (stacks.Count == 1) return [stacks[0]];
-        var kept = new List<FrameStack>(stacks.Count);
+        var kept = new List<FrameStack>(Math.Min(stacks.Count, MaxReadings));
         foreach (var s in stacks)
         {
             if (!kept.Contains(s)) kept.Add(s);
+            if (kept.Count == MaxReadings) break;
         }
         return [.. kept];
     }

@@ -22,6 +22,13 @@ public static class JsonSchemaCompiler
 {
     public const int MaxProperties = 64;
     public const int MaxDepth = 32;
+    /// <summary>
+    /// Bounds on what one request can make the scheduler's thread walk: alternatives of an anyOf, values of an enum,
+    /// schemas in all. Far above what structured-output schemas use; a schema past them is refused, not slowed down on.
+    /// </summary>
+    public const int MaxAlternatives = 32;
+    public const int MaxEnumValues = 1024;
+    public const int MaxSchemas = 2048;
 
     private static readonly HashSet<string> Annotations =
         ["title", "description", "$schema", "$id", "$comment", "default", "examples", "deprecated", "readOnly", "writeOnly"];
@@ -30,11 +37,12 @@ public static class JsonSchemaCompiler
         ["type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "enum", "const", "anyOf"];
 
     /// <exception cref="JsonSchemaException">The schema is malformed or uses an unsupported keyword.</exception>
-    public static SchemaNode Compile(JsonElement schema) => Compile(schema, "", 0);
+    public static SchemaNode Compile(JsonElement schema) => Compile(schema, "", 0, new int[1]);
 
-    private static SchemaNode Compile(JsonElement schema, string path, int depth)
+    private static SchemaNode Compile(JsonElement schema, string path, int depth, int[] count)
     {
         if (depth > MaxDepth) throw new JsonSchemaException("properties", $"the schema nests deeper than {MaxDepth} levels{At(path)}.");
+        if (++count[0] > MaxSchemas) throw new JsonSchemaException("properties", $"the schema has more than {MaxSchemas} subschemas (properties, items and anyOf alternatives in all).");
         if (schema.ValueKind == JsonValueKind.True) return SchemaNode.AnyValue;
         if (schema.ValueKind != JsonValueKind.Object)
             throw new JsonSchemaException("type", $"a schema must be a JSON object (or true){At(path)}; got {Kind(schema)}.");
@@ -53,9 +61,9 @@ public static class JsonSchemaCompiler
             var constraining = schema.EnumerateObject().Select(p => p.Name).Where(n => n != "anyOf" && !Annotations.Contains(n)).ToList();
             if (constraining.Count > 0)
                 throw new JsonSchemaException(constraining[0], $"'{constraining[0]}' beside 'anyOf'{At(path)} is not supported; put it inside each alternative.");
-            if (anyOf.ValueKind != JsonValueKind.Array || anyOf.GetArrayLength() == 0)
-                throw new JsonSchemaException("anyOf", $"'anyOf'{At(path)} must be a non-empty array of schemas.");
-            return new SchemaNode { AnyOf = anyOf.EnumerateArray().Select((s, i) => Compile(s, $"{path}anyOf[{i}].", depth + 1)).ToList() };
+            if (anyOf.ValueKind != JsonValueKind.Array || anyOf.GetArrayLength() is 0 or > MaxAlternatives)
+                throw new JsonSchemaException("anyOf", $"'anyOf'{At(path)} must be an array of 1 to {MaxAlternatives} schemas.");
+            return new SchemaNode { AnyOf = anyOf.EnumerateArray().Select((s, i) => Compile(s, $"{path}anyOf[{i}].", depth + 1, count)).ToList() };
         }
 
         var types = Types(schema, path);
@@ -68,14 +76,14 @@ public static class JsonSchemaCompiler
             MaxItems = Count(schema, "maxItems", path, int.MaxValue),
             MinLength = Count(schema, "minLength", path, 0),
             MaxLength = Count(schema, "maxLength", path, int.MaxValue),
-            Items = schema.TryGetProperty("items", out var items) ? Compile(items, path + "items.", depth + 1) : null,
+            Items = schema.TryGetProperty("items", out var items) ? Compile(items, path + "items.", depth + 1, count) : null,
         };
         if (node.MinItems > node.MaxItems) throw new JsonSchemaException("minItems", $"'minItems' is above 'maxItems'{At(path)}.");
         if (node.MinLength > node.MaxLength) throw new JsonSchemaException("minLength", $"'minLength' is above 'maxLength'{At(path)}.");
-        return WithProperties(node, schema, path, depth);
+        return WithProperties(node, schema, path, depth, count);
     }
 
-    private static SchemaNode WithProperties(SchemaNode node, JsonElement schema, string path, int depth)
+    private static SchemaNode WithProperties(SchemaNode node, JsonElement schema, string path, int depth, int[] count)
     {
         var additional = true;
         if (schema.TryGetProperty("additionalProperties", out var extra))
@@ -92,7 +100,7 @@ public static class JsonSchemaCompiler
         {
             if (declared.ValueKind != JsonValueKind.Object) throw new JsonSchemaException("properties", $"'properties'{At(path)} must be an object.");
             foreach (var p in declared.EnumerateObject())
-                properties.Add(new PropertySchema(p.Name, Encoding.UTF8.GetBytes(JsonText.String(p.Name)), Compile(p.Value, $"{path}properties.{p.Name}.", depth + 1)));
+                properties.Add(new PropertySchema(p.Name, Encoding.UTF8.GetBytes(JsonText.String(p.Name)), Compile(p.Value, $"{path}properties.{p.Name}.", depth + 1, count)));
         }
         ulong required = 0;
         if (schema.TryGetProperty("required", out var names))
@@ -161,8 +169,8 @@ public static class JsonSchemaCompiler
         }
         else if (schema.TryGetProperty("enum", out var options))
         {
-            if (options.ValueKind != JsonValueKind.Array || options.GetArrayLength() == 0)
-                throw new JsonSchemaException("enum", $"'enum'{At(path)} must be a non-empty array.");
+            if (options.ValueKind != JsonValueKind.Array || options.GetArrayLength() is 0 or > MaxEnumValues)
+                throw new JsonSchemaException("enum", $"'enum'{At(path)} must be an array of 1 to {MaxEnumValues} values.");
             values.AddRange(options.EnumerateArray());
         }
         else return null;
