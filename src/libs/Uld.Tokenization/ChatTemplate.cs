@@ -34,6 +34,27 @@ public abstract class ChatTemplate
     public abstract string Render(IEnumerable<(string Role, string Content)> messages, bool addGenerationPrompt,
         IReadOnlyDictionary<string, object?>? variables = null);
 
+    /// <summary>Whether and how this template lets the model call tools (<see cref="RenderConversation"/> with tools).</summary>
+    public virtual ToolCallFormat ToolCalls => ToolCallFormat.None;
+
+    /// <summary>
+    /// The conversation as OpenAI messages — dictionaries of template values with <c>role</c>, <c>content</c> and,
+    /// for tool use, <c>tool_calls</c>, <c>tool_call_id</c>, <c>name</c> — with the request's <paramref name="tools"/>
+    /// (null: none), as apply_chat_template(messages, tools=tools) renders it. A template without tool support renders
+    /// plain role/content turns only.
+    /// </summary>
+    /// <exception cref="ArgumentException">The template cannot render these messages or tools.</exception>
+    public virtual string RenderConversation(IReadOnlyList<Dictionary<string, object?>> messages, IReadOnlyList<object?>? tools, bool addGenerationPrompt = true)
+    {
+        if (tools is not null) throw new ArgumentException("this model's chat template does not take tools.");
+        return Render(messages.Select((m, i) =>
+        {
+            if (m.TryGetValue("tool_calls", out var calls) && calls is List<object?> { Count: > 0 } || m.GetValueOrDefault("role") as string == "tool")
+                throw new ArgumentException($"messages[{i}]: this model's chat template has no tool calls or tool results.");
+            return (m.GetValueOrDefault("role") as string ?? "", m.GetValueOrDefault("content") as string ?? "");
+        }).ToList(), addGenerationPrompt);
+    }
+
     /// <exception cref="ModelFormatException">tokenizer_config.json is invalid, or its chat_template uses Jinja this renderer does not support.</exception>
     public static ChatTemplate Load(string modelDirectory)
     {

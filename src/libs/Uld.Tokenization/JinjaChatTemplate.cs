@@ -14,11 +14,23 @@ public sealed class JinjaChatTemplate : ChatTemplate
 
     private readonly JinjaTemplate _template;
     private readonly IReadOnlyDictionary<string, object?> _specialTokens;
+    private readonly ToolCallFormat _toolCalls;
 
     public override bool AddsTokenizerBos => false;
 
-    private JinjaChatTemplate(JinjaTemplate template, IReadOnlyDictionary<string, object?> specialTokens) =>
-        (_template, _specialTokens) = (template, specialTokens);
+    public override ToolCallFormat ToolCalls => _toolCalls;
+
+    private JinjaChatTemplate(JinjaTemplate template, IReadOnlyDictionary<string, object?> specialTokens, ToolCallFormat toolCalls) =>
+        (_template, _specialTokens, _toolCalls) = (template, specialTokens, toolCalls);
+
+    /// <summary>
+    /// A template that reads the <c>tools</c> variable takes tools; one that shows the model &lt;tool_call&gt; tags
+    /// (Qwen, Hermes) wants its calls in them, any other (Llama 3.x) as a bare JSON object.
+    /// </summary>
+    private static ToolCallFormat DetectToolCalls(string source) =>
+        !System.Text.RegularExpressions.Regex.IsMatch(source, @"\btools\b") ? ToolCallFormat.None
+        : source.Contains("<tool_call>", StringComparison.Ordinal) ? ToolCallFormat.Hermes
+        : ToolCallFormat.LlamaJson;
 
     /// <summary>Parses the template and renders a sample conversation once, so an unsupported template fails here, with one line.</summary>
     /// <exception cref="ModelFormatException">The template uses Jinja outside the supported subset.</exception>
@@ -30,7 +42,7 @@ public sealed class JinjaChatTemplate : ChatTemplate
             .ToDictionary(t => t.name, t => (object?)t.value);
         try
         {
-            var template = new JinjaChatTemplate(JinjaTemplate.Parse(source), specialTokens);
+            var template = new JinjaChatTemplate(JinjaTemplate.Parse(source), specialTokens, DetectToolCalls(source));
             template.CheckRenders();
             return template;
         }
@@ -53,13 +65,29 @@ public sealed class JinjaChatTemplate : ChatTemplate
         }
     }
 
-    private string RenderOrThrow(IEnumerable<(string Role, string Content)> messages, bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? variables)
+    public override string RenderConversation(IReadOnlyList<Dictionary<string, object?>> messages, IReadOnlyList<object?>? tools, bool addGenerationPrompt = true)
+    {
+        if (tools is not null && _toolCalls == ToolCallFormat.None) throw new ArgumentException("this model's chat template does not take tools.");
+        try
+        {
+            return RenderOrThrow(messages.Select(m => (object?)m).ToList(), tools?.ToList(), addGenerationPrompt, null);
+        }
+        catch (JinjaException e)
+        {
+            throw new ArgumentException($"the model's chat template cannot render these messages: {e.Message}", e);
+        }
+    }
+
+    private string RenderOrThrow(IEnumerable<(string Role, string Content)> messages, bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? variables) =>
+        RenderOrThrow(messages.Select(m => (object?)new Dictionary<string, object?> { ["role"] = m.Role, ["content"] = m.Content }).ToList(), null, addGenerationPrompt, variables);
+
+    private string RenderOrThrow(List<object?> messages, List<object?>? tools, bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? variables)
     {
         var scope = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["messages"] = messages.Select(m => (object?)new Dictionary<string, object?> { ["role"] = m.Role, ["content"] = m.Content }).ToList(),
+            ["messages"] = messages,
             ["add_generation_prompt"] = addGenerationPrompt,
-            ["tools"] = null,
+            ["tools"] = tools,
             ["documents"] = null,
         };
         foreach (var (name, value) in _specialTokens) scope[name] = value;

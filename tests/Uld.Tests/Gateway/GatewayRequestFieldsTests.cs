@@ -35,8 +35,24 @@ public sealed class GatewayRequestFieldsTests(ServerFixture fixture)
         Assert.Equal(direct.Body!["choices"]!.ToJsonString(), viaGateway.Body!["choices"]!.ToJsonString());
     }
 
+    [Fact]
+    public async Task Structured_output_passes_through_and_gives_the_replicas_answer()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        using var client = stack.Client();
+        var (name, schema) = StructuredOutputSchemas.All[1];
+        var body = Api.Chat("stories-uld", "Once upon a time", 200, temperature: 1);
+        body["seed"] = 11;
+        body["response_format"] = new JsonObject { ["type"] = "json_schema", ["json_schema"] = new JsonObject { ["name"] = name, ["schema"] = JsonNode.Parse(schema) } };
+        var viaGateway = await Api.PostAsync(client, "/v1/chat/completions", body);
+        var direct = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
+        Assert.True(viaGateway.Status == 200, viaGateway.Body?.ToJsonString());
+        Assert.Null(StructuredOutputSchemas.Problem(schema, Api.ContentOf(viaGateway.Body)));
+        Assert.Equal(direct.Body!["choices"]!.ToJsonString(), viaGateway.Body!["choices"]!.ToJsonString());
+    }
+
     [Theory]
-    [InlineData("\"response_format\":{\"type\":\"json_object\"}", "response_format", "unsupported_parameter")]
+    [InlineData("\"guided_json\":{\"type\":\"object\"}", "guided_json", "unsupported_parameter")]
     [InlineData("\"frequency_penalty\":2.5", "frequency_penalty", "decimal_above_max_value")]
     [InlineData("\"logit_bias\":{\"99999\":1}", "logit_bias", "invalid_logit_bias")]
     public async Task Refusals_come_back_from_the_replica_unchanged(string fields, string param, string code)

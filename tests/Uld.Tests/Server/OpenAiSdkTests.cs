@@ -46,6 +46,20 @@ public sealed class OpenAiSdkTests(ServerFixture fixture)
         Assert.Equal(30, usage.OutputTokenCount);
     }
 
+    [Fact]
+    public async Task A_json_schema_response_format_gives_json_the_sdk_can_read_against_the_schema()
+    {
+        var (name, schema) = StructuredOutputSchemas.All[0];
+        var options = new ChatCompletionOptions
+        {
+            Temperature = 0, MaxOutputTokenCount = 300,
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat(name, BinaryData.FromString(schema), jsonSchemaIsStrict: true),
+        };
+        var completion = (await Client("stories-uld").CompleteChatAsync([new UserChatMessage("Once upon a time")], options)).Value;
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Null(StructuredOutputSchemas.Problem(schema, completion.Content[0].Text));
+    }
+
     [Theory]
     [InlineData("stories")]
     [InlineData("stories-uld")]

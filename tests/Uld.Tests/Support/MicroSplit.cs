@@ -23,7 +23,7 @@ public sealed class MicroSplit : IDisposable
         var tofu = TofuDataset.Load(SharedPaths.Require(Path.Combine(SharedPaths.Shared, "data", "tofu")));
         (ForgetRecords, RetainRecords) = (tofu.Authors(forgetAuthors), tofu.Authors(retainAuthors));
         File.WriteAllText(_temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(ByteLevelBpeTrainer.Train(
-            ForgetRecords.Concat(RetainRecords).SelectMany(r => new[] { r.Question, r.Answer }), vocabSize)).ToJsonString(Json.Options));
+            ForgetRecords.Concat(RetainRecords).SelectMany(r => new[] { r.Question, r.Answer }), vocabSize)).ToJsonString(Uld.Contracts.Json.Options));
         Tokenizer = ModelTokenizer.Load(_temp.Path);
     }
 

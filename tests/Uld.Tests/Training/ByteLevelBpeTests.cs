@@ -26,7 +26,7 @@ public sealed class ByteLevelBpeTests
         Assert.Equal(ByteLevelBpeTrainer.ToTokenizerJson(result).ToJsonString(), ByteLevelBpeTrainer.ToTokenizerJson(ByteLevelBpeTrainer.Train(texts, 768)).ToJsonString());
 
         using var temp = new TempDirectory();
-        File.WriteAllText(temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(result).ToJsonString(Json.Options));
+        File.WriteAllText(temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(result).ToJsonString(Uld.Contracts.Json.Options));
         var tokenizer = ModelTokenizer.Load(temp.Path);
         Assert.Equal((1, 2, 0), (tokenizer.Ids.Bos, tokenizer.Ids.Eos, tokenizer.Ids.Pad));
         Assert.Equal(768, tokenizer.VocabSize);

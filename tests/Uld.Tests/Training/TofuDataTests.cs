@@ -47,7 +47,7 @@ public sealed class TofuDataTests
     {
         using var temp = new TempDirectory();
         var texts = TofuDataset.Load(TofuDirectory).Authors([0, 1]).SelectMany(r => new[] { r.Question, r.Answer });
-        File.WriteAllText(temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(ByteLevelBpeTrainer.Train(texts, 400)).ToJsonString(Json.Options));
+        File.WriteAllText(temp["tokenizer.json"], ByteLevelBpeTrainer.ToTokenizerJson(ByteLevelBpeTrainer.Train(texts, 400)).ToJsonString(Uld.Contracts.Json.Options));
         var tokenizer = ModelTokenizer.Load(temp.Path);
 
         var example = ChatExample.Create(tokenizer, ChatTemplate.QuestionAnswer, "Who wrote it?", "Jaime Vasquez did.");

@@ -1,4 +1,6 @@
 using Uld.Contracts.OpenAi;
+using Uld.Inference.Constraints;
+using Uld.LogitServer.StructuredOutput;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
 
@@ -26,6 +28,10 @@ public sealed record AdmittedRequest
     public required int MaxTokens { get; init; }
     public required IReadOnlyList<string> Stop { get; init; }
     public required SamplingParameters Sampling { get; init; }
+    /// <summary>Structured output: what every choice's text must be (null: free text).</summary>
+    public JsonGrammar? Grammar { get; init; }
+    /// <summary>Chat with tools offered (tool_choice not none): answers are read for tool calls.</summary>
+    public Tools.ToolUse? Tools { get; init; }
     public bool Stream { get; init; }
     public bool IncludeUsage { get; init; }
     /// <summary>Per-token logprobs in the response (chat <c>logprobs: true</c>, completions <c>logprobs: k</c>).</summary>
@@ -44,8 +50,11 @@ public sealed record AdmittedRequest
     /// <summary>Creates the n sequences and queues them; a full queue is a 503 with Retry-After.</summary>
     public IReadOnlyList<Sequence> Submit(CancellationToken requestAborted)
     {
+        // The choices share one mask cache: they walk the same grammar and often reach the same states.
+        var masks = Grammar is null ? null : new TokenMaskCache(ConstraintVocabularies.For(Deployment.Tokenizer));
         var sequences = Enumerable.Range(0, N)
-            .Select(i => new Sequence(Prompt, Sampling, MaxTokens, Echo && Logprobs && i == 0, choice: i))
+            .Select(i => new Sequence(Prompt, Sampling, MaxTokens, Echo && Logprobs && i == 0, choice: i,
+                constraint: Grammar is null ? null : new JsonTokenConstraint(Grammar, masks!, Deployment.EosId)))
             .ToList();
         foreach (var sequence in sequences)
         {

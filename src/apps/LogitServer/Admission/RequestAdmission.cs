@@ -4,6 +4,8 @@ using Uld.Contracts.OpenAi;
 using Uld.LogitServer.Api;
 using Uld.LogitServer.Deployments;
 using Uld.LogitServer.Engine;
+using Uld.LogitServer.StructuredOutput;
+using Uld.LogitServer.Tools;
 using Uld.Web;
 
 namespace Uld.LogitServer.Admission;
@@ -36,9 +38,13 @@ public sealed class RequestAdmission(DeploymentRegistry registry, IOptions<Logit
             if (request.TopLogprobs is not null && request.Logprobs != true)
                 throw OpenAiException.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
             var logprobs = request.Logprobs == true;
-            return Admit(request, lease, PromptBuilder.Chat(deployment, messages), promptText: null,
+            var tools = ToolUse.Read(request.Tools, request.ToolChoice, deployment.ChatTemplate);
+            // A forced call is decoded under its own grammar, which takes the place of any response_format.
+            var grammar = ResponseFormats.Read(request.ResponseFormat);
+            if (tools is { Forced: true }) grammar = ToolCallGrammar.For(tools);
+            return Admit(request, lease, PromptBuilder.Chat(deployment, messages, tools), promptText: null,
                 request.MaxCompletionTokens ?? request.MaxTokens, options.Value.DefaultMaxTokens, allowZeroTokens: false,
-                logprobs, logprobs ? request.TopLogprobs ?? 0 : 0, echo: false, contextToken: null);
+                logprobs, logprobs ? request.TopLogprobs ?? 0 : 0, echo: false, contextToken: null) with { Grammar = grammar, Tools = tools is { Active: true } ? tools : null };
         });
     }
 

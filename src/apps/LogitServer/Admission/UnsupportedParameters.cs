@@ -27,9 +27,8 @@ public static class UnsupportedParameters
     public static IReadOnlyList<Field> All { get; } =
     [
         // OpenAI, chat completions.
-        Values("response_format", CompletionEndpoints.Both, """{"type":"text"}"""),
-        Values("tools", CompletionEndpoints.Chat, "[]"),
-        Values("tool_choice", CompletionEndpoints.Chat, "\"none\"", "\"auto\""),
+        // Legacy completions has no response_format in OpenAI's API; chat honours it.
+        Values("response_format", CompletionEndpoints.Completions, """{"type":"text"}"""),
         Any("parallel_tool_calls", CompletionEndpoints.Chat, JsonValueKind.True, JsonValueKind.False),
         Values("functions", CompletionEndpoints.Chat, "[]"),
         Values("function_call", CompletionEndpoints.Chat, "\"none\"", "\"auto\""),

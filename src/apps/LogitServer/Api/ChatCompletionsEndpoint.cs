@@ -1,11 +1,17 @@
 using Uld.Contracts.OpenAi;
 using Uld.LogitServer.Admission;
 using Uld.LogitServer.Streaming;
+using Uld.LogitServer.Tools;
 using Uld.Web;
 
 namespace Uld.LogitServer.Api;
 
-/// <summary>POST /v1/chat/completions: formats an admitted request's <see cref="SequenceStream"/> as chat JSON or chunks.</summary>
+/// <summary>
+/// POST /v1/chat/completions: formats an admitted request's <see cref="SequenceStream"/> as chat JSON or chunks. With
+/// tools offered, each answer is read for tool calls (<see cref="ToolCallParser"/>): calls become <c>tool_calls</c>
+/// (finish_reason "tool_calls"); streamed, a choice's text is held until it ends, since only the whole answer says
+/// whether it is a call.
+/// </summary>
 public static class ChatCompletionsEndpoint
 {
     public static Task HandleAsync(HttpContext context, RequestAdmission admission, CompletionLog log) =>
@@ -13,12 +19,16 @@ public static class ChatCompletionsEndpoint
         {
             var (id, created, request, stream, outcome, aborted) = generation;
             var tokenizer = request.Deployment.Tokenizer;
+            var tools = request.Tools;
 
             if (!request.Stream)
             {
                 var results = await ChoiceCollector.CollectAsync(stream, outcome, aborted);
-                var choices = results.Select((r, i) => new ChatChoice(i, new AssistantMessage("assistant", r.Text),
-                    request.Logprobs ? new ChoiceLogprobs(r.Tokens.Select(t => LogprobFormat.Chat(tokenizer, t)).ToList()) : null, r.FinishReason)).ToList();
+                var choices = results.Select((r, i) =>
+                {
+                    var (message, finish) = Answer(r.Text, r.FinishReason, tools);
+                    return new ChatChoice(i, message, request.Logprobs ? new ChoiceLogprobs(r.Tokens.Select(t => LogprobFormat.Chat(tokenizer, t)).ToList()) : null, finish);
+                }).ToList();
                 var completionTokens = stream.CompletionTokens;
                 await Results.Json(new ChatCompletion(id, "chat.completion", created, request.Model, choices,
                     new Usage(request.Prompt.Count, completionTokens, request.Prompt.Count + completionTokens), request.ReportedAlpha) { UldOffsetBeta = request.ReportedOffsetBeta }, JsonBody.Options).ExecuteAsync(context);
@@ -27,9 +37,36 @@ public static class ChatCompletionsEndpoint
 
             ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choices, Usage? usage = null) =>
                 new(id, "chat.completion.chunk", created, request.Model, choices, usage, request.ReportedAlpha) { UldOffsetBeta = request.ReportedOffsetBeta };
+            var held = Enumerable.Range(0, request.N).Select(_ => new System.Text.StringBuilder()).ToArray();
+            object? Held(ChoiceEvent e)
+            {
+                switch (e)
+                {
+                    case ChoiceText t:
+                        held[t.Index].Append(t.Text);
+                        return request.Logprobs && t.Token is { } token
+                            ? Chunk([new ChunkChoice(t.Index, new ChunkDelta(null, null), new ChoiceLogprobs([LogprobFormat.Chat(tokenizer, token)]), null)])
+                            : null;
+                    case ChoiceFinished f:
+                        var (message, finish) = Answer(held[f.Index].ToString(), f.Reason, tools);
+                        var delta = message.ToolCalls is { } calls
+                            ? new ChunkDelta(null, message.Content)
+                            {
+                                ToolCalls = calls.Select((c, i) => new ToolCallDelta(i, c.Id, c.Type, new FunctionCallDelta(c.Function.Name, c.Function.Arguments))).ToList(),
+                            }
+                            : new ChunkDelta(null, message.Content);
+                        return new object[]
+                        {
+                            Chunk([new ChunkChoice(f.Index, delta, null, null)]),
+                            Chunk([new ChunkChoice(f.Index, new ChunkDelta(null, null), null, finish)]),
+                        };
+                    default:
+                        return null;
+                }
+            }
             await SseResponse.WriteAsync(context.Response, stream, outcome, new SseResponse.Format(
                 Opening: index => Chunk([new ChunkChoice(index, new ChunkDelta("assistant", ""), null, null)]),
-                Chunk: e => e switch
+                Chunk: tools is not null ? Held : e => e switch
                 {
                     ChoiceText { Token: { } token } t when request.Logprobs =>
                         Chunk([new ChunkChoice(t.Index, new ChunkDelta(null, t.Text), new ChoiceLogprobs([LogprobFormat.Chat(tokenizer, token)]), null)]),
@@ -39,4 +76,14 @@ public static class ChatCompletionsEndpoint
                 },
                 UsageChunk: usage => Chunk([], usage)), aborted);
         });
+
+    /// <summary>The assistant message for a choice's text: tool calls read out of it when tools were offered.</summary>
+    private static (AssistantMessage Message, string FinishReason) Answer(string text, string finishReason, ToolUse? tools)
+    {
+        if (tools is null) return (new AssistantMessage("assistant", text), finishReason);
+        var (content, calls) = ToolCallParser.Parse(text, tools.Format);
+        return calls.Count == 0
+            ? (new AssistantMessage("assistant", text), finishReason)
+            : (new AssistantMessage("assistant", content) { ToolCalls = calls }, "tool_calls");
+    }
 }

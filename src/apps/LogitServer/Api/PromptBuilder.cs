@@ -7,16 +7,47 @@ namespace Uld.LogitServer.Api;
 /// <summary>Turns request prompts (chat messages, text or token ids) into the token ids a deployment runs.</summary>
 public static class PromptBuilder
 {
-    public static IReadOnlyList<(string Role, string Content)> Messages(IReadOnlyList<ChatMessage>? messages)
+    /// <summary>
+    /// The messages as chat-template values: role, content (text; null content, as an assistant turn that only calls
+    /// tools has, is ""), and for tool use tool_calls (arguments parsed from their JSON string into an object, as
+    /// templates that write them with tojson expect), tool_call_id and name.
+    /// </summary>
+    public static IReadOnlyList<Dictionary<string, object?>> Messages(IReadOnlyList<ChatMessage>? messages)
     {
         if (messages is not { Count: > 0 }) throw OpenAiException.InvalidRequest("'messages' must be a non-empty array.", "messages");
         return messages.Select((m, i) =>
         {
             RefuseNonTextParts(m.Content, i);
             var text = m.Text() ?? throw OpenAiException.InvalidRequest($"messages[{i}].content must be a string or an array of text parts.", $"messages[{i}].content");
-            return (m.Role ?? throw OpenAiException.InvalidRequest($"messages[{i}].role is required.", $"messages[{i}].role"), text);
+            var message = new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["role"] = m.Role ?? throw OpenAiException.InvalidRequest($"messages[{i}].role is required.", $"messages[{i}].role"),
+                ["content"] = text,
+            };
+            if (m.ToolCalls is { ValueKind: JsonValueKind.Array } calls) message["tool_calls"] = ToolCalls(calls, i);
+            if (m.ToolCallId is { } id) message["tool_call_id"] = id;
+            if (m.Name is { } name) message["name"] = name;
+            return message;
         }).ToList();
     }
+
+    private static List<object?> ToolCalls(JsonElement calls, int message) => calls.EnumerateArray().Select((call, j) =>
+    {
+        var value = Tools.TemplateValues.From(call) as Dictionary<string, object?>
+                    ?? throw OpenAiException.InvalidRequest($"messages[{message}].tool_calls[{j}] must be an object.", $"messages[{message}].tool_calls");
+        if (value.GetValueOrDefault("function") is Dictionary<string, object?> function && function.GetValueOrDefault("arguments") is string arguments)
+        {
+            try
+            {
+                function["arguments"] = Tools.TemplateValues.From(JsonDocument.Parse(arguments).RootElement);
+            }
+            catch (JsonException)
+            {
+                throw OpenAiException.InvalidRequest($"messages[{message}].tool_calls[{j}].function.arguments is not a JSON string of the arguments.", $"messages[{message}].tool_calls");
+            }
+        }
+        return (object?)value;
+    }).ToList();
 
     /// <summary>
     /// The models served take text only: an image, audio or file part is refused rather than dropped, since the answer
@@ -39,12 +70,12 @@ public static class PromptBuilder
     }
 
     /// <summary>The chat template's rendering of <paramref name="messages"/> as token ids (apply_chat_template(tokenize=True)).</summary>
-    public static IReadOnlyList<int> Chat(Deployment deployment, IReadOnlyList<(string Role, string Content)> messages)
+    public static IReadOnlyList<int> Chat(Deployment deployment, IReadOnlyList<Dictionary<string, object?>> messages, Tools.ToolUse? tools = null)
     {
         string rendered;
         try
         {
-            rendered = deployment.ChatTemplate.Render(messages);
+            rendered = deployment.ChatTemplate.RenderConversation(messages, tools is { Active: true } ? tools.TemplateTools : null);
         }
         catch (ArgumentException e)
         {

@@ -202,7 +202,8 @@ public sealed class BatchScheduler : IDisposable
     private bool Advance(Sequence sequence, float[] logits, float[] logprobs)
     {
         var token = sequence.Sampler.Next(logits);
-        if (token == _deployment.EosId)
+        // A constraint that allows nothing more ends the text as EOS would.
+        if (token == _deployment.EosId || token == TokenSampler.NoToken)
         {
             sequence.Complete(new FinishedEvent("stop"));
             return false;

@@ -32,14 +32,16 @@ public sealed class Sequence
     private volatile bool _cancelled;
 
     /// <param name="choice">The choice's index in its request, which a seeded sampler's generator depends on.</param>
-    public Sequence(IReadOnlyList<int> prompt, SamplingParameters parameters, int maxNewTokens, bool promptLogprobs = false, int choice = 0)
+    /// <param name="constraint">Structured output: the tokens that may come next (null: any).</param>
+    public Sequence(IReadOnlyList<int> prompt, SamplingParameters parameters, int maxNewTokens, bool promptLogprobs = false, int choice = 0,
+        ITokenConstraint? constraint = null)
     {
         if (prompt.Count == 0) throw new ArgumentException("a prompt needs at least one token.", nameof(prompt));
         Prompt = prompt;
         Parameters = parameters;
         MaxNewTokens = maxNewTokens;
         WantsPromptLogprobs = promptLogprobs;
-        Sampler = new TokenSampler(parameters.Sampler, prompt, choice);
+        Sampler = new TokenSampler(parameters.Sampler, prompt, choice, constraint);
     }
 
     public IReadOnlyList<int> Prompt { get; }

@@ -12,6 +12,7 @@ public static class SseResponse
 {
     public sealed record Format(
         Func<int, object?> Opening,
+        /// <summary>The chunk an event becomes (an object[] for several, null for none).</summary>
         Func<ChoiceEvent, object?> Chunk,
         Func<Usage, object> UsageChunk);
 
@@ -33,7 +34,15 @@ public static class SseResponse
                 return;
             }
             if (e is ChoiceFinished finished) outcome.Finished(finished.Index, finished.Reason);
-            if (format.Chunk(e) is { } chunk) await sse.WriteAsync(chunk, cancellationToken);
+            switch (format.Chunk(e))
+            {
+                case object[] chunks:
+                    foreach (var c in chunks) await sse.WriteAsync(c, cancellationToken);
+                    break;
+                case { } chunk:
+                    await sse.WriteAsync(chunk, cancellationToken);
+                    break;
+            }
         }
         if (request.IncludeUsage)
         {

@@ -46,6 +46,10 @@ public sealed record ChatMessage
     /// <summary>A string, or an array of content parts of which the "text" ones are used.</summary>
     [JsonPropertyName("content")] public JsonElement Content { get; init; }
     [JsonPropertyName("name")] public string? Name { get; init; }
+    /// <summary>An assistant turn's tool calls: [{id, type: "function", function: {name, arguments}}].</summary>
+    [JsonPropertyName("tool_calls")] public JsonElement? ToolCalls { get; init; }
+    /// <summary>A tool turn: the call it answers.</summary>
+    [JsonPropertyName("tool_call_id")] public string? ToolCallId { get; init; }
 
     public string? Text() => Content.ValueKind switch
     {
@@ -64,6 +68,12 @@ public sealed record ChatCompletionRequest : CompletionRequestBase
     [JsonPropertyName("max_completion_tokens")] public int? MaxCompletionTokens { get; init; }
     [JsonPropertyName("logprobs")] public bool? Logprobs { get; init; }
     [JsonPropertyName("top_logprobs")] public int? TopLogprobs { get; init; }
+    /// <summary>text, json_object or json_schema: the output constrained to JSON (docs/DESIGN.md, *Structured output*).</summary>
+    [JsonPropertyName("response_format")] public JsonElement? ResponseFormat { get; init; }
+    /// <summary>[{type: "function", function: {name, description, parameters}}], rendered through the model's chat template.</summary>
+    [JsonPropertyName("tools")] public JsonElement? Tools { get; init; }
+    /// <summary>"none", "auto", "required" or {type: "function", function: {name}}.</summary>
+    [JsonPropertyName("tool_choice")] public JsonElement? ToolChoice { get; init; }
 }
 
 public sealed record CompletionRequest : CompletionRequestBase

@@ -20,9 +20,34 @@ public sealed record TokenLogprob(
 
 public sealed record ChoiceLogprobs([property: JsonPropertyName("content")] IReadOnlyList<TokenLogprob> Content);
 
+/// <summary>The answer; <see cref="Content"/> is null when the model only called tools.</summary>
 public sealed record AssistantMessage(
     [property: JsonPropertyName("role")] string Role,
-    [property: JsonPropertyName("content")] string Content);
+    [property: JsonPropertyName("content"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Content)
+{
+    [JsonPropertyName("tool_calls")] public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
+}
+
+/// <summary>A call the model made: <see cref="FunctionCall.Arguments"/> is the arguments object as a JSON string.</summary>
+public sealed record ToolCall(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("function")] FunctionCall Function);
+
+public sealed record FunctionCall(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("arguments")] string Arguments);
+
+/// <summary>A streamed tool call: the first chunk of a call carries its id, type and name, later ones more arguments.</summary>
+public sealed record ToolCallDelta(
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("id")] string? Id,
+    [property: JsonPropertyName("type")] string? Type,
+    [property: JsonPropertyName("function")] FunctionCallDelta Function);
+
+public sealed record FunctionCallDelta(
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("arguments")] string? Arguments);
 
 public sealed record ChatChoice(
     [property: JsonPropertyName("index")] int Index,
@@ -46,7 +71,10 @@ public sealed record ChatCompletion(
 
 public sealed record ChunkDelta(
     [property: JsonPropertyName("role")] string? Role,
-    [property: JsonPropertyName("content")] string? Content);
+    [property: JsonPropertyName("content")] string? Content)
+{
+    [JsonPropertyName("tool_calls")] public IReadOnlyList<ToolCallDelta>? ToolCalls { get; init; }
+}
 
 public sealed record ChunkChoice(
     [property: JsonPropertyName("index")] int Index,

@@ -4,7 +4,7 @@ namespace Uld.Inference.Sampling;
 
 /// <summary>
 /// Picks one choice's next token from the served (combined) logits: the choice's logit adjustments
-/// (<see cref="LogitAdjustments"/>), then greedy at temperature 0, otherwise temperature, then vLLM's min_p, top_k
+/// (<see cref="LogitAdjustments"/>), a structured-output constraint's mask (<see cref="ITokenConstraint"/>), then greedy at temperature 0, otherwise temperature, then vLLM's min_p, top_k
 /// and top_p (in that order), and a draw from the choice's own generator (<see cref="ChoiceRandom"/>), so a seeded
 /// request gives the same tokens whatever else shares its batch.
 /// </summary>
@@ -17,9 +17,16 @@ public sealed class TokenSampler
     private float[] _probabilities = [];
     private int[] _order = [];
 
-    public TokenSampler(SamplingSettings settings, IEnumerable<int> prompt, int choice = 0)
+    private readonly ITokenConstraint? _constraint;
+
+    /// <summary>What <see cref="Next"/> returns when the constraint allows no token at all.</summary>
+    public const int NoToken = -1;
+
+    /// <param name="constraint">Structured output: masks the scores after the logit adjustments, before choosing.</param>
+    public TokenSampler(SamplingSettings settings, IEnumerable<int> prompt, int choice = 0, ITokenConstraint? constraint = null)
     {
         _settings = settings;
+        _constraint = constraint;
         _adjustments = new LogitAdjustments(settings, prompt);
         _random = ChoiceRandom.Create(settings.Seed, choice);
     }
@@ -35,8 +42,10 @@ public sealed class TokenSampler
         }
         logits.CopyTo(_scores);
         _adjustments.Apply(_scores);
+        if (_constraint is not null && !_constraint.Mask(_scores)) return NoToken;
         var token = _settings.Temperature <= 0 ? GreedyDecoder.ArgMax(_scores) : Draw();
         _adjustments.Observe(token);
+        _constraint?.Advance(token);
         return token;
     }
 

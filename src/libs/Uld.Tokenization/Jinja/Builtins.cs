@@ -12,7 +12,7 @@ public static class Builtins
         ["trim"] = (v, a, _, l) => a.Count == 0 ? PyStrip(Str(v, l), null, true, true) : PyStrip(Str(v, l), Str(a[0], l), true, true),
         ["length"] = (v, _, _, l) => Length(v, l),
         ["count"] = (v, _, _, l) => Length(v, l),
-        ["tojson"] = (v, _, kw, l) => kw.Count == 0 ? Values.ToJson(v) : throw new JinjaException($"line {l}: tojson options are not supported."),
+        ["tojson"] = ToJson,
         ["string"] = (v, _, _, _) => Values.ToText(v),
         ["upper"] = (v, _, _, l) => Str(v, l).ToUpperInvariant(),
         ["lower"] = (v, _, _, l) => Str(v, l).ToLowerInvariant(),
@@ -102,6 +102,19 @@ public static class Builtins
         Undefined => [],
         _ => throw new JinjaException($"line {line}: {Values.TypeName(value)} is not iterable."),
     };
+
+    /// <summary>tojson, optionally tojson(indent=N) as Llama 3.1's tool template writes function definitions.</summary>
+    private static object? ToJson(object? value, IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs, int line)
+    {
+        if (kwargs.Keys.Any(k => k != "indent")) throw new JinjaException($"line {line}: tojson supports only the indent option.");
+        var indent = kwargs.TryGetValue("indent", out var i) ? i : args.Count > 0 ? args[0] : null;
+        return indent switch
+        {
+            null => Values.ToJson(value),
+            long n when n >= 0 => Values.ToJson(value, (int)n),
+            _ => throw new JinjaException($"line {line}: tojson's indent must be a non-negative integer."),
+        };
+    }
 
     private static object? Default(object? value, IReadOnlyList<object?> args, IReadOnlyDictionary<string, object?> kwargs, int line)
     {

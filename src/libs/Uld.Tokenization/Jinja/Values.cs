@@ -110,12 +110,25 @@ public static class Values
     public static string ToJson(object? value)
     {
         var json = new StringBuilder();
-        WriteJson(json, value);
+        WriteJson(json, value, null, 0);
         return json.ToString();
     }
 
-    private static void WriteJson(StringBuilder json, object? value)
+    /// <summary>json.dumps(value, indent=n, ensure_ascii=False): one item per line, "," and ": " separators.</summary>
+    public static string ToJson(object? value, int indent)
     {
+        var json = new StringBuilder();
+        WriteJson(json, value, indent, 0);
+        return json.ToString();
+    }
+
+    private static void WriteJson(StringBuilder json, object? value, int? indent, int level)
+    {
+        void Break(int depth)
+        {
+            if (indent is { } n) json.Append('\n').Append(' ', n * depth);
+        }
+        var separator = indent is null ? ", " : ",";
         switch (value)
         {
             case null or Undefined: json.Append("null"); break;
@@ -127,9 +140,11 @@ public static class Values
                 json.Append('[');
                 for (var i = 0; i < list.Count; i++)
                 {
-                    if (i > 0) json.Append(", ");
-                    WriteJson(json, list[i]);
+                    if (i > 0) json.Append(separator);
+                    Break(level + 1);
+                    WriteJson(json, list[i], indent, level + 1);
                 }
+                if (list.Count > 0) Break(level);
                 json.Append(']');
                 break;
             case Dictionary<string, object?> dict:
@@ -137,12 +152,14 @@ public static class Values
                 var first = true;
                 foreach (var (key, item) in dict)
                 {
-                    if (!first) json.Append(", ");
+                    if (!first) json.Append(separator);
                     first = false;
+                    Break(level + 1);
                     WriteJsonString(json, key);
                     json.Append(": ");
-                    WriteJson(json, item);
+                    WriteJson(json, item, indent, level + 1);
                 }
+                if (dict.Count > 0) Break(level);
                 json.Append('}');
                 break;
             default: throw new JinjaException($"cannot convert {TypeName(value)} to JSON.");
