@@ -57,7 +57,7 @@ public sealed class HealthCommandTests(ServerFixture fixture)
         var settings = ServerFixture.Settings(fixture.BaseDirectory, fixture.AssistantDirectory);
         settings[MetricsPort.PortKey] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var server = await LogitServerHost.StartAsync(settings);
-        var (status, _, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 3));
+        var (status, _, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 3));
         Assert.Equal(200, status); // so the per-deployment series exist
 
         foreach (var spelling in new[] { "/metrics", "/METRICS", "/metrics/", "/%6Detrics" })

@@ -85,7 +85,7 @@ public sealed class ProcessLifecycleTests(ServerFixture fixture)
 
             // An admitted request that is still uploading its body: the drain must wait for it, however long the
             // generations take, so everything below happens during the drain.
-            var body = Encoding.UTF8.GetBytes(Api.Chat("stories", "Once upon a time", 5).ToJsonString());
+            var body = Encoding.UTF8.GetBytes(HttpApi.Chat("stories", "Once upon a time", 5).ToJsonString());
             using var slow = new TcpClient();
             await slow.ConnectAsync(IPAddress.Loopback, port);
             var wire = slow.GetStream();
@@ -98,7 +98,7 @@ public sealed class ProcessLifecycleTests(ServerFixture fixture)
 
             await SigTermAsync(process);
             await WaitUntilAsync(async () => (await TryGetAsync(http, "/health")) == HttpStatusCode.ServiceUnavailable, process, "/health never said draining");
-            var (status, error, response) = await Api.PostAsync(http, "/v1/chat/completions", Api.Chat("stories", "Lily had a dog", 5));
+            var (status, error, response) = await HttpApi.PostAsync(http, "/v1/chat/completions", HttpApi.Chat("stories", "Lily had a dog", 5));
             Assert.Equal(503, status);
             Assert.Equal(ReplicaDraining.ErrorCode, error!["error"]!["code"]!.GetValue<string>());
             Assert.NotNull(response.Headers.RetryAfter);

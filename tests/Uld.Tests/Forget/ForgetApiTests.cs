@@ -67,7 +67,7 @@ public sealed class ForgetApiTests : IAsyncLifetime
     [Fact]
     public async Task A_valid_request_is_accepted_queued_saved_with_its_hash_and_reported()
     {
-        var response = await Api.PostAsync(_http, ForgetRoutes.Requests, Body(Records(TofuRequestData.RequestAuthor, 3)));
+        var response = await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(Records(TofuRequestData.RequestAuthor, 3)));
         Assert.Equal(202, response.Status);
         var view = response.Body!;
         var id = view["id"]!.GetValue<string>();
@@ -105,7 +105,7 @@ public sealed class ForgetApiTests : IAsyncLifetime
     public async Task Json_lines_text_and_an_allowed_path_are_accepted_as_well()
     {
         var lines = string.Join('\n', Records(TofuRequestData.RequestAuthor, 2).Select(r => r!.ToJsonString()));
-        var inline = await Api.PostAsync(_http, ForgetRoutes.Requests, Body(JsonValue.Create(lines + "\n")));
+        var inline = await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(JsonValue.Create(lines + "\n")));
         Assert.Equal(202, inline.Status);
         Assert.Equal(2, inline.Body!["forget"]!["records"]!.GetValue<int>());
 
@@ -113,7 +113,7 @@ public sealed class ForgetApiTests : IAsyncLifetime
         TofuRequestData.Write(file, [TofuRequestData.RequestAuthor], perAuthor: 4);
         var body = Body(new JsonObject { ["path"] = file });
         body["retain"] = Records(0, 2);
-        var byPath = await Api.PostAsync(_http, ForgetRoutes.Requests, body);
+        var byPath = await HttpApi.PostAsync(_http, ForgetRoutes.Requests, body);
         Assert.Equal(202, byPath.Status);
         Assert.Equal((file, 4), (byPath.Body!["forget"]!["source"]!.GetValue<string>(), byPath.Body["forget"]!["records"]!.GetValue<int>()));
         // A file is saved byte for byte: its hash is the original's.
@@ -127,22 +127,22 @@ public sealed class ForgetApiTests : IAsyncLifetime
         var before = await CountAsync();
         var missingAnswer = Records(TofuRequestData.RequestAuthor, 3);
         missingAnswer[1]!.AsObject().Remove("answer");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(missingAnswer)), "forget", "invalid_record", "forget:2: \"answer\" is missing");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(missingAnswer)), "forget", "invalid_record", "forget:2: \"answer\" is missing");
 
         var mixed = Records(TofuRequestData.RequestAuthor, 2);
         mixed.Add(new JsonObject { ["text"] = "A passage." });
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(mixed)), "forget", "invalid_record", "forget:3:");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(mixed)), "forget", "invalid_record", "forget:3:");
 
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(JsonValue.Create("{\"text\": \"fine\"}\n{\"text\": \n"))), "forget", "invalid_record", "forget:2: not JSON");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonArray())), "forget", "empty_data");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonArray(1, 2))), "forget", "invalid_record", "forget:1");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(JsonValue.Create(42))), "forget", "invalid_data");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = "/etc/passwd", ["extra"] = 1 })), "forget", "invalid_data");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(JsonValue.Create("{\"text\": \"fine\"}\n{\"text\": \n"))), "forget", "invalid_record", "forget:2: not JSON");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonArray())), "forget", "empty_data");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonArray(1, 2))), "forget", "invalid_record", "forget:1");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(JsonValue.Create(42))), "forget", "invalid_data");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = "/etc/passwd", ["extra"] = 1 })), "forget", "invalid_data");
         var chatWithoutAssistant = new JsonArray(new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }) });
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(chatWithoutAssistant)), "forget", "invalid_record", "forget:1: no assistant turn");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(chatWithoutAssistant)), "forget", "invalid_record", "forget:1: no assistant turn");
         var badRetain = Body(Records(TofuRequestData.RequestAuthor, 2));
         badRetain["retain"] = new JsonArray(new JsonObject { ["prompt"] = "p" });
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, badRetain), "retain", "invalid_record", "retain:1: \"completion\" is missing");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, badRetain), "retain", "invalid_record", "retain:1: \"completion\" is missing");
         Assert.Equal(before, await CountAsync());
     }
 
@@ -150,31 +150,31 @@ public sealed class ForgetApiTests : IAsyncLifetime
     public async Task Body_shapes_an_attacker_might_send_are_refused_in_the_openai_error_shape()
     {
         var before = await CountAsync();
-        AssertError(400, await Api.PostRawAsync(_http, ForgetRoutes.Requests, "{not json"), code: "invalid_json");
-        AssertError(400, await Api.PostRawAsync(_http, ForgetRoutes.Requests, "[]"), code: "invalid_json");
-        AssertError(400, await Api.PostRawAsync(_http, ForgetRoutes.Requests, "{\"deployment\": \"a\", \"Deployment\": \"b\"}"), code: "duplicate_key");
+        AssertError(400, await HttpApi.PostRawAsync(_http, ForgetRoutes.Requests, "{not json"), code: "invalid_json");
+        AssertError(400, await HttpApi.PostRawAsync(_http, ForgetRoutes.Requests, "[]"), code: "invalid_json");
+        AssertError(400, await HttpApi.PostRawAsync(_http, ForgetRoutes.Requests, "{\"deployment\": \"a\", \"Deployment\": \"b\"}"), code: "duplicate_key");
         var unknown = Body(Records(TofuRequestData.RequestAuthor, 1));
         unknown["alpha"] = 0;
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, unknown), "alpha", "unknown_field");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(Records(TofuRequestData.RequestAuthor, 1), "tofu-mini-npo-gd")), "deployment", "deployment_not_found");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, unknown), "alpha", "unknown_field");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(Records(TofuRequestData.RequestAuthor, 1), "tofu-mini-npo-gd")), "deployment", "deployment_not_found");
         var noDeployment = Body(Records(TofuRequestData.RequestAuthor, 1));
         noDeployment.Remove("deployment");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, noDeployment), "deployment", "missing_field");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, noDeployment), "deployment", "missing_field");
         var numberDeployment = Body(Records(TofuRequestData.RequestAuthor, 1));
         numberDeployment["deployment"] = 7;
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, numberDeployment), "deployment", "invalid_type");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, numberDeployment), "deployment", "invalid_type");
         var npo = Body(Records(TofuRequestData.RequestAuthor, 1));
         npo["method"] = "npo";
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, npo), "method", "unsupported_method");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, npo), "method", "unsupported_method");
         var anonymous = Body(Records(TofuRequestData.RequestAuthor, 1));
         anonymous.Remove("submitted_by");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, anonymous), "submitted_by", "missing_field");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, anonymous), "submitted_by", "missing_field");
         var longName = Body(Records(TofuRequestData.RequestAuthor, 1));
         longName["submitted_by"] = new string('x', 300);
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, longName), "submitted_by");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, longName), "submitted_by");
         var noForget = Body(Records(TofuRequestData.RequestAuthor, 1));
         noForget.Remove("forget");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, noForget), "forget", "missing_field");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, noForget), "forget", "missing_field");
 
         using var textPlain = await _http.PostAsync(ForgetRoutes.Requests, new StringContent(Body(Records(TofuRequestData.RequestAuthor, 1)).ToJsonString(), Encoding.UTF8, "text/plain"));
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, textPlain.StatusCode);
@@ -218,16 +218,16 @@ public sealed class ForgetApiTests : IAsyncLifetime
                      Path.Combine(AllowedRoot, "dirlink", "forget.jsonl"), sibling,
                  })
         {
-            AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = path })), "forget", "path_not_allowed");
+            AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = path })), "forget", "path_not_allowed");
         }
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = "allowed/forget.jsonl" })), "forget", "invalid_path");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = "allowed/forget.jsonl" })), "forget", "invalid_path");
         Directory.CreateDirectory(Path.Combine(AllowedRoot, "adir"));
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = Path.Combine(AllowedRoot, "adir") })), "forget", "file_not_found");
-        AssertError(400, await Api.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = Path.Combine(AllowedRoot, "missing.jsonl") })), "forget", "path_not_allowed");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = Path.Combine(AllowedRoot, "adir") })), "forget", "file_not_found");
+        AssertError(400, await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = Path.Combine(AllowedRoot, "missing.jsonl") })), "forget", "path_not_allowed");
         // A link inside the root to a file inside the root is fine: what counts is where the data really is.
         var inside = TofuRequestData.Write(Path.Combine(AllowedRoot, "real.jsonl"), [TofuRequestData.RequestAuthor], perAuthor: 2);
         File.CreateSymbolicLink(Path.Combine(AllowedRoot, "alias.jsonl"), inside);
-        var aliased = await Api.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = Path.Combine(AllowedRoot, "alias.jsonl") }));
+        var aliased = await HttpApi.PostAsync(_http, ForgetRoutes.Requests, Body(new JsonObject { ["path"] = Path.Combine(AllowedRoot, "alias.jsonl") }));
         Assert.Equal(202, aliased.Status);
         Assert.Equal(inside, aliased.Body!["forget"]!["source"]!.GetValue<string>());
     }

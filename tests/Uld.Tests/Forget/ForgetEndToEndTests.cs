@@ -63,7 +63,7 @@ public sealed class ForgetEndToEndTests : IDisposable
             var ids = new List<string>();
             foreach (var author in new[] { TofuRequestData.RequestAuthor, TofuRequestData.SecondRequestAuthor })
             {
-                var (status, body, _) = await Api.PostAsync(http, ForgetRoutes.Requests, new JsonObject
+                var (status, body, _) = await HttpApi.PostAsync(http, ForgetRoutes.Requests, new JsonObject
                 {
                     ["deployment"] = Deployment,
                     ["forget"] = new JsonArray([.. TofuRequestData.Records(author, 5).Select(r => System.Text.Json.JsonSerializer.SerializeToNode(r))]),
@@ -124,13 +124,13 @@ public sealed class ForgetEndToEndTests : IDisposable
         var finished = 0;
         while (!stop.IsCancellationRequested)
         {
-            var body = Api.Chat(Deployment, $"Tell me about author number {index}.", 48);
+            var body = HttpApi.Chat(Deployment, $"Tell me about author number {index}.", 48);
             body["stream"] = true;
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(body) };
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
             var events = new List<(string? Event, string Data)>();
-            await foreach (var e in Api.ReadEventsAsync(response)) events.Add(e);
+            await foreach (var e in HttpApi.ReadEventsAsync(response)) events.Add(e);
             Assert.DoesNotContain(events, e => e.Event == "error");
             Assert.Equal("[DONE]", events[^1].Data);
             Assert.Single(events, e => e.Data == "[DONE]");

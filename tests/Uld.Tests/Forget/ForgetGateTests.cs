@@ -33,7 +33,7 @@ public sealed class ForgetGateTests : IAsyncLifetime
         var idle = new Dictionary<string, string?>(settings) { ["Forget:RunWorker"] = "false" };
         await using var service = await ForgetServiceHost.StartAsync(idle);
         using var http = service.Client();
-        var (status, body, _) = await Api.PostAsync(http, ForgetRoutes.Requests, new JsonObject
+        var (status, body, _) = await HttpApi.PostAsync(http, ForgetRoutes.Requests, new JsonObject
         {
             ["deployment"] = ForgetServiceHost.Deployment,
             ["forget"] = new JsonArray([.. TofuRequestData.Records(author, 10).Select(r => System.Text.Json.JsonSerializer.SerializeToNode(r))]),

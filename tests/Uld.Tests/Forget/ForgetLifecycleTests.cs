@@ -51,7 +51,7 @@ public sealed class ForgetLifecycleTests : IAsyncLifetime
         using (var http = new HttpClient { BaseAddress = service.Address })
         {
             http.DefaultRequestHeaders.Authorization = new("Bearer", ForgetServiceHost.AdminKey);
-            var (status, body, _) = await Api.PostAsync(http, ForgetRoutes.Requests, new JsonObject
+            var (status, body, _) = await HttpApi.PostAsync(http, ForgetRoutes.Requests, new JsonObject
             {
                 ["deployment"] = ForgetServiceHost.Deployment,
                 ["forget"] = new JsonArray([.. TofuRequestData.Records(TofuRequestData.RequestAuthor, 5).Select(r => System.Text.Json.JsonSerializer.SerializeToNode(r))]),

@@ -24,7 +24,7 @@ public sealed class ForgetTrainingFailureTests : IDisposable
         settings["Forget:Trainer:Arguments:0"] = path;
         await using var service = await ForgetServiceHost.StartAsync(settings);
         using var http = service.Client();
-        var (status, body, _) = await Api.PostAsync(http, ForgetRoutes.Requests, new JsonObject
+        var (status, body, _) = await HttpApi.PostAsync(http, ForgetRoutes.Requests, new JsonObject
         {
             ["deployment"] = ForgetServiceHost.Deployment,
             ["forget"] = new JsonArray([.. TofuRequestData.Records(TofuRequestData.RequestAuthor, 2).Select(r => System.Text.Json.JsonSerializer.SerializeToNode(r))]),

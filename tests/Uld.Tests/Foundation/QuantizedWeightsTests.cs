@@ -119,7 +119,7 @@ public sealed class QuantizedWeightsTests(Stories260KFixture fixture) : IDisposa
             ["LogitServer:Deployments:0:Model"] = output,
         });
         var body = new JsonObject { ["model"] = "stories-int4", ["prompt"] = "Once upon a time", ["max_tokens"] = 6, ["temperature"] = 0 };
-        var (status, response, _) = await Api.PostAsync(host.Http, "/v1/completions", body);
+        var (status, response, _) = await HttpApi.PostAsync(host.Http, "/v1/completions", body);
         Assert.Equal(200, status);
         Assert.Equal(6, response!["usage"]!["completion_tokens"]!.GetValue<int>());
     }

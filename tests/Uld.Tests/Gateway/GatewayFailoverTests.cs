@@ -45,17 +45,17 @@ public sealed class GatewayFailoverTests(ServerFixture fixture)
         });
 
         // After the failure every request succeeds: connection failures are re-sent to the live replica.
-        var later = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "Lily had a dog", 5))));
+        var later = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", "Lily had a dog", 5))));
         Assert.All(later, r => Assert.Equal(200, r.Status));
 
         async Task<List<(string? Event, string Data)>> StreamAsync(int i, TaskCompletionSource begun)
         {
-            var body = Api.Chat("stories", $"Once upon a time {i}", 480);
+            var body = HttpApi.Chat("stories", $"Once upon a time {i}", 480);
             body["stream"] = true;
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             var events = new List<(string? Event, string Data)>();
-            await foreach (var e in Api.ReadEventsAsync(response))
+            await foreach (var e in HttpApi.ReadEventsAsync(response))
             {
                 events.Add(e);
                 if (events.Count == 3) begun.TrySetResult();
@@ -82,7 +82,7 @@ public sealed class GatewayFailoverTests(ServerFixture fixture)
         using var client = stack.Client();
         for (var i = 1; i <= 3; i++)
         {
-            var (status, error, response) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 3));
+            var (status, error, response) = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", "hi", 3));
             Assert.True(status == 502, $"request {i}: {status} {error}");
             Assert.Equal("server_error", error!["error"]!["type"]!.GetValue<string>());
             Assert.Equal("bad_gateway", error["error"]!["code"]!.GetValue<string>());
@@ -90,7 +90,7 @@ public sealed class GatewayFailoverTests(ServerFixture fixture)
         }
         for (var i = 4; i <= 5; i++)
         {
-            var (status, error, response) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "hi", 3));
+            var (status, error, response) = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", "hi", 3));
             Assert.True(status == 503, $"request {i}: {status} {error}");
             Assert.Equal("server_error", error!["error"]!["type"]!.GetValue<string>());
             Assert.Equal("server_overloaded", error["error"]!["code"]!.GetValue<string>());

@@ -26,13 +26,13 @@ public sealed class GatewayLoggingTests(ServerFixture fixture)
         using var client = new HttpClient { BaseAddress = address };
         client.DefaultRequestHeaders.Authorization = new("Bearer", GatewayStack.TeamKey);
 
-        var body = Api.Chat("stories-ab", "Once upon a time", 2);
+        var body = HttpApi.Chat("stories-ab", "Once upon a time", 2);
         body["user"] = "alice";
-        var served = await Api.PostAsync(client, "/v1/chat/completions", body);
+        var served = await HttpApi.PostAsync(client, "/v1/chat/completions", body);
         Assert.Equal(200, served.Status);
         body["model"] = "stories-uld";
         body["uld_alpha"] = 0.1;
-        Assert.Equal(403, (await Api.PostAsync(client, "/v1/chat/completions", body)).Status);
+        Assert.Equal(403, (await HttpApi.PostAsync(client, "/v1/chat/completions", body)).Status);
 
         var lines = capture.Messages.ToList();
         Assert.Equal(2, lines.Count);

@@ -23,20 +23,20 @@ public sealed class GatewayPolicySourceTests(ServerFixture fixture)
             (i, settings) => { if (i == 1) settings[$"LogitServer:Deployments:1:{setting}"] = value; });
         using var client = stack.Client();
 
-        var body = Api.Chat("stories-uld", "Once upon a time", 2);
+        var body = HttpApi.Chat("stories-uld", "Once upon a time", 2);
         body["uld_alpha"] = 1.0;
-        var (status, error, response) = await Api.PostAsync(client, "/v1/chat/completions", body);
+        var (status, error, response) = await HttpApi.PostAsync(client, "/v1/chat/completions", body);
         Assert.Equal(503, status);
         Assert.Equal("policy_conflict", error!["error"]!["code"]!.GetValue<string>());
         Assert.NotNull(response.Headers.RetryAfter);
         body["models"] = new JsonArray("stories", "stories-uld");
         body.Remove("model");
         body.Remove("uld_alpha");
-        Assert.Equal("policy_conflict", (await Api.PostAsync(client, "/v1/compare", body)).Body!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("policy_conflict", (await HttpApi.PostAsync(client, "/v1/compare", body)).Body!["error"]!["code"]!.GetValue<string>());
         Assert.Empty(stack.ReceivedByReplicas);
 
         // Deployments the replicas agree on are served; the listing and /health show the conflict.
-        Assert.Equal(200, (await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 2))).Status);
+        Assert.Equal(200, (await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 2))).Status);
         var ids = JsonNode.Parse(await client.GetStringAsync("/v1/models"))!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()).ToList();
         Assert.DoesNotContain("stories-uld", ids);
         Assert.Contains("stories", ids);
@@ -57,7 +57,7 @@ public sealed class GatewayPolicySourceTests(ServerFixture fixture)
 
         foreach (var model in new[] { "stories", "stories-uld" })
         {
-            var (status, error, _) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat(model, "hi", 2));
+            var (status, error, _) = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat(model, "hi", 2));
             Assert.Equal(503, status);
             Assert.Equal("policy_unknown", error!["error"]!["code"]!.GetValue<string>());
         }

@@ -19,7 +19,7 @@ public sealed class GatewayRequestFieldsTests(ServerFixture fixture)
         using var client = stack.Client();
         var chat = path == "/v1/chat/completions";
         var body = chat
-            ? Api.Chat("stories-uld", "Once upon a time", 16, temperature: 1)
+            ? HttpApi.Chat("stories-uld", "Once upon a time", 16, temperature: 1)
             : new JsonObject { ["model"] = "stories-uld", ["prompt"] = "Once upon a time", ["max_tokens"] = 16, ["temperature"] = 1 };
         const string sampling = """
             "seed":7,"n":2,"frequency_penalty":1.5,"presence_penalty":2,"logit_bias":{"5":100,"6":-100},"top_k":20,"min_p":0.05,
@@ -29,8 +29,8 @@ public sealed class GatewayRequestFieldsTests(ServerFixture fixture)
         var fields = JsonNode.Parse("{" + sampling + (chat ? ""","store":false,"metadata":{"k":"v"},"service_tier":"auto"}""" : "}"))!.AsObject();
         foreach (var (key, value) in fields) body[key] = value?.DeepClone();
 
-        var viaGateway = await Api.PostAsync(client, path, body);
-        var direct = await Api.PostAsync(fixture.Server.Http, path, body);
+        var viaGateway = await HttpApi.PostAsync(client, path, body);
+        var direct = await HttpApi.PostAsync(fixture.Server.Http, path, body);
         Assert.True(viaGateway.Status == 200, viaGateway.Body?.ToJsonString());
         Assert.Equal(direct.Body!["choices"]!.ToJsonString(), viaGateway.Body!["choices"]!.ToJsonString());
     }
@@ -43,7 +43,7 @@ public sealed class GatewayRequestFieldsTests(ServerFixture fixture)
     {
         var stack = await fixture.SharedGatewayAsync();
         using var client = stack.Client();
-        var (status, error, _) = await Api.PostRawAsync(client, "/v1/chat/completions",
+        var (status, error, _) = await HttpApi.PostRawAsync(client, "/v1/chat/completions",
             $$"""{"model":"stories","messages":[{"role":"user","content":"hi"}],{{fields}}}""");
         Assert.Equal(400, status);
         Assert.Equal((param, code), (error!["error"]!["param"]!.GetValue<string>(), error["error"]!["code"]!.GetValue<string>()));

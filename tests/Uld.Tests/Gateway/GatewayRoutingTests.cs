@@ -14,12 +14,12 @@ public sealed class GatewayRoutingTests(ServerFixture fixture)
     {
         var stack = await fixture.SharedGatewayAsync();
         using var client = stack.Client();
-        var viaGateway = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 20));
-        var direct = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 20));
+        var viaGateway = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 20));
+        var direct = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 20));
         Assert.Equal(200, viaGateway.Status);
-        Assert.Equal(Api.ContentOf(direct.Body), Api.ContentOf(viaGateway.Body));
+        Assert.Equal(HttpApi.ContentOf(direct.Body), HttpApi.ContentOf(viaGateway.Body));
 
-        var unknown = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("no-such-model", "hi", 5));
+        var unknown = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("no-such-model", "hi", 5));
         Assert.Equal(404, unknown.Status);
         Assert.Equal("model_not_found", unknown.Body!["error"]!["code"]!.GetValue<string>());
     }
@@ -55,9 +55,9 @@ public sealed class GatewayRoutingTests(ServerFixture fixture)
         {
             for (var i = 0; i < 2; i++)
             {
-                var body = Api.Chat("stories-ab", "Once upon a time", 3);
+                var body = HttpApi.Chat("stories-ab", "Once upon a time", 3);
                 body["user"] = user;
-                var (status, response, message) = await Api.PostAsync(client, "/v1/chat/completions", body);
+                var (status, response, message) = await HttpApi.PostAsync(client, "/v1/chat/completions", body);
                 Assert.Equal(200, status);
                 var variant = message.Headers.GetValues(GatewayMetricsNames.VariantHeader).Single();
                 Assert.Equal(variant == "uld" ? "stories-uld-lab" : "stories", response!["model"]!.GetValue<string>());
@@ -90,10 +90,10 @@ public sealed class GatewayRoutingTests(ServerFixture fixture)
     {
         var stack = await fixture.SharedGatewayAsync();
         using var client = stack.Client();
-        var body = Api.Chat("unused", "Once upon a time", 15);
+        var body = HttpApi.Chat("unused", "Once upon a time", 15);
         body.Remove("model");
         body["models"] = new JsonArray("stories", "stories-uld-lab");
-        var (status, response, _) = await Api.PostAsync(client, "/v1/compare", body);
+        var (status, response, _) = await HttpApi.PostAsync(client, "/v1/compare", body);
         Assert.Equal(200, status);
         var results = response!["results"]!.AsArray();
         Assert.Equal(["stories", "stories-uld-lab"], results.Select(r => r!["model"]!.GetValue<string>()));
@@ -106,13 +106,13 @@ public sealed class GatewayRoutingTests(ServerFixture fixture)
     {
         var stack = await fixture.SharedGatewayAsync();
         using var client = stack.Client();
-        var body = Api.Chat("stories", "Once upon a time", 200);
+        var body = HttpApi.Chat("stories", "Once upon a time", 200);
         body["stream"] = true;
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
         var clock = Stopwatch.StartNew();
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var arrivals = new List<double>();
-        await foreach (var (_, data) in Api.ReadEventsAsync(response)) arrivals.Add(clock.Elapsed.TotalMilliseconds);
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(response)) arrivals.Add(clock.Elapsed.TotalMilliseconds);
         Assert.True(arrivals.Count > 100);
         // Incremental: chunks arrive spread over the generation, not all together at the end. A buffered stream
         // delivers every chunk within a millisecond or two of the last one; a streamed one delivers most of them

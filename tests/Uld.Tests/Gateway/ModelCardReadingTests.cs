@@ -88,18 +88,18 @@ public sealed class ModelCardReadingTests
         using var client = new HttpClient { BaseAddress = address };
         client.DefaultRequestHeaders.Authorization = new("Bearer", GatewayStack.TeamKey);
 
-        var body = Api.Chat("stories-uld", "Hello", 1);
+        var body = HttpApi.Chat("stories-uld", "Hello", 1);
         body["uld_alpha"] = 1.0;
-        var (status, error, _) = await Api.PostAsync(client, "/v1/chat/completions", body);
+        var (status, error, _) = await HttpApi.PostAsync(client, "/v1/chat/completions", body);
         Assert.Equal((503, "policy_unknown"), (status, error!["error"]!["code"]!.GetValue<string>()));
         Assert.Equal(0, Volatile.Read(ref forwarded));
 
         // The replica lists a floor, in an older replica's card: the gateway reads it and enforces it.
         Volatile.Write(ref listing, Listing("""{"alpha_default":1,"alpha_min":0.5,"alpha_max":2,"relative_top_default":0.1}"""));
-        for (var deadline = DateTime.UtcNow.AddSeconds(20); (await Api.PostAsync(client, "/v1/chat/completions", body)).Status != 200; await Task.Delay(100))
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); (await HttpApi.PostAsync(client, "/v1/chat/completions", body)).Status != 200; await Task.Delay(100))
             Assert.True(DateTime.UtcNow < deadline, "the gateway did not read the corrected listing within 20 s");
         body["uld_alpha"] = 0.2;
-        Assert.Equal("alpha_below_floor", (await Api.PostAsync(client, "/v1/chat/completions", body)).Body!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("alpha_below_floor", (await HttpApi.PostAsync(client, "/v1/chat/completions", body)).Body!["error"]!["code"]!.GetValue<string>());
         var card = JsonNode.Parse(await client.GetStringAsync("/v1/models"))!["data"]!.AsArray().Single(c => c!["id"]!.GetValue<string>() == "stories-uld")!;
         Assert.Equal("""{"alpha_default":1,"alpha_min":0.5,"alpha_max":2,"relative_top_default":0.1,"relative_top_min":0,"relative_top_max":1,"rule":"difference"}""",
             card["uld"]!.ToJsonString());

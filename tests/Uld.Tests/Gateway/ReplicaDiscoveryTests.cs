@@ -84,7 +84,7 @@ public sealed class ReplicaDiscoveryTests(ServerFixture fixture)
         // The name stops resolving (a headless Service with no ready pod): no replica, an explicit 503.
         dns.Fail();
         await WaitForReplicasAsync(client, replicas: 0, healthy: 0);
-        var (status, error, response) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "Lily had a dog", 3));
+        var (status, error, response) = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", "Lily had a dog", 3));
         Assert.Equal(503, status);
         Assert.NotNull(response.Headers.RetryAfter);
         Assert.Equal("server_error", error!["error"]!["type"]!.GetValue<string>());
@@ -115,7 +115,7 @@ public sealed class ReplicaDiscoveryTests(ServerFixture fixture)
         JsonNode? body;
         do
         {
-            (status, body, _) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", "Lily had a dog", 3));
+            (status, body, _) = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", "Lily had a dog", 3));
             if (status == 200) break;
             await Task.Delay(100);
         } while (DateTime.UtcNow < deadline);
@@ -146,7 +146,7 @@ public sealed class ReplicaDiscoveryTests(ServerFixture fixture)
     {
         for (var i = 0; i < count; i++)
         {
-            var (status, body, _) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", $"Lily had a dog {i}", 3));
+            var (status, body, _) = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", $"Lily had a dog {i}", 3));
             Assert.True(status == 200, $"request {i}: {status} {body}");
         }
     }

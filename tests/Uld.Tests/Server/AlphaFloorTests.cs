@@ -41,7 +41,7 @@ public sealed class AlphaFloorTests(ServerFixture fixture)
                 foreach (var n in new[] { 1, 3 })
                 {
                     var body = $$"""{"model":"stories-uld",{{prompt}},"max_tokens":5,"n":{{n}},"stream":{{(stream ? "true" : "false")}},{{fields}}}""";
-                    var (status, error, response) = await Api.PostRawAsync(Http, path, body);
+                    var (status, error, response) = await HttpApi.PostRawAsync(Http, path, body);
                     var where = $"{path} stream={stream} n={n}";
                     Assert.True(status == 400, $"{where}: {status}");
                     Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType); // refused before any stream starts
@@ -56,9 +56,9 @@ public sealed class AlphaFloorTests(ServerFixture fixture)
     [Fact]
     public async Task The_floor_itself_is_served_and_reported()
     {
-        var body = Api.Chat("stories-uld", "Once upon a time", 3);
+        var body = HttpApi.Chat("stories-uld", "Once upon a time", 3);
         body["uld_alpha"] = 0.5;
-        var (status, response, _) = await Api.PostAsync(Http, "/v1/chat/completions", body);
+        var (status, response, _) = await HttpApi.PostAsync(Http, "/v1/chat/completions", body);
         Assert.Equal(200, status);
         Assert.Equal(0.5, response!["uld_alpha"]!.GetValue<double>());
     }

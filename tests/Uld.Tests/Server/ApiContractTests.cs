@@ -15,7 +15,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
     {
         async Task<double[]> Score(string text)
         {
-            var (status, body, _) = await Api.PostAsync(Http, "/v1/completions", new JsonObject
+            var (status, body, _) = await HttpApi.PostAsync(Http, "/v1/completions", new JsonObject
             {
                 ["model"] = "stories", ["prompt"] = text, ["echo"] = true, ["logprobs"] = 2, ["max_tokens"] = 0,
             });
@@ -36,7 +36,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
     public async Task Tokenize_gives_the_ids_that_token_prompts_score_exactly_like_text_prompts()
     {
         const string text = "Once upon a time, there was a little girl named Lily.";
-        var (status, tokenized, _) = await Api.PostAsync(Http, "/tokenize", new JsonObject { ["model"] = "stories", ["prompt"] = text });
+        var (status, tokenized, _) = await HttpApi.PostAsync(Http, "/tokenize", new JsonObject { ["model"] = "stories", ["prompt"] = text });
         Assert.Equal(200, status);
         var ids = tokenized!["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray();
         Assert.Equal(1, ids[0]); // BOS
@@ -44,7 +44,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
 
         async Task<double[]> Score(JsonNode prompt)
         {
-            var (s, body, _) = await Api.PostAsync(Http, "/v1/completions", new JsonObject
+            var (s, body, _) = await HttpApi.PostAsync(Http, "/v1/completions", new JsonObject
             {
                 ["model"] = "stories", ["prompt"] = prompt, ["echo"] = true, ["logprobs"] = 0, ["max_tokens"] = 0,
             });
@@ -54,27 +54,27 @@ public sealed class ApiContractTests(ServerFixture fixture)
         }
         Assert.Equal(await Score(JsonValue.Create(text)), await Score(new JsonArray(ids.Select(i => (JsonNode)i).ToArray())));
 
-        var (_, detok, _) = await Api.PostAsync(Http, "/detokenize", new JsonObject { ["model"] = "stories", ["tokens"] = new JsonArray(ids.Select(i => (JsonNode)i).ToArray()) });
+        var (_, detok, _) = await HttpApi.PostAsync(Http, "/detokenize", new JsonObject { ["model"] = "stories", ["tokens"] = new JsonArray(ids.Select(i => (JsonNode)i).ToArray()) });
         Assert.Equal(text, detok!["prompt"]!.GetValue<string>().TrimStart());
 
         // Chat messages are rendered with the deployment's template, exactly like /v1/chat/completions does.
-        var (_, chat, _) = await Api.PostAsync(Http, "/tokenize", new JsonObject
+        var (_, chat, _) = await HttpApi.PostAsync(Http, "/tokenize", new JsonObject
         {
             ["model"] = "stories", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Who is Lily?" }),
         });
         Assert.True(chat!["count"]!.GetValue<int>() > 3);
 
-        var (badStatus, bad, _) = await Api.PostAsync(Http, "/v1/completions", new JsonObject { ["model"] = "stories", ["prompt"] = new JsonArray(1, 999999) });
+        var (badStatus, bad, _) = await HttpApi.PostAsync(Http, "/v1/completions", new JsonObject { ["model"] = "stories", ["prompt"] = new JsonArray(1, 999999) });
         Assert.Equal(400, badStatus);
         Assert.Equal("prompt", bad!["error"]!["param"]!.GetValue<string>());
-        var (missing, _, _) = await Api.PostAsync(Http, "/tokenize", new JsonObject { ["model"] = "nope", ["prompt"] = "x" });
+        var (missing, _, _) = await HttpApi.PostAsync(Http, "/tokenize", new JsonObject { ["model"] = "nope", ["prompt"] = "x" });
         Assert.Equal(404, missing);
     }
 
     [Fact]
     public async Task Completions_continue_the_prompt_with_its_spacing()
     {
-        var (_, body, _) = await Api.PostAsync(Http, "/v1/completions", new JsonObject
+        var (_, body, _) = await HttpApi.PostAsync(Http, "/v1/completions", new JsonObject
         {
             ["model"] = "stories", ["prompt"] = "Once upon a time,", ["max_tokens"] = 12, ["temperature"] = 0,
         });
@@ -85,10 +85,10 @@ public sealed class ApiContractTests(ServerFixture fixture)
     [Fact]
     public async Task Stop_strings_end_the_answer_before_the_stop()
     {
-        var body = Api.Chat("stories", "Once upon a time", 60);
+        var body = HttpApi.Chat("stories", "Once upon a time", 60);
         body["stop"] = new JsonArray("Lily");
-        var (_, response, _) = await Api.PostAsync(Http, "/v1/chat/completions", body);
-        var content = Api.ContentOf(response);
+        var (_, response, _) = await HttpApi.PostAsync(Http, "/v1/chat/completions", body);
+        var content = HttpApi.ContentOf(response);
         Assert.DoesNotContain("Lily", content);
         Assert.EndsWith("named ", content);
         Assert.Equal("stop", response!["choices"]![0]!["finish_reason"]!.GetValue<string>());
@@ -97,7 +97,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
     [Fact]
     public async Task Stream_chunks_share_an_id_start_with_the_role_and_end_with_usage_and_done()
     {
-        var body = Api.Chat("stories-uld", "Once upon a time", 10);
+        var body = HttpApi.Chat("stories-uld", "Once upon a time", 10);
         body["stream"] = true;
         body["stream_options"] = new JsonObject { ["include_usage"] = true };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
@@ -105,7 +105,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
 
         var events = new List<string>();
-        await foreach (var (_, data) in Api.ReadEventsAsync(response)) events.Add(data);
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(response)) events.Add(data);
         Assert.Equal("[DONE]", events[^1]);
         var chunks = events[..^1].Select(e => JsonNode.Parse(e)!).ToList();
         Assert.Single(chunks.Select(c => c["id"]!.GetValue<string>()).Distinct());
@@ -129,7 +129,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
     [InlineData("""{"messages":[{"role":"user","content":"hi"}]}""", 400, "model", null)]
     public async Task Bad_requests_get_openai_shaped_errors(string body, int status, string? param, string? code)
     {
-        var (actual, error, _) = await Api.PostRawAsync(Http, "/v1/chat/completions", body);
+        var (actual, error, _) = await HttpApi.PostRawAsync(Http, "/v1/chat/completions", body);
         Assert.Equal(status, actual);
         Assert.False(string.IsNullOrWhiteSpace(error!["error"]!["message"]!.GetValue<string>()));
         // Every one of these is the client's mistake: OpenAI's "invalid_request_error", never a server_error.
@@ -141,7 +141,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
     [Fact]
     public async Task Context_overflow_says_so()
     {
-        var (_, error, _) = await Api.PostAsync(Http, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 600));
+        var (_, error, _) = await HttpApi.PostAsync(Http, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 600));
         Assert.Equal("context_length_exceeded", error!["error"]!["code"]!.GetValue<string>());
         Assert.Contains("512", error["error"]!["message"]!.GetValue<string>());
     }
@@ -149,7 +149,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
     [Fact]
     public async Task Oversized_bodies_are_413()
     {
-        var body = Api.Chat("stories", new string('a', 5 * 1024 * 1024), 5);
+        var body = HttpApi.Chat("stories", new string('a', 5 * 1024 * 1024), 5);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
             Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
@@ -165,7 +165,7 @@ public sealed class ApiContractTests(ServerFixture fixture)
     [Fact]
     public async Task Health_and_metrics_report_the_engine()
     {
-        await Api.PostAsync(Http, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 3));
+        await HttpApi.PostAsync(Http, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 3));
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync("/health")).StatusCode);
         var metrics = await Http.GetStringAsync("/metrics");
         Assert.Contains("uld_generated_tokens_total{deployment=\"stories\"}", metrics);

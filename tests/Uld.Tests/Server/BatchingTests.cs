@@ -20,9 +20,9 @@ public sealed class BatchingTests(ServerFixture fixture)
     public async Task Greedy_output_is_identical_alone_and_in_a_batch_of_16(string model)
     {
         var alone = new List<string>();
-        foreach (var prompt in Prompts) alone.Add(TokensOf((await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", Request(model, prompt))).Body));
+        foreach (var prompt in Prompts) alone.Add(TokensOf((await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", Request(model, prompt))).Body));
 
-        var together = await Task.WhenAll(Prompts.Select(async p => TokensOf((await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", Request(model, p))).Body)));
+        var together = await Task.WhenAll(Prompts.Select(async p => TokensOf((await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", Request(model, p))).Body)));
 
         Assert.Equal(alone, together);
         Assert.True(alone.Distinct().Count() >= 10, "different prompts should mostly continue differently, or the comparison is vacuous");
@@ -31,20 +31,20 @@ public sealed class BatchingTests(ServerFixture fixture)
     [Fact]
     public async Task Seeded_sampling_is_reproducible_and_n_gives_distinct_choices()
     {
-        var body = Api.Chat("stories", "Once upon a time", 20, temperature: 1.0);
+        var body = HttpApi.Chat("stories", "Once upon a time", 20, temperature: 1.0);
         body["seed"] = 1234;
         body["n"] = 3;
-        var first = (await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body)).Body!;
-        var second = (await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body)).Body!;
-        var texts = Enumerable.Range(0, 3).Select(i => Api.ContentOf(first, i)).ToList();
-        Assert.Equal(texts, Enumerable.Range(0, 3).Select(i => Api.ContentOf(second, i)));
+        var first = (await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", body)).Body!;
+        var second = (await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", body)).Body!;
+        var texts = Enumerable.Range(0, 3).Select(i => HttpApi.ContentOf(first, i)).ToList();
+        Assert.Equal(texts, Enumerable.Range(0, 3).Select(i => HttpApi.ContentOf(second, i)));
         Assert.True(texts.Distinct().Count() >= 2, "different choices should sample differently");
         Assert.Equal(60, first["usage"]!["completion_tokens"]!.GetValue<int>());
     }
 
     private static JsonObject Request(string model, string prompt)
     {
-        var body = Api.Chat(model, prompt, 24);
+        var body = HttpApi.Chat(model, prompt, 24);
         body["logprobs"] = true;
         return body;
     }

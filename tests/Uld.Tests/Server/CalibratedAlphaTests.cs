@@ -54,7 +54,7 @@ public sealed class CalibratedAlphaTests
         Assert.Equal((1.625, 0.8, 2.5), (Default("calibrated"), Default("other-rule"), Default("configured")));
 
         // A request without uld_alpha is served at the calibrated α, and says so.
-        var (status, response, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("calibrated", "Once upon a time", 2));
+        var (status, response, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("calibrated", "Once upon a time", 2));
         Assert.Equal(200, status);
         Assert.Equal(1.625, response!["uld_alpha"]!.GetValue<double>());
     }

@@ -67,16 +67,16 @@ public sealed class ChatTemplateServingTests : IDisposable
         await using var server = await LogitServerHost.StartAsync(Settings(model));
         foreach (var c in cases)
         {
-            var (status, body, _) = await Api.PostAsync(server.Http, "/tokenize", new JsonObject { ["model"] = "m", ["messages"] = Messages(c) });
+            var (status, body, _) = await HttpApi.PostAsync(server.Http, "/tokenize", new JsonObject { ["model"] = "m", ["messages"] = Messages(c) });
             Assert.Equal(200, status);
             Assert.Equal(TokenizerFixtures.Ints(c!["prompt_ids"]), TokenizerFixtures.Ints(body!["tokens"]));
         }
 
         var request = new JsonObject { ["model"] = "m", ["messages"] = Messages(cases[0]), ["max_tokens"] = answerIds.Count, ["temperature"] = 0, ["logprobs"] = true };
-        var (chatStatus, whole, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", request);
+        var (chatStatus, whole, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", request);
         Assert.Equal(200, chatStatus);
         Assert.Equal(promptIds.Length, whole!["usage"]!["prompt_tokens"]!.GetValue<int>());
-        Assert.Equal(Answer, Api.ContentOf(whole));
+        Assert.Equal(Answer, HttpApi.ContentOf(whole));
         // The premise: several generated tokens are only parts of a character.
         var tokens = whole["choices"]![0]!["logprobs"]!["content"]!.AsArray().Select(t => t!["token"]!.GetValue<string>()).ToList();
         Assert.True(tokens.Count(t => t.Contains('\uFFFD')) >= 2, string.Join(" | ", tokens));
@@ -85,7 +85,7 @@ public sealed class ChatTemplateServingTests : IDisposable
         request.Remove("logprobs");
         using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
         var deltas = new List<string>();
-        await foreach (var (_, data) in Api.ReadEventsAsync(response))
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(response))
         {
             if (data == "[DONE]") break;
             if (JsonNode.Parse(data)!["choices"]!.AsArray() is [{ } choice, ..] && choice["delta"]?["content"] is { } content)

@@ -31,7 +31,7 @@ public sealed class ExecutionProviderTests(ServerFixture fixture)
         settings["LogitServer:Deployments:1:ExecutionProvider"] = "CPU";
         settings["LogitServer:Deployments:2:ExecutionProvider"] = "cpu";
         await using var server = await LogitServerHost.StartAsync(settings);
-        Assert.Equal(200, (await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("stories-uld", "Once", 3))).Status);
+        Assert.Equal(200, (await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("stories-uld", "Once", 3))).Status);
     }
 
     [Fact]

@@ -59,7 +59,7 @@ public sealed class FusedUldTests(ServerFixture fixture) : IDisposable
 
         async Task<double[]> Score(HttpClient http, double alpha)
         {
-            var (status, body, _) = await Api.PostAsync(http, "/v1/completions", new JsonObject
+            var (status, body, _) = await HttpApi.PostAsync(http, "/v1/completions", new JsonObject
             {
                 ["model"] = "stories-uld", ["prompt"] = "Once upon a time, there was a little girl named Lily.",
                 ["echo"] = true, ["logprobs"] = 1, ["max_tokens"] = 0, ["uld_alpha"] = alpha,
@@ -76,9 +76,9 @@ public sealed class FusedUldTests(ServerFixture fixture) : IDisposable
 
         foreach (var prompt in new[] { "Once upon a time", "Tom and Sue went to" })
         {
-            var twoSessions = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", Api.Chat("stories-uld", prompt, 40));
-            var fused = await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("stories-uld", prompt, 40));
-            Assert.Equal(Api.ContentOf(twoSessions.Body), Api.ContentOf(fused.Body));
+            var twoSessions = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", HttpApi.Chat("stories-uld", prompt, 40));
+            var fused = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("stories-uld", prompt, 40));
+            Assert.Equal(HttpApi.ContentOf(twoSessions.Body), HttpApi.ContentOf(fused.Body));
         }
     }
 

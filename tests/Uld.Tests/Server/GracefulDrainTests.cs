@@ -48,7 +48,7 @@ public sealed class GracefulDrainTests(ServerFixture fixture)
             Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.Equal("draining", JsonNode.Parse(await health.Content.ReadAsStringAsync())!["status"]!.GetValue<string>());
         }
-        var (status, error, response) = await Api.PostAsync(direct, "/v1/chat/completions", Api.Chat("stories", "Lily had a dog", 5));
+        var (status, error, response) = await HttpApi.PostAsync(direct, "/v1/chat/completions", HttpApi.Chat("stories", "Lily had a dog", 5));
         Assert.Equal(503, status);
         Assert.Equal("1", response.Headers.RetryAfter?.ToString());
         Assert.Equal(ReplicaDraining.HeaderValue, response.Headers.GetValues(ReplicaDraining.Header).Single());
@@ -60,7 +60,7 @@ public sealed class GracefulDrainTests(ServerFixture fixture)
         using var client = stack.Client();
         for (var i = 0; i < 12; i++)
         {
-            var (gatewayStatus, body, _) = await Api.PostAsync(client, "/v1/chat/completions", Api.Chat("stories", $"Lily had a dog {i}", 5));
+            var (gatewayStatus, body, _) = await HttpApi.PostAsync(client, "/v1/chat/completions", HttpApi.Chat("stories", $"Lily had a dog {i}", 5));
             Assert.True(gatewayStatus == 200, $"request {i}: {gatewayStatus} {body}");
         }
         Assert.NotEmpty(stack.Recorders[0].Requests);
@@ -123,12 +123,12 @@ public sealed class GracefulDrainTests(ServerFixture fixture)
 
     private static async Task<List<(string? Event, string Data)>> StreamAsync(HttpClient http, int i, TaskCompletionSource begun)
     {
-        var body = Api.Chat("stories", $"Once upon a time {i}", 480);
+        var body = HttpApi.Chat("stories", $"Once upon a time {i}", 480);
         body["stream"] = true;
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var events = new List<(string? Event, string Data)>();
-        await foreach (var e in Api.ReadEventsAsync(response))
+        await foreach (var e in HttpApi.ReadEventsAsync(response))
         {
             events.Add(e);
             if (events.Count == 3) begun.TrySetResult();

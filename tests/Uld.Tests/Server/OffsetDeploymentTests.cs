@@ -58,10 +58,10 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
         Assert.Equal(plain, offset); // bit for bit, not approximately
         foreach (var prompt in new[] { "Once upon a time", "Tom and Sue went to" })
         {
-            var body = Api.Chat("stories-offset-lab", prompt, 30);
+            var body = HttpApi.Chat("stories-offset-lab", prompt, 30);
             body["uld_offset_beta"] = 0;
-            var answer = await Api.PostAsync(Http, "/v1/chat/completions", body);
-            Assert.Equal(Api.ContentOf((await Api.PostAsync(Http, "/v1/chat/completions", Api.Chat("stories", prompt, 30))).Body), Api.ContentOf(answer.Body));
+            var answer = await HttpApi.PostAsync(Http, "/v1/chat/completions", body);
+            Assert.Equal(HttpApi.ContentOf((await HttpApi.PostAsync(Http, "/v1/chat/completions", HttpApi.Chat("stories", prompt, 30))).Body), HttpApi.ContentOf(answer.Body));
             Assert.Equal(0, answer.Body!["uld_offset_beta"]!.GetValue<double>());
         }
     }
@@ -104,7 +104,7 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
             .SelectMany(p => new[] { 0.5, 1.0, 2.0 }.Select(beta => (Prompt: p, Beta: beta))).ToList();
         JsonObject Request((string Prompt, double Beta) r)
         {
-            var body = Api.Chat("stories-offset", r.Prompt, 20);
+            var body = HttpApi.Chat("stories-offset", r.Prompt, 20);
             body["uld_offset_beta"] = r.Beta;
             body["logprobs"] = true;
             return body;
@@ -116,8 +116,8 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
         }
 
         var alone = new List<(string Tokens, double[] Logprobs)>();
-        foreach (var r in requests) alone.Add(Answer((await Api.PostAsync(Http, "/v1/chat/completions", Request(r))).Body));
-        var together = await Task.WhenAll(requests.Select(async r => Answer((await Api.PostAsync(Http, "/v1/chat/completions", Request(r))).Body)));
+        foreach (var r in requests) alone.Add(Answer((await HttpApi.PostAsync(Http, "/v1/chat/completions", Request(r))).Body));
+        var together = await Task.WhenAll(requests.Select(async r => Answer((await HttpApi.PostAsync(Http, "/v1/chat/completions", Request(r))).Body)));
 
         Assert.Equal(alone.Select(a => a.Tokens), together.Select(a => a.Tokens));
         // Padding a row changes float sums in the last bits, so log-probabilities agree closely rather than exactly.
@@ -135,7 +135,7 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
     [InlineData("stories-offset", "uld_offset_bta", 1.0)] // a misspelt control is not silently ignored
     public async Task Out_of_policy_values_are_400_naming_the_field(string model, string field, double value)
     {
-        await Api.AssertFieldRejectedAsync(Http, model, field, value);
+        await HttpApi.AssertFieldRejectedAsync(Http, model, field, value);
     }
 
     [Fact]
@@ -149,7 +149,7 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
         Assert.Equal(2.0, offset["offset"]!["beta_max"]!.GetValue<double>());
         Assert.Null(models.Single(m => m!["id"]!.GetValue<string>() == "stories")!["offset"]);
 
-        var answer = await Api.PostAsync(Http, "/v1/chat/completions", Api.Chat("stories-offset", "Once upon a time", 3));
+        var answer = await HttpApi.PostAsync(Http, "/v1/chat/completions", HttpApi.Chat("stories-offset", "Once upon a time", 3));
         Assert.Equal(1.0, answer.Body!["uld_offset_beta"]!.GetValue<double>());
         Assert.Null(answer.Body["uld_alpha"]);
     }
@@ -189,7 +189,7 @@ public sealed class OffsetDeploymentTests(ServerFixture fixture) : IAsyncLifetim
             ["echo"] = true, ["logprobs"] = 1, ["max_tokens"] = 0,
         };
         if (beta is not null) body["uld_offset_beta"] = beta;
-        var (status, answer, _) = await Api.PostAsync(Http, "/v1/completions", body);
+        var (status, answer, _) = await HttpApi.PostAsync(Http, "/v1/completions", body);
         Assert.Equal(200, status);
         return [.. answer!["choices"]![0]!["logprobs"]!["token_logprobs"]!.AsArray().Skip(1).Select(t => t!.GetValue<double>())];
     }

@@ -30,11 +30,11 @@ public sealed class RequestLoggingTests(ServerFixture fixture)
             for (var i = 0; i < 3; i++) (await http.GetAsync("/health")).EnsureSuccessStatusCode();
             Assert.DoesNotContain(capture.Entries, e => e.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) && e.Level < LogLevel.Warning);
 
-            var body = Api.Chat("stories-uld", "Once upon a time", 4);
+            var body = HttpApi.Chat("stories-uld", "Once upon a time", 4);
             body["uld_alpha"] = 1.5;
-            Assert.Equal(200, (await Api.PostAsync(http, "/v1/chat/completions", body)).Status);
+            Assert.Equal(200, (await HttpApi.PostAsync(http, "/v1/chat/completions", body)).Status);
             body["uld_alpha"] = 0.1;
-            Assert.Equal(400, (await Api.PostAsync(http, "/v1/chat/completions", body)).Status);
+            Assert.Equal(400, (await HttpApi.PostAsync(http, "/v1/chat/completions", body)).Status);
             await app.StopAsync();
         }
 

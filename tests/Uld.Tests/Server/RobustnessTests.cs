@@ -12,7 +12,7 @@ public sealed class RobustnessTests(ServerFixture fixture)
     {
         await using var server = await LogitServerHost.StartAsync(ServerFixture.Settings(fixture.BaseDirectory, fixture.AssistantDirectory, maxBatch: 1, maxQueued: 1));
         var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
-            Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 300))));
+            HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 300))));
 
         var rejected = responses.Where(r => r.Status == 503).ToList();
         Assert.NotEmpty(rejected);
@@ -28,13 +28,13 @@ public sealed class RobustnessTests(ServerFixture fixture)
     public async Task A_client_that_disconnects_frees_its_slot()
     {
         var http = fixture.Server.Http;
-        var body = Api.Chat("stories", "Once upon a time", 480);
+        var body = HttpApi.Chat("stories", "Once upon a time", 480);
         body["stream"] = true;
         using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") })
         using (var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {
             var seen = 0;
-            await foreach (var _ in Api.ReadEventsAsync(response))
+            await foreach (var _ in HttpApi.ReadEventsAsync(response))
             {
                 if (++seen == 5) break; // leave mid-stream
             }
@@ -61,7 +61,7 @@ public sealed class RobustnessTests(ServerFixture fixture)
     {
         var server = await LogitServerHost.StartAsync(ServerFixture.Settings(fixture.BaseDirectory, fixture.AssistantDirectory));
         using var client = new HttpClient { BaseAddress = server.BaseAddress };
-        var body = Api.Chat("stories-uld", "Once upon a time", 480);
+        var body = HttpApi.Chat("stories-uld", "Once upon a time", 480);
         body["stream"] = true;
         body["stream_options"] = new JsonObject { ["include_usage"] = true };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
@@ -69,7 +69,7 @@ public sealed class RobustnessTests(ServerFixture fixture)
 
         Task? stopping = null;
         var events = new List<string>();
-        await foreach (var (_, data) in Api.ReadEventsAsync(response))
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(response))
         {
             events.Add(data);
             if (events.Count == 3) stopping = server.App.StopAsync(); // shut down mid-generation

@@ -35,9 +35,9 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
 
     private static async Task<string> GreedyAsync(LogitServerHost server, string model, string content = "Who wrote the novel?", int maxTokens = 24)
     {
-        var (status, body, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat(model, content, maxTokens));
+        var (status, body, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat(model, content, maxTokens));
         Assert.True(status == 200, body?.ToJsonString());
-        return Api.ContentOf(body);
+        return HttpApi.ContentOf(body);
     }
 
     private static async Task<string[]> ModelIdsAsync(LogitServerHost server) =>
@@ -102,12 +102,12 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
         const string prompt = "Question: Where was the author born?\nAnswer:";
         JsonObject Long(bool stream)
         {
-            var body = Api.Chat("tofu-mini-target", prompt, 440);
+            var body = HttpApi.Chat("tofu-mini-target", prompt, 440);
             body["logit_bias"] = new JsonObject { [eos.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -100 }; // never stops early
             body["stream"] = stream;
             return body;
         }
-        var oldText = Api.ContentOf((await Api.PostAsync(server.Http, "/v1/chat/completions", Long(stream: false))).Body);
+        var oldText = HttpApi.ContentOf((await HttpApi.PostAsync(server.Http, "/v1/chat/completions", Long(stream: false))).Body);
         var (targetShort, npoShort, uldShort) = (await GreedyAsync(server, "tofu-mini-target", prompt), await GreedyAsync(server, "tofu-mini-npo-gd", prompt),
             await GreedyAsync(server, "tofu-mini-uld", prompt));
         Assert.NotEqual(targetShort, npoShort);
@@ -124,7 +124,7 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
                 };
                 using var response = await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
                 var events = new List<(string? Event, string Data)>();
-                await foreach (var e in Api.ReadEventsAsync(response))
+                await foreach (var e in HttpApi.ReadEventsAsync(response))
                 {
                     events.Add(e);
                     open.TrySetResult();
@@ -256,7 +256,7 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
 
         Assert.DoesNotContain("tofu-mini-npo-gd", await ModelIdsAsync(server));
         Assert.DoesNotContain("tofu-mini-npo-gd", (await AdminApi.ListAsync(server.Http)).Keys);
-        var (chat, error, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("tofu-mini-npo-gd", "Hi", 2));
+        var (chat, error, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("tofu-mini-npo-gd", "Hi", 2));
         Assert.Equal(404, chat);
         Assert.Equal("model_not_found", error!["error"]!["code"]!.GetValue<string>());
         (status, error, _) = await AdminApi.SendAsync(server.Http, HttpMethod.Delete, AdminRoutes.Deployment("tofu-mini-npo-gd"));
@@ -383,7 +383,7 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
         var last = results.Single(r => r.Body!["version"]!.GetValue<int>() == 4).Body!["spec"]!["AlphaDefault"]!.GetValue<double>();
         var listed = (await AdminApi.ListAsync(server.Http))["uld-variant"];
         Assert.Equal((4, last), (listed["version"]!.GetValue<int>(), listed["spec"]!["AlphaDefault"]!.GetValue<double>()));
-        var (_, chat, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("uld-variant", "Hi", 2));
+        var (_, chat, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("uld-variant", "Hi", 2));
         Assert.Equal(last, chat!["uld_alpha"]!.GetValue<double>());
     }
 
@@ -393,7 +393,7 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
         await using var server = await LogitServerHost.StartAsync(AdminApi.Enabled([]));
         Assert.Empty(await ModelIdsAsync(server));
         Assert.Empty(await AdminApi.ListAsync(server.Http));
-        Assert.Equal(404, (await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("tofu-mini-target", "Hi", 2))).Status);
+        Assert.Equal(404, (await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("tofu-mini-target", "Hi", 2))).Status);
 
         Assert.Equal(201, (await AdminApi.PutAsync(server.Http, "tofu-mini-target", Plain(RepositoryModels.Target))).Status);
         Assert.Equal(["tofu-mini-target"], await ModelIdsAsync(server));
@@ -431,11 +431,11 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
         var list = await AdminApi.ListAsync(second.Http);
         Assert.Equal(["tofu-mini-target", "tofu-mini-uld", "npo-copy"], list.Keys);
         Assert.Equal(3.0, list["tofu-mini-uld"]["spec"]!["AlphaDefault"]!.GetValue<double>());
-        var (_, chat, _) = await Api.PostAsync(second.Http, "/v1/chat/completions", Api.Chat("tofu-mini-uld", "Hi", 2));
+        var (_, chat, _) = await HttpApi.PostAsync(second.Http, "/v1/chat/completions", HttpApi.Chat("tofu-mini-uld", "Hi", 2));
         Assert.Equal(3.0, chat!["uld_alpha"]!.GetValue<double>());
         Assert.Equal(OnnxSha256(RepositoryModels.NpoGd), list["npo-copy"]["model_sha256"]!["model"]!.GetValue<string>());
         Assert.Equal(npoAnswer, await GreedyAsync(second, "npo-copy"));
-        Assert.Equal(404, (await Api.PostAsync(second.Http, "/v1/chat/completions", Api.Chat("tofu-mini-npo-gd", "Hi", 2))).Status);
+        Assert.Equal(404, (await HttpApi.PostAsync(second.Http, "/v1/chat/completions", HttpApi.Chat("tofu-mini-npo-gd", "Hi", 2))).Status);
 
         // Putting a removed configured name back takes it off the removed list.
         Assert.Equal(201, (await AdminApi.PutAsync(second.Http, "tofu-mini-npo-gd", Plain(RepositoryModels.NpoGd))).Status);

@@ -11,7 +11,7 @@ public sealed class SamplingControlsTests(ServerFixture fixture)
     private HttpClient Http => fixture.Server.Http;
 
     private static JsonObject Request(string endpoint, string model, string prompt, int maxTokens, double temperature) => endpoint == "chat"
-        ? Api.Chat(model, prompt, maxTokens, temperature)
+        ? HttpApi.Chat(model, prompt, maxTokens, temperature)
         : new JsonObject { ["model"] = model, ["prompt"] = prompt, ["max_tokens"] = maxTokens, ["temperature"] = temperature };
 
     private static string PathOf(string endpoint) => endpoint == "chat" ? "/v1/chat/completions" : "/v1/completions";
@@ -21,7 +21,7 @@ public sealed class SamplingControlsTests(ServerFixture fixture)
     {
         body = (JsonObject)body.DeepClone();
         body["logprobs"] = endpoint == "chat" ? true : 0;
-        var (status, response, _) = await Api.PostAsync(Http, PathOf(endpoint), body);
+        var (status, response, _) = await HttpApi.PostAsync(Http, PathOf(endpoint), body);
         Assert.True(status == 200, response?.ToJsonString());
         return response!["choices"]!.AsArray().Select(c => endpoint == "chat"
             ? c!["logprobs"]!["content"]!.AsArray().Select(t => t!["token"]!.GetValue<string>()).ToArray()
@@ -35,15 +35,15 @@ public sealed class SamplingControlsTests(ServerFixture fixture)
         var n = body["n"]?.GetValue<int>() ?? 1;
         if (!stream)
         {
-            var (status, response, _) = await Api.PostAsync(Http, PathOf(endpoint), body);
+            var (status, response, _) = await HttpApi.PostAsync(Http, PathOf(endpoint), body);
             Assert.True(status == 200, response?.ToJsonString());
-            return [.. Enumerable.Range(0, n).Select(i => endpoint == "chat" ? Api.ContentOf(response, i) : response!["choices"]![i]!["text"]!.GetValue<string>())];
+            return [.. Enumerable.Range(0, n).Select(i => endpoint == "chat" ? HttpApi.ContentOf(response, i) : response!["choices"]![i]!["text"]!.GetValue<string>())];
         }
         body["stream"] = true;
         using var request = new HttpRequestMessage(HttpMethod.Post, PathOf(endpoint)) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
         using var message = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var texts = Enumerable.Range(0, n).Select(_ => new StringBuilder()).ToArray();
-        await foreach (var (_, data) in Api.ReadEventsAsync(message))
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(message))
         {
             if (data == "[DONE]") break;
             foreach (var choice in JsonNode.Parse(data)!["choices"]!.AsArray())
@@ -57,7 +57,7 @@ public sealed class SamplingControlsTests(ServerFixture fixture)
 
     private async Task<int> TokenIdAsync(string text)
     {
-        var (_, body, _) = await Api.PostAsync(Http, "/tokenize", new JsonObject { ["model"] = "stories", ["prompt"] = text, ["add_special_tokens"] = false });
+        var (_, body, _) = await HttpApi.PostAsync(Http, "/tokenize", new JsonObject { ["model"] = "stories", ["prompt"] = text, ["add_special_tokens"] = false });
         var ids = body!["tokens"]!.AsArray();
         Assert.Single(ids);
         return ids[0]!.GetValue<int>();
@@ -84,7 +84,7 @@ public sealed class SamplingControlsTests(ServerFixture fixture)
     public async Task A_bias_cannot_bring_back_a_token_the_uld_filter_masked()
     {
         // r = 1 keeps only the base's most likely token at each step, so the answer is fixed whatever the bias.
-        var body = Api.Chat("stories-uld", "Once upon a time", 12);
+        var body = HttpApi.Chat("stories-uld", "Once upon a time", 12);
         body["uld_relative_top"] = 1.0;
         var plain = await TextsAsync("chat", body, stream: false);
         body["logit_bias"] = new JsonObject { [(await TokenIdAsync("the")).ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 };
@@ -123,7 +123,7 @@ public sealed class SamplingControlsTests(ServerFixture fixture)
         Assert.True(alone.Distinct().Count() >= 2, "the choices of one request should differ");
 
         var others = Enumerable.Range(0, 8)
-            .Select(i => (Task)Api.PostAsync(Http, PathOf(endpoint), Request(endpoint, "stories-uld", $"Tom saw {i} birds", 30, temperature: 1))).ToList();
+            .Select(i => (Task)HttpApi.PostAsync(Http, PathOf(endpoint), Request(endpoint, "stories-uld", $"Tom saw {i} birds", 30, temperature: 1))).ToList();
         var batched = TextsAsync(endpoint, body, stream: false);
         var streamed = TextsAsync(endpoint, body, stream: true);
         await Task.WhenAll(others.Append(batched).Append(streamed));
@@ -150,7 +150,7 @@ public sealed class SamplingControlsTests(ServerFixture fixture)
     [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools", "unsupported_parameter", null)]
     public async Task Out_of_range_and_unsupported_values_are_400s_in_the_official_shape(string fields, string param, string? code, string? message)
     {
-        var (status, error, _) = await Api.PostRawAsync(Http, "/v1/chat/completions",
+        var (status, error, _) = await HttpApi.PostRawAsync(Http, "/v1/chat/completions",
             $$"""{"model":"stories","messages":[{"role":"user","content":"hi"}],{{fields}}}""");
         Assert.Equal(400, status);
         Assert.Equal("invalid_request_error", error!["error"]!["type"]!.GetValue<string>());
@@ -162,14 +162,14 @@ public sealed class SamplingControlsTests(ServerFixture fixture)
     [Fact]
     public async Task An_image_part_is_refused_and_neutral_defaults_are_served()
     {
-        var image = Api.Chat("stories", "hi", 5);
+        var image = HttpApi.Chat("stories", "hi", 5);
         image["messages"] = JsonNode.Parse("""[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]""");
-        var (status, error, _) = await Api.PostAsync(Http, "/v1/chat/completions", image);
+        var (status, error, _) = await HttpApi.PostAsync(Http, "/v1/chat/completions", image);
         Assert.Equal(400, status);
         Assert.Equal(("messages[0].content[1]", "unsupported_parameter"), (error!["error"]!["param"]!.GetValue<string>(), error["error"]!["code"]!.GetValue<string>()));
 
         // What SDKs send by default changes nothing: the same greedy answer as without it.
-        var plain = Api.Chat("stories", "Once upon a time", 10);
+        var plain = HttpApi.Chat("stories", "Once upon a time", 10);
         var defaults = (JsonObject)plain.DeepClone();
         foreach (var (key, value) in JsonNode.Parse("""
             {"frequency_penalty":0,"presence_penalty":0,"logit_bias":{},"top_p":1,"n":1,"store":false,"parallel_tool_calls":true,

@@ -117,7 +117,7 @@ public sealed class SharedWeightsTests(Stories260KFixture fixture) : IDisposable
         Assert.Contains("model.embed_tokens.weight_q8", registry.Sessions.Shared.SharedNames(baseOnnx));
 
         var body = new JsonObject { ["model"] = "uld", ["prompt"] = "Once upon a time", ["max_tokens"] = 5, ["temperature"] = 0 };
-        var (status, response, _) = await Api.PostAsync(host.Http, "/v1/completions", body);
+        var (status, response, _) = await HttpApi.PostAsync(host.Http, "/v1/completions", body);
         Assert.Equal(200, status);
         Assert.Equal(5, response!["usage"]!["completion_tokens"]!.GetValue<int>());
     }

@@ -51,7 +51,7 @@ public sealed class StreamFailureTests(ServerFixture fixture)
         var events = new List<(string? Event, string Data)>();
         using (var response = await http.GetAsync("/stream", HttpCompletionOption.ResponseHeadersRead))
         {
-            await foreach (var e in Api.ReadEventsAsync(response)) events.Add(e);
+            await foreach (var e in HttpApi.ReadEventsAsync(response)) events.Add(e);
         }
 
         Assert.Single(events, e => e.Data == "[DONE]");
@@ -69,7 +69,7 @@ public sealed class StreamFailureTests(ServerFixture fixture)
     [InlineData("/v1/completions")]
     public async Task Every_choice_finishes_and_the_stream_ends_with_one_done(string path)
     {
-        var body = path.Contains("chat", StringComparison.Ordinal) ? Api.Chat("stories-uld", "Once upon a time", 6) : new JsonObject
+        var body = path.Contains("chat", StringComparison.Ordinal) ? HttpApi.Chat("stories-uld", "Once upon a time", 6) : new JsonObject
         {
             ["model"] = "stories-uld", ["prompt"] = "Once upon a time", ["max_tokens"] = 6, ["temperature"] = 0,
         };
@@ -79,7 +79,7 @@ public sealed class StreamFailureTests(ServerFixture fixture)
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
         using var response = await fixture.Server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var events = new List<string>();
-        await foreach (var (_, data) in Api.ReadEventsAsync(response)) events.Add(data);
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(response)) events.Add(data);
 
         Assert.Single(events, e => e == "[DONE]");
         Assert.Equal("[DONE]", events[^1]);

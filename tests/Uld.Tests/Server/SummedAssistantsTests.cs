@@ -39,7 +39,7 @@ public sealed class SummedAssistantsTests
     /// <summary>The question's tokens without BOS (echo leaves special tokens out, and every token here is scored).</summary>
     private static async Task<int[]> TokensAsync(LogitServerHost server, string model)
     {
-        var (_, body, _) = await Api.PostAsync(server.Http, "/tokenize", new JsonObject { ["model"] = model, ["prompt"] = Question, ["add_special_tokens"] = false });
+        var (_, body, _) = await HttpApi.PostAsync(server.Http, "/tokenize", new JsonObject { ["model"] = model, ["prompt"] = Question, ["add_special_tokens"] = false });
         return [.. body!["tokens"]!.AsArray().Select(t => t!.GetValue<int>())];
     }
 
@@ -52,7 +52,7 @@ public sealed class SummedAssistantsTests
             ["echo"] = true, ["logprobs"] = 5, ["max_tokens"] = 0,
         };
         if (alpha is not null) body["uld_alpha"] = alpha;
-        var (status, answer, _) = await Api.PostAsync(server.Http, "/v1/completions", body);
+        var (status, answer, _) = await HttpApi.PostAsync(server.Http, "/v1/completions", body);
         Assert.True(status == 200, answer?.ToJsonString());
         var logprobs = answer!["choices"]![0]!["logprobs"]!;
         return ([.. logprobs["token_logprobs"]!.AsArray().Skip(1).Select(t => t!.GetValue<double>())],
@@ -96,9 +96,9 @@ public sealed class SummedAssistantsTests
         Assert.True(MaxDifference(single.Tokens, (await ScoreAsync(server, "target", prompt)).Tokens) > 0.5);
 
         // Decoding too: the copies generate the assistant's answer token for token, streamed or not.
-        var answer = Api.ContentOf((await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("single", Question, 32))).Body);
-        Assert.Equal(answer, Api.ContentOf((await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("copies", Question, 32))).Body));
-        Assert.Equal(answer, Api.ContentOf((await Api.PostAsync(server.Http, "/v1/chat/completions", Api.Chat("three", Question, 32))).Body));
+        var answer = HttpApi.ContentOf((await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("single", Question, 32))).Body);
+        Assert.Equal(answer, HttpApi.ContentOf((await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("copies", Question, 32))).Body));
+        Assert.Equal(answer, HttpApi.ContentOf((await HttpApi.PostAsync(server.Http, "/v1/chat/completions", HttpApi.Chat("three", Question, 32))).Body));
     }
 
     [Theory]

@@ -14,12 +14,12 @@ public sealed class UldDecodingTests(ServerFixture fixture)
     {
         foreach (var prompt in new[] { "Once upon a time", "Tom and Sue went to", "The big red ball" })
         {
-            var plain = await Api.PostAsync(Http, "/v1/chat/completions", Api.Chat("stories", prompt, 40));
-            var body = Api.Chat("stories-uld-lab", prompt, 40);
+            var plain = await HttpApi.PostAsync(Http, "/v1/chat/completions", HttpApi.Chat("stories", prompt, 40));
+            var body = HttpApi.Chat("stories-uld-lab", prompt, 40);
             body["uld_alpha"] = 0;
-            var uld = await Api.PostAsync(Http, "/v1/chat/completions", body);
+            var uld = await HttpApi.PostAsync(Http, "/v1/chat/completions", body);
             Assert.Equal(200, uld.Status);
-            Assert.Equal(Api.ContentOf(plain.Body), Api.ContentOf(uld.Body));
+            Assert.Equal(HttpApi.ContentOf(plain.Body), HttpApi.ContentOf(uld.Body));
             Assert.Equal(0, uld.Body!["uld_alpha"]!.GetValue<double>());
         }
     }
@@ -27,16 +27,16 @@ public sealed class UldDecodingTests(ServerFixture fixture)
     [Fact]
     public async Task Positive_alpha_changes_the_output_and_is_reported()
     {
-        var plain = await Api.PostAsync(Http, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 40));
-        var uld = await Api.PostAsync(Http, "/v1/chat/completions", Api.Chat("stories-uld", "Once upon a time", 40));
+        var plain = await HttpApi.PostAsync(Http, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 40));
+        var uld = await HttpApi.PostAsync(Http, "/v1/chat/completions", HttpApi.Chat("stories-uld", "Once upon a time", 40));
         Assert.Equal(200, uld.Status);
-        Assert.NotEqual(Api.ContentOf(plain.Body), Api.ContentOf(uld.Body));
+        Assert.NotEqual(HttpApi.ContentOf(plain.Body), HttpApi.ContentOf(uld.Body));
         Assert.Equal(1.0, uld.Body!["uld_alpha"]!.GetValue<double>()); // the deployment default
         Assert.Null(plain.Body!["uld_alpha"]);
 
-        var explicitAlpha = Api.Chat("stories-uld", "Once upon a time", 5);
+        var explicitAlpha = HttpApi.Chat("stories-uld", "Once upon a time", 5);
         explicitAlpha["uld_alpha"] = 1.5;
-        Assert.Equal(1.5, (await Api.PostAsync(Http, "/v1/chat/completions", explicitAlpha)).Body!["uld_alpha"]!.GetValue<double>());
+        Assert.Equal(1.5, (await HttpApi.PostAsync(Http, "/v1/chat/completions", explicitAlpha)).Body!["uld_alpha"]!.GetValue<double>());
     }
 
     [Theory]
@@ -47,7 +47,7 @@ public sealed class UldDecodingTests(ServerFixture fixture)
     [InlineData("stories-uld", "uld_alfa", 1.0)] // a misspelt control is not silently ignored
     public async Task Out_of_policy_values_are_400_naming_the_field(string model, string field, double value)
     {
-        await Api.AssertFieldRejectedAsync(Http, model, field, value);
+        await HttpApi.AssertFieldRejectedAsync(Http, model, field, value);
     }
 
     [Fact]

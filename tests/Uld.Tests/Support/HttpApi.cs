@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace Uld.Tests.Support;
 
 /// <summary>Small raw-HTTP helpers for tests that need exact bodies, headers and extension fields.</summary>
-public static class Api
+public static class HttpApi
 {
     public static async Task<(int Status, JsonNode? Body, HttpResponseMessage Response)> PostAsync(HttpClient http, string path, JsonObject body)
     {
