@@ -10,7 +10,7 @@ using Uld.LogitServer.Deployments.Kinds;
 using Uld.Tests.Support;
 using Uld.Web;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Policy;
 
 /// <summary>
 /// The gateway reads its replicas' /v1/models into the Uld.Contracts records LogitServer writes: every kind's card

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Routing;
 
 /// <summary>
 /// The sampling controls and the refused fields are the replicas' business: the gateway forwards them unchanged, so

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Security;
 
 [Collection(ServerCollection.Name)]
 public sealed class GatewaySecurityTests(ServerFixture fixture)

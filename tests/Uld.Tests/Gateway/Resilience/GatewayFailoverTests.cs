@@ -4,7 +4,7 @@ using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Model;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Resilience;
 
 /// <summary>A replica dies under load: streams on it end cleanly, everything after it still succeeds.</summary>
 [Collection(ServerCollection.Name)]

@@ -4,7 +4,7 @@ using Uld.Gateway;
 using Uld.Gateway.Experiments;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Routing;
 
 [Collection(ServerCollection.Name)]
 public sealed class GatewayRoutingTests(ServerFixture fixture)

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Policy;
 
 /// <summary>
 /// Attacks on the α policy and the model allow-list, the way a client holding a limited key would try them: every

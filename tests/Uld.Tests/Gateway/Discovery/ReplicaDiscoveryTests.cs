@@ -12,7 +12,7 @@ using Uld.Gateway.Security;
 using Uld.Tests.Support;
 using Uld.Web;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Discovery;
 
 /// <summary>
 /// Replicas found by DNS (Gateway:Clusters:X:ReplicaService, a Kubernetes headless Service): two real LogitServers on

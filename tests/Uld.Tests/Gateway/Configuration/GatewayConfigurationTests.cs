@@ -5,7 +5,7 @@ using Uld.Gateway;
 using Uld.Gateway.Security;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Configuration;
 
 /// <summary>A gateway whose configuration is not exactly what its schema says does not start; the message names the key.</summary>
 public sealed class GatewayConfigurationTests

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Uld.Gateway;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Gateway;
+namespace Uld.Tests.Gateway.Policy;
 
 /// <summary>
 /// The α policy has one source, the replicas' GET /v1/models: a deployment whose replicas disagree, or whose policy
