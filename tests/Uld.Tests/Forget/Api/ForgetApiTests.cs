@@ -6,7 +6,7 @@ using Uld.Contracts.Forget;
 using Uld.Contracts.Models;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Forget;
+namespace Uld.Tests.Forget.Api;
 
 /// <summary>
 /// The forget-request API as a client — and an attacker — meets it: submission and its validation (body shapes, data

@@ -4,7 +4,7 @@ using Uld.Forget.Configuration;
 using Uld.Forget.Deploy;
 using Uld.Forget.Gate;
 
-namespace Uld.Tests.Forget;
+namespace Uld.Tests.Forget.Deploy;
 
 /// <summary>
 /// How a request's assistant is added to a deployments.json entry (Summed and Union, plain and ULD entries), when two

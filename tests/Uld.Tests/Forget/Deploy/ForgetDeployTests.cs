@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
 using Uld.Contracts.Forget;
+using Uld.Tests.Forget.Gate;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Forget;
+namespace Uld.Tests.Forget.Deploy;
 
 /// <summary>
 /// Deploying to several replicas: a replica that refuses the new entry rolls the others back to the previous one (never

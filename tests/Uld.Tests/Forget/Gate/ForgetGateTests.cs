@@ -3,7 +3,7 @@ using Uld.Contracts.Forget;
 using Uld.Contracts.Models;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Forget;
+namespace Uld.Tests.Forget.Gate;
 
 /// <summary>
 /// The gate and deploying on the TOFU-mini target, with an assistant whose forgetting is known instead of a fresh

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Uld.Forget.Worker;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Forget;
+namespace Uld.Tests.Forget.Worker;
 
 /// <summary>
 /// How the service runs uld-trainer and uld-eval: a child's own error line is what a failed request reports, stopping

@@ -3,7 +3,7 @@ using Uld.Contracts.Forget;
 using Uld.Contracts.Models;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Forget;
+namespace Uld.Tests.Forget.Worker;
 
 /// <summary>
 /// A deletion request through the whole lifecycle with a real <c>uld-trainer</c> run on a few TOFU answers, the service

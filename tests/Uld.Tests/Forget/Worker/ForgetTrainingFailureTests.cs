@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Uld.Contracts.Forget;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Forget;
+namespace Uld.Tests.Forget.Worker;
 
 /// <summary>
 /// What a request shows when its training fails: bad input to the trainer fails it at once with the trainer's own
