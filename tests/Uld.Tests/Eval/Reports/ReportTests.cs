@@ -4,7 +4,7 @@ using Uld.Eval.Reports;
 using Uld.Eval.Tofu;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Evaluation;
+namespace Uld.Tests.Eval.Reports;
 
 /// <summary>The benchmark report: rows and target checks from evaluation results, and a real PNG plot.</summary>
 public sealed class ReportTests

@@ -7,7 +7,7 @@ using Uld.Eval.Corpora;
 using Uld.Evaluation.Data;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Evaluation;
+namespace Uld.Tests.Eval.Corpora;
 
 /// <summary>
 /// The default models served on loopback (models/deployments.json) and stories260K as "stories", a model that never saw

@@ -1,7 +1,7 @@
 using Uld.Evaluation.Metrics;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Evaluation;
+namespace Uld.Tests.Evaluation.Metrics;
 
 /// <summary>
 /// <see cref="PorterStemmer"/> against NLTK's Porter test vectors (nltk_data <c>stemmers/porter_test</c>,

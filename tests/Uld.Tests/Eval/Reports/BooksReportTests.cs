@@ -4,7 +4,7 @@ using Uld.Eval.Cli;
 using Uld.Eval.Corpora;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Evaluation;
+namespace Uld.Tests.Eval.Reports;
 
 /// <summary>
 /// The books benchmark's selection (<c>uld-eval select --corpus</c>) and report (<c>uld-eval report --books</c>) on a work

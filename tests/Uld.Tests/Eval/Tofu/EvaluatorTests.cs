@@ -4,7 +4,7 @@ using Uld.Eval.Client;
 using Uld.Eval.Tofu;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Evaluation;
+namespace Uld.Tests.Eval.Tofu;
 
 /// <summary>The TOFU evaluator against a real LogitServer on loopback (stories260K knows nothing of TOFU, which is the point).</summary>
 [Collection(ServerCollection.Name)]

@@ -2,7 +2,7 @@ using Uld.Eval.Reports;
 using Uld.Eval.Tofu;
 using Uld.Evaluation.Metrics;
 
-namespace Uld.Tests.Evaluation;
+namespace Uld.Tests.Evaluation.Metrics;
 
 public class MetricTests
 {

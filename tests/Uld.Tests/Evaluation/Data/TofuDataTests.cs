@@ -5,7 +5,7 @@ using Uld.Tokenization;
 using Uld.Tests.Support;
 using Uld.Trainer.Data;
 
-namespace Uld.Tests.Training;
+namespace Uld.Tests.Evaluation.Data;
 
 public sealed class TofuDataTests
 {

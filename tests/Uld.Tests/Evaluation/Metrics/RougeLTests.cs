@@ -1,6 +1,6 @@
 using Uld.Evaluation.Metrics;
 
-namespace Uld.Tests.Evaluation;
+namespace Uld.Tests.Evaluation.Metrics;
 
 public sealed class RougeLTests
 {
