@@ -41,18 +41,8 @@ public sealed class ForgetGateTests : IAsyncLifetime
         });
         Assert.Equal(202, status);
         var id = body!["id"]!.GetValue<string>();
-        CopyDirectory(RepositoryModels.UldAssistant, Path.Combine(service.DataDirectory, "requests", id, "assistant"));
+        DirectoryCopy.Copy(RepositoryModels.UldAssistant, Path.Combine(service.DataDirectory, "requests", id, "assistant"));
         return id;
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Uld.Contracts.Models;
 using Uld.LogitServer.Deployments;
 using Uld.Tests.Support;
-using Uld.Tests.Tokenization;
 using Uld.Tokenization;
 using Uld.Trainer.Cli;
 

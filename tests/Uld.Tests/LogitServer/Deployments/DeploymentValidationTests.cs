@@ -15,7 +15,7 @@ public sealed class DeploymentValidationTests(ServerFixture fixture) : IDisposab
     public async Task A_modified_model_file_stops_start_up()
     {
         var copy = _temp["base"];
-        Foundation.Stories260KImportTests.CopyDirectory(fixture.BaseDirectory, copy);
+        DirectoryCopy.Copy(fixture.BaseDirectory, copy);
         File.AppendAllText(Path.Combine(copy, "generation_config.json"), "\n");
         var error = await Assert.ThrowsAsync<DeploymentConfigurationException>(() =>
             LogitServerHost.StartAsync(ServerFixture.Settings(copy, fixture.AssistantDirectory)));

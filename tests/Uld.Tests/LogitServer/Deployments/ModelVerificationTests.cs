@@ -63,7 +63,7 @@ public sealed class ModelVerificationTests
     {
         using var temp = new TempDirectory();
         var copy = temp["target"];
-        Foundation.Stories260KImportTests.CopyDirectory(RepositoryModels.Target, copy);
+        DirectoryCopy.Copy(RepositoryModels.Target, copy);
         var (server, log) = await StartAsync(ThreeOverOneBase(copy));
         await using (server)
         {

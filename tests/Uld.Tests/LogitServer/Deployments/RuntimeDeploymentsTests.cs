@@ -211,7 +211,7 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
     {
         using var temp = new TempDirectory();
         var corrupt = temp["target"];
-        Foundation.Stories260KImportTests.CopyDirectory(RepositoryModels.Target, corrupt);
+        DirectoryCopy.Copy(RepositoryModels.Target, corrupt);
         File.AppendAllText(Path.Combine(corrupt, "generation_config.json"), "\n");
         var server = shared.Server;
         var before = await GreedyAsync(server, "tofu-mini-target");
@@ -224,7 +224,7 @@ public sealed class RuntimeDeploymentsTests(RuntimeDeploymentsTests.UnchangedSer
         Assert.Equal(before, await GreedyAsync(server, "tofu-mini-target"));
         // A ULD assistant with another tokenizer (re-hashed, so only the pair check can see it) is refused as start-up refuses it.
         var other = temp["assistant"];
-        Foundation.Stories260KImportTests.CopyDirectory(RepositoryModels.UldAssistant, other);
+        DirectoryCopy.Copy(RepositoryModels.UldAssistant, other);
         var tokenizer = Path.Combine(other, ModelDirectory.TokenizerFile);
         File.AppendAllText(tokenizer, " ");
         var manifest = ModelManifest.Load(Path.Combine(other, ModelManifest.FileName));
