@@ -47,7 +47,7 @@ public sealed class GatewayLoggingTests(ServerFixture fixture)
     public async Task A_replica_that_does_not_answer_is_one_warning_line_per_outage_without_a_stack_trace()
     {
         var capture = new EverythingLoggerProvider();
-        var down = new Uri($"http://127.0.0.1:{Containers.HealthCommandTests.FreePort()}/");
+        var down = new Uri($"http://127.0.0.1:{LoopbackPort.Free()}/");
         var settings = new Dictionary<string, string?>
         {
             ["Gateway:Clusters:local:Models:0"] = "stories",

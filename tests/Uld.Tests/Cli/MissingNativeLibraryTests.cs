@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Uld.Cli;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Containers;
+namespace Uld.Tests.Cli;
 
 /// <summary>A native library the system lacks (the trainer image without libstdc++) is one error line, not a "defect".</summary>
 [Collection(TorchSharpCollection.Name)]

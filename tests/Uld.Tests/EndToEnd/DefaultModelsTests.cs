@@ -5,7 +5,7 @@ using Uld.Evaluation.Metrics;
 using Uld.Eval.Client;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Evaluation;
+namespace Uld.Tests.EndToEnd;
 
 /// <summary>
 /// The committed default models, served exactly as quickstart.sh serves them (models/deployments.json): the ULD

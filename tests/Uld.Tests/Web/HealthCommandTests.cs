@@ -1,9 +1,8 @@
 using System.Net;
-using System.Net.Sockets;
 using Uld.Tests.Support;
 using Uld.Web;
 
-namespace Uld.Tests.Containers;
+namespace Uld.Tests.Web;
 
 /// <summary>
 /// The <c>health</c> subcommand container health checks run (the .NET images have no curl): it finds the server's port
@@ -34,7 +33,7 @@ public sealed class HealthCommandTests(ServerFixture fixture)
         Assert.Equal(HealthCommand.Healthy, code);
         Assert.StartsWith("healthy:", line);
 
-        var closed = new Uri($"http://127.0.0.1:{FreePort()}/health");
+        var closed = new Uri($"http://127.0.0.1:{LoopbackPort.Free()}/health");
         (code, line) = await HealthCommand.ProbeAsync(closed);
         Assert.Equal(HealthCommand.Unhealthy, code);
         Assert.StartsWith($"unhealthy: {closed} did not answer", line);
@@ -53,7 +52,7 @@ public sealed class HealthCommandTests(ServerFixture fixture)
     [Fact]
     public async Task With_Metrics_Port_set_metrics_leave_the_API_port_for_their_own()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var settings = ServerFixture.Settings(fixture.BaseDirectory, fixture.AssistantDirectory);
         settings[MetricsPort.PortKey] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var server = await LogitServerHost.StartAsync(settings);
@@ -76,7 +75,7 @@ public sealed class HealthCommandTests(ServerFixture fixture)
     [Fact]
     public async Task With_Metrics_Port_set_the_gateway_answers_metrics_on_that_port_only()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var settings = new Dictionary<string, string?>
         {
             ["Gateway:Clusters:local:Models:0"] = "stories",
@@ -115,12 +114,5 @@ public sealed class HealthCommandTests(ServerFixture fixture)
         settings[MetricsPort.PortKey] = value;
         var e = await Assert.ThrowsAsync<StartupConfigurationException>(() => LogitServerHost.StartAsync(settings));
         Assert.Contains("Metrics:Port", e.Message);
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -7,7 +7,7 @@ using Uld.Tests.Support;
 using Uld.Trainer.Cli;
 using Uld.Trainer.Unlearning;
 
-namespace Uld.Tests.Training;
+namespace Uld.Tests.EndToEnd;
 
 /// <summary>
 /// A user's own JSON Lines files, end to end on stories260K: fine-tune a target on them, unlearn the forget file with

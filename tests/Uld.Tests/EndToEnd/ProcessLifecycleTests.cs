@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using Uld.Contracts.OpenAi;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Containers;
+namespace Uld.Tests.EndToEnd;
 
 /// <summary>
 /// The LogitServer and gateway as the containers run them: separate processes (<c>dotnet uld-logitserver.dll</c>), the
@@ -56,7 +56,7 @@ public sealed class ProcessLifecycleTests(ServerFixture fixture)
         Assert.Equal(0, exit);
         Assert.StartsWith($"healthy: http://127.0.0.1:{port}/health answered 200", stdout);
 
-        var closed = HealthCommandTests.FreePort();
+        var closed = LoopbackPort.Free();
         foreach (var dll in new[] { "uld-logitserver.dll", "uld-gateway.dll" })
         {
             var (down, _, stderr) = await RunAsync(App(dll, "health", "--url", $"http://127.0.0.1:{closed}"));
@@ -69,7 +69,7 @@ public sealed class ProcessLifecycleTests(ServerFixture fixture)
     [Fact]
     public async Task On_SIGTERM_a_replica_refuses_new_requests_finishes_the_admitted_ones_and_exits_0()
     {
-        var port = HealthCommandTests.FreePort();
+        var port = LoopbackPort.Free();
         var start = App("uld-logitserver.dll", "--urls", $"http://127.0.0.1:{port}");
         start.Environment["LogitServer__Deployments__0__Name"] = "stories";
         start.Environment["LogitServer__Deployments__0__Kind"] = "Plain";

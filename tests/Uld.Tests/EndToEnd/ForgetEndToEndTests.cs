@@ -7,7 +7,7 @@ using Uld.Gateway;
 using Uld.Gateway.Security;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Forget;
+namespace Uld.Tests.EndToEnd;
 
 /// <summary>
 /// Forget requests against a running stack: LogitServer (the default deployments of models/deployments.json, its admin
