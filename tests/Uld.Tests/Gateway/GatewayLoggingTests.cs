@@ -26,13 +26,13 @@ public sealed class GatewayLoggingTests(ServerFixture fixture)
         using var client = new HttpClient { BaseAddress = address };
         client.DefaultRequestHeaders.Authorization = new("Bearer", GatewayStack.TeamKey);
 
-        var body = Api.Chat("stories-ab", "Once upon a time", 2);
+        var body = HttpApi.Chat("stories-ab", "Once upon a time", 2);
         body["user"] = "alice";
-        var served = await Api.PostAsync(client, "/v1/chat/completions", body);
+        var served = await HttpApi.PostAsync(client, "/v1/chat/completions", body);
         Assert.Equal(200, served.Status);
         body["model"] = "stories-uld";
         body["uld_alpha"] = 0.1;
-        Assert.Equal(403, (await Api.PostAsync(client, "/v1/chat/completions", body)).Status);
+        Assert.Equal(403, (await HttpApi.PostAsync(client, "/v1/chat/completions", body)).Status);
 
         var lines = capture.Messages.ToList();
         Assert.Equal(2, lines.Count);
@@ -47,7 +47,7 @@ public sealed class GatewayLoggingTests(ServerFixture fixture)
     public async Task A_replica_that_does_not_answer_is_one_warning_line_per_outage_without_a_stack_trace()
     {
         var capture = new EverythingLoggerProvider();
-        var down = new Uri($"http://127.0.0.1:{Containers.HealthCommandTests.FreePort()}/");
+        var down = new Uri($"http://127.0.0.1:{LoopbackPort.Free()}/");
         var settings = new Dictionary<string, string?>
         {
             ["Gateway:Clusters:local:Models:0"] = "stories",

@@ -7,7 +7,7 @@ public static class VocabularyChange
 {
     public static string CopyWithAnotherVocabulary(string source, string destination)
     {
-        Foundation.Stories260KImportTests.CopyDirectory(source, destination);
+        DirectoryCopy.Copy(source, destination);
         var manifestPath = Path.Combine(destination, "manifest.json");
         var manifest = ModelManifest.Load(manifestPath);
         var tokenizer = Path.Combine(destination, "tokenizer.json");

@@ -12,7 +12,7 @@ namespace Uld.Tokenization.HuggingFace;
 /// Why not Microsoft.ML.Tokenizers: its SentencePiece BPE merges by piece score, which cannot express pair ranks
 /// when two pairs build the same piece (Llama 2's "~~~", runs of spaces), its BpeTokenizer has no byte fallback,
 /// and on byte-level vocabularies it splits differently from Hugging Face (Llama 3's "\tbetween"; Qwen3 drops
-/// whitespace-only input). The fixture tests under tests/Uld.Tests/Tokenization show each case.
+/// whitespace-only input). The fixture tests under tests/Uld.Tests/Tokenization/HuggingFace show each case.
 /// </summary>
 public sealed class BpeModel
 {

@@ -1,0 +1,224 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Uld.Inference;
+using Uld.Inference.Sampling;
+using Uld.LogitServer.Deployments;
+using Uld.LogitServer.Engine;
+using Uld.Tests.Support;
+
+namespace Uld.Tests.LogitServer.Engine;
+
+/// <summary>The committed TOFU-mini target as a plain deployment and with its ULD assistant, loaded once.</summary>
+public sealed class EngineDeployments : IDisposable
+{
+    private static readonly LogitServerOptions Settings = new()
+    {
+        Deployments =
+        [
+            new DeploymentOptions { Name = "plain", Kind = "Plain", Model = RepositoryModels.Target },
+            new DeploymentOptions { Name = "uld", Kind = "Uld", Base = RepositoryModels.Target, Assistant = RepositoryModels.UldAssistant, AlphaMin = 0 },
+            new DeploymentOptions { Name = "assistant", Kind = "Plain", Model = RepositoryModels.UldAssistant },
+        ],
+    };
+
+    private readonly DeploymentRegistry _registry = new(Options.Create(Settings), Plan, NullLogger<DeploymentRegistry>.Instance);
+
+    public static ThreadingPlan Plan { get; } = ThreadingPlan.For(Settings, Environment.ProcessorCount);
+
+    public Deployment Plain => _registry.All.Single(d => d.Name == "plain");
+    public Deployment Uld => _registry.All.Single(d => d.Name == "uld");
+    /// <summary>The ULD assistant served on its own: it rambles without ever sampling EOS, so a row can be cancelled mid-way.</summary>
+    public Deployment Assistant => _registry.All.Single(d => d.Name == "assistant");
+
+    public void Dispose() => _registry.Dispose();
+}
+
+/// <summary>
+/// <see cref="BatchScheduler"/> driven directly: requests admitted into a running batch, left padding, rows that finish
+/// or are cancelled leaving it, and KV caches of different lengths merged — each row must decode exactly as it would
+/// alone (greedy, so token for token).
+/// </summary>
+public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassFixture<EngineDeployments>
+{
+    private static readonly string[] Prompts =
+    [
+        "Question: Who is the author of the novel?\nAnswer:",
+        "Question: Where was she born?\nAnswer:",
+        "Question: What genre does the writer work in, and which awards has the writer received over a long career?\nAnswer:",
+        "Question: Name a book.\nAnswer:",
+    ];
+
+    private BatchScheduler Scheduler(Deployment deployment, int maxBatch = 8, int maxQueued = 16) =>
+        new(deployment, new LogitServerOptions { MaxBatchSize = maxBatch, MaxQueuedRequests = maxQueued }, EngineDeployments.Plan, NullLogger.Instance);
+
+    private static Sequence Greedy(Deployment deployment, string prompt, int maxTokens, double alpha = 0) =>
+        new(deployment.Tokenizer.Encode(prompt, addBos: true), new SamplingParameters(SamplingSettings.Greedy, alpha, deployment.CompanionModels.Count > 0 ? 0.1 : 0, 0), maxTokens);
+
+    /// <summary>What greedy decoding of a plain deployment gives for one prompt on its own (no batching, no padding).</summary>
+    private List<int> Alone(string prompt, int maxTokens, Deployment? deployment = null)
+    {
+        var d = deployment ?? deployments.Plain;
+        return GreedyDecoder.Generate(d.BaseModel, d.Tokenizer.Encode(prompt, addBos: true), maxTokens, d.EosId);
+    }
+
+    private static async Task<(List<int> Tokens, string Reason)> Collect(Sequence sequence, Action<int>? onToken = null)
+    {
+        var tokens = new List<int>();
+        await foreach (var e in sequence.Events.ReadAllAsync())
+        {
+            switch (e)
+            {
+                case TokenEvent t:
+                    tokens.Add(t.Token);
+                    onToken?.Invoke(tokens.Count);
+                    break;
+                case FinishedEvent f:
+                    return (tokens, f.Reason);
+                case FailedEvent f:
+                    throw new Xunit.Sdk.XunitException($"the engine failed: {f.Message}");
+            }
+        }
+        throw new Xunit.Sdk.XunitException("the sequence ended without a FinishedEvent");
+    }
+
+    private static string ReasonFor(List<int> alone, int maxTokens) => alone.Count < maxTokens ? "stop" : "length";
+
+    [Fact]
+    public async Task Prompts_of_different_lengths_admitted_together_decode_as_they_would_alone()
+    {
+        using var scheduler = Scheduler(deployments.Plain);
+        var sequences = Prompts.Select(p => Greedy(deployments.Plain, p, 12)).ToList();
+        Assert.All(sequences, s => Assert.True(scheduler.TryEnqueue(s)));
+        var results = await Task.WhenAll(sequences.Select(s => Collect(s)));
+        for (var i = 0; i < Prompts.Length; i++)
+        {
+            var alone = Alone(Prompts[i], 12);
+            Assert.Equal(alone, results[i].Tokens);
+            Assert.Equal(ReasonFor(alone, 12), results[i].Reason);
+        }
+    }
+
+    [Fact]
+    public async Task Newcomers_with_longer_and_shorter_caches_merge_into_a_running_batch()
+    {
+        using var scheduler = Scheduler(deployments.Plain);
+        var running = Greedy(deployments.Plain, Prompts[1], 24);
+        var joined = new TaskCompletionSource();
+        var newcomers = new[] { Greedy(deployments.Plain, Prompts[2], 16), Greedy(deployments.Plain, Prompts[3], 16) };
+        Assert.True(scheduler.TryEnqueue(running));
+        // After 4 tokens the running row's cache holds prompt + 4 positions: the long newcomer's prompt alone is longer,
+        // the short one's shorter, so the merge pads on both sides of the batch.
+        var first = Collect(running, n =>
+        {
+            if (n != 4) return;
+            foreach (var s in newcomers) Assert.True(scheduler.TryEnqueue(s));
+            joined.SetResult();
+        });
+        var (tokens, reason) = await first;
+        Assert.True(joined.Task.IsCompleted, "the running sequence stopped before the newcomers were sent");
+        var alone = Alone(Prompts[1], 24);
+        Assert.Equal(alone, tokens);
+        Assert.Equal(ReasonFor(alone, 24), reason);
+        foreach (var (sequence, prompt) in newcomers.Zip(new[] { Prompts[2], Prompts[3] }))
+        {
+            var result = await Collect(sequence);
+            Assert.Equal(Alone(prompt, 16), result.Tokens);
+        }
+    }
+
+    [Fact]
+    public async Task Finished_and_cancelled_rows_leave_the_batch_and_the_others_go_on_unchanged()
+    {
+        // The assistant alone never says EOS on this prompt, so the row to cancel is still running whenever the
+        // reader's cancel arrives (greedy answers of the target end within ~100 tokens, possibly before that).
+        var d = deployments.Assistant;
+        var cancelledAlone = Alone(Prompts[0], 480, d);
+        Assert.Equal(480, cancelledAlone.Count); // the premise
+
+        using var scheduler = Scheduler(d);
+        var shortLived = Greedy(d, Prompts[3], 2);
+        var keeper = Greedy(d, Prompts[2], 24);
+        var cancelled = Greedy(d, Prompts[0], 480);
+        foreach (var s in new[] { shortLived, keeper, cancelled }) Assert.True(scheduler.TryEnqueue(s));
+
+        var cancelledResult = Collect(cancelled, n => { if (n == 3) cancelled.Cancel(); });
+        var (shortTokens, shortReason) = await Collect(shortLived);
+        var (keeperTokens, keeperReason) = await Collect(keeper);
+        var (cancelledTokens, cancelledReason) = await cancelledResult;
+
+        var shortAlone = Alone(Prompts[3], 2, d);
+        Assert.Equal(shortAlone, shortTokens);
+        Assert.Equal(ReasonFor(shortAlone, 2), shortReason);
+        var keeperAlone = Alone(Prompts[2], 24, d);
+        Assert.Equal(keeperAlone, keeperTokens);
+        Assert.Equal(ReasonFor(keeperAlone, 24), keeperReason);
+        Assert.Equal("cancelled", cancelledReason);
+        Assert.InRange(cancelledTokens.Count, 3, 479);
+        Assert.Equal(cancelledAlone.Take(cancelledTokens.Count), cancelledTokens);
+    }
+
+    [Fact]
+    public async Task A_full_batch_admits_no_one_and_a_request_cancelled_while_queued_never_runs()
+    {
+        using var scheduler = Scheduler(deployments.Plain, maxBatch: 1);
+        var running = Greedy(deployments.Plain, Prompts[2], 30);
+        var gaveUp = Greedy(deployments.Plain, Prompts[0], 10);
+        var waiting = Greedy(deployments.Plain, Prompts[3], 10);
+        Assert.True(scheduler.TryEnqueue(running));
+        await running.Events.WaitToReadAsync(); // the first token: the one slot is taken
+        Assert.True(scheduler.TryEnqueue(gaveUp));
+        gaveUp.Cancel();
+        Assert.True(scheduler.TryEnqueue(waiting));
+
+        var (gaveUpTokens, gaveUpReason) = await Collect(gaveUp);
+        Assert.Empty(gaveUpTokens);
+        Assert.Equal("cancelled", gaveUpReason);
+        var waitingTokens = new List<int>();
+        await foreach (var e in waiting.Events.ReadAllAsync())
+        {
+            if (e is not TokenEvent t) continue;
+            if (waitingTokens.Count == 0)
+            {
+                // Admitted only after the running sequence was done: all of its events, the last one included, are written.
+                var runningEvents = new List<SequenceEvent>();
+                while (running.Events.TryRead(out var r)) runningEvents.Add(r);
+                Assert.IsType<FinishedEvent>(runningEvents[^1]);
+                Assert.True(running.Events.Completion.IsCompleted);
+            }
+            waitingTokens.Add(t.Token);
+        }
+        Assert.Equal(Alone(Prompts[3], 10), waitingTokens);
+    }
+
+    [Fact]
+    public async Task A_draining_scheduler_refuses_new_requests()
+    {
+        using var scheduler = Scheduler(deployments.Plain);
+        await scheduler.DrainAsync();
+        Assert.False(scheduler.TryEnqueue(Greedy(deployments.Plain, Prompts[0], 4)));
+    }
+
+    [Fact]
+    public async Task Uld_rows_merge_base_and_assistant_caches_alike()
+    {
+        const double alpha = 1.0;
+        var uld = deployments.Uld;
+        List<int> aloneTokens;
+        using (var solo = Scheduler(uld))
+        {
+            var alone = Greedy(uld, Prompts[1], 16, alpha);
+            Assert.True(solo.TryEnqueue(alone));
+            aloneTokens = (await Collect(alone)).Tokens;
+        }
+
+        using var scheduler = Scheduler(uld);
+        var running = Greedy(uld, Prompts[1], 16, alpha);
+        var newcomer = Greedy(uld, Prompts[2], 8, alpha);
+        Assert.True(scheduler.TryEnqueue(running));
+        var result = await Collect(running, n => { if (n == 3) Assert.True(scheduler.TryEnqueue(newcomer)); });
+        await Collect(newcomer);
+        Assert.Equal(aloneTokens, result.Tokens);
+    }
+}
+
+

@@ -1,0 +1,77 @@
+using Uld.LogitServer.Streaming;
+using Uld.Tests.Support;
+using Uld.Tokenization;
+
+namespace Uld.Tests.LogitServer.Streaming;
+
+/// <summary>
+/// Streaming detokenization with a real byte-level BPE tokenizer: characters whose UTF-8 bytes are split over several
+/// tokens, and stop strings that span token (and so chunk) boundaries.
+/// </summary>
+public sealed class TextAssemblerTests
+{
+    private static readonly ModelTokenizer Tokenizer = ModelTokenizer.Load(RepositoryModels.Target);
+
+    private static (List<string> Deltas, TextAssembler Assembler) Stream(string text, params string[] stops)
+    {
+        var assembler = new TextAssembler(Tokenizer, stops);
+        var deltas = Tokenizer.Encode(text, addBos: false).Select(assembler.Add).ToList();
+        return (deltas, assembler);
+    }
+
+    [Theory]
+    [InlineData("Café au lait, naïve façade.")]
+    [InlineData("Tokyo 東京 and Kraków.")]
+    [InlineData("A smile 🙂 in four bytes.")]
+    public void Multi_byte_characters_split_over_tokens_come_out_whole(string text)
+    {
+        var ids = Tokenizer.Encode(text, addBos: false);
+        // The premise: this English-trained vocabulary has no token for these characters, so their bytes are split.
+        Assert.Contains(ids, id => Tokenizer.Decode([id]).Contains('\uFFFD'));
+
+        var (deltas, assembler) = Stream(text);
+        Assert.DoesNotContain(deltas, d => d.Contains('\uFFFD'));
+        Assert.Contains("", deltas); // a token that ends inside a character releases nothing yet
+        Assert.Equal(text, string.Concat(deltas) + assembler.Flush());
+        Assert.Equal(text, assembler.Text);
+    }
+
+    [Fact]
+    public void A_stop_string_spanning_tokens_cuts_the_text_before_it_and_nothing_of_it_leaks()
+    {
+        const string text = "The author was born in Paris. END OF ANSWER and more text";
+        const string stop = "END OF ANSWER";
+        var ids = Tokenizer.Encode(text, addBos: false);
+        var start = text.IndexOf(stop, StringComparison.Ordinal);
+        var boundaries = Enumerable.Range(1, ids.Count).Select(n => Tokenizer.Decode(ids.Take(n)).Length);
+        Assert.Contains(boundaries, b => b > start && b < start + stop.Length); // the premise: a token boundary inside the stop
+
+        var (deltas, assembler) = Stream(text, stop);
+        Assert.True(assembler.Stopped);
+        Assert.Equal("The author was born in Paris. ", string.Concat(deltas));
+        Assert.Equal("", assembler.Flush());
+        Assert.Equal("", assembler.Add(ids[0])); // after the stop, nothing more
+    }
+
+    [Fact]
+    public void A_tail_that_could_begin_a_stop_string_is_held_back_until_it_cannot()
+    {
+        // "Paris" could be the start of "Paris, France" until the next token shows otherwise.
+        var (deltas, assembler) = Stream("She lives in Paris", "Paris, France");
+        Assert.False(assembler.Stopped);
+        Assert.Equal("She lives in ", string.Concat(deltas));
+        Assert.Equal("Paris", assembler.Flush()); // generation ended: what was held back is released
+
+        var (more, other) = Stream("She lives in Paris now", "Paris, France");
+        Assert.Equal("She lives in Paris now", string.Concat(more) + other.Flush());
+        Assert.False(other.Stopped);
+    }
+
+    [Fact]
+    public void The_earliest_of_several_stop_strings_wins_even_when_a_later_one_completes_in_the_same_token()
+    {
+        var (deltas, assembler) = Stream("one two three four", "three", "two");
+        Assert.True(assembler.Stopped);
+        Assert.Equal("one ", string.Concat(deltas));
+    }
+}
