@@ -163,16 +163,16 @@ public static class ScaleBenchmark
 
         var shortPrompt = new[] { 1, 450, 3309, 975 };
         var longPrompt = Enumerable.Range(0, o.PrefillTokens).Select(i => i == 0 ? 1 : (7919 * i + 13) % 30000 + 100).ToArray();
-        foreach (var d in deployments) await CompleteAsync(http, d, shortPrompt, 4); // warm-up: first runs allocate and JIT
+        foreach (var d in deployments) await LoadClient.CompleteAsync(http, d, shortPrompt, 4); // warm-up: first runs allocate and JIT
         var measured = new List<(string Deployment, double PrefillMs, double Decode, double Streams)>();
         foreach (var d in deployments)
         {
             // One new token costs prompt + one step; subtracting the short prompt's leaves the long prompt's prefill.
-            var one = await CompleteAsync(http, d, shortPrompt, 1);
-            var prefill = await CompleteAsync(http, d, longPrompt, 1);
-            var decode = await CompleteAsync(http, d, shortPrompt, o.DecodeTokens + 1);
+            var one = await LoadClient.CompleteAsync(http, d, shortPrompt, 1);
+            var prefill = await LoadClient.CompleteAsync(http, d, longPrompt, 1);
+            var decode = await LoadClient.CompleteAsync(http, d, shortPrompt, o.DecodeTokens + 1);
             var clock = Stopwatch.StartNew();
-            var streams = await Task.WhenAll(Enumerable.Range(0, o.Streams).Select(s => CompleteAsync(http, d, [1, 400 + s, 3309, 975], o.DecodeTokens + 1)));
+            var streams = await Task.WhenAll(Enumerable.Range(0, o.Streams).Select(s => LoadClient.CompleteAsync(http, d, [1, 400 + s, 3309, 975], o.DecodeTokens + 1)));
             var wall = clock.Elapsed.TotalSeconds;
             measured.Add((d, (prefill.Seconds - one.Seconds) * 1000, (decode.Tokens - 1) / (decode.Seconds - one.Seconds), streams.Sum(s => s.Tokens) / wall));
         }
@@ -180,24 +180,6 @@ public static class ScaleBenchmark
         // The serving bar: 1.3× the ONNX weights the server holds (the base once, every assistant) + 300 MB.
         var bar = (long)(1.3 * (OnnxBytes(baseDir) + assistants.Sum(a => OnnxBytes(a.Dir)))) + 300_000_000L;
         return measured.Select(m => new ServeRow(shape, format, m.Deployment, peak, after, bar, m.PrefillMs, m.Decode, m.Streams)).ToList();
-    }
-
-    /// <summary>A greedy completion of token ids; the tokens counted are the server's own usage (a random model may stop early at EOS).</summary>
-    private static async Task<(double Seconds, int Tokens)> CompleteAsync(HttpClient http, string model, int[] prompt, int maxTokens)
-    {
-        var body = new JsonObject
-        {
-            ["model"] = model,
-            ["prompt"] = new JsonArray(prompt.Select(t => (JsonNode)t).ToArray()),
-            ["max_tokens"] = maxTokens,
-            ["temperature"] = 0,
-        };
-        var clock = Stopwatch.StartNew();
-        using var response = await http.PostAsync("/v1/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new UserErrorException($"{model}: HTTP {(int)response.StatusCode}: {OpenAiWire.Error(text)?.Message ?? text}");
-        var tokens = (OpenAiWire.Read<Completion>(text).Usage ?? throw new UserErrorException($"{model}: the completion reports no usage.")).CompletionTokens;
-        return (clock.Elapsed.TotalSeconds, tokens);
     }
 
     /// <summary>The package's max |logit drift| over the largest |logit| of the float32 model, as its manifest records it.</summary>
