@@ -29,10 +29,10 @@ var serve = new Command("serve", "Tokens/s and time to first token, plain vs ULD
     { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, trainerDll, llama2c, llama2cTokenizer, llamaCppDir, noLlamaCpp };
 serve.SetAction((parse, _) => CliErrors.RunAsync(parse, async () =>
 {
-    (string, string)? checkpoint = parse.GetValue(llama2c) is { } c
+    (string Checkpoint, string Tokenizer)? checkpoint = parse.GetValue(llama2c) is { } c
         ? (c.FullName, parse.GetValue(llama2cTokenizer)?.FullName ?? throw new UserErrorException("--llama2c needs --llama2c-tokenizer."))
         : null;
-    using var reference = checkpoint is var (bin, tok) ? Llama2cReference.Build(bin, tok) : null;
+    using var reference = checkpoint is { } files ? Llama2cReference.Build(files.Checkpoint, files.Tokenizer) : null;
     var serverPath = AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer");
     var basePath = parse.GetValue(baseDir)!.FullName;
     using var llamaCpp = parse.GetValue(noLlamaCpp)
@@ -105,8 +105,8 @@ var assistantLayers = new Option<int[]>("--assistant-layers") { Description = "K
 var decodeTokens = new Option<int>("--decode-tokens") { Description = "tokens per decode measurement", DefaultValueFactory = _ => 32 };
 var scaleLlama2c = new Option<string?>("--llama2c") { Description = "shape (a Llama-2-tokenizer one) on which llama2.c's run.c is measured as the outside reference" };
 var work = new Option<DirectoryInfo>("--work") { Description = "where the models are written (several GB per 1B shape)", DefaultValueFactory = _ => new DirectoryInfo("artifacts/scale") };
-var scale = new Command("scale", "Model size against memory and speed: init/export/package time and peak RSS, ONNX sizes, server RSS, prefill and decode, plain vs ULD per K, for random-weight models of real shapes.")
-    { shapes, formats, assistantLayers, decodeTokens, scaleLlama2c, work, results, trainerDll, serverDll };
+var scale = new Command("scale", "Model size against memory and speed: init/export/package time and peak RSS, ONNX sizes, server RSS, prefill and decode, plain vs ULD per K, for random-weight models of real shapes; llama.cpp on the same weights.")
+    { shapes, formats, assistantLayers, decodeTokens, scaleLlama2c, llamaCppDir, noLlamaCpp, work, results, trainerDll, serverDll };
 scale.SetAction((parse, _) => CliErrors.RunAsync(parse, () => ScaleBenchmark.RunAsync(new ScaleOptions
 {
     TrainerDll = AppLocator.Require(parse.GetValue(trainerDll)!, "Trainer"),
@@ -116,6 +116,7 @@ scale.SetAction((parse, _) => CliErrors.RunAsync(parse, () => ScaleBenchmark.Run
     AssistantLayers = parse.GetValue(assistantLayers)!,
     DecodeTokens = parse.GetValue(decodeTokens) is > 0 and var n ? n : throw new UserErrorException("--decode-tokens must be positive."),
     Llama2cShape = parse.GetValue(scaleLlama2c),
+    LlamaCppDirectory = parse.GetValue(noLlamaCpp) ? null : parse.GetValue(llamaCppDir)!.FullName,
     WorkDir = parse.GetValue(work)!.FullName,
     ResultsDir = parse.GetValue(results)!.FullName,
 })));

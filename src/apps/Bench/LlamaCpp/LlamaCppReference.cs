@@ -82,8 +82,11 @@ public sealed class LlamaCppReference : IDisposable
     /// <summary>Whether a prompt of <paramref name="promptTokens"/> and one generated token fit the model's context.</summary>
     public bool Fits(int promptTokens) => promptTokens + 1 <= ContextLength;
 
-    public string Description(int threads) =>
-        $"llama.cpp (npm node-llama-cpp {_tools.PackageVersion}, prebuilt CPU build, Node.js {_tools.NodeVersion}, {threads} threads) on {Path.GetFileName(Checkpoint)} as GGUF {GgufType}";
+    /// <summary>Which llama.cpp ran, and how.</summary>
+    public string Engine(int threads) =>
+        $"llama.cpp (npm node-llama-cpp {_tools.PackageVersion}, its prebuilt CPU build, Node.js {_tools.NodeVersion}, {threads} threads)";
+
+    public string Description(int threads) => $"{Engine(threads)} on {Path.GetFileName(Checkpoint)} as GGUF {GgufType}";
 
     public void Dispose() => File.Delete(GgufPath);
 
