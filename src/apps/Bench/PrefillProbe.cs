@@ -17,8 +17,12 @@ public static class PrefillProbe
         return [.. Enumerable.Range(0, length).Select(i => i == 0 ? 1 : (7919 * i + 13) % span + 100)];
     }
 
-    /// <summary>Prefill tokens per second of a <paramref name="promptTokens"/>-token prompt whose prefill (less the short prompt's) took <paramref name="milliseconds"/>.</summary>
-    public static double TokensPerSecond(int promptTokens, double milliseconds) => (promptTokens - ShortPromptTokens) / (milliseconds / 1000);
+    /// <summary>
+    /// Prefill tokens per second of a <paramref name="promptTokens"/>-token prompt whose prefill (less the short prompt's)
+    /// took <paramref name="milliseconds"/>; NaN when noise left no positive difference (a tiny model on a busy machine).
+    /// </summary>
+    public static double TokensPerSecond(int promptTokens, double milliseconds) =>
+        milliseconds > 0 ? (promptTokens - ShortPromptTokens) / (milliseconds / 1000) : double.NaN;
 
     /// <summary>The median over <paramref name="runs"/> of the long prompt's prefill milliseconds, less the short prompt's.</summary>
     public static async Task<double> MillisecondsAsync(HttpClient http, string deployment, int promptTokens, int vocabSize, int runs)

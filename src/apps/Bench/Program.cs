@@ -25,10 +25,14 @@ var llama2cTokenizer = new Option<FileInfo?>("--llama2c-tokenizer") { Descriptio
 var llamaCppDir = new Option<DirectoryInfo>("--llamacpp")
     { Description = "llama.cpp tools (node-llama-cpp scripts; npm packages installed on first use): llama.cpp on the same weights is measured in the same run", DefaultValueFactory = _ => new DirectoryInfo(LlamaCppTools.DefaultDirectory) };
 var noLlamaCpp = new Option<bool>("--no-llamacpp") { Description = "leave out the llama.cpp rows" };
+var llamaCppThreads = new Option<int?>("--llamacpp-threads")
+    { Description = "llama.cpp's threads (default: every core, as LogitServer's sessions; those below 64 MiB of weights use one)" };
 var serve = new Command("serve", "Tokens/s and time to first token, plain vs ULD, at several concurrency levels, over loopback HTTP; llama.cpp and llama2.c on the same weights as references.")
-    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, trainerDll, llama2c, llama2cTokenizer, llamaCppDir, noLlamaCpp };
+    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, trainerDll, llama2c, llama2cTokenizer, llamaCppDir, noLlamaCpp, llamaCppThreads };
 serve.SetAction((parse, _) => CliErrors.RunAsync(parse, async () =>
 {
+    var threads = parse.GetValue(llamaCppThreads) ?? Environment.ProcessorCount;
+    if (threads <= 0) throw new UserErrorException("--llamacpp-threads must be positive.");
     (string Checkpoint, string Tokenizer)? checkpoint = parse.GetValue(llama2c) is { } c
         ? (c.FullName, parse.GetValue(llama2cTokenizer)?.FullName ?? throw new UserErrorException("--llama2c needs --llama2c-tokenizer."))
         : null;
@@ -47,6 +51,7 @@ serve.SetAction((parse, _) => CliErrors.RunAsync(parse, async () =>
         Fused = parse.GetValue(fused)?.FullName,
         Llama2c = reference,
         LlamaCpp = llamaCpp,
+        LlamaCppThreads = threads,
         Tokens = parse.GetValue(tokens),
         Concurrency = parse.GetValue(streams)!,
         Rounds = parse.GetValue(rounds),

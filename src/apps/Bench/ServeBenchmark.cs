@@ -22,6 +22,8 @@ public sealed record ServeOptions
     public Llama2cReference? Llama2c { get; init; }
     /// <summary>llama.cpp on the base's weights (or why not), measured in the same run.</summary>
     public required LlamaCppSide LlamaCpp { get; init; }
+    /// <summary>llama.cpp's threads; run.c runs on every core.</summary>
+    public int LlamaCppThreads { get; init; } = Environment.ProcessorCount;
     public int Tokens { get; init; } = 128;
     public IReadOnlyList<int> Concurrency { get; init; } = [1, 4, 16];
     public int Rounds { get; init; } = 3;
@@ -44,7 +46,7 @@ public static class ServeBenchmark
     {
         var (baseDir, assistantDir, fused, reference, tokens, concurrency, rounds) = (o.BaseDir, o.AssistantDir, o.Fused, o.Llama2c, o.Tokens, o.Concurrency, o.Rounds);
         var threads = Environment.ProcessorCount;
-        var llamaCpp = new LlamaCppServeRows(o.LlamaCpp, threads, tokens, concurrency);
+        var llamaCpp = new LlamaCppServeRows(o.LlamaCpp, o.LlamaCppThreads, tokens, concurrency);
         // With a fused graph the same pair is also served as one session run per step ("uld-fused"), measured side by side.
         string[] deployments = fused is null ? ["plain", "uld"] : ["plain", "uld", "uld-fused"];
         var settings = new Dictionary<string, string>

@@ -84,7 +84,7 @@ public sealed class LlamaCppReference : IDisposable
 
     /// <summary>Which llama.cpp ran, and how.</summary>
     public string Engine(int threads) =>
-        $"llama.cpp (npm node-llama-cpp {_tools.PackageVersion}, its prebuilt CPU build, Node.js {_tools.NodeVersion}, {threads} threads)";
+        $"llama.cpp (npm node-llama-cpp {_tools.PackageVersion}, its prebuilt CPU build, Node.js {_tools.NodeVersion}, {threads} thread{(threads == 1 ? "" : "s")})";
 
     public string Description(int threads) => $"{Engine(threads)} on {Path.GetFileName(Checkpoint)} as GGUF {GgufType}";
 

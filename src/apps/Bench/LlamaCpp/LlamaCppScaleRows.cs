@@ -94,5 +94,5 @@ public sealed class LlamaCppScaleRows(int threads, int decodeTokens, int streams
     }
 
     private static string Rate(LlamaCppRate r) => $"{F(r.Reference)} ({F(r.Wall)})";
-    private static string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+    private static string F(double v) => double.IsFinite(v) ? v.ToString("F1", CultureInfo.InvariantCulture) : "n/a";
 }

@@ -83,7 +83,7 @@ public sealed class LlamaCppServeRows(LlamaCppSide side, int threads, int tokens
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"{_description}, greedy, {tokens} tokens per sequence after a {LlamaCppReference.DecodePromptTokens}-token prompt. 1 stream: speed.mjs; " +
             $"N streams: batch.mjs, N sequences in one context decoded in lock-step (one `llama_decode` of N tokens per step); each once per round between " +
-            $"the cells ({rounds} rounds, mean). Prefill: prefill.mjs (median of {PrefillRuns}) against LogitServer `plain` over HTTP (the prompt less a " +
+            $"the cells (rounds: {rounds}; mean). Prefill: prefill.mjs (median of {PrefillRuns}) against LogitServer `plain` over HTTP (the prompt less a " +
             $"{PrefillProbe.ShortPromptTokens}-token one, 1 new token, median of {PrefillRuns}). llama.cpp tok/s: its own counters (time inside `llama_decode`) " +
             $"and its script's wall clock. Ratios: LogitServer `plain` over llama.cpp's own counters."));
         md.AppendLine()
@@ -104,5 +104,5 @@ public sealed class LlamaCppServeRows(LlamaCppSide side, int threads, int tokens
         return md.ToString();
     }
 
-    private static string F(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
+    private static string F(double v) => double.IsFinite(v) ? v.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
 }

@@ -64,7 +64,8 @@ public static class ChildCommand
         }
         catch (Win32Exception e)
         {
-            throw new UserErrorException($"cannot run {file}: {e.Message}");
+            // ENOENT: the usual case, a program that is not installed; its message names the working directory instead.
+            throw new UserErrorException(e.NativeErrorCode == 2 ? $"{file} is not on PATH." : $"cannot run {file}: {e.Message}");
         }
         using (process)
         {
