@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Uld.Bench.Processes;
 using Uld.Contracts;
 
 namespace Uld.Bench;
@@ -54,24 +54,15 @@ public sealed partial class Llama2cReference : IDisposable
 
     private static (int Exit, string Stdout, string Stderr) Run(string file, IReadOnlyList<string> args, int? threads)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        if (threads is { } t) start.Environment["OMP_NUM_THREADS"] = t.ToString(CultureInfo.InvariantCulture);
-        Process process;
+        var environment = threads is { } t ? new Dictionary<string, string> { ["OMP_NUM_THREADS"] = t.ToString(CultureInfo.InvariantCulture) } : null;
         try
         {
-            process = Process.Start(start) ?? throw new UserErrorException($"could not start {file}.");
+            var output = ChildCommand.Execute(file, args, environment);
+            return (output.ExitCode, output.Stdout, output.Stderr);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (UserErrorException e)
         {
-            throw new UserErrorException($"llama2.c reference: cannot run {file}: {e.Message}");
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            process.WaitForExit();
-            return (process.ExitCode, stdout.Result, stderr.Result);
+            throw new UserErrorException($"llama2.c reference: {e.Message}");
         }
     }
 

@@ -6,7 +6,7 @@ using Uld.Contracts.OpenAi;
 
 namespace Uld.Bench;
 
-/// <summary>The benchmark's client side: streaming chat requests, timed to the first token and counted by usage.</summary>
+/// <summary>The benchmark's client side: streaming chat requests, timed to the first token and counted by usage, and plain completions of token ids.</summary>
 public static class LoadClient
 {
     public static readonly string[] Prompts =
@@ -46,5 +46,23 @@ public static class LoadClient
             if (chunk.Usage is { } usage) tokens = usage.CompletionTokens;
         }
         return (ttft ?? Stopwatch.GetElapsedTime(started).TotalMilliseconds, tokens);
+    }
+
+    /// <summary>A greedy completion of token ids; the tokens counted are the server's own usage (a random model may stop early at EOS).</summary>
+    public static async Task<(double Seconds, int Tokens)> CompleteAsync(HttpClient http, string model, int[] prompt, int maxTokens)
+    {
+        var body = new JsonObject
+        {
+            ["model"] = model,
+            ["prompt"] = new JsonArray(prompt.Select(t => (JsonNode)t).ToArray()),
+            ["max_tokens"] = maxTokens,
+            ["temperature"] = 0,
+        };
+        var clock = Stopwatch.StartNew();
+        using var response = await http.PostAsync("/v1/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new UserErrorException($"{model}: HTTP {(int)response.StatusCode}: {OpenAiWire.Error(text)?.Message ?? text}");
+        var tokens = (OpenAiWire.Read<Completion>(text).Usage ?? throw new UserErrorException($"{model}: the completion reports no usage.")).CompletionTokens;
+        return (clock.Elapsed.TotalSeconds, tokens);
     }
 }

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Spectre.Console;
 using Uld.Bench;
 using Uld.Bench.ForgetRequests;
+using Uld.Bench.LlamaCpp;
 using Uld.Bench.Processes;
 using Uld.Cli;
 using Uld.Contracts;
@@ -20,16 +22,41 @@ var streams = new Option<int[]>("--streams") { Description = "concurrency levels
 var rounds = new Option<int>("--rounds") { Description = "interleaved rounds per cell", DefaultValueFactory = _ => 3 };
 var llama2c = new Option<FileInfo?>("--llama2c") { Description = "llama2.c checkpoint of the base's weights: llama2.c's run.c on it is measured in the same run as the outside reference" };
 var llama2cTokenizer = new Option<FileInfo?>("--llama2c-tokenizer") { Description = "llama2.c tokenizer .bin for --llama2c" };
-var serve = new Command("serve", "Tokens/s and time to first token, plain vs ULD, at several concurrency levels, over loopback HTTP.")
-    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, llama2c, llama2cTokenizer };
+var llamaCppDir = new Option<DirectoryInfo>("--llamacpp")
+    { Description = "llama.cpp tools (node-llama-cpp scripts; npm packages installed on first use): llama.cpp on the same weights is measured in the same run", DefaultValueFactory = _ => new DirectoryInfo(LlamaCppTools.DefaultDirectory) };
+var noLlamaCpp = new Option<bool>("--no-llamacpp") { Description = "leave out the llama.cpp rows" };
+var llamaCppThreads = new Option<int?>("--llamacpp-threads")
+    { Description = "llama.cpp's threads (default: every core, as LogitServer's sessions; those below 64 MiB of weights use one)" };
+var serve = new Command("serve", "Tokens/s and time to first token, plain vs ULD, at several concurrency levels, over loopback HTTP; llama.cpp and llama2.c on the same weights as references.")
+    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, trainerDll, llama2c, llama2cTokenizer, llamaCppDir, noLlamaCpp, llamaCppThreads };
 serve.SetAction((parse, _) => CliErrors.RunAsync(parse, async () =>
 {
-    using var reference = parse.GetValue(llama2c) is { } checkpoint
-        ? Llama2cReference.Build(checkpoint.FullName, parse.GetValue(llama2cTokenizer)?.FullName ?? throw new UserErrorException("--llama2c needs --llama2c-tokenizer."))
+    var threads = parse.GetValue(llamaCppThreads) ?? Environment.ProcessorCount;
+    if (threads <= 0) throw new UserErrorException("--llamacpp-threads must be positive.");
+    (string Checkpoint, string Tokenizer)? checkpoint = parse.GetValue(llama2c) is { } c
+        ? (c.FullName, parse.GetValue(llama2cTokenizer)?.FullName ?? throw new UserErrorException("--llama2c needs --llama2c-tokenizer."))
         : null;
-    return await ServeBenchmark.RunAsync(AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer"), parse.GetValue(baseDir)!.FullName,
-        parse.GetValue(assistantDir)!.FullName, parse.GetValue(fused)?.FullName, reference, parse.GetValue(tokens), parse.GetValue(streams)!,
-        parse.GetValue(rounds), parse.GetValue(results)!.FullName);
+    using var reference = checkpoint is { } files ? Llama2cReference.Build(files.Checkpoint, files.Tokenizer) : null;
+    var serverPath = AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer");
+    var basePath = parse.GetValue(baseDir)!.FullName;
+    using var llamaCpp = parse.GetValue(noLlamaCpp)
+        ? LlamaCppSide.Skipped("--no-llamacpp.")
+        : LlamaCppSide.ForModel(parse.GetValue(llamaCppDir)!.FullName, basePath, checkpoint, parse.GetValue(trainerDll)!.FullName, s => AnsiConsole.MarkupLineInterpolated($"[grey]{s}[/]"));
+    if (llamaCpp.SkipReason is { } skipped) AnsiConsole.MarkupLineInterpolated($"[yellow]llama.cpp rows skipped:[/] {skipped}");
+    return await ServeBenchmark.RunAsync(new ServeOptions
+    {
+        ServerDll = serverPath,
+        BaseDir = basePath,
+        AssistantDir = parse.GetValue(assistantDir)!.FullName,
+        Fused = parse.GetValue(fused)?.FullName,
+        Llama2c = reference,
+        LlamaCpp = llamaCpp,
+        LlamaCppThreads = threads,
+        Tokens = parse.GetValue(tokens),
+        Concurrency = parse.GetValue(streams)!,
+        Rounds = parse.GetValue(rounds),
+        ResultsDir = parse.GetValue(results)!.FullName,
+    });
 }));
 
 var modelDir = new Option<DirectoryInfo>("--model") { Description = "model directory served by the LogitServer", Required = true };
@@ -83,8 +110,8 @@ var assistantLayers = new Option<int[]>("--assistant-layers") { Description = "K
 var decodeTokens = new Option<int>("--decode-tokens") { Description = "tokens per decode measurement", DefaultValueFactory = _ => 32 };
 var scaleLlama2c = new Option<string?>("--llama2c") { Description = "shape (a Llama-2-tokenizer one) on which llama2.c's run.c is measured as the outside reference" };
 var work = new Option<DirectoryInfo>("--work") { Description = "where the models are written (several GB per 1B shape)", DefaultValueFactory = _ => new DirectoryInfo("artifacts/scale") };
-var scale = new Command("scale", "Model size against memory and speed: init/export/package time and peak RSS, ONNX sizes, server RSS, prefill and decode, plain vs ULD per K, for random-weight models of real shapes.")
-    { shapes, formats, assistantLayers, decodeTokens, scaleLlama2c, work, results, trainerDll, serverDll };
+var scale = new Command("scale", "Model size against memory and speed: init/export/package time and peak RSS, ONNX sizes, server RSS, prefill and decode, plain vs ULD per K, for random-weight models of real shapes; llama.cpp on the same weights.")
+    { shapes, formats, assistantLayers, decodeTokens, scaleLlama2c, llamaCppDir, noLlamaCpp, work, results, trainerDll, serverDll };
 scale.SetAction((parse, _) => CliErrors.RunAsync(parse, () => ScaleBenchmark.RunAsync(new ScaleOptions
 {
     TrainerDll = AppLocator.Require(parse.GetValue(trainerDll)!, "Trainer"),
@@ -94,6 +121,7 @@ scale.SetAction((parse, _) => CliErrors.RunAsync(parse, () => ScaleBenchmark.Run
     AssistantLayers = parse.GetValue(assistantLayers)!,
     DecodeTokens = parse.GetValue(decodeTokens) is > 0 and var n ? n : throw new UserErrorException("--decode-tokens must be positive."),
     Llama2cShape = parse.GetValue(scaleLlama2c),
+    LlamaCppDirectory = parse.GetValue(noLlamaCpp) ? null : parse.GetValue(llamaCppDir)!.FullName,
     WorkDir = parse.GetValue(work)!.FullName,
     ResultsDir = parse.GetValue(results)!.FullName,
 })));

@@ -3,9 +3,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Spectre.Console;
+using Uld.Bench.LlamaCpp;
 using Uld.Bench.Processes;
 using Uld.Contracts;
-using Uld.Contracts.OpenAi;
+using Uld.Contracts.Models;
 
 namespace Uld.Bench;
 
@@ -39,9 +40,14 @@ public sealed record ScaleOptions
     public int DecodeTokens { get; init; } = 32;
     public int PrefillTokens { get; init; } = 256;
     public int Streams { get; init; } = 8;
+    /// <summary>The long prompt of the llama.cpp comparison, on shapes whose context holds it.</summary>
+    public int LongPrefillTokens { get; init; } = 2000;
     /// <summary>The shape llama2.c's run.c is measured on (a Llama-2-tokenizer shape: llama2.c's tokenizer is SentencePiece).</summary>
     public string? Llama2cShape { get; init; }
-    public int Llama2cThreads { get; init; } = 2;
+    /// <summary>The llama.cpp tools directory; null leaves llama.cpp out.</summary>
+    public string? LlamaCppDirectory { get; init; } = LlamaCppTools.DefaultDirectory;
+    /// <summary>Threads of the outside references (run.c, llama.cpp).</summary>
+    public int ReferenceThreads { get; init; } = 2;
     public required string WorkDir { get; init; }
     public required string ResultsDir { get; init; }
 }
@@ -52,15 +58,17 @@ public sealed record ScaleOptions
 /// against TorchSharp), <c>export-onnx</c> again, <c>package --weights int8|int4</c>, <c>truncate -k K</c> (the ULD
 /// assistants, packaged in each quantized format too). Then, per weight format, one uld-logitserver serves the plain base and a ULD deployment per K, all
 /// sharing the base's session: its peak and current RSS, prefill time, single-stream decode and N-stream throughput,
-/// one deployment after the other in the same server. llama2.c's run.c on the same fp32 weights is the outside reference.
+/// one deployment after the other in the same server. llama2.c's run.c on the same fp32 weights is the outside reference,
+/// and llama.cpp on the same weights (GGUF of the matching type) runs right after each format's server.
 /// </summary>
 public static class ScaleBenchmark
 {
     private sealed record WriteRow(string Shape, long Parameters, ChildRun Init, ChildRun Export, long Fp32Bytes,
         IReadOnlyDictionary<string, (ChildRun Run, long Bytes, double Drift)> Packages);
 
+    /// <summary>One deployment's figures; <see cref="LongPrefillMs"/> only for <c>plain</c>, when llama.cpp is compared and the context holds the long prompt.</summary>
     private sealed record ServeRow(string Shape, string Format, string Deployment, long PeakBytes, long AfterBytes, long BarBytes, double PrefillMs,
-        double DecodeTokensPerSecond, double StreamsTokensPerSecond);
+        double DecodeTokensPerSecond, double StreamsTokensPerSecond, double? LongPrefillMs);
 
     public static async Task<int> RunAsync(ScaleOptions o)
     {
@@ -74,10 +82,12 @@ public static class ScaleBenchmark
         var serving = new List<ServeRow>();
         (double RunC, double Plain)? reference = null;
         var started = DateTime.UtcNow;
+        var llamaCpp = new LlamaCppScaleRows(o.ReferenceThreads, o.DecodeTokens, o.Streams, o.PrefillTokens, o.LongPrefillTokens);
+        var tools = OpenLlamaCpp(o, llamaCpp);
         await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn()).StartAsync(async ctx =>
         {
             var quantized = o.Formats.Count(f => f != "fp32");
-            var steps = o.Shapes.Count * (2 + quantized + o.AssistantLayers.Count * (1 + quantized) + o.Formats.Count);
+            var steps = o.Shapes.Count * (2 + quantized + o.AssistantLayers.Count * (1 + quantized) + o.Formats.Count * (tools is null ? 1 : 2));
             var task = ctx.AddTask("scale", maxValue: steps);
             foreach (var shape in o.Shapes)
             {
@@ -107,29 +117,45 @@ public static class ScaleBenchmark
                 }
                 writes.Add(new WriteRow(shape.Name, new FileInfo(Path.Combine(dir, "model.safetensors")).Length / sizeof(float), init, export, OnnxBytes(dir), packages));
 
+                // The outside references run on the fp32 weights as a llama2.c checkpoint; a shape it cannot hold has no llama.cpp rows.
+                (string Checkpoint, string Tokenizer)? llama2c = null;
+                if (tools is not null || shape.Name == o.Llama2cShape)
+                {
+                    task.Description = $"{shape.Name}: export-llama2c";
+                    try
+                    {
+                        llama2c = Llama2cExport.Write(o.TrainerDll, dir, o.WorkDir, shape.Name);
+                    }
+                    catch (UserErrorException e) when (shape.Name != o.Llama2cShape)
+                    {
+                        llamaCpp.Skip(shape.Name, e.Message);
+                    }
+                }
+
                 foreach (var format in o.Formats)
                 {
                     task.Description = $"{shape.Name}: serving {format}";
                     var suffix = format == "fp32" ? "" : $"-{format}";
-                    var rows = await ServeAsync(o, shape.Name, format, dir + suffix, o.AssistantLayers.Select(k => (k, $"{dir}-k{k}{suffix}")).ToList());
+                    var rows = await ServeAsync(o, shape.Name, format, dir + suffix, o.AssistantLayers.Select(k => (k, $"{dir}-k{k}{suffix}")).ToList(),
+                        longPrefill: tools is not null && llama2c is not null);
                     serving.AddRange(rows);
+                    task.Increment(1);
+                    if (tools is null) continue;
+                    if (llama2c is { } files) MeasureLlamaCpp(o, tools, llamaCpp, shape.Name, format, files.Checkpoint, files.Tokenizer, rows.Single(r => r.Deployment == "plain"), s => task.Description = Markup.Escape(s));
                     task.Increment(1);
                 }
 
-                if (shape.Name == o.Llama2cShape)
+                if (shape.Name == o.Llama2cShape && llama2c is { } runCFiles)
                 {
                     task.Description = $"{shape.Name}: llama2.c run.c";
-                    var checkpoint = Path.Combine(o.WorkDir, $"{shape.Name}.bin");
-                    var tokenizer = Path.Combine(o.WorkDir, $"{shape.Name}-tokenizer.bin");
-                    ChildCommand.Run(o.TrainerDll, ["export-llama2c", "-m", dir, "-o", checkpoint, "--tokenizer-output", tokenizer]);
-                    using var runC = Llama2cReference.Build(checkpoint, tokenizer);
+                    using var runC = Llama2cReference.Build(runCFiles.Checkpoint, runCFiles.Tokenizer);
                     var plain = serving.Single(r => r.Shape == shape.Name && r.Format == "fp32" && r.Deployment == "plain").DecodeTokensPerSecond;
-                    reference = (runC.TokensPerSecond("Once upon a time", o.DecodeTokens + 4, o.Llama2cThreads), plain);
+                    reference = (runC.TokensPerSecond("Once upon a time", o.DecodeTokens + 4, o.ReferenceThreads), plain);
                 }
             }
         });
 
-        var markdown = Report(o, writes, serving, reference, started);
+        var markdown = Report(o, writes, serving, reference, started) + Environment.NewLine + llamaCpp.Markdown();
         Directory.CreateDirectory(o.ResultsDir);
         var path = Path.Combine(o.ResultsDir, "scale.md");
         AtomicFile.WriteAllText(path, markdown);
@@ -138,9 +164,51 @@ public static class ScaleBenchmark
         return 0;
     }
 
-    /// <summary>One server for a format: the plain base and a ULD deployment per assistant, measured one after the other.</summary>
+    /// <summary>The llama.cpp tools, or null with the reason recorded (no Node.js, --no-llamacpp, …).</summary>
+    private static LlamaCppTools? OpenLlamaCpp(ScaleOptions o, LlamaCppScaleRows rows)
+    {
+        if (o.LlamaCppDirectory is null)
+        {
+            rows.Skip("every shape", "--no-llamacpp.");
+            return null;
+        }
+        try
+        {
+            return LlamaCppTools.Open(o.LlamaCppDirectory, s => AnsiConsole.MarkupLineInterpolated($"[grey]{s}[/]"));
+        }
+        catch (UserErrorException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]llama.cpp rows skipped:[/] {e.Message}");
+            rows.Skip("every shape", e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>llama.cpp on the shape's weights in the GGUF type of <paramref name="format"/>, beside that format's <c>plain</c> figures.</summary>
+    private static void MeasureLlamaCpp(ScaleOptions o, LlamaCppTools tools, LlamaCppScaleRows rows, string shape, string format, string checkpoint,
+        string tokenizer, ServeRow plain, Action<string> status)
+    {
+        try
+        {
+            status($"{shape}: llama.cpp, converting to GGUF {LlamaCppReference.TypeFor(format)}");
+            using var reference = LlamaCppReference.Convert(tools, checkpoint, tokenizer, format,
+                Path.Combine(o.WorkDir, $"{shape}-{LlamaCppReference.TypeFor(format)}.gguf"));
+            var figures = new LogitServerFigures(plain.DecodeTokensPerSecond, plain.StreamsTokensPerSecond, PrefillProbe.TokensPerSecond(o.PrefillTokens, plain.PrefillMs),
+                plain.LongPrefillMs is { } ms ? PrefillProbe.TokensPerSecond(o.LongPrefillTokens, ms) : null);
+            rows.Measure(reference, shape, figures, status);
+        }
+        catch (UserErrorException e)
+        {
+            rows.Skip($"{shape} {format}", e.Message);
+        }
+    }
+
+    /// <summary>
+    /// One server for a format: the plain base and a ULD deployment per assistant, measured one after the other;
+    /// with <paramref name="longPrefill"/> also the plain base's prefill of the long prompt, where the context holds it.
+    /// </summary>
     private static async Task<IReadOnlyList<ServeRow>> ServeAsync(ScaleOptions o, string shape, string format, string baseDir,
-        IReadOnlyList<(int K, string Dir)> assistants)
+        IReadOnlyList<(int K, string Dir)> assistants, bool longPrefill)
     {
         var settings = new Dictionary<string, string>
         {
@@ -161,43 +229,30 @@ public static class ScaleBenchmark
         await using var server = await ChildServer.StartAsync(o.ServerDll, settings);
         using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(30) };
 
+        var config = ModelDirectory.Open(baseDir, verifyHashes: false).Config;
         var shortPrompt = new[] { 1, 450, 3309, 975 };
-        var longPrompt = Enumerable.Range(0, o.PrefillTokens).Select(i => i == 0 ? 1 : (7919 * i + 13) % 30000 + 100).ToArray();
-        foreach (var d in deployments) await CompleteAsync(http, d, shortPrompt, 4); // warm-up: first runs allocate and JIT
-        var measured = new List<(string Deployment, double PrefillMs, double Decode, double Streams)>();
+        var longPrompt = PrefillProbe.Prompt(o.PrefillTokens, config.VocabSize);
+        var measureLong = longPrefill && o.LongPrefillTokens + 1 <= config.MaxPositionEmbeddings;
+        foreach (var d in deployments) await LoadClient.CompleteAsync(http, d, shortPrompt, 4); // warm-up: first runs allocate and JIT
+        var measured = new List<(string Deployment, double PrefillMs, double Decode, double Streams, double? LongPrefillMs)>();
         foreach (var d in deployments)
         {
             // One new token costs prompt + one step; subtracting the short prompt's leaves the long prompt's prefill.
-            var one = await CompleteAsync(http, d, shortPrompt, 1);
-            var prefill = await CompleteAsync(http, d, longPrompt, 1);
-            var decode = await CompleteAsync(http, d, shortPrompt, o.DecodeTokens + 1);
+            var one = await LoadClient.CompleteAsync(http, d, shortPrompt, 1);
+            var prefill = await LoadClient.CompleteAsync(http, d, longPrompt, 1);
+            var decode = await LoadClient.CompleteAsync(http, d, shortPrompt, o.DecodeTokens + 1);
             var clock = Stopwatch.StartNew();
-            var streams = await Task.WhenAll(Enumerable.Range(0, o.Streams).Select(s => CompleteAsync(http, d, [1, 400 + s, 3309, 975], o.DecodeTokens + 1)));
+            var streams = await Task.WhenAll(Enumerable.Range(0, o.Streams).Select(s => LoadClient.CompleteAsync(http, d, [1, 400 + s, 3309, 975], o.DecodeTokens + 1)));
             var wall = clock.Elapsed.TotalSeconds;
-            measured.Add((d, (prefill.Seconds - one.Seconds) * 1000, (decode.Tokens - 1) / (decode.Seconds - one.Seconds), streams.Sum(s => s.Tokens) / wall));
+            double? longMs = d == "plain" && measureLong
+                ? (await LoadClient.CompleteAsync(http, d, PrefillProbe.Prompt(o.LongPrefillTokens, config.VocabSize), 1)).Seconds * 1000 - one.Seconds * 1000
+                : null;
+            measured.Add((d, (prefill.Seconds - one.Seconds) * 1000, (decode.Tokens - 1) / (decode.Seconds - one.Seconds), streams.Sum(s => s.Tokens) / wall, longMs));
         }
         var (peak, after) = (server.PeakBytes, server.CurrentBytes);
         // The serving bar: 1.3× the ONNX weights the server holds (the base once, every assistant) + 300 MB.
         var bar = (long)(1.3 * (OnnxBytes(baseDir) + assistants.Sum(a => OnnxBytes(a.Dir)))) + 300_000_000L;
-        return measured.Select(m => new ServeRow(shape, format, m.Deployment, peak, after, bar, m.PrefillMs, m.Decode, m.Streams)).ToList();
-    }
-
-    /// <summary>A greedy completion of token ids; the tokens counted are the server's own usage (a random model may stop early at EOS).</summary>
-    private static async Task<(double Seconds, int Tokens)> CompleteAsync(HttpClient http, string model, int[] prompt, int maxTokens)
-    {
-        var body = new JsonObject
-        {
-            ["model"] = model,
-            ["prompt"] = new JsonArray(prompt.Select(t => (JsonNode)t).ToArray()),
-            ["max_tokens"] = maxTokens,
-            ["temperature"] = 0,
-        };
-        var clock = Stopwatch.StartNew();
-        using var response = await http.PostAsync("/v1/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new UserErrorException($"{model}: HTTP {(int)response.StatusCode}: {OpenAiWire.Error(text)?.Message ?? text}");
-        var tokens = (OpenAiWire.Read<Completion>(text).Usage ?? throw new UserErrorException($"{model}: the completion reports no usage.")).CompletionTokens;
-        return (clock.Elapsed.TotalSeconds, tokens);
+        return measured.Select(m => new ServeRow(shape, format, m.Deployment, peak, after, bar, m.PrefillMs, m.Decode, m.Streams, m.LongPrefillMs)).ToList();
     }
 
     /// <summary>The package's max |logit drift| over the largest |logit| of the float32 model, as its manifest records it.</summary>
@@ -249,7 +304,7 @@ public static class ScaleBenchmark
         if (reference is { } r2)
         {
             md.AppendLine().AppendLine("## Outside reference").AppendLine();
-            md.AppendLine(CultureInfo.InvariantCulture, $"llama2.c `run.c` (bench/reference/llama2c, gcc -O3 -march=native -fopenmp, OMP_NUM_THREADS={o.Llama2cThreads}) on the {o.Llama2cShape} fp32 weights (`uld-trainer export-llama2c`), {o.DecodeTokens + 4} steps, its own \"achieved tok/s\": **{F(r2.RunC, "F1")} tok/s**; LogitServer `plain` fp32, 1 stream, over HTTP: **{F(r2.Plain, "F1")} tok/s = {F(r2.Plain / r2.RunC, "F2")}×** (bar ≥ 1.5×).");
+            md.AppendLine(CultureInfo.InvariantCulture, $"llama2.c `run.c` (bench/reference/llama2c, gcc -O3 -march=native -fopenmp, OMP_NUM_THREADS={o.ReferenceThreads}) on the {o.Llama2cShape} fp32 weights (`uld-trainer export-llama2c`), {o.DecodeTokens + 4} steps, its own \"achieved tok/s\": **{F(r2.RunC, "F1")} tok/s**; LogitServer `plain` fp32, 1 stream, over HTTP: **{F(r2.Plain, "F1")} tok/s = {F(r2.Plain / r2.RunC, "F2")}×** (bar ≥ 1.5×).");
         }
         return md.ToString();
     }

@@ -4,24 +4,49 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Uld.Contracts;
+using Uld.Bench.LlamaCpp;
 using Uld.Bench.Processes;
+using Uld.Contracts.Models;
 
 namespace Uld.Bench;
+
+/// <summary>What <c>uld-bench serve</c> runs; see <see cref="ServeBenchmark"/>.</summary>
+public sealed record ServeOptions
+{
+    public required string ServerDll { get; init; }
+    public required string BaseDir { get; init; }
+    public required string AssistantDir { get; init; }
+    /// <summary>The pair's fused graph, also served and measured as "uld-fused".</summary>
+    public string? Fused { get; init; }
+    /// <summary>llama2.c's run.c on the base's weights, measured once per round.</summary>
+    public Llama2cReference? Llama2c { get; init; }
+    /// <summary>llama.cpp on the base's weights (or why not), measured in the same run.</summary>
+    public required LlamaCppSide LlamaCpp { get; init; }
+    /// <summary>llama.cpp's threads; run.c runs on every core.</summary>
+    public int LlamaCppThreads { get; init; } = Environment.ProcessorCount;
+    public int Tokens { get; init; } = 128;
+    public IReadOnlyList<int> Concurrency { get; init; } = [1, 4, 16];
+    public int Rounds { get; init; } = 3;
+    public required string ResultsDir { get; init; }
+}
 
 /// <summary>
 /// Serving throughput and time to first token, plain vs ULD, at several concurrency levels, against a real
 /// uld-logitserver process on loopback driven by concurrent streaming clients; engine-only throughput comes from the
 /// server's own /metrics. Cells run interleaved (plain, ULD, plain, …)
-/// so that machine noise affects both alike; ratios are what to read.
+/// so that machine noise affects both alike; ratios are what to read. The outside references, llama2.c's run.c and
+/// llama.cpp on the same weights, run between the cells of each round.
 /// </summary>
 public static class ServeBenchmark
 {
     public sealed record Cell(string Deployment, int Streams, double TokensPerSecond, double TtftP50Ms, double TtftP95Ms, int Tokens);
 
 
-    public static async Task<int> RunAsync(string serverDll, string baseDir, string assistantDir, string? fused, Llama2cReference? reference, int tokens, int[] concurrency,
-        int rounds, string resultsDir)
+    public static async Task<int> RunAsync(ServeOptions o)
     {
+        var (baseDir, assistantDir, fused, reference, tokens, concurrency, rounds) = (o.BaseDir, o.AssistantDir, o.Fused, o.Llama2c, o.Tokens, o.Concurrency, o.Rounds);
+        var threads = Environment.ProcessorCount;
+        var llamaCpp = new LlamaCppServeRows(o.LlamaCpp, o.LlamaCppThreads, tokens, concurrency);
         // With a fused graph the same pair is also served as one session run per step ("uld-fused"), measured side by side.
         string[] deployments = fused is null ? ["plain", "uld"] : ["plain", "uld", "uld-fused"];
         var settings = new Dictionary<string, string>
@@ -42,7 +67,7 @@ public static class ServeBenchmark
             settings["LogitServer:Deployments:2:Assistant"] = assistantDir;
             settings["LogitServer:Deployments:2:Fused"] = fused;
         }
-        await using var server = await ChildServer.StartAsync(serverDll, settings);
+        await using var server = await ChildServer.StartAsync(o.ServerDll, settings);
         using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(10) };
 
         // Warm-up: first sessions runs allocate and JIT.
@@ -54,11 +79,13 @@ public static class ServeBenchmark
         var referenceTokensPerSecond = new List<double>();
         await AnsiConsole.Progress().StartAsync(async ctx =>
         {
-            var task = ctx.AddTask("serving benchmark", maxValue: rounds * concurrency.Length * deployments.Length);
+            var task = ctx.AddTask("serving benchmark", maxValue: rounds * concurrency.Count * deployments.Length);
             for (var round = 0; round < rounds; round++)
             {
                 // The outside reference runs between the cells of each round, so it sees the same machine load.
-                if (reference is not null) referenceTokensPerSecond.Add(reference.TokensPerSecond(LoadClient.Prompts[0], tokens, Environment.ProcessorCount));
+                if (reference is not null) referenceTokensPerSecond.Add(reference.TokensPerSecond(LoadClient.Prompts[0], tokens, threads));
+                llamaCpp.MeasureRound(status => task.Description = Markup.Escape(status));
+                task.Description = "serving benchmark";
                 foreach (var streams in concurrency)
                 {
                     foreach (var deployment in deployments)
@@ -76,6 +103,7 @@ public static class ServeBenchmark
                     }
                 }
             }
+            await llamaCpp.MeasurePrefillAsync(http, "plain", ModelDirectory.Open(baseDir, verifyHashes: false).Config.VocabSize, status => task.Description = Markup.Escape(status));
         });
 
         var cells = samples.Select(kv =>
@@ -98,10 +126,11 @@ public static class ServeBenchmark
         {
             var r = referenceTokensPerSecond.Average();
             var (plainHttp, plainEngine) = (cells.Single(c => c.Deployment == "plain" && c.Streams == 1).TokensPerSecond, direct.GetValueOrDefault(("plain", 1)));
-            profile = $"Outside reference: {reference.Description(Environment.ProcessorCount)}: {F(r)} tok/s (mean of {referenceTokensPerSecond.Count} runs, " +
+            profile = $"Outside reference: {reference.Description(threads)}: {F(r)} tok/s (mean of {referenceTokensPerSecond.Count} runs, " +
                       $"one per round between the cells). Plain single stream / llama2.c: over HTTP {F(plainHttp / r)}×, engine-only {F(plainEngine / r)}×.\n\n" + profile;
         }
-        Report(cells, direct, deployments, concurrency, tokens, rounds, resultsDir, profile);
+        var llamaCppSection = llamaCpp.Markdown(n => cells.Single(c => c.Deployment == "plain" && c.Streams == n).TokensPerSecond, n => direct[("plain", n)], rounds);
+        Report(cells, direct, deployments, concurrency, tokens, rounds, o.ResultsDir, profile, llamaCppSection);
         return 0;
     }
 
@@ -111,8 +140,8 @@ public static class ServeBenchmark
         .Select(l => (l.Split("deployment=\"")[1].Split('"')[0], l.Split("part=\"")[1].Split('"')[0], double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)))
         .OrderBy(x => x.Item1, StringComparer.Ordinal).ThenBy(x => x.Item2, StringComparer.Ordinal).ToList();
 
-    private static void Report(List<Cell> cells, Dictionary<(string, int), double> direct, string[] deployments, int[] concurrency, int tokens, int rounds,
-        string resultsDir, string profile)
+    private static void Report(List<Cell> cells, Dictionary<(string, int), double> direct, string[] deployments, IReadOnlyList<int> concurrency, int tokens, int rounds,
+        string resultsDir, string profile, string llamaCppSection)
     {
         Cell Get(string d, int s) => cells.Single(c => c.Deployment == d && c.Streams == s);
         var table = new Table().AddColumns("streams", "plain tok/s", "ULD tok/s", "ULD / plain", "plain TTFT p50 ms", "ULD TTFT p50 ms", "ULD TTFT p95 ms",
@@ -142,6 +171,8 @@ public static class ServeBenchmark
         AnsiConsole.WriteLine(profile);
         md.AppendLine().AppendLine(summary).AppendLine().AppendLine(profile);
         if (deployments.Contains("uld-fused")) md.AppendLine().Append(FusedTable(cells, direct, concurrency));
+        AnsiConsole.WriteLine(llamaCppSection);
+        md.AppendLine().Append(llamaCppSection);
         Directory.CreateDirectory(resultsDir);
         var path = Path.Combine(resultsDir, "serve.md");
         AtomicFile.WriteAllText(path, md.ToString());
@@ -149,7 +180,7 @@ public static class ServeBenchmark
     }
 
     /// <summary>The fused graph against the two-session pair and plain, same run, same cells.</summary>
-    private static string FusedTable(List<Cell> cells, Dictionary<(string, int), double> direct, int[] concurrency)
+    private static string FusedTable(List<Cell> cells, Dictionary<(string, int), double> direct, IReadOnlyList<int> concurrency)
     {
         Cell Get(string d, int s) => cells.Single(c => c.Deployment == d && c.Streams == s);
         var md = new StringBuilder()

@@ -1,4 +1,6 @@
+using System.ComponentModel;
 using System.Diagnostics;
+using System.Globalization;
 using Uld.Contracts;
 
 namespace Uld.Bench.Processes;
@@ -6,7 +8,14 @@ namespace Uld.Bench.Processes;
 /// <summary>Wall time and peak resident memory of one child process.</summary>
 public readonly record struct ChildRun(double Seconds, long PeakBytes);
 
-/// <summary>Runs a CLI app (e.g. uld-trainer) to completion as a child process, so its peak memory is its own.</summary>
+/// <summary>What a finished child process printed, and how it ended.</summary>
+public sealed record ChildOutput(int ExitCode, string Stdout, string Stderr, double Seconds)
+{
+    /// <summary>The last non-empty line of its output (stderr first): what a failure message quotes.</summary>
+    public string LastLine => (Stderr.Trim().Length > 0 ? Stderr : Stdout).Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
+}
+
+/// <summary>Runs a CLI app (e.g. uld-trainer, node, gcc) to completion as a child process, so its peak memory is its own.</summary>
 public static class ChildCommand
 {
     /// <summary>How often the child's VmHWM is read: the kernel keeps the peak, so only the last interval before exit can be missed.</summary>
@@ -32,5 +41,45 @@ public static class ChildCommand
             throw new UserErrorException($"{Path.GetFileNameWithoutExtension(dll)} {string.Join(' ', args.Take(3))} failed (exit {process.ExitCode}): {last}");
         }
         return new ChildRun(seconds, peak);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="file"/> (looked up on PATH) with <paramref name="args"/> and returns its output whatever its
+    /// exit code; the caller judges it. A program that cannot be started, or one still running after
+    /// <paramref name="timeout"/> (then killed with its children), is a <see cref="UserErrorException"/>.
+    /// </summary>
+    public static ChildOutput Execute(string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null, TimeSpan? timeout = null)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        start.Environment["NO_COLOR"] = "1";
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
+        var clock = Stopwatch.StartNew();
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new UserErrorException($"could not start {file}.");
+        }
+        catch (Win32Exception e)
+        {
+            // ENOENT: the usual case, a program that is not installed; its message names the working directory instead.
+            throw new UserErrorException(e.NativeErrorCode == 2 ? $"{file} is not on PATH." : $"cannot run {file}: {e.Message}");
+        }
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(timeout ?? Timeout.InfiniteTimeSpan))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                throw new UserErrorException($"{Path.GetFileName(file)} {string.Join(' ', args.Take(2).Select(Path.GetFileName))} did not finish within " +
+                                             $"{timeout!.Value.TotalMinutes.ToString("0", CultureInfo.InvariantCulture)} min and was stopped.");
+            }
+            process.WaitForExit(); // the redirected streams are complete only after the parameterless wait
+            return new ChildOutput(process.ExitCode, stdout.Result, stderr.Result, clock.Elapsed.TotalSeconds);
+        }
     }
 }
