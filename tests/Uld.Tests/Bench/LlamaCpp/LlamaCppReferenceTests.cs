@@ -2,7 +2,7 @@ using Uld.Bench.LlamaCpp;
 using Uld.Contracts;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Benchmarks;
+namespace Uld.Tests.Bench.LlamaCpp;
 
 /// <summary>
 /// llama.cpp through uld-bench's wrapper on stories260K: the llama2.c checkpoint converted to GGUF in each weight

@@ -2,7 +2,7 @@ using Uld.Bench.LlamaCpp;
 using Uld.Contracts;
 using Uld.Tests.Support;
 
-namespace Uld.Tests.Benchmarks;
+namespace Uld.Tests.Bench.LlamaCpp;
 
 /// <summary>
 /// How uld-bench reads the llama.cpp scripts' output (outputs recorded from the scripts on stories260K), and how the
