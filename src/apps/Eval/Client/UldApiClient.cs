@@ -79,7 +79,7 @@ public sealed class UldApiClient(HttpClient http)
     {
         var response = await PostAsync<ChatCompletion>("/v1/chat/completions",
             Request(d, new JsonObject { ["messages"] = UserMessage(question), ["max_tokens"] = maxTokens, ["temperature"] = 0 }), ct);
-        return FirstChoice(response.Choices, "/v1/chat/completions").Message.Content;
+        return FirstChoice(response.Choices, "/v1/chat/completions").Message.Content ?? ""; // null only for a tool call, which evaluation never asks for
     }
 
     /// <summary>Greedy continuation of a token prompt (VerbMem).</summary>

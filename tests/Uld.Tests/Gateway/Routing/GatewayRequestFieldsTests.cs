@@ -41,13 +41,13 @@ public sealed class GatewayRequestFieldsTests(ServerFixture fixture)
         var stack = await fixture.SharedGatewayAsync();
         using var client = stack.Client();
         var (name, schema) = StructuredOutputSchemas.All[1];
-        var body = Api.Chat("stories-uld", "Once upon a time", 200, temperature: 1);
+        var body = HttpApi.Chat("stories-uld", "Once upon a time", 200, temperature: 1);
         body["seed"] = 11;
         body["response_format"] = new JsonObject { ["type"] = "json_schema", ["json_schema"] = new JsonObject { ["name"] = name, ["schema"] = JsonNode.Parse(schema) } };
-        var viaGateway = await Api.PostAsync(client, "/v1/chat/completions", body);
-        var direct = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
+        var viaGateway = await HttpApi.PostAsync(client, "/v1/chat/completions", body);
+        var direct = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
         Assert.True(viaGateway.Status == 200, viaGateway.Body?.ToJsonString());
-        Assert.Null(StructuredOutputSchemas.Problem(schema, Api.ContentOf(viaGateway.Body)));
+        Assert.Null(StructuredOutputSchemas.Problem(schema, HttpApi.ContentOf(viaGateway.Body)));
         Assert.Equal(direct.Body!["choices"]!.ToJsonString(), viaGateway.Body!["choices"]!.ToJsonString());
     }
 

@@ -38,7 +38,7 @@ public sealed class StructuredOutputTests(ServerFixture fixture)
         var responses = 0;
         foreach (var (name, schema) in StructuredOutputSchemas.All)
         {
-            var (status, body, _) = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", Request(model, name, schema));
+            var (status, body, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", Request(model, name, schema));
             Assert.True(status == 200, body?.ToJsonString());
             foreach (var choice in body!["choices"]!.AsArray())
             {
@@ -55,12 +55,12 @@ public sealed class StructuredOutputTests(ServerFixture fixture)
     public async Task A_streamed_response_is_the_same_valid_json_as_the_whole_one()
     {
         var (name, schema) = StructuredOutputSchemas.All[4];
-        var (_, whole, _) = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", Request("stories-uld", name, schema));
+        var (_, whole, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", Request("stories-uld", name, schema));
         using var response = await fixture.Server.Http.PostAsync("/v1/chat/completions",
             new StringContent(Request("stories-uld", name, schema, stream: true).ToJsonString(), Encoding.UTF8, "application/json"));
         var texts = new[] { new StringBuilder(), new StringBuilder() };
         var finishes = new string?[2];
-        await foreach (var (_, data) in Api.ReadEventsAsync(response))
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(response))
         {
             if (data == "[DONE]") break;
             foreach (var choice in JsonNode.Parse(data)!["choices"]!.AsArray())
@@ -74,7 +74,7 @@ public sealed class StructuredOutputTests(ServerFixture fixture)
         {
             Assert.Equal("stop", finishes[i]);
             Assert.Null(StructuredOutputSchemas.Problem(schema, texts[i].ToString()));
-            Assert.Equal(Api.ContentOf(whole, i), texts[i].ToString()); // same seed, same tokens
+            Assert.Equal(HttpApi.ContentOf(whole, i), texts[i].ToString()); // same seed, same tokens
         }
     }
 
@@ -82,15 +82,15 @@ public sealed class StructuredOutputTests(ServerFixture fixture)
     public async Task Json_object_output_is_an_object_even_against_a_logit_bias_for_something_else()
     {
         // The byte-fallback token of 'O' and the piece "Once" pushed as far as logit_bias goes: the mask still wins.
-        var tokens = (await Api.PostAsync(fixture.Server.Http, "/tokenize", new JsonObject { ["model"] = "stories", ["prompt"] = "Once", ["add_special_tokens"] = false })).Body!["tokens"]!.AsArray();
+        var tokens = (await HttpApi.PostAsync(fixture.Server.Http, "/tokenize", new JsonObject { ["model"] = "stories", ["prompt"] = "Once", ["add_special_tokens"] = false })).Body!["tokens"]!.AsArray();
         var bias = new JsonObject();
         foreach (var t in tokens) bias[t!.GetValue<int>().ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100;
-        var body = Api.Chat("stories", "Once upon a time", 300);
+        var body = HttpApi.Chat("stories", "Once upon a time", 300);
         body["response_format"] = new JsonObject { ["type"] = "json_object" };
         body["logit_bias"] = bias;
-        var (status, response, _) = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
+        var (status, response, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
         Assert.Equal(200, status);
-        var text = Api.ContentOf(response);
+        var text = HttpApi.ContentOf(response);
         Assert.StartsWith("{", text.TrimStart());
         var finish = response!["choices"]![0]!["finish_reason"]!.GetValue<string>();
         if (finish == "stop") Assert.IsType<JsonObject>(JsonNode.Parse(text));
@@ -103,7 +103,7 @@ public sealed class StructuredOutputTests(ServerFixture fixture)
         var (name, schema) = StructuredOutputSchemas.All[0];
         var body = Request("stories", name, schema, n: 1);
         body["max_tokens"] = 3;
-        var (status, response, _) = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
+        var (status, response, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
         Assert.Equal(200, status);
         Assert.Equal("length", response!["choices"]![0]!["finish_reason"]!.GetValue<string>());
         Assert.Equal(3, response["usage"]!["completion_tokens"]!.GetValue<int>());
@@ -124,9 +124,9 @@ public sealed class StructuredOutputTests(ServerFixture fixture)
     [MemberData(nameof(BadFormats))]
     public async Task A_format_or_schema_outside_what_is_supported_is_a_400_naming_it(string format, string named)
     {
-        var body = Api.Chat("stories", "hi", 5);
+        var body = HttpApi.Chat("stories", "hi", 5);
         body["response_format"] = JsonNode.Parse(format);
-        var (status, error, _) = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
+        var (status, error, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
         Assert.Equal(400, status);
         Assert.Equal("invalid_request_error", error!["error"]!["type"]!.GetValue<string>());
         Assert.Equal("response_format", error["error"]!["param"]!.GetValue<string>());
@@ -137,7 +137,7 @@ public sealed class StructuredOutputTests(ServerFixture fixture)
     public async Task Legacy_completions_have_no_response_format_as_in_OpenAIs_API()
     {
         var body = new JsonObject { ["model"] = "stories", ["prompt"] = "Once", ["max_tokens"] = 5, ["response_format"] = new JsonObject { ["type"] = "json_object" } };
-        var (status, error, _) = await Api.PostAsync(fixture.Server.Http, "/v1/completions", body);
+        var (status, error, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/completions", body);
         Assert.Equal(400, status);
         Assert.Equal("unsupported_parameter", error!["error"]!["code"]!.GetValue<string>());
         Assert.Equal("response_format", error["error"]!["param"]!.GetValue<string>());

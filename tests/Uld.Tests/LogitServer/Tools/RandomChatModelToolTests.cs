@@ -64,7 +64,7 @@ public sealed class RandomChatModelToolTests
         var server = await Server.Value;
         foreach (var (choice, names) in new (JsonNode Choice, string[] Names)[] { (Named("get_weather"), ["get_weather"]), (JsonValue.Create("required")!, ["get_weather", "get_time"]) })
         {
-            var (status, body, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", ToolRequest(model, choice));
+            var (status, body, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", ToolRequest(model, choice));
             Assert.True(status == 200, body?.ToJsonString());
             foreach (var c in body!["choices"]!.AsArray())
             {
@@ -84,7 +84,7 @@ public sealed class RandomChatModelToolTests
             new StringContent(ToolRequest(model, Named("get_time"), stream: true).ToJsonString(), Encoding.UTF8, "application/json"));
         var calls = new JsonNode?[2];
         var finishes = new string?[2];
-        await foreach (var (_, data) in Api.ReadEventsAsync(response))
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(response))
         {
             if (data == "[DONE]") break;
             foreach (var choice in JsonNode.Parse(data)!["choices"]!.AsArray())
@@ -111,16 +111,16 @@ public sealed class RandomChatModelToolTests
     public async Task The_next_turn_takes_the_call_and_its_result(string model)
     {
         var server = await Server.Value;
-        var (_, first, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", ToolRequest(model, Named("get_weather")));
+        var (_, first, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", ToolRequest(model, Named("get_weather")));
         var call = first!["choices"]![0]!["message"]!["tool_calls"]![0]!;
         var request = ToolRequest(model, JsonValue.Create("auto")!);
         request["n"] = 1;
         request["max_tokens"] = 8;
         request["messages"]!.AsArray().Add(new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call.DeepClone()) });
         request["messages"]!.AsArray().Add(new JsonObject { ["role"] = "tool", ["tool_call_id"] = call["id"]!.GetValue<string>(), ["content"] = "18 C, sunny" });
-        var (status, body, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", request);
+        var (status, body, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", request);
         Assert.True(status == 200, body?.ToJsonString());
-        var (tokenizeStatus, tokens, _) = await Api.PostAsync(server.Http, "/tokenize", new JsonObject { ["model"] = model, ["messages"] = request["messages"]!.DeepClone() });
+        var (tokenizeStatus, tokens, _) = await HttpApi.PostAsync(server.Http, "/tokenize", new JsonObject { ["model"] = model, ["messages"] = request["messages"]!.DeepClone() });
         Assert.Equal(200, tokenizeStatus);
         // The call and its result are in the prompt the model saw: more tokens than the question alone.
         Assert.True(body!["usage"]!["prompt_tokens"]!.GetValue<int>() > tokens!["count"]!.GetValue<int>());
@@ -139,7 +139,7 @@ public sealed class RandomChatModelToolTests
                 ["max_tokens"] = 600, ["temperature"] = 1, ["seed"] = 3, ["n"] = 2,
                 ["response_format"] = new JsonObject { ["type"] = "json_schema", ["json_schema"] = new JsonObject { ["name"] = name, ["schema"] = JsonNode.Parse(schema) } },
             };
-            var (status, body, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", request);
+            var (status, body, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", request);
             Assert.True(status == 200, body?.ToJsonString());
             foreach (var choice in body!["choices"]!.AsArray())
             {

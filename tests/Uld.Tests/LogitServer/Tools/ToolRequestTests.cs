@@ -29,10 +29,10 @@ public sealed class ToolRequestTests(ServerFixture fixture)
     [MemberData(nameof(Refused))]
     public async Task Bad_tools_are_a_400_naming_the_field(string what, string fragment, string param)
     {
-        var body = Api.Chat("stories", "hi", 5);
+        var body = HttpApi.Chat("stories", "hi", 5);
         var json = fragment.Replace("TOOL0", Tool()[0]!.ToJsonString()).Replace("TOOL", Tool().ToJsonString());
         foreach (var (key, value) in JsonNode.Parse(json)!.AsObject()) body[key] = value?.DeepClone();
-        var (status, error, _) = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
+        var (status, error, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
         Assert.True(status == 400, what);
         Assert.Equal(param, error!["error"]!["param"]!.GetValue<string>());
         Assert.Equal("invalid_request_error", error["error"]!["type"]!.GetValue<string>());
@@ -41,13 +41,13 @@ public sealed class ToolRequestTests(ServerFixture fixture)
     [Fact]
     public async Task Tool_choice_none_leaves_the_tools_out_and_answers_in_text()
     {
-        var body = Api.Chat("stories", "Once upon a time", 5);
+        var body = HttpApi.Chat("stories", "Once upon a time", 5);
         body["tools"] = Tool();
         body["tool_choice"] = "none";
-        var (status, response, _) = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
+        var (status, response, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", body);
         Assert.Equal(200, status);
-        var (_, plain, _) = await Api.PostAsync(fixture.Server.Http, "/v1/chat/completions", Api.Chat("stories", "Once upon a time", 5));
-        Assert.Equal(Api.ContentOf(plain), Api.ContentOf(response));
+        var (_, plain, _) = await HttpApi.PostAsync(fixture.Server.Http, "/v1/chat/completions", HttpApi.Chat("stories", "Once upon a time", 5));
+        Assert.Equal(HttpApi.ContentOf(plain), HttpApi.ContentOf(response));
         Assert.Null(response!["choices"]![0]!["message"]!["tool_calls"]);
     }
 }
