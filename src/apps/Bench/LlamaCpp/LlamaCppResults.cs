@@ -9,7 +9,7 @@ namespace Uld.Bench.LlamaCpp;
 /// One phase's speed as the llama.cpp scripts report it, two ways: <see cref="Counters"/> is llama.cpp's own
 /// <c>llama_perf_context</c> figure (tokens over the time spent inside <c>llama_decode</c>, as llama-bench reports;
 /// null where llama.cpp counted nothing) and <see cref="Wall"/> the script's JS wall clock around the same tokens,
-/// sampling and node-llama-cpp's per-token overhead included (../shared/tools/llamacpp/README.md, *speed.mjs output*).
+/// sampling and node-llama-cpp's per-token overhead included (../shared/tools/llamacpp/README.md, *Examples*).
 /// </summary>
 public sealed record LlamaCppRate(double Wall, double? Counters)
 {

@@ -11,8 +11,20 @@ public readonly record struct ChildRun(double Seconds, long PeakBytes);
 /// <summary>What a finished child process printed, and how it ended.</summary>
 public sealed record ChildOutput(int ExitCode, string Stdout, string Stderr, double Seconds)
 {
-    /// <summary>The last non-empty line of its output (stderr first): what a failure message quotes.</summary>
-    public string LastLine => (Stderr.Trim().Length > 0 ? Stderr : Stdout).Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
+    /// <summary>What a failure message quotes: see <see cref="ChildOutput.Reason(string)"/>.</summary>
+    public string LastLine => Reason(Stderr.Trim().Length > 0 ? Stderr : Stdout);
+
+    /// <summary>
+    /// The app's own "error:" message to its end (the apps print one; the console wraps it at 80 columns when
+    /// redirected, so it is joined back into one line), else the last non-empty line.
+    /// </summary>
+    public static string Reason(string output)
+    {
+        var text = output.Trim();
+        var error = text.LastIndexOf("error:", StringComparison.Ordinal);
+        if (error >= 0) return string.Join(' ', text[error..].Split((char[])['\n', '\r', ' '], StringSplitOptions.RemoveEmptyEntries));
+        return text.Split('\n').LastOrDefault()?.Trim() ?? "";
+    }
 }
 
 /// <summary>Runs a CLI app (e.g. uld-trainer, node, gcc) to completion as a child process, so its peak memory is its own.</summary>
@@ -37,7 +49,7 @@ public static class ChildCommand
         var seconds = clock.Elapsed.TotalSeconds;
         if (process.ExitCode != 0)
         {
-            var last = (stderr.Result + stdout.Result).Trim().Split('\n').LastOrDefault();
+            var last = ChildOutput.Reason(stderr.Result + stdout.Result);
             throw new UserErrorException($"{Path.GetFileNameWithoutExtension(dll)} {string.Join(' ', args.Take(3))} failed (exit {process.ExitCode}): {last}");
         }
         return new ChildRun(seconds, peak);
@@ -76,7 +88,7 @@ public static class ChildCommand
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit();
                 throw new UserErrorException($"{Path.GetFileName(file)} {string.Join(' ', args.Take(2).Select(Path.GetFileName))} did not finish within " +
-                                             $"{timeout!.Value.TotalMinutes.ToString("0", CultureInfo.InvariantCulture)} min and was stopped.");
+                                             $"{timeout!.Value.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s and was stopped.");
             }
             process.WaitForExit(); // the redirected streams are complete only after the parameterless wait
             return new ChildOutput(process.ExitCode, stdout.Result, stderr.Result, clock.Elapsed.TotalSeconds);
