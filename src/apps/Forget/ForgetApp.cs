@@ -23,12 +23,7 @@ public static class ForgetApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        // --config FILE: the Forget section (and other settings) from a JSON file, as LogitServer reads its deployments.
-        if (builder.Configuration["config"] is { Length: > 0 } file)
-        {
-            if (!File.Exists(file)) throw new InvalidOperationException($"--config {file} does not exist.");
-            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false);
-        }
+        ConfigFileArgument.AddTo(builder.Configuration); // the Forget section (and other settings)
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configure?.Invoke(builder);
 

@@ -1,4 +1,8 @@
 using Uld.Forget;
+using Uld.Web;
+
+if (ForgetUsage.Help.TryPrint(args) is { } help) return help;
+if (HealthCommand.TryRun(args) is { } health) return health;
 
 try
 {

@@ -26,6 +26,7 @@ public static class GatewayApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        ConfigFileArgument.AddTo(builder.Configuration); // the Gateway section (and other settings)
         GatewayLogging.Configure(builder);
         configure?.Invoke(builder);
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Uld.Gateway;
 using Uld.Web;
 
+if (GatewayUsage.Help.TryPrint(args) is { } help) return help;
 if (HealthCommand.TryRun(args) is { } health) return health;
 
 try

@@ -19,12 +19,7 @@ public static class LogitServerApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        // --config FILE: deployments (and other settings) from a JSON file, e.g. models/deployments.json.
-        if (builder.Configuration["config"] is { Length: > 0 } file)
-        {
-            if (!File.Exists(file)) throw new DeploymentConfigurationException($"--config {file} does not exist.");
-            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false);
-        }
+        ConfigFileArgument.AddTo(builder.Configuration); // deployments (and other settings), e.g. models/deployments.json
         ServerLogging.Configure(builder, args);
         // A misspelt key (say "AlphaMn") would otherwise leave the default floor in place without a word.
         builder.Services.AddOptions<LogitServerOptions>()

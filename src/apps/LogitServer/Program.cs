@@ -2,6 +2,7 @@ using Uld.LogitServer;
 using Uld.LogitServer.Deployments;
 using Uld.Web;
 
+if (LogitServerUsage.Help.TryPrint(args) is { } help) return help;
 if (HealthCommand.TryRun(args) is { } health) return health;
 
 try

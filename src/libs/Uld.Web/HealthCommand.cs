@@ -3,7 +3,7 @@ using System.Net.Http;
 namespace Uld.Web;
 
 /// <summary>
-/// <c>uld-logitserver health</c> / <c>uld-gateway health</c>: asks the server running in this container for its own
+/// <c>uld-logitserver health</c> / <c>uld-gateway health</c> / <c>uld-forget health</c>: asks the server running in this container for its own
 /// <c>/health</c> and exits 0 (2xx) or 1 (anything else, or no answer), printing one line. Container health checks
 /// call it, because the .NET runtime images have no curl or wget.
 /// </summary>
@@ -13,7 +13,8 @@ public static class HealthCommand
     public const int Healthy = 0;
     public const int Unhealthy = 1;
 
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(4); // below the 5 s a container health check allows
+    /// <summary>How long the probe waits: below the 5 s a container health check allows.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(4);
 
     /// <summary>Runs the command when <paramref name="args"/> starts with it; otherwise returns null and the server starts.</summary>
     public static int? TryRun(string[] args)

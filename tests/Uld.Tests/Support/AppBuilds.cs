@@ -10,6 +10,8 @@ public static class AppBuilds
     public static string Eval => Dll("Eval", "uld-eval");
     public static string Forget => Dll("Forget", "uld-forget");
     public static string Bench => Dll("Bench", "uld-bench");
+    public static string LogitServer => Dll("LogitServer", "uld-logitserver");
+    public static string Gateway => Dll("Gateway", "uld-gateway");
 
     private static string Dll(string folder, string name) =>
         SharedPaths.Require(Path.Combine(SharedPaths.RepositoryRoot, "src", "apps", folder, "bin", "Release", "net10.0", name + ".dll"));

@@ -5,16 +5,23 @@ using System.Text.RegularExpressions;
 namespace Uld.Tests.Support;
 
 /// <summary>
-/// The command-line reference of the System.CommandLine apps as an operator sees it: every command's <c>--help</c>,
+/// The command-line reference of the apps as an operator sees it: every command's <c>--help</c>,
 /// printed by the app's own Release build run as a child process (output redirected, so System.CommandLine does not
 /// wrap lines), walked from the root through each "Commands:" section. docs/CLI.md holds these texts between
 /// generated markers; <see cref="Parse"/> reads them back so that command lines quoted in the docs can be checked.
 /// </summary>
 public static partial class CliReference
 {
-    /// <summary>The apps with a System.CommandLine tree, in the order docs/CLI.md shows them.</summary>
-    public static readonly IReadOnlyList<(string Executable, string Folder)> Apps =
+    /// <summary>The apps with a System.CommandLine tree.</summary>
+    public static readonly IReadOnlyList<(string Executable, string Folder)> Tools =
         [("uld-trainer", "Trainer"), ("uld-eval", "Eval"), ("uld-bench", "Bench")];
+
+    /// <summary>The servers: their arguments are configuration keys, their <c>--help</c> a usage page, their one command <c>health</c>.</summary>
+    public static readonly IReadOnlyList<(string Executable, string Folder)> Servers =
+        [("uld-logitserver", "LogitServer"), ("uld-gateway", "Gateway"), ("uld-forget", "Forget")];
+
+    /// <summary>Every app, in the order docs/CLI.md shows them.</summary>
+    public static IReadOnlyList<(string Executable, string Folder)> Apps => [.. Tools, .. Servers];
 
     /// <summary>One command: its path below the executable (empty for the root) and its help text.</summary>
     public sealed record Command(string Executable, IReadOnlyList<string> Path, string Help)

@@ -8,7 +8,8 @@ namespace Uld.Trainer.Training;
 /// </summary>
 public sealed record TrainingOptions
 {
-    public int Epochs { get; init; } = 60;
+    /// <summary>The target's 25 (<c>train</c>); the ULD assistant (40) and the gradient baselines (5) set their own.</summary>
+    public int Epochs { get; init; } = 25;
     public int BatchSize { get; init; } = 16;
     /// <summary>adamw, or sophia (SOUL's clipped second-order optimizer, <see cref="SophiaOptimizer"/>).</summary>
     public string Optimizer { get; init; } = TrainingOptimizer.AdamW;

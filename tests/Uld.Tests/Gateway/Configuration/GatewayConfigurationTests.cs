@@ -4,6 +4,7 @@ using Yarp.ReverseProxy.Configuration;
 using Uld.Gateway;
 using Uld.Gateway.Security;
 using Uld.Tests.Support;
+using Uld.Web;
 
 namespace Uld.Tests.Gateway.Configuration;
 
@@ -35,6 +36,19 @@ public sealed class GatewayConfigurationTests
         Assert.Equal("http://127.0.0.1:9/", Assert.Single(cluster.Destinations!).Value.Address.TrimEnd('/') + "/");
         Assert.NotEmpty(proxy.Routes);
         Assert.All(proxy.Routes, r => Assert.Equal("stories-pool", r.ClusterId));
+    }
+
+    [Fact]
+    public void Settings_come_from_a_config_file_too_and_a_missing_file_stops_start_up()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp["gateway.json"], """{ "Gateway": { "RequireApiKeys": false } }""");
+        var misspelt = Assert.Throws<InvalidOperationException>(() =>
+            GatewayApp.Build(["--urls", "http://127.0.0.1:0", "--config", temp["gateway.json"]], b => b.Configuration.AddInMemoryCollection(Valid())));
+        Assert.Contains("Gateway:RequireApiKeys", misspelt.Message); // the file's key, so the file was read
+        var missing = Assert.Throws<StartupConfigurationException>(() =>
+            GatewayApp.Build(["--urls", "http://127.0.0.1:0", "--config", temp["none.json"]], b => b.Configuration.AddInMemoryCollection(Valid())));
+        Assert.Equal($"--config {temp["none.json"]} does not exist.", missing.Message);
     }
 
     [Fact]
