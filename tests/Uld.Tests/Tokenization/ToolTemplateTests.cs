@@ -86,6 +86,23 @@ public sealed class ToolTemplateTests
             template.RenderConversation(Conversation(withResult: true), ToolValues()));
     }
 
+    public static TheoryData<int> FixtureCases => new(Enumerable.Range(0, TokenizerFixtures.Cases("tools.chat.json").Count));
+
+    /// <summary>The prompts transformers.js's apply_chat_template(messages, tools=tools) wrote (tools/fixtures/generate.mjs).</summary>
+    [Theory]
+    [MemberData(nameof(FixtureCases))]
+    public void Conversations_with_tools_render_as_transformers_renders_them(int index)
+    {
+        var c = TokenizerFixtures.Cases("tools.chat.json")[index]!;
+        var tokenizer = c["tokenizer"]!.GetValue<string>();
+        var template = c["template"]!.GetValue<string>() == "own"
+            ? ChatTemplate.Load(TokenizerFixtures.TokenizerDirectory(tokenizer))
+            : JinjaChatTemplate.Create(LlamaToolsTemplate, TokenizerConfig.Load(TokenizerFixtures.TokenizerDirectory(tokenizer)), "test");
+        var messages = ((List<object?>)TemplateValues.From(JsonDocument.Parse(c["messages"]!.ToJsonString()).RootElement)!).Cast<Dictionary<string, object?>>().ToList();
+        var tools = (List<object?>)TemplateValues.From(JsonDocument.Parse(c["tools"]!.ToJsonString()).RootElement)!;
+        Assert.Equal(c["prompt"]!.GetValue<string>(), template.RenderConversation(messages, tools));
+    }
+
     [Fact]
     public void A_template_without_tools_refuses_them_and_tool_turns()
     {

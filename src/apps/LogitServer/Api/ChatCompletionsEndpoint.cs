@@ -9,8 +9,8 @@ namespace Uld.LogitServer.Api;
 /// <summary>
 /// POST /v1/chat/completions: formats an admitted request's <see cref="SequenceStream"/> as chat JSON or chunks. With
 /// tools offered, each answer is read for tool calls (<see cref="ToolCallParser"/>): calls become <c>tool_calls</c>
-/// (finish_reason "tool_calls"); streamed, a choice's text is held until it ends, since only the whole answer says
-/// whether it is a call.
+/// (finish_reason "tool_calls"); streamed, a choice's text is sent as content until a call may have begun, and held
+/// from there until the choice ends (<see cref="ToolCallStream"/>).
 /// </summary>
 public static class ChatCompletionsEndpoint
 {
@@ -37,36 +37,37 @@ public static class ChatCompletionsEndpoint
 
             ChatCompletionChunk Chunk(IReadOnlyList<ChunkChoice> choices, Usage? usage = null) =>
                 new(id, "chat.completion.chunk", created, request.Model, choices, usage, request.ReportedAlpha) { UldOffsetBeta = request.ReportedOffsetBeta };
-            var held = Enumerable.Range(0, request.N).Select(_ => new System.Text.StringBuilder()).ToArray();
-            object? Held(ChoiceEvent e)
+            var calls = tools is null ? [] : Enumerable.Range(0, request.N).Select(_ => new ToolCallStream(tools.Format)).ToArray();
+            object? WithTools(ChoiceEvent e)
             {
                 switch (e)
                 {
                     case ChoiceText t:
-                        held[t.Index].Append(t.Text);
-                        return request.Logprobs && t.Token is { } token
-                            ? Chunk([new ChunkChoice(t.Index, new ChunkDelta(null, null), new ChoiceLogprobs([LogprobFormat.Chat(tokenizer, token)]), null)])
+                        var content = calls[t.Index].Add(t.Text);
+                        var logprobs = request.Logprobs && t.Token is { } token ? new ChoiceLogprobs([LogprobFormat.Chat(tokenizer, token)]) : null;
+                        return content.Length > 0 || logprobs is not null
+                            ? Chunk([new ChunkChoice(t.Index, new ChunkDelta(null, content.Length > 0 ? content : null), logprobs, null)])
                             : null;
                     case ChoiceFinished f:
-                        var (message, finish) = Answer(held[f.Index].ToString(), f.Reason, tools);
-                        var delta = message.ToolCalls is { } calls
-                            ? new ChunkDelta(null, message.Content)
-                            {
-                                ToolCalls = calls.Select((c, i) => new ToolCallDelta(i, c.Id, c.Type, new FunctionCallDelta(c.Function.Name, c.Function.Arguments))).ToList(),
-                            }
-                            : new ChunkDelta(null, message.Content);
-                        return new object[]
+                        var (rest, made) = calls[f.Index].Finish();
+                        var chunks = new List<object>();
+                        if (made.Count > 0 || rest is not null)
                         {
-                            Chunk([new ChunkChoice(f.Index, delta, null, null)]),
-                            Chunk([new ChunkChoice(f.Index, new ChunkDelta(null, null), null, finish)]),
-                        };
+                            chunks.Add(Chunk([new ChunkChoice(f.Index, new ChunkDelta(null, rest)
+                            {
+                                ToolCalls = made.Count == 0 ? null
+                                    : made.Select((c, i) => new ToolCallDelta(i, c.Id, c.Type, new FunctionCallDelta(c.Function.Name, c.Function.Arguments))).ToList(),
+                            }, null, null)]));
+                        }
+                        chunks.Add(Chunk([new ChunkChoice(f.Index, new ChunkDelta(null, null), null, made.Count > 0 ? "tool_calls" : f.Reason)]));
+                        return chunks.ToArray();
                     default:
                         return null;
                 }
             }
             await SseResponse.WriteAsync(context.Response, stream, outcome, new SseResponse.Format(
                 Opening: index => Chunk([new ChunkChoice(index, new ChunkDelta("assistant", ""), null, null)]),
-                Chunk: tools is not null ? Held : e => e switch
+                Chunk: tools is not null ? WithTools : e => e switch
                 {
                     ChoiceText { Token: { } token } t when request.Logprobs =>
                         Chunk([new ChunkChoice(t.Index, new ChunkDelta(null, t.Text), new ChoiceLogprobs([LogprobFormat.Chat(tokenizer, token)]), null)]),

@@ -85,6 +85,21 @@ public sealed class TokenMaskTests
         Assert.Equal([eos], Enumerable.Range(0, scores.Length).Where(v => !float.IsNegativeInfinity(scores[v])));
     }
 
+    [Fact]
+    public void When_the_decode_rule_left_no_allowed_token_the_choice_among_the_allowed_ones_is_uniform()
+    {
+        var (tokenizer, vocabulary) = Vocabularies["llama2"].Value;
+        var constraint = new JsonTokenConstraint(JsonGrammar.AnyObject, new TokenMaskCache(vocabulary), tokenizer.Ids.Eos);
+        var scores = Enumerable.Repeat(float.NegativeInfinity, vocabulary.Size).ToArray();
+        var brace = tokenizer.Encode("{", addBos: false)[^1];
+        scores[tokenizer.Encode("Once", addBos: false)[^1]] = 5; // what ULD's filter kept: not JSON
+        Assert.True(constraint.Mask(scores));
+        Assert.Equal(0, scores[brace]);
+        Assert.All(Enumerable.Range(0, scores.Length).Where(v => !float.IsNegativeInfinity(scores[v])), v => Assert.Equal(0, scores[v]));
+        Assert.All(Enumerable.Range(0, scores.Length).Where(v => !float.IsNegativeInfinity(scores[v])),
+            v => Assert.NotNull(JsonGrammar.AnyObject.Start().Step(vocabulary.Bytes(v))));
+    }
+
     [Theory]
     [MemberData(nameof(Tokenizers))]
     public void Tokens_drawn_at_random_from_the_masks_always_make_valid_json(string name)

@@ -108,6 +108,28 @@ public sealed class RandomChatModelToolTests
 
     [Theory]
     [MemberData(nameof(Models))]
+    public async Task With_tool_choice_auto_a_text_answer_still_streams_and_adds_up_to_the_whole_one(string model)
+    {
+        var server = await Server.Value;
+        var request = ToolRequest(model, JsonValue.Create("auto")!);
+        (request["n"], request["max_tokens"]) = (1, 24);
+        var (_, whole, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", request);
+        var message = whole!["choices"]![0]!["message"]!;
+        Assert.Null(message["tool_calls"]); // the premise: noise, not a call
+        request["stream"] = true;
+        using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
+        var pieces = new List<string>();
+        await foreach (var (_, data) in Api.ReadEventsAsync(response))
+        {
+            if (data == "[DONE]") break;
+            if (JsonNode.Parse(data)!["choices"]!.AsArray() is [{ } choice, ..] && choice["delta"]?["content"]?.GetValue<string>() is { Length: > 0 } content) pieces.Add(content);
+        }
+        Assert.Equal(message["content"]!.GetValue<string>(), string.Concat(pieces));
+        Assert.True(pieces.Count > 3, $"{pieces.Count} content chunks");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
     public async Task The_next_turn_takes_the_call_and_its_result(string model)
     {
         var server = await Server.Value;
