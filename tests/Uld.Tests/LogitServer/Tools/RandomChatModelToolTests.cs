@@ -113,13 +113,13 @@ public sealed class RandomChatModelToolTests
         var server = await Server.Value;
         var request = ToolRequest(model, JsonValue.Create("auto")!);
         (request["n"], request["max_tokens"]) = (1, 24);
-        var (_, whole, _) = await Api.PostAsync(server.Http, "/v1/chat/completions", request);
+        var (_, whole, _) = await HttpApi.PostAsync(server.Http, "/v1/chat/completions", request);
         var message = whole!["choices"]![0]!["message"]!;
         Assert.Null(message["tool_calls"]); // the premise: noise, not a call
         request["stream"] = true;
         using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
         var pieces = new List<string>();
-        await foreach (var (_, data) in Api.ReadEventsAsync(response))
+        await foreach (var (_, data) in HttpApi.ReadEventsAsync(response))
         {
             if (data == "[DONE]") break;
             if (JsonNode.Parse(data)!["choices"]!.AsArray() is [{ } choice, ..] && choice["delta"]?["content"]?.GetValue<string>() is { Length: > 0 } content) pieces.Add(content);
