@@ -42,19 +42,42 @@ public static class ForgetRequestsBenchmark
                     var assistants = combination == Combination.Summed
                         ? Enumerable.Range(1, k).Select(j => trainer.Train(Combination.Summed, j).Dir).ToList()
                         : [added.Dir];
-                    var stage = await ServeAndMeasureAsync(o, data, combination, k, added, assistants);
+                    var stage = await MeasuredStageAsync(o, data, combination, k, added, assistants);
                     if (!o.CostOnly && unseenKnowMem is null) unseenKnowMem = await UnseenLevelAsync(o, data, stage.Dir);
                     stages.Add(stage.Result);
+                    // After every stage: a run stopped during the next (long) training keeps what it measured.
+                    var remaining = o.Combinations.Count * o.RequestAuthors.Count - stages.Count;
+                    WriteReport(o, stages, unseenKnowMem, remaining);
                     task.Increment(1);
                 }
             }
         });
+        AnsiConsole.WriteLine(ForgetRequestsReport.Markdown(o, stages, unseenKnowMem));
+        return 0;
+    }
+
+    private static void WriteReport(ForgetRequestsOptions o, IReadOnlyList<StageResult> stages, double? unseenKnowMem, int remaining)
+    {
         var report = ForgetRequestsReport.Markdown(o, stages, unseenKnowMem);
+        if (remaining > 0) report += $"{Environment.NewLine}**Incomplete:** {remaining} stage(s) not measured yet; the same command continues where this stopped.{Environment.NewLine}";
         Directory.CreateDirectory(o.ResultsDir);
         AtomicFile.WriteAllText(Path.Combine(o.ResultsDir, o.ReportFile), report);
         AtomicFile.WriteAllText(Path.Combine(o.ResultsDir, Path.ChangeExtension(o.ReportFile, ".json")), JsonSerializer.Serialize(stages, Json.SnakeCase));
-        AnsiConsole.WriteLine(report);
-        return 0;
+    }
+
+    /// <summary>
+    /// A stage measured by an earlier run is reused while it is newer than every assistant it served (stages cost tens of
+    /// minutes of evaluation on a busy machine); otherwise it is served and measured, and kept.
+    /// </summary>
+    private static async Task<(string Dir, StageResult Result)> MeasuredStageAsync(ForgetRequestsOptions o, RequestData data, Combination combination, int k,
+        TrainedAssistant added, IReadOnlyList<string> assistants)
+    {
+        var kept = Path.Combine(o.WorkDir, "stages", $"{combination.ToString().ToLowerInvariant()}-{k}", "result.json");
+        if (File.Exists(kept) && assistants.All(a => File.GetLastWriteTimeUtc(Path.Combine(a, "manifest.json")) < File.GetLastWriteTimeUtc(kept)))
+            return (Path.GetDirectoryName(kept)!, JsonSerializer.Deserialize<StageResult>(File.ReadAllText(kept), Json.SnakeCase)!);
+        var stage = await ServeAndMeasureAsync(o, data, combination, k, added, assistants);
+        AtomicFile.WriteAllText(kept, JsonSerializer.Serialize(stage.Result, Json.SnakeCase));
+        return stage;
     }
 
     private static async Task<(string Dir, StageResult Result)> ServeAndMeasureAsync(ForgetRequestsOptions o, RequestData data, Combination combination, int k,
@@ -130,6 +153,8 @@ public static class ForgetRequestsBenchmark
     /// <summary>KnowMem of the base on authors it never saw: what a forgotten answer should come down to.</summary>
     private static async Task<double?> UnseenLevelAsync(ForgetRequestsOptions o, RequestData data, string stageDir)
     {
+        var output = Path.Combine(o.WorkDir, "unseen.json");
+        if (File.Exists(output)) return KnowMem(JsonNode.Parse(File.ReadAllText(output))!, Target, "forget");
         var config = Path.Combine(stageDir, "deployments.json");
         await using var server = await ChildServer.StartAsync(o.ServerDll, new Dictionary<string, string> { ["config"] = config });
         var result = Evaluate(o, server.Address, data.Holdout, data, Path.Combine(o.WorkDir, "unseen.json"), Target);
