@@ -1,7 +1,7 @@
 // Checks an OpenAI-compatible endpoint (LogitServer or the Gateway) with the clients people use: the official `openai`
 // SDK and LangChain.js's ChatOpenAI. Usage:
-//   node check.mjs --base-url http://127.0.0.1:8000/v1 --model M [--tools-model M2] [--api-key KEY]
-// (or ULD_BASE_URL, ULD_MODEL, ULD_TOOLS_MODEL, ULD_API_KEY). Prints "ok <check>: <detail>" per check and
+//   node check.mjs --base-url http://127.0.0.1:8000/v1 --model M [--tools-model M2] [--api-key KEY] [--seed N]
+// (or ULD_BASE_URL, ULD_MODEL, ULD_TOOLS_MODEL, ULD_API_KEY, ULD_SEED). Prints "ok <check>: <detail>" per check and
 // "N passed, N failed" at the end; exits 1 if any check failed, 2 on bad usage.
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
@@ -36,18 +36,20 @@ const getWeather = tool(async ({ city }) => `sunny in ${city}`, {
 });
 
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
-const chat = (name, options = {}) => new ChatOpenAI({ model: name, apiKey, configuration: { baseURL }, maxRetries: 0, temperature: 1, maxTokens: 400, ...options });
+// Seeded, so that a run against the same deployment is repeatable.
+const seed = Number(option('seed', 'ULD_SEED') ?? 7);
+const chat = (name, options = {}) => new ChatOpenAI({ model: name, apiKey, configuration: { baseURL }, maxRetries: 0, temperature: 1, maxTokens: 400, modelKwargs: { seed }, ...options });
 const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
 
 const checks = {
   async 'openai chat'() {
-    const r = await client.chat.completions.create({ model, messages, max_tokens: 16 });
+    const r = await client.chat.completions.create({ model, messages, max_tokens: 16, seed });
     const choice = r.choices[0];
     if (typeof choice.message.content !== 'string' || !['stop', 'length'].includes(choice.finish_reason)) throw new Error(JSON.stringify(r));
     return `${r.usage.completion_tokens} tokens, finish_reason ${choice.finish_reason}`;
   },
   async 'openai streaming'() {
-    const stream = await client.chat.completions.create({ model, messages, max_tokens: 16, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({ model, messages, max_tokens: 16, seed, stream: true, stream_options: { include_usage: true } });
     let text = '';
     let usage;
     for await (const chunk of stream) {
@@ -58,7 +60,7 @@ const checks = {
     return `${usage.completion_tokens} tokens streamed (${text.length} characters)`;
   },
   async 'openai structured output (zodResponseFormat)'() {
-    const r = await client.chat.completions.parse({ model, messages, max_tokens: 400, response_format: zodResponseFormat(Weather, 'weather') });
+    const r = await client.chat.completions.parse({ model, messages, max_tokens: 400, seed, response_format: zodResponseFormat(Weather, 'weather') });
     const parsed = r.choices[0].message.parsed;
     Weather.parse(parsed);
     return JSON.stringify(parsed);

@@ -30,6 +30,12 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
     /// <summary>Fields the policy reads; a spelling differing only in case could be read by a case-insensitive replica.</summary>
     private static readonly string[] PolicyFields = ["model", "user", AlphaField, RelativeTopField, OffsetBetaPolicy.Field];
 
+    /// <summary>
+    /// Fields whose nested keys are the client's own data — JSON Schema property names of a response format or a
+    /// tool's parameters — where a key such as "uld_score" names an output field, not a misplaced control.
+    /// </summary>
+    private static readonly string[] SchemaFields = ["response_format", "tools"];
+
     public AdmittedRequest Admit(ApiKeyOptions key, GatewayRoute route, JsonObject body)
     {
         foreach (var (name, _) in body)
@@ -38,7 +44,7 @@ public sealed class RequestAdmission(ModelCatalog catalog, DeploymentPolicyRegis
                 throw OpenAiException.InvalidRequest($"Unknown parameter '{name}'; did you mean '{field}'?", name, "unknown_parameter");
             // The replicas refuse a ULD control anywhere else (misspelt, or nested in another object); refusing it
             // here too keeps the answer the same for every endpoint, compare's fan-out included.
-            if (!PolicyFields.Contains(name) && UldControlFields.Find(name, body[name]) is { } path)
+            if (!PolicyFields.Contains(name) && !SchemaFields.Contains(name) && UldControlFields.Find(name, body[name]) is { } path)
                 throw OpenAiException.InvalidRequest($"Unknown parameter '{path}'.", path, "unknown_parameter");
         }
         var model = OptionalString(body, "model") ?? throw OpenAiException.InvalidRequest("'model' is required.", "model", "missing_required_parameter");

@@ -70,7 +70,7 @@ public sealed class GrammarState : IEquatable<GrammarState>
     /// </summary>
     internal (StringLexer Lexer, int CharactersLeft)? StringContent =>
         _stacks.Length == 1 && _stacks[0].Top is StringFrame s && !s.Lexer.Escape && s.Lexer.Hex == 0
-            ? (s.Lexer with { Length = 0, Counting = false }, s.Lexer.Counting ? s.Schema.MaxLength - s.Lexer.Length : int.MaxValue)
+            ? (s.Lexer with { Length = 0, Points = 0, Counting = false }, s.Lexer.Counting ? s.Schema.MaxLength - s.Lexer.Length : int.MaxValue)
             : null;
 
     public bool Equals(GrammarState? other) =>

@@ -42,7 +42,7 @@ internal static class JsonAutomaton
                 if (!s.Lexer.TryStep(b, s.Schema.MaxLength, out var next, out var closed)) return;
                 if (closed)
                 {
-                    if (s.Lexer.Length >= s.Schema.MinLength) output.Add(stack.Rest!);
+                    if (s.Lexer.Points >= s.Schema.MinLength) output.Add(stack.Rest!);
                     return;
                 }
                 output.Add(next == s.Lexer ? stack : stack.Replace(s with { Lexer = next }));

@@ -95,11 +95,16 @@ internal sealed class FreeKeySet(string key, FreeKeySet? rest)
 /// <summary>
 /// The lexical state inside a JSON string: escapes (<c>\uXXXX</c> with 4 hex digits, never a surrogate), well-formed
 /// UTF-8 (<paramref name="Utf8Left"/> continuation bytes in [<paramref name="NextMin"/>, <paramref name="NextMax"/>]), no raw
-/// control characters, and — when <paramref name="Counting"/> — the length in characters so far.
+/// control characters, and — when <paramref name="Counting"/> — the length so far, both in UTF-16 code units
+/// (<paramref name="Length"/>, what maxLength bounds: JavaScript validators such as zod count those, and they are never
+/// fewer than the code points JSON Schema counts) and in code points (<paramref name="Points"/>, what minLength bounds).
 /// </summary>
-internal readonly record struct StringLexer(bool Escape, byte Hex, byte Utf8Left, byte NextMin, byte NextMax, int Length, bool Counting)
+internal readonly record struct StringLexer(bool Escape, byte Hex, byte Utf8Left, byte NextMin, byte NextMax, int Length, bool Counting, int Points = 0)
 {
     public static StringLexer Start(bool counting) => new(false, 0, 0, 0x80, 0xBF, 0, counting);
+
+    /// <summary>UTF-16 code units of the character a byte starts: two for a 4-byte UTF-8 sequence (beyond the BMP).</summary>
+    public static int Units(byte lead) => lead >= 0xF0 ? 2 : 1;
 
     /// <summary>The state after <paramref name="b"/>, or false if <paramref name="b"/> cannot come next; <paramref name="closed"/>: it was the closing quote.</summary>
     public bool TryStep(byte b, int maxLength, out StringLexer next, out bool closed)
@@ -139,16 +144,16 @@ internal readonly record struct StringLexer(bool Escape, byte Hex, byte Utf8Left
             return true;
         }
         if (b < 0x20) return false;
-        if (Counting && Length >= maxLength) return false;
-        var length = Counting ? Length + 1 : Length;
+        if (Counting && Length + Units(b) > maxLength) return false;
+        var (length, points) = Counting ? (Length + Units(b), Points + 1) : (Length, Points);
         if (b == '\\')
         {
-            next = this with { Escape = true, Length = length };
+            next = this with { Escape = true, Length = length, Points = points };
             return true;
         }
         if (b < 0x80)
         {
-            if (Counting) next = this with { Length = length };
+            if (Counting) next = this with { Length = length, Points = points };
             return true;
         }
         (int Left, byte Min, byte Max) lead = b switch
@@ -163,7 +168,7 @@ internal readonly record struct StringLexer(bool Escape, byte Hex, byte Utf8Left
             _ => (0, 0, 0),
         };
         if (lead.Left == 0) return false;
-        next = this with { Utf8Left = (byte)lead.Left, NextMin = lead.Min, NextMax = lead.Max, Length = length };
+        next = this with { Utf8Left = (byte)lead.Left, NextMin = lead.Min, NextMax = lead.Max, Length = length, Points = points };
         return true;
     }
 

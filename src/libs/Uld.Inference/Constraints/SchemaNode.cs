@@ -55,7 +55,10 @@ public sealed class SchemaNode
     public int MinItems { get; init; }
     public int MaxItems { get; init; } = int.MaxValue;
 
-    /// <summary>String: length bounds in characters (a UTF-8 character or an escape sequence counts one).</summary>
+    /// <summary>
+    /// String: length bounds — minLength in code points (JSON Schema's characters), maxLength in UTF-16 code units (what
+    /// JavaScript validators count; never fewer than the code points), so both kinds of validator accept the text.
+    /// </summary>
     public int MinLength { get; init; }
     public int MaxLength { get; init; } = int.MaxValue;
 

@@ -18,7 +18,7 @@ public sealed class TokenVocabulary
     private readonly Trie _stringExits;
     private readonly ulong[] _stringExitBits;
     private readonly ConcurrentDictionary<StringLexer, ulong[]> _inStringMasks = new();
-    /// <summary>Characters each token adds inside a string (its bytes that start a UTF-8 character).</summary>
+    /// <summary>UTF-16 code units each token adds inside a string (what maxLength bounds, <see cref="StringLexer"/>).</summary>
     private readonly int[] _characters;
     private readonly int _longestToken;
     private readonly ConcurrentDictionary<int, ulong[]> _atMostCharacters = new();
@@ -34,7 +34,7 @@ public sealed class TokenVocabulary
         _stringExits = new Trie(_bytes, exits);
         _stringExitBits = new ulong[Words];
         foreach (var id in exits) Set(_stringExitBits, id);
-        _characters = _bytes.Select(b => b.Count(x => x is < 0x80 or >= 0xC0)).ToArray();
+        _characters = _bytes.Select(b => b.Where(x => x is < 0x80 or >= 0xC0).Sum(StringLexer.Units)).ToArray();
         _longestToken = _characters.Length == 0 ? 0 : _characters.Max();
     }
 

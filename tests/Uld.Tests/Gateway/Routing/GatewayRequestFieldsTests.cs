@@ -51,6 +51,22 @@ public sealed class GatewayRequestFieldsTests(ServerFixture fixture)
         Assert.Equal(direct.Body!["choices"]!.ToJsonString(), viaGateway.Body!["choices"]!.ToJsonString());
     }
 
+    [Fact]
+    public async Task A_schema_property_named_like_a_uld_control_is_the_clients_data_not_a_control()
+    {
+        var stack = await fixture.SharedGatewayAsync();
+        using var client = stack.Client();
+        const string schema = """{"type":"object","properties":{"uld_alpha":{"enum":["low","high"]}},"required":["uld_alpha"],"additionalProperties":false}""";
+        var body = Api.Chat("stories", "Once upon a time", 50);
+        body["response_format"] = new JsonObject { ["type"] = "json_schema", ["json_schema"] = new JsonObject { ["name"] = "level", ["schema"] = JsonNode.Parse(schema) } };
+        var (status, response, _) = await Api.PostAsync(client, "/v1/chat/completions", body);
+        Assert.True(status == 200, response?.ToJsonString());
+        Assert.Null(StructuredOutputSchemas.Problem(schema, Api.ContentOf(response)));
+        // Elsewhere a nested control is still refused.
+        body["metadata"] = new JsonObject { ["uld_alpha"] = "0" };
+        Assert.Equal(400, (await Api.PostAsync(client, "/v1/chat/completions", body)).Status);
+    }
+
     [Theory]
     [InlineData("\"guided_json\":{\"type\":\"object\"}", "guided_json", "unsupported_parameter")]
     [InlineData("\"frequency_penalty\":2.5", "frequency_penalty", "decimal_above_max_value")]

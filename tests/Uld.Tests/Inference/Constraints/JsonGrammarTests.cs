@@ -59,6 +59,11 @@ public sealed class JsonGrammarTests
         { """{"type":"string","minLength":2,"maxLength":3}""", "\"é\\n\"", true },
         { """{"type":"string","minLength":2,"maxLength":3}""", "\"abcd\"", false },
         { """{"type":"string","minLength":2,"maxLength":3}""", "\"a\"", false },
+        // maxLength in UTF-16 code units (zod's count), minLength in code points (JSON Schema's): both accept the text.
+        { """{"type":"string","maxLength":2}""", "\"😀\"", true },
+        { """{"type":"string","maxLength":2}""", "\"a😀\"", false },
+        { """{"type":"string","minLength":2}""", "\"😀\"", false },
+        { """{"type":"string","minLength":2}""", "\"😀é\"", true },
         { """{"type":"integer"}""", "-0", true },
         { """{"type":"integer"}""", "1e3", false },
         { """{"type":"number"}""", "-0.5E+10", true },
