@@ -57,14 +57,14 @@ public sealed class GatewayRequestFieldsTests(ServerFixture fixture)
         var stack = await fixture.SharedGatewayAsync();
         using var client = stack.Client();
         const string schema = """{"type":"object","properties":{"uld_alpha":{"enum":["low","high"]}},"required":["uld_alpha"],"additionalProperties":false}""";
-        var body = Api.Chat("stories", "Once upon a time", 50);
+        var body = HttpApi.Chat("stories", "Once upon a time", 50);
         body["response_format"] = new JsonObject { ["type"] = "json_schema", ["json_schema"] = new JsonObject { ["name"] = "level", ["schema"] = JsonNode.Parse(schema) } };
-        var (status, response, _) = await Api.PostAsync(client, "/v1/chat/completions", body);
+        var (status, response, _) = await HttpApi.PostAsync(client, "/v1/chat/completions", body);
         Assert.True(status == 200, response?.ToJsonString());
-        Assert.Null(StructuredOutputSchemas.Problem(schema, Api.ContentOf(response)));
+        Assert.Null(StructuredOutputSchemas.Problem(schema, HttpApi.ContentOf(response)));
         // Elsewhere a nested control is still refused.
         body["metadata"] = new JsonObject { ["uld_alpha"] = "0" };
-        Assert.Equal(400, (await Api.PostAsync(client, "/v1/chat/completions", body)).Status);
+        Assert.Equal(400, (await HttpApi.PostAsync(client, "/v1/chat/completions", body)).Status);
     }
 
     [Theory]
