@@ -121,7 +121,13 @@ public static class ForgetRequestsBenchmark
             ["RelativeTopMin"] = 0.0,
         };
         if (assistants.Count == 1) uld["Assistant"] = assistants[0];
-        else uld["Assistants"] = new JsonArray([.. assistants.Select(a => (JsonNode)new JsonObject { ["Path"] = a })]);
+        else
+        {
+            // Each assistant at its own calibrated α: weights wᵢ = αᵢ under α = 1 serve l_base − Σ αᵢ·penaltyᵢ. (Without
+            // weights the server would serve the sum at one α, its fallback when the assistants' calibrations differ.)
+            uld["AlphaDefault"] = 1.0;
+            uld["Assistants"] = new JsonArray([.. assistants.Select(a => (JsonNode)new JsonObject { ["Path"] = a, ["Alpha"] = CalibratedAlpha(a) })]);
+        }
         return new JsonObject
         {
             ["LogitServer"] = new JsonObject
@@ -130,6 +136,10 @@ public static class ForgetRequestsBenchmark
             },
         };
     }
+
+    private static double CalibratedAlpha(string assistant) =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(assistant, "manifest.json")))?["metrics"]?["calibration"]?["recommended_alpha"]?.GetValue<double>()
+        ?? throw new UserErrorException($"{assistant} records no calibrated α (metrics.calibration.recommended_alpha in its manifest).");
 
     /// <summary>Single-stream decode tokens/s of the base and of the forgetting deployment, interleaved over three rounds (median).</summary>
     private static async Task<(double Target, double Forgetting)> DecodeSpeedsAsync(HttpClient http, int tokens)
