@@ -27,7 +27,9 @@ public sealed class ModelVerificationTests
     private static async Task<(LogitServerHost Server, LogCapture Log)> StartAsync(Dictionary<string, string?> settings)
     {
         var log = new LogCapture();
-        var server = await LogitServerHost.StartAsync(settings, builder => builder.Logging.AddProvider(log));
+        // Information is what production runs at; the test host's own level depends on which app's appsettings.json the
+        // build copied last into the test output, so the capture sets its own.
+        var server = await LogitServerHost.StartAsync(settings, builder => builder.Logging.AddProvider(log).SetMinimumLevel(LogLevel.Information));
         return (server, log);
     }
 
