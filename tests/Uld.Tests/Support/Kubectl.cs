@@ -10,7 +10,7 @@ namespace Uld.Tests.Support;
 /// </summary>
 public static class Kubectl
 {
-    public static string? Path { get; } = Find();
+    public static string? Path { get; } = ExecutableSearch.OnPath("kubectl");
 
     public const string MissingMessage = "kubectl is not on PATH, so deploy/k8s cannot be rendered here; install kubectl to run these tests.";
 
@@ -46,11 +46,6 @@ public static class Kubectl
         YamlScalarNode scalar => scalar.Value is null ? null : JsonValue.Create(scalar.Value),
         _ => throw new InvalidOperationException($"unexpected YAML node {node.NodeType}"),
     };
-
-    private static string? Find() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-        .Select(dir => System.IO.Path.Combine(dir, "kubectl"))
-        .FirstOrDefault(File.Exists);
 }
 
 /// <summary>A fact that needs kubectl: skipped, saying why, where it is not installed.</summary>

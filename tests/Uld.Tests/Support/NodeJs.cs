@@ -6,17 +6,12 @@ namespace Uld.Tests.Support;
 /// </summary>
 public static class NodeJs
 {
-    public static string? Path { get; } = Find();
+    public static string? Path { get; } = ExecutableSearch.OnPath("node");
 
     public const string MissingMessage = "node is not on PATH, so llama.cpp (../shared/tools/llamacpp) cannot run here; install Node.js ≥ 20 to run these tests.";
 
     /// <summary>The tools directory in the shared folder (its npm packages are installed on first use).</summary>
     public static string LlamaCppTools => SharedPaths.Require(System.IO.Path.Combine(SharedPaths.Shared, "tools", "llamacpp"));
-
-    private static string? Find() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-        .Select(dir => System.IO.Path.Combine(dir, "node"))
-        .FirstOrDefault(File.Exists);
 }
 
 /// <summary>A fact that needs Node.js: skipped, saying why, where it is not installed.</summary>
