@@ -42,10 +42,12 @@ done
 # The grid: the same number of configurations (4) for every method. The forget part is 16 passages of one window each,
 # so one optimizer step is one epoch over it. Gradient methods: learning rate × steps (β, γ at their papers' values,
 # SimNPO β 2.5); RMU: its learning rates; ULD: steps × learning rate (its defaults, 5e-3, leave a 2-layer assistant with
-# forget CE 3.8 after 100 steps: it must memorise the passages), α calibrated against the holdout, never tuned.
+# forget CE 3.8 after 100 steps: it must memorise the passages) × the weight of its retain (uniform) term — the book's
+# stories share one template, and an assistant that learns the template from the forget passages suppresses it in
+# every story unless the retain term holds it uniform there —, α calibrated against the holdout, never tuned.
 grid() {
   case "$1" in
-    uld) echo "steps=150,lr=5e-3 steps=150,lr=2e-2 steps=300,lr=5e-3 steps=300,lr=2e-2" ;;
+    uld) echo "steps=150,lr=5e-3,wr=2 steps=300,lr=5e-3,wr=2 steps=150,lr=5e-3,wr=8 steps=300,lr=5e-3,wr=8" ;;
     rmu) echo "lr=1e-3,steps=10 lr=1e-3,steps=30 lr=1e-2,steps=10 lr=1e-2,steps=30" ;;
     *) echo "lr=5e-4,steps=10 lr=5e-4,steps=30 lr=2e-3,steps=10 lr=2e-3,steps=30" ;;
   esac
@@ -70,12 +72,12 @@ diff -r "$WORK/book-check" "$BOOK" >/dev/null || { echo "uld-bench book no longe
 
 # The unlearn command of one method at one configuration and seed, into $out; prints nothing when $out is complete.
 unlearn_job() {
-  local m="$1" spec="$2" set="$3" seed="$4" out="$5" lr="" steps="" how=()
+  local m="$1" spec="$2" set="$3" seed="$4" out="$5" lr="" steps="" wr="" how=()
   for kv in ${spec//,/ }; do
-    case "${kv%%=*}" in lr) lr="${kv#*=}" ;; steps) steps="${kv#*=}" ;; esac
+    case "${kv%%=*}" in lr) lr="${kv#*=}" ;; steps) steps="${kv#*=}" ;; wr) wr="${kv#*=}" ;; esac
   done
   case "$m" in
-    uld) how=(--method uld --lr "$lr" --epochs 1 --min-steps "$steps" --calibrate-rule "$ULD_RULE" --calibrate-reference unseen) ;;
+    uld) how=(--method uld --lr "$lr" --epochs 1 --min-steps "$steps" --retain-weight "$wr" --calibrate-rule "$ULD_RULE" --calibrate-reference unseen) ;;
     offset-*) how=(--method "$m" --small "$WORK/small" --force --lr "$lr" --epochs "$steps") ;;
     simnpo*) how=(--method "$m" --beta 2.5 --lr "$lr" --epochs "$steps") ;;
     *) how=(--method "$m" --lr "$lr" --epochs "$steps") ;;
