@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Uld.Contracts;
 
 namespace Uld.Bench.Processes;
@@ -9,22 +10,28 @@ namespace Uld.Bench.Processes;
 public readonly record struct ChildRun(double Seconds, long PeakBytes);
 
 /// <summary>What a finished child process printed, and how it ended.</summary>
-public sealed record ChildOutput(int ExitCode, string Stdout, string Stderr, double Seconds)
+public sealed partial record ChildOutput(int ExitCode, string Stdout, string Stderr, double Seconds)
 {
     /// <summary>What a failure message quotes: see <see cref="ChildOutput.Reason(string)"/>.</summary>
     public string LastLine => Reason(Stderr.Trim().Length > 0 ? Stderr : Stdout);
 
     /// <summary>
     /// The app's own "error:" message to its end (the apps print one; the console wraps it at 80 columns when
-    /// redirected, so it is joined back into one line), else the last non-empty line.
+    /// redirected, so it is joined back into one line), else the last line that is not a progress bar (bars redraw
+    /// themselves with carriage returns, so a run that died mid-training would otherwise quote an empty line).
     /// </summary>
     public static string Reason(string output)
     {
         var text = output.Trim();
         var error = text.LastIndexOf("error:", StringComparison.Ordinal);
         if (error >= 0) return string.Join(' ', text[error..].Split((char[])['\n', '\r', ' '], StringSplitOptions.RemoveEmptyEntries));
-        return text.Split('\n').LastOrDefault()?.Trim() ?? "";
+        return text.Split((char[])['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .LastOrDefault(line => !ProgressLine().IsMatch(line)) ?? "";
     }
+
+    /// <summary>A Spectre.Console progress line as redirected output shows it: "description: 42%".</summary>
+    [GeneratedRegex(@"^[^\n]*: \d{1,3}%$")]
+    private static partial Regex ProgressLine();
 }
 
 /// <summary>Runs a CLI app (e.g. uld-trainer, node, gcc) to completion as a child process, so its peak memory is its own.</summary>
@@ -49,7 +56,7 @@ public static class ChildCommand
         var seconds = clock.Elapsed.TotalSeconds;
         if (process.ExitCode != 0)
         {
-            var last = ChildOutput.Reason(stderr.Result + stdout.Result);
+            var last = new ChildOutput(process.ExitCode, stdout.Result, stderr.Result, seconds).LastLine;
             throw new UserErrorException($"{Path.GetFileNameWithoutExtension(dll)} {string.Join(' ', args.Take(3))} failed (exit {process.ExitCode}): {last}");
         }
         return new ChildRun(seconds, peak);

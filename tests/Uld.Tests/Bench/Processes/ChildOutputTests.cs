@@ -21,6 +21,14 @@ public sealed class ChildOutputTests
     }
 
     [Fact]
+    public void Progress_bars_redrawn_with_carriage_returns_are_not_quoted_as_the_reason()
+    {
+        var stdout = "uld: 0%\r\nuld: 0%\r\nuld: 33%\r\n   \r\n";
+        Assert.Equal("Killed: out of memory", new ChildOutput(137, stdout, "Fatal\nKilled: out of memory\n", 0).LastLine);
+        Assert.Equal("loaded base", ChildOutput.Reason("loaded base\r\nuld: 0%\ruld: 42%\r\n"));
+    }
+
+    [Fact]
     public void A_program_that_is_not_installed_is_one_clear_error()
     {
         var error = Assert.Throws<UserErrorException>(() => ChildCommand.Execute("uld-no-such-program", ["--version"]));
