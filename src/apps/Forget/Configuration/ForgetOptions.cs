@@ -47,7 +47,11 @@ public sealed class ForgetDeploymentOptions
     public int GateMaxRecords { get; set; } = 40;
     /// <summary>Extra <c>uld-eval corpus</c> arguments for the gate, e.g. <c>--prefix-tokens 16</c>.</summary>
     public List<string> EvalArguments { get; set; } = [];
-    public Combination Combination { get; set; } = Combination.Summed;
+    /// <summary>
+    /// How successive requests add up. Union by default: measured against Summed on two requests it forgets both as
+    /// well and keeps 0.44× of the retain KnowMem instead of 0.24×, serving one assistant (docs/FORGET-REQUESTS.md, *Combination*).
+    /// </summary>
+    public Combination Combination { get; set; } = Combination.Union;
     /// <summary>Extra <c>uld-trainer unlearn</c> arguments, e.g. <c>--epochs 1 --min-steps 40</c>.</summary>
     public List<string> TrainArguments { get; set; } = [];
     /// <summary>

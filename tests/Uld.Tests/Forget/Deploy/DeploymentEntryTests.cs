@@ -45,23 +45,30 @@ public sealed class DeploymentEntryTests
         Assert.Equal(("Difference", 1.5), (custom["Rule"]!.GetValue<string>(), custom["AlphaMin"]!.GetValue<double>()));
     }
 
+    private static readonly ForgetDeploymentOptions Summed = new() { Combination = Combination.Summed };
+
+    [Fact]
+    public void Union_is_the_default_combination() =>
+        // docs/FORGET-REQUESTS.md, *Combination*: the union kept 0.44× of the retain KnowMem where two summed assistants kept 0.24×.
+        Assert.Equal(Combination.Union, new ForgetDeploymentOptions().Combination);
+
     [Fact]
     public void Summed_appends_with_its_weight_and_union_replaces_only_the_services_own_assistant()
     {
         var single = new JsonObject { ["Name"] = "books", ["Kind"] = "Uld", ["Base"] = "/models/target", ["Assistant"] = "/models/operator", ["Fused"] = "/models/fused.onnx" };
-        var first = DeploymentEntry.WithAssistant(single, "books", $"{Own}/fr-1/assistant", 1.15432, 2.4, new ForgetDeploymentOptions(), Own);
+        var first = DeploymentEntry.WithAssistant(single, "books", $"{Own}/fr-1/assistant", 1.15432, 2.4, Summed, Own);
         Assert.Null(first["Assistant"]);
         Assert.Null(first["Fused"]); // a fused graph is for the one pair it was built from
         Assert.Equal(["/models/operator", $"{Own}/fr-1/assistant"], Paths(first));
         Assert.Equal([1.0, 1.1543], first["Assistants"]!.AsArray().Select(a => a!["Alpha"]!.GetValue<double>()));
-        Assert.Equal(2.0, DeploymentEntry.WithAssistant(Uld("/a"), "books", "/b", 1, 9, new ForgetDeploymentOptions(), Own)["AlphaMin"]!.GetValue<double>());
+        Assert.Equal(2.0, DeploymentEntry.WithAssistant(Uld("/a"), "books", "/b", 1, 9, Summed, Own)["AlphaMin"]!.GetValue<double>());
 
         // A sum without AlphaDefault keeps the α the deployment served (LogitServer would otherwise fall back to 0.8).
         Assert.Null(first["AlphaDefault"]);
-        Assert.Equal(2.118, DeploymentEntry.WithAssistant(single, "books", "/b", 1, 2.4, new ForgetDeploymentOptions(), Own, servingAlpha: 2.118)["AlphaDefault"]!.GetValue<double>());
+        Assert.Equal(2.118, DeploymentEntry.WithAssistant(single, "books", "/b", 1, 2.4, Summed, Own, servingAlpha: 2.118)["AlphaDefault"]!.GetValue<double>());
         var explicitAlpha = new JsonObject { ["Name"] = "books", ["Kind"] = "Uld", ["Base"] = "/m", ["Assistant"] = "/a", ["AlphaDefault"] = 3.0 };
-        Assert.Equal(3.0, DeploymentEntry.WithAssistant(explicitAlpha, "books", "/b", 1, 2.4, new ForgetDeploymentOptions(), Own, servingAlpha: 2.118)["AlphaDefault"]!.GetValue<double>());
-        var summed = DeploymentEntry.WithAssistant(first, "books", $"{Own}/fr-2/assistant", 1, null, new ForgetDeploymentOptions(), Own);
+        Assert.Equal(3.0, DeploymentEntry.WithAssistant(explicitAlpha, "books", "/b", 1, 2.4, Summed, Own, servingAlpha: 2.118)["AlphaDefault"]!.GetValue<double>());
+        var summed = DeploymentEntry.WithAssistant(first, "books", $"{Own}/fr-2/assistant", 1, null, Summed, Own);
         Assert.Equal(["/models/operator", $"{Own}/fr-1/assistant", $"{Own}/fr-2/assistant"], Paths(summed));
         var union = DeploymentEntry.WithAssistant(first, "books", $"{Own}/fr-2/assistant", 1, null, new ForgetDeploymentOptions { Combination = Combination.Union }, Own);
         Assert.Equal(["/models/operator", $"{Own}/fr-2/assistant"], Paths(union));
