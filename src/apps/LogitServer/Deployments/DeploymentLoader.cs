@@ -52,6 +52,7 @@ public static class DeploymentLoader
                 Options = served,
                 BaseDirectory = baseDir,
                 BaseSession = opened.Base,
+                ServingSession = opened.Serving,
                 CompanionSessions = opened.Companions,
                 Tokenizer = tokenizer,
                 ChatTemplate = template,

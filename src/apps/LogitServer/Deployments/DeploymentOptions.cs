@@ -99,6 +99,16 @@ public sealed class LogitServerOptions
     public bool? AllowSpinning { get; set; }
     /// <summary>Skip sha256 verification of model files at start-up (large models, trusted storage).</summary>
     public bool SkipHashCheck { get; set; }
+    /// <summary>
+    /// "InPlace" (default): a plain deployment on CPU whose model directory has a serving graph runs it, with a slot
+    /// cache written in place (docs/DESIGN.md, *The serving graph and its slot cache*); "Concat": every deployment runs
+    /// onnx/model.onnx with Contract 2's concatenated cache.
+    /// </summary>
+    public string KvCache { get; set; } = InPlaceKvCache;
+    public const string InPlaceKvCache = "InPlace";
+    public const string ConcatKvCache = "Concat";
+    /// <summary>Whether <see cref="KvCache"/> allows the in-place cache.</summary>
+    public bool AllowsInPlaceKvCache => string.Equals(KvCache, InPlaceKvCache, StringComparison.OrdinalIgnoreCase);
     public int DefaultMaxTokens { get; set; } = 256;
     /// <summary>
     /// The lowercase hex sha256 of the admin key (never the key itself) that the admin API

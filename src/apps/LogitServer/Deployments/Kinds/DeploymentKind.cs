@@ -157,5 +157,8 @@ public sealed record ModelRole(string Role, string Path);
 /// <summary>A model directory opened and verified for a deployment, under its role.</summary>
 public sealed record OpenedModel(string Role, ModelDirectory Directory);
 
-/// <summary>The sessions one step of a deployment runs: the base (or a fused graph) and the companions beside it.</summary>
-public sealed record KindSessions(ModelSessionLease Base, IReadOnlyList<ModelSessionLease> Companions);
+/// <summary>
+/// The sessions one step of a deployment runs: the base (or a fused graph) and the companions beside it; or, for a
+/// deployment served from its model's serving graph, that one session alone (<see cref="Serving"/>, no base).
+/// </summary>
+public sealed record KindSessions(ModelSessionLease? Base, IReadOnlyList<ModelSessionLease> Companions, ServingSessionLease? Serving = null);
