@@ -12,14 +12,38 @@ namespace Uld.Tests.LogitServer.Deployments;
 public sealed class SessionSharingTests(ServerFixture fixture)
 {
     [Fact]
-    public void A_plain_deployment_and_two_uld_policies_over_one_base_load_two_sessions()
+    public void Two_uld_policies_over_one_base_share_its_sessions_and_the_plain_deployment_runs_the_serving_graph()
     {
         var registry = fixture.Server.App.Services.GetRequiredService<DeploymentRegistry>();
         var (plain, uld, lab) = (registry.Resolve("stories"), registry.Resolve("stories-uld"), registry.Resolve("stories-uld-lab"));
-        Assert.Same(plain.BaseModel, uld.BaseModel);
-        Assert.Same(plain.BaseModel, lab.BaseModel);
+        Assert.Same(uld.BaseModel, lab.BaseModel);
         Assert.Same(uld.CompanionModels[0], lab.CompanionModels[0]);
         Assert.NotSame(uld.BaseModel, uld.CompanionModels[0]);
+        // stories260K has onnx/serving.onnx: its plain deployment runs that, with the in-place slot cache.
+        Assert.NotNull(plain.ServingModel);
+        Assert.Null(plain.BaseSession);
+        Assert.Null(uld.ServingModel);
+        Assert.Equal(3, registry.Sessions.LoadedSessions);
+    }
+
+    [Fact]
+    public async Task With_the_concatenated_cache_asked_for_a_plain_deployment_shares_the_base_session_of_uld_deployments()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["LogitServer:KvCache"] = "concat",
+            ["LogitServer:Deployments:0:Name"] = "stories",
+            ["LogitServer:Deployments:0:Model"] = fixture.BaseDirectory,
+            ["LogitServer:Deployments:1:Name"] = "stories-uld",
+            ["LogitServer:Deployments:1:Kind"] = "Uld",
+            ["LogitServer:Deployments:1:Base"] = fixture.BaseDirectory,
+            ["LogitServer:Deployments:1:Assistant"] = fixture.AssistantDirectory,
+        };
+        await using var server = await LogitServerHost.StartAsync(settings);
+        var registry = server.App.Services.GetRequiredService<DeploymentRegistry>();
+        var (plain, uld) = (registry.Resolve("stories"), registry.Resolve("stories-uld"));
+        Assert.Null(plain.ServingModel);
+        Assert.Same(plain.BaseModel, uld.BaseModel);
         Assert.Equal(2, registry.Sessions.LoadedSessions);
     }
 

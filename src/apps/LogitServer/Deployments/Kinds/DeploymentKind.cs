@@ -64,13 +64,22 @@ public abstract class DeploymentKind
     /// <summary>
     /// Opens the sessions a step runs: by default one per model, the first the base and the others its companions, in
     /// the order <see cref="Combine"/> reads them, side by side when there are several.
+    /// Runs <see cref="RunsServingGraph"/> kinds on their model's serving graph where <see cref="SessionOpener.Serving"/> gives one.
     /// </summary>
     public virtual KindSessions OpenSessions(DeploymentOptions served, IReadOnlyList<OpenedModel> models, SessionOpener open)
     {
+        if (RunsServingGraph && open.Serving(models[0]) is { } serving) return new KindSessions(null, [], serving);
         var besideOthers = models.Count > 1;
         var baseSession = open.Directory(models[0], besideOthers);
         return new KindSessions(baseSession, models.Skip(1).Select(m => open.Directory(m, besideOthers)).ToList());
     }
+
+    /// <summary>
+    /// Whether a deployment of this kind runs its one model's serving graph, with the in-place slot cache, when the
+    /// model directory has one (docs/DESIGN.md, *The serving graph and its slot cache*): kinds whose rule reads a single
+    /// session's logits. Kinds with companions or α inputs stay on Contract 2's graphs for now.
+    /// </summary>
+    public virtual bool RunsServingGraph => false;
 
     /// <summary>Whether the base session takes each row's α as an input (a fused ULD graph).</summary>
     public virtual bool BaseTakesAlpha => false;

@@ -18,9 +18,7 @@ public sealed class PlainKind : DeploymentKind
 
     public override IReadOnlyList<ModelRole> Models(DeploymentOptions d) => [new("model", d.Model ?? "")];
 
-    /// <summary>The model's serving graph with its in-place KV cache when it has one (and the server allows it), else model.onnx.</summary>
-    public override KindSessions OpenSessions(DeploymentOptions served, IReadOnlyList<OpenedModel> models, SessionOpener open) =>
-        open.Serving(models[0]) is { } serving ? new KindSessions(null, [], serving) : base.OpenSessions(served, models, open);
+    public override bool RunsServingGraph => true;
 
     public override void Combine(DeploymentOptions served, DecoderStep baseStep, IReadOnlyList<DecoderStep> companions, int row, int position,
         SamplingParameters parameters, Span<float> logits) =>
