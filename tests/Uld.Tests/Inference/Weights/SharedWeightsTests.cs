@@ -112,14 +112,25 @@ public sealed class SharedWeightsTests(Stories260KFixture fixture) : IDisposable
             ["LogitServer:Deployments:1:Assistant"] = _temp["assistant-int8"],
         });
         var registry = host.App.Services.GetRequiredService<DeploymentRegistry>();
-        Assert.Equal(2, registry.Sessions.LoadedSessions);
+        // The plain deployment runs the base's serving graph, the ULD pair model.onnx: three sessions, and the serving
+        // graph (which reads model.onnx_data) holds every weight of the base's as the same shared map, none twice.
+        Assert.Equal(3, registry.Sessions.LoadedSessions);
         Assert.Contains("model.embed_tokens.weight_q8", registry.Sessions.Shared.SharedNames(assistantOnnx));
         Assert.Contains("model.embed_tokens.weight_q8", registry.Sessions.Shared.SharedNames(baseOnnx));
+        var servingOnnx = ModelDirectory.Open(_temp["base-int8"]).ServingOnnxPath;
+        Assert.NotNull(registry.Resolve("plain").ServingModel);
+        var large = ExternalInitializers.Read(baseOnnx).Where(i => i.Length >= SharedWeights.DefaultMinBytes).Select(i => i.Name).Order().ToList();
+        Assert.NotEmpty(large);
+        Assert.Equal(large, registry.Sessions.Shared.SharedNames(servingOnnx).Order());
+        Assert.Equal(large, registry.Sessions.Shared.SharedNames(baseOnnx).Order());
 
-        var body = new JsonObject { ["model"] = "uld", ["prompt"] = "Once upon a time", ["max_tokens"] = 5, ["temperature"] = 0 };
-        var (status, response, _) = await HttpApi.PostAsync(host.Http, "/v1/completions", body);
-        Assert.Equal(200, status);
-        Assert.Equal(5, response!["usage"]!["completion_tokens"]!.GetValue<int>());
+        foreach (var model in new[] { "uld", "plain" })
+        {
+            var body = new JsonObject { ["model"] = model, ["prompt"] = "Once upon a time", ["max_tokens"] = 5, ["temperature"] = 0 };
+            var (status, response, _) = await HttpApi.PostAsync(host.Http, "/v1/completions", body);
+            Assert.Equal(200, status);
+            Assert.Equal(5, response!["usage"]!["completion_tokens"]!.GetValue<int>());
+        }
     }
 
     [Fact]
