@@ -42,7 +42,9 @@ public sealed class Deployment : IDisposable
     public IReadOnlyList<OnnxCausalLm> CompanionModels => _companions ??= CompanionSessions.Select(s => s.Model).ToList();
     private IReadOnlyList<OnnxCausalLm>? _companions;
     public string Name => Options.Name;
-    public int ContextLength => BaseDirectory.Generation.MaxLength ?? BaseDirectory.Config.MaxPositionEmbeddings;
+    public int ContextLength => ContextOf(BaseDirectory);
+    /// <summary>The context a model directory is served with: generation_config's max_length, else the model's maximum.</summary>
+    public static int ContextOf(ModelDirectory directory) => directory.Generation.MaxLength ?? directory.Config.MaxPositionEmbeddings;
     public int? EosId => BaseDirectory.Generation.EosTokenId ?? Tokenizer.Ids.Eos;
 
     public void Dispose()

@@ -32,13 +32,14 @@ public sealed class SessionOpener(DeploymentOptions d, LogitServerOptions o, Thr
     /// <summary>
     /// The session of a model directory's serving graph, or null where the deployment runs onnx/model.onnx: the server
     /// asks for the concatenated cache (<see cref="LogitServerOptions.KvCache"/>), the deployment runs on CUDA (whose
-    /// GroupQueryAttention kernel takes float16 only), or the directory's manifest lists no serving graph. The role's
-    /// sha256 stays its model.onnx's: the model's identity, of which the serving graph is a hashed part.
+    /// GroupQueryAttention kernel takes float16 only), its context is longer than <see cref="LogitServerOptions.KvCacheMaxLength"/>,
+    /// or the directory's manifest lists no serving graph. The role's sha256 stays its model.onnx's: the model's
+    /// identity, of which the serving graph is a hashed part.
     /// </summary>
     public ServingSessionLease? Serving(OpenedModel model)
     {
         var directory = model.Directory;
-        if (!o.AllowsInPlaceKvCache || ExecutionProviderOf(d, o) != ExecutionProvider.Cpu
+        if (!o.AllowsInPlaceKvCache || ExecutionProviderOf(d, o) != ExecutionProvider.Cpu || Deployment.ContextOf(directory) > o.KvCacheMaxLength
             || !directory.Manifest.Files.TryGetValue(ModelDirectory.ServingOnnxFile, out var servingHash)) return null;
         Record(model);
         ServingSessionLease lease;

@@ -26,12 +26,14 @@ public sealed class SessionSharingTests(ServerFixture fixture)
         Assert.Equal(3, registry.Sessions.LoadedSessions);
     }
 
-    [Fact]
-    public async Task With_the_concatenated_cache_asked_for_a_plain_deployment_shares_the_base_session_of_uld_deployments()
+    [Theory]
+    [InlineData("LogitServer:KvCache", "concat")]
+    [InlineData("LogitServer:KvCacheMaxLength", "16")] // below stories260K's context
+    public async Task Where_the_in_place_cache_is_not_used_a_plain_deployment_shares_the_base_session_of_uld_deployments(string key, string value)
     {
         var settings = new Dictionary<string, string?>
         {
-            ["LogitServer:KvCache"] = "concat",
+            [key] = value,
             ["LogitServer:Deployments:0:Name"] = "stories",
             ["LogitServer:Deployments:0:Model"] = fixture.BaseDirectory,
             ["LogitServer:Deployments:1:Name"] = "stories-uld",
