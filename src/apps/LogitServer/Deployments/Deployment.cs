@@ -26,6 +26,8 @@ public sealed class Deployment : IDisposable
     /// slot cache*), when the deployment runs on it instead of <see cref="BaseSession"/>.
     /// </summary>
     public ServingSessionLease? ServingSession { get; init; }
+    /// <summary>With <see cref="ServingSession"/>: the companions' serving graphs, in the order of <see cref="CompanionSessions"/>.</summary>
+    public IReadOnlyList<ServingSessionLease> ServingCompanionSessions { get; init; } = [];
     /// <summary>
     /// The sessions that run in lockstep with the base, each with its own KV cache, in the order the kind's rule reads
     /// them: a ULD deployment's assistants, an offset deployment's unlearned and reference models; none for the others.
@@ -36,6 +38,7 @@ public sealed class Deployment : IDisposable
 
     public OnnxCausalLm BaseModel => BaseSession?.Model ?? throw new InvalidOperationException($"deployment '{Name}' runs its serving graph, not a Contract 2 session.");
     public ServingCausalLm? ServingModel => ServingSession?.Model;
+    public IReadOnlyList<ServingCausalLm> ServingCompanions => ServingCompanionSessions.Select(s => s.Model).ToList();
     /// <summary>Entries of the logits the deployment's sessions compute.</summary>
     public int Vocab => ServingModel?.Vocab ?? BaseModel.Vocab;
     /// <summary>The models of <see cref="CompanionSessions"/>.</summary>
@@ -51,6 +54,7 @@ public sealed class Deployment : IDisposable
     {
         BaseSession?.Dispose();
         ServingSession?.Dispose();
+        foreach (var companion in ServingCompanionSessions) companion.Dispose();
         foreach (var companion in CompanionSessions) companion.Dispose();
     }
 }

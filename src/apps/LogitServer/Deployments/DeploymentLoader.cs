@@ -53,6 +53,7 @@ public static class DeploymentLoader
                 BaseDirectory = baseDir,
                 BaseSession = opened.Base,
                 ServingSession = opened.Serving,
+                ServingCompanionSessions = opened.ServingCompanions ?? [],
                 CompanionSessions = opened.Companions,
                 Tokenizer = tokenizer,
                 ChatTemplate = template,

@@ -30,22 +30,30 @@ public sealed class SessionOpener(DeploymentOptions d, LogitServerOptions o, Thr
     }
 
     /// <summary>
-    /// The session of a model directory's serving graph, or null where the deployment runs onnx/model.onnx: the server
-    /// asks for the concatenated cache (<see cref="LogitServerOptions.KvCache"/>), the deployment runs on CUDA (whose
-    /// GroupQueryAttention kernel takes float16 only), its context is longer than <see cref="LogitServerOptions.KvCacheMaxLength"/>,
-    /// or the directory's manifest lists no serving graph. The role's sha256 stays its model.onnx's: the model's
-    /// identity, of which the serving graph is a hashed part.
+    /// Whether a model directory's serving graph is to be run instead of its model.onnx: not where the server asks for
+    /// the concatenated cache (<see cref="LogitServerOptions.KvCache"/>), the deployment runs on CUDA (whose
+    /// GroupQueryAttention kernel takes float16 only), the context is longer than
+    /// <see cref="LogitServerOptions.KvCacheMaxLength"/>, or the directory's manifest lists no serving graph.
     /// </summary>
-    public ServingSessionLease? Serving(OpenedModel model)
+    public bool ServesInPlace(OpenedModel model) =>
+        o.AllowsInPlaceKvCache && ExecutionProviderOf(d, o) == ExecutionProvider.Cpu && Deployment.ContextOf(model.Directory) <= o.KvCacheMaxLength
+        && model.Directory.Manifest.Files.ContainsKey(ModelDirectory.ServingOnnxFile);
+
+    /// <summary>
+    /// The session of a model directory's serving graph (<see cref="ServesInPlace"/>). The role's sha256 stays its
+    /// model.onnx's: the model's identity, of which the serving graph is a hashed part.
+    /// </summary>
+    /// <param name="besideOthers">Whether it runs side by side with the deployment's other sessions (the threading plan's pair threads).</param>
+    public ServingSessionLease Serving(OpenedModel model, bool besideOthers)
     {
         var directory = model.Directory;
-        if (!o.AllowsInPlaceKvCache || ExecutionProviderOf(d, o) != ExecutionProvider.Cpu || Deployment.ContextOf(directory) > o.KvCacheMaxLength
-            || !directory.Manifest.Files.TryGetValue(ModelDirectory.ServingOnnxFile, out var servingHash)) return null;
+        if (!ServesInPlace(model)) throw new InvalidOperationException($"{directory.Root} is not served in place.");
         Record(model);
         ServingSessionLease lease;
         try
         {
-            lease = sessions.AcquireServing(directory.ServingOnnxPath, plan.SessionFor(d, false, ExecutionProvider.Cpu, WeightBytes(directory.OnnxPath)), servingHash);
+            lease = sessions.AcquireServing(directory.ServingOnnxPath, plan.SessionFor(d, besideOthers, ExecutionProvider.Cpu, WeightBytes(directory.OnnxPath)),
+                directory.Manifest.Files[ModelDirectory.ServingOnnxFile]);
         }
         catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException or FileNotFoundException)
         {

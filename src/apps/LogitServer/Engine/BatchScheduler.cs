@@ -10,8 +10,8 @@ namespace Uld.LogitServer.Engine;
 /// The continuous-batching loop of one deployment, on its own thread. Each iteration drops finished or cancelled
 /// rows, prefills waiting requests and lets them join the running batch, then runs one decode step for every row, and
 /// samples each row's next token from the distribution the deployment's kind combines. What the rows' KV state is and
-/// how the sessions step it is the batch's (<see cref="IBatch"/>): a slot cache written in place when the deployment
-/// serves its model's serving graph (<see cref="SlotBatch"/>), else Contract 2's concatenated cache (<see cref="ConcatBatch"/>).
+/// how the sessions step it is the batch's (<see cref="IBatch"/>): slot caches written in place when the deployment
+/// serves its models' serving graphs (<see cref="SlotBatch"/>), else Contract 2's concatenated cache (<see cref="ConcatBatch"/>).
 /// </summary>
 public sealed class BatchScheduler : IDisposable
 {
@@ -34,7 +34,7 @@ public sealed class BatchScheduler : IDisposable
         _logger = logger;
         _label = deployment.Name;
         _batch = deployment.ServingModel is { } serving
-            ? new SlotBatch(serving, options.MaxBatchSize, deployment.ContextLength, _label)
+            ? new SlotBatch(serving, deployment.ServingCompanions, plan.ConcurrentUldSessions, options.MaxBatchSize, deployment.ContextLength, _label)
             : new ConcatBatch(deployment, new SessionRunner(deployment, plan.ConcurrentUldSessions, _label), options.MaxBatchSize, _label);
         _queue = Channel.CreateBounded<Sequence>(new BoundedChannelOptions(options.MaxQueuedRequests) { SingleReader = true });
         _thread = new Thread(Loop) { IsBackground = true, Name = $"scheduler:{deployment.Name}" };

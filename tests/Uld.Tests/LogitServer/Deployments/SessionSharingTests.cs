@@ -12,18 +12,19 @@ namespace Uld.Tests.LogitServer.Deployments;
 public sealed class SessionSharingTests(ServerFixture fixture)
 {
     [Fact]
-    public void Two_uld_policies_over_one_base_share_its_sessions_and_the_plain_deployment_runs_the_serving_graph()
+    public void A_plain_deployment_and_two_uld_policies_over_one_base_load_two_serving_sessions()
     {
         var registry = fixture.Server.App.Services.GetRequiredService<DeploymentRegistry>();
         var (plain, uld, lab) = (registry.Resolve("stories"), registry.Resolve("stories-uld"), registry.Resolve("stories-uld-lab"));
-        Assert.Same(uld.BaseModel, lab.BaseModel);
-        Assert.Same(uld.CompanionModels[0], lab.CompanionModels[0]);
-        Assert.NotSame(uld.BaseModel, uld.CompanionModels[0]);
-        // stories260K has onnx/serving.onnx: its plain deployment runs that, with the in-place slot cache.
+        // stories260K and its assistant have onnx/serving.onnx: every deployment runs those, with in-place slot caches.
         Assert.NotNull(plain.ServingModel);
         Assert.Null(plain.BaseSession);
-        Assert.Null(uld.ServingModel);
-        Assert.Equal(3, registry.Sessions.LoadedSessions);
+        Assert.Same(plain.ServingModel, uld.ServingModel);
+        Assert.Same(plain.ServingModel, lab.ServingModel);
+        Assert.Same(uld.ServingCompanions[0], lab.ServingCompanions[0]);
+        Assert.NotSame(uld.ServingModel, uld.ServingCompanions[0]);
+        Assert.Empty(uld.CompanionSessions);
+        Assert.Equal(2, registry.Sessions.LoadedSessions);
     }
 
     [Theory]

@@ -19,6 +19,8 @@ public sealed class EngineDeployments : IDisposable
             new DeploymentOptions { Name = "uld", Kind = "Uld", Base = RepositoryModels.Target, Assistant = RepositoryModels.UldAssistant, AlphaMin = 0 },
             new DeploymentOptions { Name = "assistant", Kind = "Plain", Model = RepositoryModels.UldAssistant },
             new DeploymentOptions { Name = "plain-in-place", Kind = "Plain", Model = ServingGraphCopies.Target },
+            // stories260K and its 2-layer truncation both have serving graphs: a ULD pair on two slot caches.
+            new DeploymentOptions { Name = "uld-in-place", Kind = "Uld", Base = Stories260KModels.BaseDirectory, Assistant = Stories260KModels.AssistantDirectory, AlphaMin = 0 },
         ],
     };
 
@@ -213,11 +215,14 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         Assert.False(scheduler.TryEnqueue(Greedy(deployments.Plain, Prompts[0], 4)));
     }
 
-    [Fact]
-    public async Task Uld_rows_merge_base_and_assistant_caches_alike()
+    [Theory]
+    [InlineData("uld")]
+    [InlineData("uld-in-place")]
+    public async Task Uld_rows_merge_base_and_assistant_caches_alike(string deployment)
     {
         const double alpha = 1.0;
-        var uld = deployments.Uld;
+        var uld = deployments.Named(deployment);
+        Assert.Equal(deployment == "uld-in-place", uld.ServingCompanions.Count == 1);
         List<int> aloneTokens;
         using (var solo = Scheduler(uld))
         {

@@ -68,18 +68,22 @@ public abstract class DeploymentKind
     /// </summary>
     public virtual KindSessions OpenSessions(DeploymentOptions served, IReadOnlyList<OpenedModel> models, SessionOpener open)
     {
-        if (RunsServingGraph && open.Serving(models[0]) is { } serving) return new KindSessions(null, [], serving);
         var besideOthers = models.Count > 1;
+        if (RunsServingGraph && models.All(open.ServesInPlace))
+        {
+            var serving = models.Select(m => open.Serving(m, besideOthers)).ToList();
+            return new KindSessions(null, [], serving[0], serving.Skip(1).ToList());
+        }
         var baseSession = open.Directory(models[0], besideOthers);
         return new KindSessions(baseSession, models.Skip(1).Select(m => open.Directory(m, besideOthers)).ToList());
     }
 
     /// <summary>
-    /// Whether a deployment of this kind runs its one model's serving graph, with the in-place slot cache, when the
-    /// model directory has one (docs/DESIGN.md, *The serving graph and its slot cache*): kinds whose rule reads a single
-    /// session's logits. Kinds with companions or α inputs stay on Contract 2's graphs for now.
+    /// Whether a deployment of this kind runs its models' serving graphs, each with its in-place slot cache, when every
+    /// one of its model directories has one (docs/DESIGN.md, *The serving graph and its slot cache*): kinds whose rule
+    /// reads one session per model. A kind whose session is something else (a fused graph with α inputs) says no.
     /// </summary>
-    public virtual bool RunsServingGraph => false;
+    public virtual bool RunsServingGraph => true;
 
     /// <summary>Whether the base session takes each row's α as an input (a fused ULD graph).</summary>
     public virtual bool BaseTakesAlpha => false;
@@ -168,6 +172,7 @@ public sealed record OpenedModel(string Role, ModelDirectory Directory);
 
 /// <summary>
 /// The sessions one step of a deployment runs: the base (or a fused graph) and the companions beside it; or, for a
-/// deployment served from its model's serving graph, that one session alone (<see cref="Serving"/>, no base).
+/// deployment served from its models' serving graphs, those (<see cref="Serving"/> and <see cref="ServingCompanions"/>, no base).
 /// </summary>
-public sealed record KindSessions(ModelSessionLease? Base, IReadOnlyList<ModelSessionLease> Companions, ServingSessionLease? Serving = null);
+public sealed record KindSessions(ModelSessionLease? Base, IReadOnlyList<ModelSessionLease> Companions, ServingSessionLease? Serving = null,
+    IReadOnlyList<ServingSessionLease>? ServingCompanions = null);

@@ -18,8 +18,6 @@ public sealed class PlainKind : DeploymentKind
 
     public override IReadOnlyList<ModelRole> Models(DeploymentOptions d) => [new("model", d.Model ?? "")];
 
-    public override bool RunsServingGraph => true;
-
     public override void Combine(DeploymentOptions served, DecoderStep baseStep, IReadOnlyList<DecoderStep> companions, int row, int position,
         SamplingParameters parameters, Span<float> logits) =>
         baseStep.Row(row, position).CopyTo(logits);
