@@ -133,10 +133,11 @@ public static class ServeBenchmark
                       $"one per round between the cells). Plain single stream / llama2.c: over HTTP {F(plainHttp / r)}×, engine-only {F(plainEngine / r)}×.\n\n" + profile;
         }
         var llamaCppSection = llamaCpp.Markdown(n => cells.Single(c => c.Deployment == "plain" && c.Streams == n).TokensPerSecond, n => direct[("plain", n)], rounds);
-        // Only a plain deployment runs a serving graph; the ULD pair beside it is the control between runs of both caches.
+        // Which cache served: in place where the models have serving graphs (not a fused graph), else concatenated.
         var cache = o.KvCache ?? "InPlace (default)";
-        profile = $"KV cache (LogitServer:KvCache): {cache}; the plain deployment " +
-                  (File.Exists(ModelDirectory.Open(baseDir, verifyHashes: false).ServingOnnxPath) ? "has" : "has no") + " serving graph.\n\n" + profile;
+        bool HasServingGraph(string dir) => File.Exists(ModelDirectory.Open(dir, verifyHashes: false).ServingOnnxPath);
+        profile = $"KV cache (LogitServer:KvCache): {cache}; serving graphs: base {(HasServingGraph(baseDir) ? "yes" : "no")}, " +
+                  $"assistant {(HasServingGraph(assistantDir) ? "yes" : "no")}.\n\n" + profile;
         Report(cells, direct, deployments, concurrency, tokens, rounds, o.ResultsDir, profile, llamaCppSection);
         return 0;
     }
