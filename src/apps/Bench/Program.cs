@@ -27,8 +27,9 @@ var llamaCppDir = new Option<DirectoryInfo>("--llamacpp")
 var noLlamaCpp = new Option<bool>("--no-llamacpp") { Description = "leave out the llama.cpp rows" };
 var llamaCppThreads = new Option<int?>("--llamacpp-threads")
     { Description = "llama.cpp's threads (default: every core, as LogitServer's sessions; those below 64 MiB of weights use one)" };
+var kvCache = new Option<string?>("--kv-cache") { Description = "the server's LogitServer:KvCache: InPlace (a plain deployment on its model's serving graph, the default) or Concat (model.onnx)" };
 var serve = new Command("serve", "Tokens/s and time to first token, plain vs ULD, at several concurrency levels, over loopback HTTP; llama.cpp and llama2.c on the same weights as references.")
-    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, trainerDll, llama2c, llama2cTokenizer, llamaCppDir, noLlamaCpp, llamaCppThreads };
+    { baseDir, assistantDir, fused, tokens, streams, rounds, results, serverDll, trainerDll, llama2c, llama2cTokenizer, llamaCppDir, noLlamaCpp, llamaCppThreads, kvCache };
 serve.SetAction((parse, _) => CliErrors.RunAsync(parse, async () =>
 {
     var threads = parse.GetValue(llamaCppThreads) ?? Environment.ProcessorCount;
@@ -56,6 +57,7 @@ serve.SetAction((parse, _) => CliErrors.RunAsync(parse, async () =>
         Concurrency = parse.GetValue(streams)!,
         Rounds = parse.GetValue(rounds),
         ResultsDir = parse.GetValue(results)!.FullName,
+        KvCache = parse.GetValue(kvCache),
     });
 }));
 

@@ -28,6 +28,8 @@ public sealed record ServeOptions
     public IReadOnlyList<int> Concurrency { get; init; } = [1, 4, 16];
     public int Rounds { get; init; } = 3;
     public required string ResultsDir { get; init; }
+    /// <summary>The server's <c>LogitServer:KvCache</c> ("InPlace" or "Concat"); null: its default.</summary>
+    public string? KvCache { get; init; }
 }
 
 /// <summary>
@@ -59,6 +61,7 @@ public static class ServeBenchmark
             ["LogitServer:Deployments:1:Base"] = baseDir,
             ["LogitServer:Deployments:1:Assistant"] = assistantDir,
         };
+        if (o.KvCache is not null) settings["LogitServer:KvCache"] = o.KvCache;
         if (fused is not null)
         {
             settings["LogitServer:Deployments:2:Name"] = "uld-fused";
@@ -130,6 +133,11 @@ public static class ServeBenchmark
                       $"one per round between the cells). Plain single stream / llama2.c: over HTTP {F(plainHttp / r)}×, engine-only {F(plainEngine / r)}×.\n\n" + profile;
         }
         var llamaCppSection = llamaCpp.Markdown(n => cells.Single(c => c.Deployment == "plain" && c.Streams == n).TokensPerSecond, n => direct[("plain", n)], rounds);
+        // Which cache served: in place where the models have serving graphs (not a fused graph), else concatenated.
+        var cache = o.KvCache ?? "InPlace (default)";
+        bool HasServingGraph(string dir) => File.Exists(ModelDirectory.Open(dir, verifyHashes: false).ServingOnnxPath);
+        profile = $"KV cache (LogitServer:KvCache): {cache}; serving graphs: base {(HasServingGraph(baseDir) ? "yes" : "no")}, " +
+                  $"assistant {(HasServingGraph(assistantDir) ? "yes" : "no")}.\n\n" + profile;
         Report(cells, direct, deployments, concurrency, tokens, rounds, o.ResultsDir, profile, llamaCppSection);
         return 0;
     }

@@ -37,6 +37,9 @@ public sealed class KvCache : IDisposable
             Enumerable.Range(0, layers).Select(_ => Create()).ToArray(), batch, 0);
     }
 
+    /// <summary>The present of a step that wrote its cache in place (<see cref="KvSlots"/>): no tensors, nothing to dispose.</summary>
+    internal static KvCache HeldElsewhere(int batch) => new([], [], batch, 0);
+
     /// <summary>
     /// Builds a new cache of <paramref name="length"/> positions from rows of existing caches: row i of the result
     /// holds columns [Skip, source.Length) of (Source, Row), right-aligned, with zeros (masked padding) before it.

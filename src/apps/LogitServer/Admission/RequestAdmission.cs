@@ -101,7 +101,7 @@ public sealed class RequestAdmission(DeploymentRegistry registry, IOptions<Logit
     {
         var deployment = lease.Deployment;
         // A bias may name only ids both the tokenizer and the model's logits have.
-        var sampler = SamplingControls.Read(r, Math.Min(deployment.Tokenizer.VocabSize, deployment.BaseModel.Vocab));
+        var sampler = SamplingControls.Read(r, Math.Min(deployment.Tokenizer.VocabSize, deployment.Vocab));
         var n = r.N ?? 1;
         if (n is < 1 or > 16) throw OpenAiException.InvalidRequest("'n' must be between 1 and 16.", "n");
         var stop = r.Stop ?? [];

@@ -52,6 +52,8 @@ public static class DeploymentLoader
                 Options = served,
                 BaseDirectory = baseDir,
                 BaseSession = opened.Base,
+                ServingSession = opened.Serving,
+                ServingCompanionSessions = opened.ServingCompanions ?? [],
                 CompanionSessions = opened.Companions,
                 Tokenizer = tokenizer,
                 ChatTemplate = template,
@@ -91,25 +93,30 @@ public static class DeploymentLoader
     /// <summary>
     /// The ONNX files the deployments will load in sessions of their own (<see cref="DeploymentKind.SessionModels"/>),
     /// read without checking hashes: only to find the weights they share. A directory that cannot be opened is left
-    /// to <see cref="Load"/> to report.
+    /// to <see cref="Load"/> to report. With <paramref name="inPlace"/>, the serving graph of a kind that runs one
+    /// counts too: it reads its model.onnx's data file, so a plain deployment on it and a ULD deployment on model.onnx
+    /// of the same base hold those weights once.
     /// </summary>
-    public static IEnumerable<string> ModelFiles(IEnumerable<DeploymentOptions> deployments)
+    public static IEnumerable<string> ModelFiles(IEnumerable<DeploymentOptions> deployments, bool inPlace = false)
     {
         foreach (var d in deployments)
         {
-            foreach (var model in DeploymentKinds.Of(d)?.SessionModels(d) ?? [])
+            var kind = DeploymentKinds.Of(d);
+            foreach (var model in kind?.SessionModels(d) ?? [])
             {
                 if (string.IsNullOrWhiteSpace(model.Path)) continue;
-                string? path;
+                ModelDirectory? directory;
                 try
                 {
-                    path = ModelDirectory.Open(model.Path, verifyHashes: false).OnnxPath;
+                    directory = ModelDirectory.Open(model.Path, verifyHashes: false);
                 }
                 catch (Exception e) when (e is ModelFormatException or IOException or UnauthorizedAccessException)
                 {
-                    path = null;
+                    directory = null;
                 }
-                if (path is not null && File.Exists(path)) yield return path;
+                if (directory is null) continue;
+                if (File.Exists(directory.OnnxPath)) yield return directory.OnnxPath;
+                if (inPlace && kind!.RunsServingGraph && File.Exists(directory.ServingOnnxPath)) yield return directory.ServingOnnxPath;
             }
         }
     }

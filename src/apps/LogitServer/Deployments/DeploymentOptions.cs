@@ -99,6 +99,22 @@ public sealed class LogitServerOptions
     public bool? AllowSpinning { get; set; }
     /// <summary>Skip sha256 verification of model files at start-up (large models, trusted storage).</summary>
     public bool SkipHashCheck { get; set; }
+    /// <summary>
+    /// "InPlace" (default): a plain deployment on CPU whose model directory has a serving graph runs it, with a slot
+    /// cache written in place (docs/DESIGN.md, *The serving graph and its slot cache*); "Concat": every deployment runs
+    /// onnx/model.onnx with Contract 2's concatenated cache.
+    /// </summary>
+    public string KvCache { get; set; } = InPlaceKvCache;
+    public const string InPlaceKvCache = "InPlace";
+    public const string ConcatKvCache = "Concat";
+    /// <summary>
+    /// The longest context served with the in-place cache: a deployment whose context is longer keeps the concatenated
+    /// one. GroupQueryAttention's CPU kernel sizes its score buffer by the cache's length (heads × new tokens × length
+    /// floats), so a slot of 131,072 positions would cost 4 GiB of scratch for a 256-token prompt at 32 heads.
+    /// </summary>
+    public int KvCacheMaxLength { get; set; } = 8192;
+    /// <summary>Whether <see cref="KvCache"/> allows the in-place cache.</summary>
+    public bool AllowsInPlaceKvCache => string.Equals(KvCache, InPlaceKvCache, StringComparison.OrdinalIgnoreCase);
     public int DefaultMaxTokens { get; set; } = 256;
     /// <summary>
     /// The lowercase hex sha256 of the admin key (never the key itself) that the admin API

@@ -57,7 +57,7 @@ public sealed class DeploymentRegistry : IHostedService, IDisposable
     {
         (_options, _plan, _logger, _file) = (options.Value, plan, logger, file);
         plan.Log(logger);
-        var shared = SharedWeights.Plan(DeploymentLoader.ModelFiles(_options.Deployments));
+        var shared = SharedWeights.Plan(DeploymentLoader.ModelFiles(_options.Deployments, _options.AllowsInPlaceKvCache));
         Sessions = new ModelSessionCache(shared);
         Models = new VerifiedModels(verifyHashes: !_options.SkipHashCheck, logger);
         if (shared.Count > 0)

@@ -23,6 +23,9 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (o.IntraOpThreads < 0) return $"{root}:IntraOpThreads must not be negative; got {o.IntraOpThreads}.";
         if (o.DefaultMaxTokens < 1) return $"{root}:DefaultMaxTokens must be at least 1; got {o.DefaultMaxTokens}.";
         if (o.ExecutionProvider.ToLowerInvariant() is not ("cpu" or "cuda")) return $"{root}:ExecutionProvider must be \"cpu\" or \"cuda\"; got \"{o.ExecutionProvider}\".";
+        if (!o.AllowsInPlaceKvCache && !string.Equals(o.KvCache, LogitServerOptions.ConcatKvCache, StringComparison.OrdinalIgnoreCase))
+            return $"{root}:KvCache must be \"{LogitServerOptions.InPlaceKvCache}\" or \"{LogitServerOptions.ConcatKvCache}\"; got \"{o.KvCache}\".";
+        if (o.KvCacheMaxLength < 1) return $"{root}:KvCacheMaxLength must be at least 1; got {o.KvCacheMaxLength}.";
         if (o.AdminKeySha256 is not null && !Uld.Web.KeyHash.IsSha256Hex(o.AdminKeySha256))
             return $"{root}:AdminKeySha256 must be 64 hex digits (the sha256 of the admin key, never the key).";
         if (o.RuntimeDeploymentsFile is { } file && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(file))))

@@ -21,12 +21,13 @@ namespace Uld.LogitServer.Deployments;
 /// </summary>
 public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
 {
-    private sealed class Entry(OnnxCausalLm model)
+    private sealed class Entry(IDisposable model)
     {
-        public OnnxCausalLm Model { get; } = model;
+        public IDisposable Model { get; } = model;
         public int Leases { get; set; }
     }
 
+    /// <summary>Sessions by file, content and device; a serving graph (<see cref="ServingCausalLm"/>) is keyed by its own file.</summary>
     private readonly Dictionary<(string Path, string? ContentHash, ExecutionProvider Provider, int DeviceId), Entry> _entries = new();
     /// <summary>The content hash of each path when it was first loaded: the content the shared weights were planned from.</summary>
     private readonly Dictionary<string, string?> _firstContent = new(StringComparer.Ordinal);
@@ -43,7 +44,19 @@ public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
 
     /// <summary>A lease on the session for <paramref name="onnxPath"/> on the settings' device, loading it on first use.</summary>
     /// <param name="contentHash">The sha256 of the file as its deployment verified it; null when unknown (tests).</param>
-    public ModelSessionLease Acquire(string onnxPath, SessionSettings settings, string? contentHash = null)
+    public ModelSessionLease Acquire(string onnxPath, SessionSettings settings, string? contentHash = null) =>
+        Lease(onnxPath, settings, contentHash, (path, options, prepacked) => new OnnxCausalLm(path, options, prepacked),
+            (model, release) => new ModelSessionLease((OnnxCausalLm)model, release));
+
+    /// <summary>A lease on the session of a serving graph (<c>onnx/serving.onnx</c>), shared as <see cref="Acquire"/>'s are.</summary>
+    /// <param name="contentHash">The sha256 of the serving graph as its deployment verified it; null when unknown (tests).</param>
+    public ServingSessionLease AcquireServing(string servingPath, SessionSettings settings, string? contentHash = null) =>
+        Lease(servingPath, settings, contentHash, (path, options, prepacked) => new ServingCausalLm(path, options, prepacked),
+            (model, release) => new ServingSessionLease((ServingCausalLm)model, release));
+
+    private TLease Lease<TLease>(string onnxPath, SessionSettings settings, string? contentHash,
+        Func<string, Microsoft.ML.OnnxRuntime.SessionOptions, Microsoft.ML.OnnxRuntime.PrePackedWeightsContainer?, IDisposable> load,
+        Func<IDisposable, Action, TLease> lease)
     {
         var path = Path.GetFullPath(onnxPath);
         var key = (path, contentHash?.ToLowerInvariant(), settings.ExecutionProvider, settings.DeviceId);
@@ -56,12 +69,12 @@ public sealed class ModelSessionCache(SharedWeights shared) : IDisposable
                 if (!_firstContent.TryGetValue(path, out var planned)) _firstContent[path] = planned = key.Item2;
                 var sharing = cpu && planned == key.Item2;
                 if (sharing) shared.AddTo(path, options);
-                entry = new Entry(new OnnxCausalLm(path, options, cpu ? shared.Container : null));
+                entry = new Entry(load(path, options, cpu ? shared.Container : null));
                 _entries[key] = entry;
                 if (sharing) shared.DropResidentPages();
             }
             entry.Leases++;
-            return new ModelSessionLease(entry.Model, () => Release(key));
+            return lease(entry.Model, () => Release(key));
         }
     }
 
@@ -98,6 +111,19 @@ public sealed class ModelSessionLease(OnnxCausalLm model, Action release) : IDis
     private int _released;
 
     public OnnxCausalLm Model { get; } = model;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0) release();
+    }
+}
+
+/// <summary>A deployment's hold on a shared serving-graph session; disposing it releases the hold (once).</summary>
+public sealed class ServingSessionLease(ServingCausalLm model, Action release) : IDisposable
+{
+    private int _released;
+
+    public ServingCausalLm Model { get; } = model;
 
     public void Dispose()
     {

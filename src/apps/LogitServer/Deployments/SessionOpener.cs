@@ -15,6 +15,7 @@ namespace Uld.LogitServer.Deployments;
 public sealed class SessionOpener(DeploymentOptions d, LogitServerOptions o, ThreadingPlan plan, ModelSessionCache sessions, VerifiedModels verified)
 {
     private readonly List<ModelSessionLease> _leases = [];
+    private readonly List<ServingSessionLease> _servingLeases = [];
     private readonly SortedDictionary<string, string> _hashes = new(StringComparer.Ordinal);
 
     /// <summary>Per role, the sha256 of the ONNX file loaded (or, for a role whose file is not loaded on its own, verified).</summary>
@@ -28,6 +29,45 @@ public sealed class SessionOpener(DeploymentOptions d, LogitServerOptions o, Thr
         return Session(model.Directory.OnnxPath, _hashes[model.Role], model.Directory.Config.VocabSize, besideOthers);
     }
 
+    /// <summary>
+    /// Whether a model directory's serving graph is to be run instead of its model.onnx: not where the server asks for
+    /// the concatenated cache (<see cref="LogitServerOptions.KvCache"/>), the deployment runs on CUDA (whose
+    /// GroupQueryAttention kernel takes float16 only), the context is longer than
+    /// <see cref="LogitServerOptions.KvCacheMaxLength"/>, or the directory's manifest lists no serving graph.
+    /// </summary>
+    public bool ServesInPlace(OpenedModel model) =>
+        o.AllowsInPlaceKvCache && ExecutionProviderOf(d, o) == ExecutionProvider.Cpu && Deployment.ContextOf(model.Directory) <= o.KvCacheMaxLength
+        && model.Directory.Manifest.Files.ContainsKey(ModelDirectory.ServingOnnxFile);
+
+    /// <summary>
+    /// The session of a model directory's serving graph (<see cref="ServesInPlace"/>). The role's sha256 stays its
+    /// model.onnx's: the model's identity, of which the serving graph is a hashed part.
+    /// </summary>
+    /// <param name="besideOthers">Whether it runs side by side with the deployment's other sessions (the threading plan's pair threads).</param>
+    public ServingSessionLease Serving(OpenedModel model, bool besideOthers)
+    {
+        var directory = model.Directory;
+        if (!ServesInPlace(model)) throw new InvalidOperationException($"{directory.Root} is not served in place.");
+        Record(model);
+        ServingSessionLease lease;
+        try
+        {
+            lease = sessions.AcquireServing(directory.ServingOnnxPath, plan.SessionFor(d, besideOthers, ExecutionProvider.Cpu, WeightBytes(directory.OnnxPath)),
+                directory.Manifest.Files[ModelDirectory.ServingOnnxFile]);
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException or FileNotFoundException)
+        {
+            throw new DeploymentConfigurationException($"deployment '{d.Name}': cannot load {directory.ServingOnnxPath}: {e.Message}", e);
+        }
+        if (lease.Model.Vocab != directory.Config.VocabSize)
+        {
+            lease.Dispose();
+            throw new DeploymentConfigurationException($"deployment '{d.Name}': {directory.ServingOnnxPath} has vocabulary {lease.Model.Vocab}, config.json says {directory.Config.VocabSize}.");
+        }
+        _servingLeases.Add(lease);
+        return lease;
+    }
+
     /// <summary>Records the sha256 of a model directory's ONNX file without loading it (a fused graph's base and assistant).</summary>
     public void Record(OpenedModel model) => _hashes[model.Role] = verified.OnnxSha256(model.Directory);
 
@@ -39,7 +79,9 @@ public sealed class SessionOpener(DeploymentOptions d, LogitServerOptions o, Thr
     public void ReleaseAll()
     {
         foreach (var lease in _leases) lease.Dispose();
+        foreach (var lease in _servingLeases) lease.Dispose();
         _leases.Clear();
+        _servingLeases.Clear();
     }
 
     private ModelSessionLease Session(string onnxPath, string contentHash, long vocab, bool besideOthers)

@@ -8,43 +8,34 @@ namespace Uld.LogitServer.Engine;
 
 /// <summary>
 /// The continuous-batching loop of one deployment, on its own thread. Each iteration drops finished or cancelled
-/// rows, prefills waiting requests and merges them into the running batch, then runs one decode step for every row
-/// (the base and its companions together: a ULD assistant, or an offset deployment's unlearned and reference models,
-/// each with its own KV cache). Rows are left-padded in a shared KV cache; the cache is rebuilt only when
-/// membership changes, which also trims padding no row needs any more.
+/// rows, prefills waiting requests and lets them join the running batch, then runs one decode step for every row, and
+/// samples each row's next token from the distribution the deployment's kind combines. What the rows' KV state is and
+/// how the sessions step it is the batch's (<see cref="IBatch"/>): slot caches written in place when the deployment
+/// serves its models' serving graphs (<see cref="SlotBatch"/>), else Contract 2's concatenated cache (<see cref="ConcatBatch"/>).
 /// </summary>
 public sealed class BatchScheduler : IDisposable
 {
-    private sealed class Row(Sequence sequence, int padding)
-    {
-        public Sequence Sequence { get; } = sequence;
-        /// <summary>Masked columns at the left of this row in the batch cache.</summary>
-        public int Padding { get; set; } = padding;
-        public bool Done { get; set; }
-    }
-
     private readonly Deployment _deployment;
     private readonly LogitServerOptions _options;
-    private readonly bool _concurrentUld;
     private readonly ILogger _logger;
     private readonly Channel<Sequence> _queue;
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<Row> _rows = [];
+    private readonly IBatch _batch;
+    /// <summary>Running sequences that ended at their last step; they leave the batch at the next.</summary>
+    private readonly HashSet<Sequence> _finished = [];
     private readonly string _label;
-    private KvCache? _baseCache;
-    /// <summary>One cache per companion model (<see cref="Deployment.CompanionModels"/>), in the same order.</summary>
-    private KvCache[] _companionCaches = [];
-    private int _length;
     private int _queued;
 
     public BatchScheduler(Deployment deployment, LogitServerOptions options, ThreadingPlan plan, ILogger logger)
     {
-        _concurrentUld = plan.ConcurrentUldSessions;
         _deployment = deployment;
         _options = options;
         _logger = logger;
         _label = deployment.Name;
+        _batch = deployment.ServingModel is { } serving
+            ? new SlotBatch(serving, deployment.ServingCompanions, plan.ConcurrentUldSessions, options.MaxBatchSize, deployment.ContextLength, _label)
+            : new ConcatBatch(deployment, new SessionRunner(deployment, plan.ConcurrentUldSessions, _label), options.MaxBatchSize, _label);
         _queue = Channel.CreateBounded<Sequence>(new BoundedChannelOptions(options.MaxQueuedRequests) { SingleReader = true });
         _thread = new Thread(Loop) { IsBackground = true, Name = $"scheduler:{deployment.Name}" };
         _thread.Start();
@@ -78,10 +69,11 @@ public sealed class BatchScheduler : IDisposable
             while (true)
             {
                 DropFinishedRows();
-                if (_rows.Count == 0 && !_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
+                if (_batch.Sequences.Count == 0 && !_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
 
                 var newcomers = new List<Sequence>();
-                while (_rows.Count + newcomers.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var sequence))
+                var room = _batch.Room;
+                while (newcomers.Count < room && _queue.Reader.TryRead(out var sequence))
                 {
                     EngineMetrics.QueueDepth.WithLabels(_label).Set(Interlocked.Decrement(ref _queued));
                     if (sequence.IsCancelled) sequence.Complete(new FinishedEvent("cancelled"));
@@ -91,12 +83,13 @@ public sealed class BatchScheduler : IDisposable
                 try
                 {
                     if (newcomers.Count > 0) Prefill(newcomers);
-                    if (_rows.Any(r => !r.Done && !r.Sequence.IsCancelled)) DecodeStep();
+                    if (_batch.Sequences.Any(s => !_finished.Contains(s) && !s.IsCancelled)) DecodeStep();
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    _logger.LogError(e, "Engine step failed on {Deployment}; failing {Rows} sequences", _label, _rows.Count + newcomers.Count);
-                    foreach (var s in _rows.Select(r => r.Sequence).Concat(newcomers).Distinct()) s.Complete(new FailedEvent("the engine failed while generating: " + e.Message));
+                    var running = _batch.Sequences;
+                    _logger.LogError(e, "Engine step failed on {Deployment}; failing {Rows} sequences", _label, running.Count + newcomers.Count);
+                    foreach (var s in running.Concat(newcomers).Distinct()) s.Complete(new FailedEvent("the engine failed while generating: " + e.Message));
                     ResetBatch();
                 }
             }
@@ -104,6 +97,7 @@ public sealed class BatchScheduler : IDisposable
         finally
         {
             ResetBatch();
+            _batch.Dispose();
             _stopped.TrySetResult();
         }
     }
@@ -111,86 +105,49 @@ public sealed class BatchScheduler : IDisposable
     private void Prefill(List<Sequence> newcomers)
     {
         var started = Stopwatch.GetTimestamp();
-        var batch = newcomers.Count;
-        var length = newcomers.Max(s => s.Prompt.Count);
-        var (ids, mask, positions) = (new long[batch * length], new long[batch * length], new long[batch * length]);
-        for (var j = 0; j < batch; j++)
-        {
-            var prompt = newcomers[j].Prompt;
-            var padding = length - prompt.Count;
-            for (var t = 0; t < length; t++)
-            {
-                var i = j * length + t;
-                (ids[i], mask[i], positions[i]) = t < padding ? (0L, 0L, 1L) : (prompt[t - padding], 1L, t - padding);
-            }
-        }
-
         // Full [batch, seq, vocab] logits leave ONNX Runtime only when someone scores the prompt.
         var keep = newcomers.Any(s => s.WantsPromptLogprobs) ? LogitPositions.All : LogitPositions.Last;
-        var alphas = newcomers.Select(s => (float)s.Parameters.Alpha).ToArray();
-        var (baseStep, companionSteps) = RunModels(ids, mask, positions, batch, null, null, keep, alphas);
-        using var baseCache = baseStep.Present;
-        var companionCaches = companionSteps.Select(c => c.Present).ToArray();
-        using var disposeCompanions = new CacheSet(companionCaches);
+        using var prefill = _batch.Prefill(newcomers, keep);
         EngineMetrics.PromptTokens.WithLabels(_label).Inc(newcomers.Sum(s => s.Prompt.Count));
         EngineMetrics.StepSeconds.WithLabels(_label, "prefill").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
         var sampling = Stopwatch.GetTimestamp();
-        var (logits, logprobs) = (new float[_deployment.BaseModel.Vocab], new float[_deployment.BaseModel.Vocab]);
-        var joining = new List<(KvCache Base, KvCache[] Companions, int Row, int Skip, Sequence Sequence)>();
-        for (var j = 0; j < batch; j++)
+        var (logits, logprobs) = (new float[_deployment.Vocab], new float[_deployment.Vocab]);
+        var joining = new List<int>();
+        for (var j = 0; j < newcomers.Count; j++)
         {
-            var sequence = newcomers[j];
-            var padding = length - sequence.Prompt.Count;
-            if (sequence.WantsPromptLogprobs) sequence.Emit(PromptLogprobs(sequence, baseStep, companionSteps, j, padding, logits, logprobs));
+            var (sequence, step, row, offset) = prefill.Rows[j];
+            if (sequence.WantsPromptLogprobs) sequence.Emit(PromptLogprobs(sequence, step, row, offset, logits, logprobs));
             EngineMetrics.TimeToFirstToken.WithLabels(_label).Observe(Stopwatch.GetElapsedTime(sequence.EnqueuedTimestamp).TotalSeconds);
             if (sequence.MaxNewTokens == 0)
             {
                 sequence.Complete(new FinishedEvent("length"));
                 continue;
             }
-            Combine(sequence, baseStep, companionSteps, j, length - 1, logits, logprobs);
-            if (Advance(sequence, logits, logprobs)) joining.Add((baseCache, companionCaches, j, padding, sequence));
+            Combine(sequence, step, row, offset + sequence.Prompt.Count - 1, logits, logprobs);
+            if (Advance(sequence, logits, logprobs)) joining.Add(j);
         }
         EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
-        if (joining.Count == 0) return;
-
-        // The running rows keep their real columns; newcomers bring theirs from the prefill cache.
-        var merged = _rows.Select(r => (Base: _baseCache!, Companions: _companionCaches, Row: _rows.IndexOf(r), Skip: r.Padding, r.Sequence))
-            .Concat(joining).ToList();
-        RebuildCache(merged);
+        _batch.Join(prefill, joining);
+        EngineMetrics.ActiveSequences.WithLabels(_label).Set(_batch.Sequences.Count);
     }
 
     private void DecodeStep()
     {
         var started = Stopwatch.GetTimestamp();
-        var batch = _rows.Count;
-        var total = _length + 1;
-        var (ids, mask, positions, alphas) = (new long[batch], new long[batch * total], new long[batch], new float[batch]);
-        for (var i = 0; i < batch; i++)
-        {
-            var row = _rows[i];
-            ids[i] = row.Sequence.PendingToken;
-            positions[i] = _length - row.Padding;
-            alphas[i] = (float)row.Sequence.Parameters.Alpha;
-            for (var t = row.Padding; t < total; t++) mask[i * total + t] = 1;
-        }
-
-        var (baseStep, companionSteps) = RunModels(ids, mask, positions, batch, _baseCache, _companionCaches, LogitPositions.Last, alphas);
-        _baseCache!.Dispose();
-        foreach (var cache in _companionCaches) cache.Dispose();
-        (_baseCache, _companionCaches, _length) = (baseStep.Present, companionSteps.Select(c => c.Present).ToArray(), total);
-        EngineMetrics.BatchSize.WithLabels(_label).Observe(batch);
+        var rows = _batch.Sequences;
+        var step = _batch.Decode();
+        EngineMetrics.BatchSize.WithLabels(_label).Observe(rows.Count);
         EngineMetrics.StepSeconds.WithLabels(_label, "decode").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
         var sampling = Stopwatch.GetTimestamp();
-        var (logits, logprobs) = (new float[_deployment.BaseModel.Vocab], new float[_deployment.BaseModel.Vocab]);
-        for (var i = 0; i < batch; i++)
+        var (logits, logprobs) = (new float[_deployment.Vocab], new float[_deployment.Vocab]);
+        for (var i = 0; i < rows.Count; i++)
         {
-            var row = _rows[i];
-            if (row.Done || row.Sequence.IsCancelled) continue;
-            Combine(row.Sequence, baseStep, companionSteps, i, 0, logits, logprobs);
-            row.Done = !Advance(row.Sequence, logits, logprobs);
+            var sequence = rows[i];
+            if (_finished.Contains(sequence) || sequence.IsCancelled) continue;
+            Combine(sequence, step, i, 0, logits, logprobs);
+            if (!Advance(sequence, logits, logprobs)) _finished.Add(sequence);
         }
         EngineMetrics.EngineSeconds.WithLabels(_label, "sampling").Inc(Stopwatch.GetElapsedTime(sampling).TotalSeconds);
     }
@@ -224,13 +181,13 @@ public sealed class BatchScheduler : IDisposable
     /// The row's next-token distribution at a position, as combined logits (the deployment's kind applies its rule to
     /// the step's base and companion logits) and their log-softmax.
     /// </summary>
-    private void Combine(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int position, float[] logits, float[] logprobs)
+    private void Combine(Sequence sequence, StepLogits step, int row, int position, float[] logits, float[] logprobs)
     {
-        _deployment.Kind.Combine(_deployment.Options, baseStep, companions, row, position, sequence.Parameters, logits);
+        _deployment.Kind.Combine(_deployment.Options, step.Base, step.Companions, row, position, sequence.Parameters, logits);
         UldLogits.LogSoftmax(logits, logprobs);
     }
 
-    private PromptLogprobsEvent PromptLogprobs(Sequence sequence, DecoderStep baseStep, DecoderStep[] companions, int row, int padding, float[] logits, float[] buffer)
+    private PromptLogprobsEvent PromptLogprobs(Sequence sequence, StepLogits step, int row, int offset, float[] logits, float[] buffer)
     {
         var n = sequence.Prompt.Count;
         var values = new float?[n];
@@ -238,130 +195,31 @@ public sealed class BatchScheduler : IDisposable
         top[0] = [];
         for (var t = 1; t < n; t++)
         {
-            var position = padding + t - 1; // the distribution at t − 1 predicts token t
-            Combine(sequence, baseStep, companions, row, position, logits, buffer);
+            var position = offset + t - 1; // the distribution at t − 1 predicts token t
+            Combine(sequence, step, row, position, logits, buffer);
             values[t] = buffer[sequence.Prompt[t]];
             top[t] = UldLogits.Top(buffer, sequence.Parameters.TopLogprobs);
         }
         return new PromptLogprobsEvent(values, top);
     }
 
-    /// <summary>
-    /// One step of the deployment's sessions: the base (or a fused ULD graph, which takes α per row) and its companions
-    /// (a two-session ULD pair's assistant, an offset deployment's unlearned and reference models) — the companions
-    /// one after the other beside the base when the threading plan gives them their own cores.
-    /// </summary>
-    private (DecoderStep Base, DecoderStep[] Companions) RunModels(long[] ids, long[] mask, long[] positions, int batch, KvCache? basePast, KvCache[]? companionPast,
-        LogitPositions keep, float[] alphas)
-    {
-        var companions = _deployment.CompanionModels;
-        DecoderStep RunBase()
-        {
-            var model = _deployment.BaseModel;
-            using var empty = basePast is null ? model.EmptyCache(batch) : null;
-            return model.Run(ids, mask, positions, batch, basePast ?? empty!, keep, _deployment.Kind.BaseTakesAlpha ? alphas : null);
-        }
-        DecoderStep[] RunCompanions()
-        {
-            var steps = new List<DecoderStep>(companions.Count);
-            try
-            {
-                for (var i = 0; i < companions.Count; i++)
-                {
-                    using var empty = companionPast is null ? companions[i].EmptyCache(batch) : null;
-                    steps.Add(companions[i].Run(ids, mask, positions, batch, companionPast?[i] ?? empty!, keep));
-                }
-                return [.. steps];
-            }
-            catch
-            {
-                foreach (var step in steps) step.Present.Dispose();
-                throw;
-            }
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            if (companions.Count == 0) return (RunBase(), []);
-            if (!_concurrentUld) return (RunBase(), RunCompanions());
-            return RunConcurrently(RunBase, RunCompanions);
-        }
-        finally
-        {
-            EngineMetrics.EngineSeconds.WithLabels(_label, "session").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        }
-    }
-
-    private static (DecoderStep Base, DecoderStep[] Companions) RunConcurrently(Func<DecoderStep> runBase, Func<DecoderStep[]> runCompanions)
-    {
-        var companionTask = Task.Run(runCompanions);
-        DecoderStep baseStep;
-        try
-        {
-            baseStep = runBase();
-        }
-        catch
-        {
-            try
-            {
-                foreach (var step in companionTask.GetAwaiter().GetResult()) step.Present.Dispose();
-            }
-            catch (Exception) { /* the base failure is the one to report */ }
-            throw;
-        }
-        return (baseStep, companionTask.GetAwaiter().GetResult());
-    }
-
     private void DropFinishedRows()
     {
-        if (_rows.Count == 0) return;
-        foreach (var row in _rows.Where(r => r.Sequence.IsCancelled && !r.Done)) row.Sequence.Complete(new FinishedEvent("cancelled"));
-        if (!_rows.Any(r => r.Done || r.Sequence.IsCancelled)) return;
-        var keep = _rows.Select((r, i) => (Base: _baseCache!, Companions: _companionCaches, Row: i, Skip: r.Padding, r.Sequence, Keep: !r.Done && !r.Sequence.IsCancelled))
-            .Where(x => x.Keep).Select(x => (x.Base, x.Companions, x.Row, x.Skip, x.Sequence)).ToList();
-        if (keep.Count == 0)
-        {
-            ResetBatch();
-            return;
-        }
-        RebuildCache(keep);
-    }
-
-    /// <summary>Replaces the batch with <paramref name="rows"/>, each keeping only its real (unpadded) columns.</summary>
-    private void RebuildCache(List<(KvCache Base, KvCache[] Companions, int Row, int Skip, Sequence Sequence)> rows)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var length = rows.Max(r => r.Base.Length - r.Skip);
-        var newBase = KvCache.Gather(rows.Select(r => (r.Base, r.Row, r.Skip)).ToList(), length);
-        var newCompanions = Enumerable.Range(0, _deployment.CompanionModels.Count)
-            .Select(c => KvCache.Gather(rows.Select(r => (r.Companions[c], r.Row, r.Skip)).ToList(), length)).ToArray();
-        var newRows = rows.Select(r => new Row(r.Sequence, length - (r.Base.Length - r.Skip))).ToList();
-        _baseCache?.Dispose();
-        foreach (var cache in _companionCaches) cache.Dispose();
-        (_baseCache, _companionCaches, _length) = (newBase, newCompanions, length);
-        _rows.Clear();
-        _rows.AddRange(newRows);
-        EngineMetrics.ActiveSequences.WithLabels(_label).Set(_rows.Count);
-        EngineMetrics.EngineSeconds.WithLabels(_label, "cache").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        var rows = _batch.Sequences;
+        if (rows.Count == 0) return;
+        foreach (var sequence in rows.Where(s => s.IsCancelled && !_finished.Contains(s))) sequence.Complete(new FinishedEvent("cancelled"));
+        var leaving = rows.Where(s => _finished.Contains(s) || s.IsCancelled).ToHashSet();
+        if (leaving.Count == 0) return;
+        _batch.Remove(leaving);
+        _finished.Clear();
+        EngineMetrics.ActiveSequences.WithLabels(_label).Set(_batch.Sequences.Count);
     }
 
     private void ResetBatch()
     {
-        _baseCache?.Dispose();
-        foreach (var cache in _companionCaches) cache.Dispose();
-        (_baseCache, _companionCaches, _length) = (null, [], 0);
-        _rows.Clear();
+        _batch.Clear();
+        _finished.Clear();
         EngineMetrics.ActiveSequences.WithLabels(_label).Set(0);
-    }
-
-    /// <summary>Disposes a prefill's companion caches once the new rows have been gathered out of them.</summary>
-    private readonly struct CacheSet(KvCache[] caches) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var cache in caches) cache.Dispose();
-        }
     }
 
     public void Dispose()

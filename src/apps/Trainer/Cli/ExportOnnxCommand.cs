@@ -14,7 +14,7 @@ public static class ExportOnnxCommand
         var modelDir = new Option<DirectoryInfo>("--model-dir", "-m") { Description = "model directory to export", Required = true };
         var threshold = ImportCommand.ExternalDataThresholdOption();
         var weights = ImportCommand.WeightsOption();
-        var command = new Command("export-onnx", "Write onnx/model.onnx (decoder with KV cache, opset 17) and check its logits against TorchSharp.") { modelDir, threshold, weights };
+        var command = new Command("export-onnx", "Write onnx/model.onnx (decoder with KV cache, opset 17) and onnx/serving.onnx (the same with an in-place KV cache), and check their logits against TorchSharp and each other.") { modelDir, threshold, weights };
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             TorchRuntime.EnsureInitialized();

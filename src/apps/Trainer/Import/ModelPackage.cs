@@ -115,8 +115,8 @@ public static class ModelPackage
     {
         progress?.Invoke($"exporting ONNX ({options.Weights.ToString().ToLowerInvariant()} weights) and checking it against TorchSharp");
         var drift = OnnxExport.ExportAndVerify(model, tensors, writer.PathOf(ModelDirectory.OnnxFile), options.ExternalDataThreshold,
-            options.MaxExportDiff, options.Weights, options.ReleaseModelAfterWrite);
-        return new JsonObject
+            options.MaxExportDiff, options.Weights, options.ReleaseModelAfterWrite, servingGraph: true);
+        var record = new JsonObject
         {
             ["opset"] = OnnxModelWriter.Opset,
             ["ir_version"] = OnnxModelWriter.IrVersion,
@@ -124,5 +124,7 @@ public static class ModelPackage
             ["max_abs_diff_vs_torchsharp"] = drift.MaxAbsDiff,
             ["relative_diff_vs_torchsharp"] = drift.Relative,
         };
+        if (drift.ServingMaxAbsDiff is { } serving) record["serving_max_abs_diff_vs_model_onnx"] = serving;
+        return record;
     }
 }

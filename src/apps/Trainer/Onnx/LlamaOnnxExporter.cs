@@ -43,22 +43,34 @@ public static class LlamaOnnxExporter
     /// one shared head (<see cref="Project"/>) over the base's and the assistant's hidden states.
     /// </param>
     /// <param name="compute">What the quantized layers multiply in (MatMulNBits' accuracy_level); ignored for float32.</param>
+    /// <param name="cache">
+    /// <see cref="KvCacheLayout.Concat"/>: Contract 2, the graph above. <see cref="KvCacheLayout.InPlace"/>: the serving
+    /// graph — the same weights (same initializer names and bytes, so both graphs can read one data file) and the same
+    /// operation order, but attention is one GroupQueryAttention node per layer over a preallocated cache.
+    /// </param>
     public static OnnxGraph Build(LlamaConfig c, IReadOnlyDictionary<string, SafeTensor> weights, WeightFormat format = WeightFormat.Fp32,
-        bool withHead = true, QuantizedCompute compute = QuantizedCompute.Int8)
+        bool withHead = true, QuantizedCompute compute = QuantizedCompute.Int8, KvCacheLayout cache = KvCacheLayout.Concat)
     {
         c.Validate();
         if (!withHead && format != WeightFormat.Fp32) throw new ArgumentException("the fused ULD graph's shared head is float32; build its halves in Fp32.", nameof(format));
-        var g = new OnnxGraph("llama_decoder_with_past");
+        var inPlace = cache == KvCacheLayout.InPlace;
+        if (inPlace && !withHead) throw new ArgumentException("the serving graph is built with its head.", nameof(withHead));
+        if (inPlace && !ServingGraph.Supports(c.HeadDim))
+            throw new ArgumentException($"GroupQueryAttention needs a head size that is a multiple of 8; this model's is {c.HeadDim}.", nameof(cache));
+        var g = new OnnxGraph(inPlace ? "llama_decoder_in_place_cache" : "llama_decoder_with_past");
         var (heads, kvHeads, headDim) = (c.NumAttentionHeads, c.KeyValueHeads, c.HeadDim);
 
         var inputIds = g.Input("input_ids", OnnxType.Int64, Batch, Sequence);
-        var attentionMask = g.Input("attention_mask", OnnxType.Int64, Batch, Total);
+        var attentionMask = inPlace ? null : g.Input("attention_mask", OnnxType.Int64, Batch, Total);
         var positionIds = g.Input("position_ids", OnnxType.Int64, Batch, Sequence);
+        var seqlensK = inPlace ? g.Input(ServingGraph.SeqlensK, OnnxType.Int32, Batch) : null;
+        var totalSequenceLength = inPlace ? g.Input(ServingGraph.TotalSequenceLength, OnnxType.Int32) : null;
+        OnnxDim cacheLength = inPlace ? ServingGraph.MaxLength : Past;
         var past = new (string Key, string Value)[c.NumHiddenLayers];
         for (var i = 0; i < past.Length; i++)
         {
-            past[i] = (g.Input($"past_key_values.{i}.key", OnnxType.Float, Batch, kvHeads, Past, headDim),
-                g.Input($"past_key_values.{i}.value", OnnxType.Float, Batch, kvHeads, Past, headDim));
+            past[i] = (g.Input($"past_key_values.{i}.key", OnnxType.Float, Batch, kvHeads, cacheLength, headDim),
+                g.Input($"past_key_values.{i}.value", OnnxType.Float, Batch, kvHeads, cacheLength, headDim));
         }
 
         // Weights are read from `weights` only when the writer streams them out, one tensor at a time.
@@ -91,23 +103,30 @@ public static class LlamaOnnxExporter
         string RmsNorm(string x, string weightName) =>
             g.Mul(g.Div(x, g.Sqrt(g.Add(g.ReduceMean(g.Pow(x, two), -1), eps))), Weight(weightName));
 
-        // Mask [batch, 1, seq, total]: query i (absolute position past + i) sees key j when j ≤ past + i and j is not padding.
         var sequenceLength = g.Shape(inputIds, 1, 2);
-        var pastLength = g.Shape(past[0].Key, 2, 3);
-        var totalLength = g.Add(pastLength, sequenceLength);
         var one = g.Int64Scalar("/one", 1);
-        var keyPositions = g.Range(g.Int64Scalar("/zero", 0), g.Squeeze(totalLength, 0), one);
-        var queryPositions = g.Unsqueeze(g.Range(g.Squeeze(pastLength, 0), g.Squeeze(totalLength, 0), one), 1);
-        var causal = g.LessOrEqual(keyPositions, queryPositions);
-        var notPadding = g.Unsqueeze(g.Cast(attentionMask, OnnxType.Bool), 1, 2);
-        var mask = g.And(causal, notPadding);
-        var maskedScore = g.FloatScalar("masked_score", LlamaAttention.MaskedScore);
-        var scale = g.FloatScalar("attention_scale", (float)(1.0 / Math.Sqrt(headDim)));
+        string? mask = null, maskedScore = null, scale = null;
+        if (attentionMask is not null)
+        {
+            // Mask [batch, 1, seq, total]: query i (absolute position past + i) sees key j when j ≤ past + i and j is not padding.
+            var pastLength = g.Shape(past[0].Key, 2, 3);
+            var totalLength = g.Add(pastLength, sequenceLength);
+            var keyPositions = g.Range(g.Int64Scalar("/zero", 0), g.Squeeze(totalLength, 0), one);
+            var queryPositions = g.Unsqueeze(g.Range(g.Squeeze(pastLength, 0), g.Squeeze(totalLength, 0), one), 1);
+            var causal = g.LessOrEqual(keyPositions, queryPositions);
+            var notPadding = g.Unsqueeze(g.Cast(attentionMask, OnnxType.Bool), 1, 2);
+            mask = g.And(causal, notPadding);
+            maskedScore = g.FloatScalar("masked_score", LlamaAttention.MaskedScore);
+            scale = g.FloatScalar("attention_scale", (float)(1.0 / Math.Sqrt(headDim)));
+        }
 
-        // Rotary angles from position ids: [batch, 1, seq, head_dim].
+        // Rotary angles from position ids: [batch, 1, seq, head_dim] against [batch, heads, seq, head_dim], or
+        // [batch, seq, 1, head_dim] against the serving graph's [batch, seq, heads, head_dim]. The serving graph rotates
+        // with these nodes rather than GroupQueryAttention's do_rotary, whose CPU kernel needs head sizes that are
+        // multiples of 16 (stories260K's is 8) and positions derived from seqlens_k.
         var inverseFrequencies = g.Initializer("rope_inv_freq", RotaryEmbedding.InverseFrequencies(c), headDim / 2);
         var freqs = g.Mul(g.Unsqueeze(g.Cast(positionIds, OnnxType.Float), -1), inverseFrequencies);
-        var angles = g.Unsqueeze(g.Concat(-1, freqs, freqs), 1);
+        var angles = g.Unsqueeze(g.Concat(-1, freqs, freqs), inPlace ? 2 : 1);
         var (cos, sin) = (g.Cos(angles), g.Sin(angles));
         string Rotate(string x)
         {
@@ -127,24 +146,46 @@ public static class LlamaOnnxExporter
         {
             var p = $"model.layers.{i}.";
             var x = RmsNorm(hidden, p + "input_layernorm.weight");
-            // [batch, seq, hidden] → [batch, n, seq, head_dim], with the family's bias and per-head norm (Qwen2, Qwen3).
-            string Project(string name, int n, string? norm)
+            // [batch, seq, hidden] → [batch, n, seq, head_dim], with the family's bias and per-head norm (Qwen2, Qwen3),
+            // rotated when asked; the serving graph keeps [batch, seq, n·head_dim], GroupQueryAttention's layout.
+            string Project(string name, int n, string? norm, bool rotate)
             {
                 var projected = Linear(x, p + $"self_attn.{name}.weight");
                 if (c.QkvBias) projected = g.Add(projected, Weight(p + $"self_attn.{name}.bias"));
+                var normed = c.QkNorm && norm is not null;
+                if (inPlace && !normed && !rotate) return projected;
                 var perHead = g.Reshape(projected, 0, 0, n, headDim);
-                if (c.QkNorm && norm is not null) perHead = RmsNorm(perHead, p + $"self_attn.{norm}.weight");
-                return g.Transpose(perHead, 0, 2, 1, 3);
+                if (normed) perHead = RmsNorm(perHead, p + $"self_attn.{norm}.weight");
+                if (inPlace) return g.Reshape(rotate ? Rotate(perHead) : perHead, 0, 0, n * headDim);
+                var transposed = g.Transpose(perHead, 0, 2, 1, 3);
+                return rotate ? Rotate(transposed) : transposed;
             }
-            var q = Rotate(Project("q_proj", heads, "q_norm"));
-            var k = g.Op("Concat", [past[i].Key, Rotate(Project("k_proj", kvHeads, "k_norm"))], [new IntAttribute("axis", 2)], $"present.{i}.key");
-            var v = g.Op("Concat", [past[i].Value, Project("v_proj", kvHeads, null)], [new IntAttribute("axis", 2)], $"present.{i}.value");
-            g.Output(k, OnnxType.Float, Batch, kvHeads, Total, headDim);
-            g.Output(v, OnnxType.Float, Batch, kvHeads, Total, headDim);
+            var q = Project("q_proj", heads, "q_norm", rotate: true);
+            string context;
+            if (inPlace)
+            {
+                // Writes this step's keys and values into the cache at each row's seqlens_k − seq + 1 and attends causally
+                // over that row's first seqlens_k + 1 positions; [batch, seq, heads·head_dim] out.
+                var attention = g.Ops("GroupQueryAttention",
+                    [q, Project("k_proj", kvHeads, "k_norm", rotate: true), Project("v_proj", kvHeads, null, rotate: false),
+                        past[i].Key, past[i].Value, seqlensK!, totalSequenceLength!],
+                    [null, ServingGraph.PresentKey(i), ServingGraph.PresentValue(i)],
+                    [new IntAttribute("num_heads", heads), new IntAttribute("kv_num_heads", kvHeads)], OnnxModelWriter.ContribDomain);
+                g.Output(attention[1], OnnxType.Float, Batch, kvHeads, ServingGraph.MaxLength, headDim);
+                g.Output(attention[2], OnnxType.Float, Batch, kvHeads, ServingGraph.MaxLength, headDim);
+                context = attention[0];
+            }
+            else
+            {
+                var k = g.Op("Concat", [past[i].Key, Project("k_proj", kvHeads, "k_norm", rotate: true)], [new IntAttribute("axis", 2)], $"present.{i}.key");
+                var v = g.Op("Concat", [past[i].Value, Project("v_proj", kvHeads, null, rotate: false)], [new IntAttribute("axis", 2)], $"present.{i}.value");
+                g.Output(k, OnnxType.Float, Batch, kvHeads, Total, headDim);
+                g.Output(v, OnnxType.Float, Batch, kvHeads, Total, headDim);
 
-            var scores = g.Mul(g.MatMul(q, g.Transpose(RepeatKv(k), 0, 1, 3, 2)), scale);
-            var probabilities = g.Softmax(g.Where(mask, scores, maskedScore), -1);
-            var context = g.Reshape(g.Transpose(g.MatMul(probabilities, RepeatKv(v)), 0, 2, 1, 3), 0, 0, heads * headDim);
+                var scores = g.Mul(g.MatMul(q, g.Transpose(RepeatKv(k), 0, 1, 3, 2)), scale!);
+                var probabilities = g.Softmax(g.Where(mask!, scores, maskedScore!), -1);
+                context = g.Reshape(g.Transpose(g.MatMul(probabilities, RepeatKv(v)), 0, 2, 1, 3), 0, 0, heads * headDim);
+            }
             var attended = Linear(context, p + "self_attn.o_proj.weight");
             if (c.OutputBias) attended = g.Add(attended, Weight(p + "self_attn.o_proj.bias"));
             hidden = g.Add(hidden, attended);

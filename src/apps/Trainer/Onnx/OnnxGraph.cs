@@ -5,6 +5,7 @@ public enum OnnxType
 {
     Float = 1,
     UInt8 = 2,
+    Int32 = 6,
     Int64 = 7,
     Bool = 9,
 }
@@ -148,6 +149,15 @@ public sealed class OnnxGraph(string name)
         output ??= nodeName + "_output_0";
         Nodes.Add(new OnnxNode(opType, nodeName, inputs, [output], attributes ?? [], domain));
         return output;
+    }
+
+    /// <summary>Adds a node with several outputs, named by <paramref name="outputs"/> (null: a generated name); returns them.</summary>
+    public string[] Ops(string opType, string[] inputs, string?[] outputs, OnnxAttribute[]? attributes = null, string domain = "")
+    {
+        var nodeName = Unique($"/{opType}");
+        var names = outputs.Select((o, i) => o ?? $"{nodeName}_output_{i}").ToArray();
+        Nodes.Add(new OnnxNode(opType, nodeName, inputs, names, attributes ?? [], domain));
+        return names;
     }
 
     private string Unique(string name)

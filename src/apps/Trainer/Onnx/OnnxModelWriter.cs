@@ -35,12 +35,16 @@ public sealed class OnnxModelWriter
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Writes <paramref name="path"/> (and its data file when needed) atomically; returns the files written.</summary>
-    public IReadOnlyList<string> Write(OnnxGraph graph, string path)
+    public IReadOnlyList<string> Write(OnnxGraph graph, string path) => Write(graph, path, out _);
+
+    /// <summary>As <see cref="Write(OnnxGraph, string)"/>; <paramref name="data"/> says where the data file holds each tensor (null: all inline).</summary>
+    public IReadOnlyList<string> Write(OnnxGraph graph, string path, out ExternalData? data)
     {
         var totalBytes = graph.Initializers.Where(i => i.ByteLength >= InlineBelowBytes).Sum(i => i.ByteLength);
         var dataPath = path + "_data";
         var external = totalBytes > ExternalDataThreshold;
         var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
+        var lengths = new Dictionary<string, long>(StringComparer.Ordinal);
         if (external)
         {
             AtomicFile.Write(dataPath, stream =>
@@ -50,6 +54,7 @@ public sealed class OnnxModelWriter
                     var padding = (ExternalAlignment - stream.Position % ExternalAlignment) % ExternalAlignment;
                     stream.Write(new byte[padding]);
                     offsets[init.Name] = stream.Position;
+                    lengths[init.Name] = init.ByteLength;
                     init.WriteTo(stream);
                     Safetensors.TransientBuffers.Released(init.ByteLength);
                 }
@@ -61,16 +66,42 @@ public sealed class OnnxModelWriter
         }
 
         var dataFileName = Path.GetFileName(dataPath);
+        WriteModel(graph, path, external ? offsets : null, dataFileName);
+        data = external ? new ExternalData(dataFileName, offsets.ToDictionary(o => o.Key, o => (o.Value, lengths[o.Key]), StringComparer.Ordinal)) : null;
+        return external ? [path, dataPath] : [path];
+    }
+
+    /// <summary>
+    /// Writes a graph whose weights another graph already wrote to <paramref name="data"/> (a data file in the same
+    /// folder): each initializer found there under its name and length is referenced, not written again, and whatever
+    /// is left goes inline. Graphs built from the same weights by <see cref="LlamaOnnxExporter"/> share every weight.
+    /// </summary>
+    public IReadOnlyList<string> WriteSharing(OnnxGraph graph, string path, ExternalData data)
+    {
+        var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
+        long inline = 0;
+        foreach (var init in graph.Initializers.Where(i => i.ByteLength >= InlineBelowBytes))
+        {
+            if (data.Tensors.TryGetValue(init.Name, out var at) && at.Length == init.ByteLength) offsets[init.Name] = at.Offset;
+            else inline += init.ByteLength;
+        }
+        if (inline > ExternalDataThreshold)
+            throw new InvalidOperationException($"{path}: {inline} bytes of initializers are not in {data.FileName}; a graph sharing it must add only small ones.");
+        WriteModel(graph, path, offsets, data.FileName);
+        return [path];
+    }
+
+    private void WriteModel(OnnxGraph graph, string path, Dictionary<string, long>? offsets, string dataFileName)
+    {
         var model = new ProtoBuilder()
             .Int64(1, IrVersion)
             .String(2, ProducerName)
             .Message(8, o => o.String(1, "").Int64(2, Opset));
         if (graph.Nodes.Any(n => n.Domain == ContribDomain)) model.Message(8, o => o.String(1, ContribDomain).Int64(2, ContribOpset));
-        model.Message(7, g => WriteGraph(g, graph, external ? offsets : null, dataFileName));
+        model.Message(7, g => WriteGraph(g, graph, offsets, dataFileName));
         foreach (var (key, value) in Metadata) model.Message(14, m => m.String(1, key).String(2, value));
         var bytes = model.ToArray();
         AtomicFile.Write(path, s => s.Write(bytes));
-        return external ? [path, dataPath] : [path];
     }
 
     private static void WriteGraph(ProtoBuilder g, OnnxGraph graph, Dictionary<string, long>? externalOffsets, string dataFileName)
@@ -141,3 +172,6 @@ public sealed class OnnxModelWriter
         }));
     }
 }
+
+/// <summary>Where a written data file holds each external initializer: its file name (beside the model) and (offset, length) by name.</summary>
+public sealed record ExternalData(string FileName, IReadOnlyDictionary<string, (long Offset, long Length)> Tensors);

@@ -10,6 +10,8 @@ public sealed class ModelDirectory
     public const string WeightsFile = "model.safetensors";
     public const string OnnxFile = "onnx/model.onnx";
     public const string OnnxDataFile = "onnx/model.onnx_data";
+    /// <summary>The serving graph (docs/DESIGN.md, *The serving graph and its slot cache*): optional, beside <see cref="OnnxFile"/>.</summary>
+    public const string ServingOnnxFile = "onnx/serving.onnx";
     public const string TokenizerFile = "tokenizer.json";
     public const string TokenizerConfigFile = "tokenizer_config.json";
     public const string SentencePieceFile = "tokenizer.model";
@@ -30,6 +32,8 @@ public sealed class ModelDirectory
 
     public string PathOf(string relative) => Path.Combine(Root, relative);
     public string OnnxPath => PathOf(OnnxFile);
+    /// <summary>The serving graph's path; the file exists only in directories exported with it.</summary>
+    public string ServingOnnxPath => PathOf(ServingOnnxFile);
     public string WeightsPath => PathOf(WeightsFile);
 
     public static ModelDirectory Open(string root, bool verifyHashes = true)

@@ -112,14 +112,27 @@ public sealed class SharedWeightsTests(Stories260KFixture fixture) : IDisposable
             ["LogitServer:Deployments:1:Assistant"] = _temp["assistant-int8"],
         });
         var registry = host.App.Services.GetRequiredService<DeploymentRegistry>();
+        // Both deployments run serving graphs (the base's shared by both, the assistant's): two sessions. A serving
+        // graph reads its model.onnx_data, so it holds every large weight of its model.onnx as the same shared map, and
+        // the assistant's serving graph shares the base's table as its model.onnx does.
         Assert.Equal(2, registry.Sessions.LoadedSessions);
+        Assert.Same(registry.Resolve("plain").ServingModel, registry.Resolve("uld").ServingModel);
         Assert.Contains("model.embed_tokens.weight_q8", registry.Sessions.Shared.SharedNames(assistantOnnx));
         Assert.Contains("model.embed_tokens.weight_q8", registry.Sessions.Shared.SharedNames(baseOnnx));
+        Assert.Contains("model.embed_tokens.weight_q8", registry.Sessions.Shared.SharedNames(ModelDirectory.Open(_temp["assistant-int8"]).ServingOnnxPath));
+        var servingOnnx = ModelDirectory.Open(_temp["base-int8"]).ServingOnnxPath;
+        var large = ExternalInitializers.Read(baseOnnx).Where(i => i.Length >= SharedWeights.DefaultMinBytes).Select(i => i.Name).Order().ToList();
+        Assert.NotEmpty(large);
+        Assert.Equal(large, registry.Sessions.Shared.SharedNames(servingOnnx).Order());
+        Assert.Equal(large, registry.Sessions.Shared.SharedNames(baseOnnx).Order());
 
-        var body = new JsonObject { ["model"] = "uld", ["prompt"] = "Once upon a time", ["max_tokens"] = 5, ["temperature"] = 0 };
-        var (status, response, _) = await HttpApi.PostAsync(host.Http, "/v1/completions", body);
-        Assert.Equal(200, status);
-        Assert.Equal(5, response!["usage"]!["completion_tokens"]!.GetValue<int>());
+        foreach (var model in new[] { "uld", "plain" })
+        {
+            var body = new JsonObject { ["model"] = model, ["prompt"] = "Once upon a time", ["max_tokens"] = 5, ["temperature"] = 0 };
+            var (status, response, _) = await HttpApi.PostAsync(host.Http, "/v1/completions", body);
+            Assert.Equal(200, status);
+            Assert.Equal(5, response!["usage"]!["completion_tokens"]!.GetValue<int>());
+        }
     }
 
     [Fact]

@@ -59,6 +59,8 @@ public sealed class DeploymentValidationTests(ServerFixture fixture) : IDisposab
         { "LogitServer:Deployments:1:Rule", "Suppress", "LogitServer:Deployments:1:Rule" },
         { "LogitServer:Deployments:1:Rule", "7", "LogitServer:Deployments:1:Rule (deployment 'stories-uld') must be Difference or SuppressOnly" },
         { "LogitServer:MaxQueuedRequests", "-1", "LogitServer:MaxQueuedRequests must be at least 1" },
+        { "LogitServer:KvCacheMaxLength", "0", "LogitServer:KvCacheMaxLength must be at least 1; got 0." },
+        { "LogitServer:KvCache", "inplace ", "LogitServer:KvCache must be \"InPlace\" or \"Concat\"; got \"inplace \"" },
     };
 
     [Theory]

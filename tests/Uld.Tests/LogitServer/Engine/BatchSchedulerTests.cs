@@ -18,6 +18,9 @@ public sealed class EngineDeployments : IDisposable
             new DeploymentOptions { Name = "plain", Kind = "Plain", Model = RepositoryModels.Target },
             new DeploymentOptions { Name = "uld", Kind = "Uld", Base = RepositoryModels.Target, Assistant = RepositoryModels.UldAssistant, AlphaMin = 0 },
             new DeploymentOptions { Name = "assistant", Kind = "Plain", Model = RepositoryModels.UldAssistant },
+            new DeploymentOptions { Name = "plain-in-place", Kind = "Plain", Model = ServingGraphCopies.Target },
+            // stories260K and its 2-layer truncation both have serving graphs: a ULD pair on two slot caches.
+            new DeploymentOptions { Name = "uld-in-place", Kind = "Uld", Base = Stories260KModels.BaseDirectory, Assistant = Stories260KModels.AssistantDirectory, AlphaMin = 0 },
         ],
     };
 
@@ -26,6 +29,9 @@ public sealed class EngineDeployments : IDisposable
     public static ThreadingPlan Plan { get; } = ThreadingPlan.For(Settings, Environment.ProcessorCount);
 
     public Deployment Plain => _registry.All.Single(d => d.Name == "plain");
+    /// <summary>The same target with its serving graph: the in-place slot cache (<see cref="SlotBatch"/>).</summary>
+    public Deployment PlainInPlace => _registry.All.Single(d => d.Name == "plain-in-place");
+    public Deployment Named(string name) => _registry.All.Single(d => d.Name == name);
     public Deployment Uld => _registry.All.Single(d => d.Name == "uld");
     /// <summary>The ULD assistant served on its own: it rambles without ever sampling EOS, so a row can be cancelled mid-way.</summary>
     public Deployment Assistant => _registry.All.Single(d => d.Name == "assistant");
@@ -36,7 +42,8 @@ public sealed class EngineDeployments : IDisposable
 /// <summary>
 /// <see cref="BatchScheduler"/> driven directly: requests admitted into a running batch, left padding, rows that finish
 /// or are cancelled leaving it, and KV caches of different lengths merged — each row must decode exactly as it would
-/// alone (greedy, so token for token).
+/// alone (greedy, so token for token). Tests taking a deployment name run on both caches: "plain" (model.onnx,
+/// concatenated) and "plain-in-place" (the serving graph's slots).
 /// </summary>
 public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassFixture<EngineDeployments>
 {
@@ -83,11 +90,15 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
 
     private static string ReasonFor(List<int> alone, int maxTokens) => alone.Count < maxTokens ? "stop" : "length";
 
-    [Fact]
-    public async Task Prompts_of_different_lengths_admitted_together_decode_as_they_would_alone()
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("plain-in-place")]
+    public async Task Prompts_of_different_lengths_admitted_together_decode_as_they_would_alone(string deployment)
     {
-        using var scheduler = Scheduler(deployments.Plain);
-        var sequences = Prompts.Select(p => Greedy(deployments.Plain, p, 12)).ToList();
+        var d = deployments.Named(deployment);
+        Assert.Equal(deployment == "plain-in-place", d.ServingModel is not null);
+        using var scheduler = Scheduler(d);
+        var sequences = Prompts.Select(p => Greedy(d, p, 12)).ToList();
         Assert.All(sequences, s => Assert.True(scheduler.TryEnqueue(s)));
         var results = await Task.WhenAll(sequences.Select(s => Collect(s)));
         for (var i = 0; i < Prompts.Length; i++)
@@ -98,13 +109,16 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         }
     }
 
-    [Fact]
-    public async Task Newcomers_with_longer_and_shorter_caches_merge_into_a_running_batch()
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("plain-in-place")]
+    public async Task Newcomers_with_longer_and_shorter_caches_merge_into_a_running_batch(string deployment)
     {
-        using var scheduler = Scheduler(deployments.Plain);
-        var running = Greedy(deployments.Plain, Prompts[1], 24);
+        var d = deployments.Named(deployment);
+        using var scheduler = Scheduler(d);
+        var running = Greedy(d, Prompts[1], 24);
         var joined = new TaskCompletionSource();
-        var newcomers = new[] { Greedy(deployments.Plain, Prompts[2], 16), Greedy(deployments.Plain, Prompts[3], 16) };
+        var newcomers = new[] { Greedy(d, Prompts[2], 16), Greedy(d, Prompts[3], 16) };
         Assert.True(scheduler.TryEnqueue(running));
         // After 4 tokens the running row's cache holds prompt + 4 positions: the long newcomer's prompt alone is longer,
         // the short one's shorter, so the merge pads on both sides of the batch.
@@ -157,13 +171,16 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         Assert.Equal(cancelledAlone.Take(cancelledTokens.Count), cancelledTokens);
     }
 
-    [Fact]
-    public async Task A_full_batch_admits_no_one_and_a_request_cancelled_while_queued_never_runs()
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("plain-in-place")]
+    public async Task A_full_batch_admits_no_one_and_a_request_cancelled_while_queued_never_runs(string deployment)
     {
-        using var scheduler = Scheduler(deployments.Plain, maxBatch: 1);
-        var running = Greedy(deployments.Plain, Prompts[2], 30);
-        var gaveUp = Greedy(deployments.Plain, Prompts[0], 10);
-        var waiting = Greedy(deployments.Plain, Prompts[3], 10);
+        var d = deployments.Named(deployment);
+        using var scheduler = Scheduler(d, maxBatch: 1);
+        var running = Greedy(d, Prompts[2], 30);
+        var gaveUp = Greedy(d, Prompts[0], 10);
+        var waiting = Greedy(d, Prompts[3], 10);
         Assert.True(scheduler.TryEnqueue(running));
         await running.Events.WaitToReadAsync(); // the first token: the one slot is taken
         Assert.True(scheduler.TryEnqueue(gaveUp));
@@ -198,11 +215,14 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         Assert.False(scheduler.TryEnqueue(Greedy(deployments.Plain, Prompts[0], 4)));
     }
 
-    [Fact]
-    public async Task Uld_rows_merge_base_and_assistant_caches_alike()
+    [Theory]
+    [InlineData("uld")]
+    [InlineData("uld-in-place")]
+    public async Task Uld_rows_merge_base_and_assistant_caches_alike(string deployment)
     {
         const double alpha = 1.0;
-        var uld = deployments.Uld;
+        var uld = deployments.Named(deployment);
+        Assert.Equal(deployment == "uld-in-place", uld.ServingCompanions.Count == 1);
         List<int> aloneTokens;
         using (var solo = Scheduler(uld))
         {

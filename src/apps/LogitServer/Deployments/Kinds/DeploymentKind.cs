@@ -64,13 +64,26 @@ public abstract class DeploymentKind
     /// <summary>
     /// Opens the sessions a step runs: by default one per model, the first the base and the others its companions, in
     /// the order <see cref="Combine"/> reads them, side by side when there are several.
+    /// Runs <see cref="RunsServingGraph"/> kinds on their model's serving graph where <see cref="SessionOpener.Serving"/> gives one.
     /// </summary>
     public virtual KindSessions OpenSessions(DeploymentOptions served, IReadOnlyList<OpenedModel> models, SessionOpener open)
     {
         var besideOthers = models.Count > 1;
+        if (RunsServingGraph && models.All(open.ServesInPlace))
+        {
+            var serving = models.Select(m => open.Serving(m, besideOthers)).ToList();
+            return new KindSessions(null, [], serving[0], serving.Skip(1).ToList());
+        }
         var baseSession = open.Directory(models[0], besideOthers);
         return new KindSessions(baseSession, models.Skip(1).Select(m => open.Directory(m, besideOthers)).ToList());
     }
+
+    /// <summary>
+    /// Whether a deployment of this kind runs its models' serving graphs, each with its in-place slot cache, when every
+    /// one of its model directories has one (docs/DESIGN.md, *The serving graph and its slot cache*): kinds whose rule
+    /// reads one session per model. A kind whose session is something else (a fused graph with α inputs) says no.
+    /// </summary>
+    public virtual bool RunsServingGraph => true;
 
     /// <summary>Whether the base session takes each row's α as an input (a fused ULD graph).</summary>
     public virtual bool BaseTakesAlpha => false;
@@ -157,5 +170,9 @@ public sealed record ModelRole(string Role, string Path);
 /// <summary>A model directory opened and verified for a deployment, under its role.</summary>
 public sealed record OpenedModel(string Role, ModelDirectory Directory);
 
-/// <summary>The sessions one step of a deployment runs: the base (or a fused graph) and the companions beside it.</summary>
-public sealed record KindSessions(ModelSessionLease Base, IReadOnlyList<ModelSessionLease> Companions);
+/// <summary>
+/// The sessions one step of a deployment runs: the base (or a fused graph) and the companions beside it; or, for a
+/// deployment served from its models' serving graphs, those (<see cref="Serving"/> and <see cref="ServingCompanions"/>, no base).
+/// </summary>
+public sealed record KindSessions(ModelSessionLease? Base, IReadOnlyList<ModelSessionLease> Companions, ServingSessionLease? Serving = null,
+    IReadOnlyList<ServingSessionLease>? ServingCompanions = null);

@@ -33,6 +33,9 @@ public sealed class FusedUldKind : UldPolicyKind
 
     public override bool BaseTakesAlpha => true;
 
+    /// <summary>The fused graph is the one session; it has no serving-graph counterpart.</summary>
+    public override bool RunsServingGraph => false;
+
     /// <summary>The fused graph as the base session, once it is shown to have been built from these base and assistant files.</summary>
     public override KindSessions OpenSessions(DeploymentOptions served, IReadOnlyList<OpenedModel> models, SessionOpener open)
     {

@@ -1,0 +1,52 @@
+using Uld.Inference;
+
+namespace Uld.LogitServer.Engine;
+
+/// <summary>
+/// The rows one scheduler decodes and their KV state, with the sessions that step them: how newcomers' prompts are
+/// prefilled, how they join, one decode step of every row, and how rows leave. <see cref="BatchScheduler"/> runs the
+/// loop and samples; an implementation owns the cache — <see cref="ConcatBatch"/> (Contract 2's graphs, a cache
+/// rebuilt when rows change) or <see cref="SlotBatch"/> (the serving graph, a slot per row written in place).
+/// </summary>
+internal interface IBatch : IDisposable
+{
+    /// <summary>The running sequences: row i of every <see cref="Decode"/> step.</summary>
+    IReadOnlyList<Sequence> Sequences { get; }
+
+    /// <summary>How many more sequences may be prefilled now.</summary>
+    int Room { get; }
+
+    /// <summary>
+    /// Runs the newcomers' prompts; they join the batch only through <see cref="Join"/>. The logits of the whole
+    /// prompt are kept when <paramref name="keep"/> is <see cref="LogitPositions.All"/>, else those of its last token.
+    /// </summary>
+    Prefilled Prefill(IReadOnlyList<Sequence> newcomers, LogitPositions keep);
+
+    /// <summary>Adds the listed newcomers (indices into the prefill's) to the batch; the others' state is dropped.</summary>
+    void Join(Prefilled prefill, IReadOnlyList<int> joining);
+
+    /// <summary>One step: each row's <see cref="Sequence.PendingToken"/> in, the next logits out (row i = <see cref="Sequences"/>[i]).</summary>
+    StepLogits Decode();
+
+    /// <summary>Drops the rows of <paramref name="leaving"/>.</summary>
+    void Remove(IReadOnlySet<Sequence> leaving);
+
+    /// <summary>Drops every row (after a failed step, or at the end).</summary>
+    void Clear();
+}
+
+/// <summary>The logits of one run of a deployment's sessions: its base (or fused graph) and its companions, in the kind's order.</summary>
+internal sealed record StepLogits(DecoderStep Base, DecoderStep[] Companions);
+
+/// <summary>Where a newcomer's prompt logits are: row <see cref="Row"/> of <see cref="Step"/>, prompt token t at position <see cref="Offset"/> + t.</summary>
+internal sealed record PrefilledRow(Sequence Sequence, StepLogits Step, int Row, int Offset);
+
+/// <summary>A prefill's rows, one per newcomer, and what to release once they have joined (or not).</summary>
+internal sealed class Prefilled(IReadOnlyList<PrefilledRow> rows, Action? release = null) : IDisposable
+{
+    public IReadOnlyList<PrefilledRow> Rows { get; } = rows;
+    /// <summary>The slot each row was prefilled into, for batches that hold one per row (<see cref="SlotBatch"/>).</summary>
+    public IReadOnlyList<int>? Slots { get; init; }
+
+    public void Dispose() => release?.Invoke();
+}

@@ -1,0 +1,42 @@
+using Uld.Contracts.Models;
+using Uld.Inference;
+using Uld.Tests.Support;
+
+namespace Uld.Tests.Inference;
+
+/// <summary><see cref="KvSlots"/>' bookkeeping: lowest free slot first, lengths per slot, release without a copy, clear errors.</summary>
+public sealed class KvSlotsTests
+{
+    [Fact]
+    public void Slots_are_handed_out_lowest_first_and_a_released_one_comes_back_empty()
+    {
+        using var model = new ServingCausalLm(ModelDirectory.Open(Stories260KModels.BaseDirectory).ServingOnnxPath);
+        using var slots = model.CreateSlots(3, 16);
+        Assert.Equal((long)model.KvHeads * 16 * model.HeadDim * sizeof(float), slots.SlotBytes);
+        Assert.Equal(2L * model.Layers * 3 * slots.SlotBytes, slots.ReservedBytes);
+        var taken = new List<int>();
+        while (slots.TryAcquire(out var slot)) taken.Add(slot);
+        Assert.Equal([0, 1, 2], taken);
+        Assert.Equal(3, slots.Held);
+
+        model.Extend(slots, 1, [1, 403, 407, 261, 378]);
+        Assert.Equal(5, slots.Length(1));
+        slots.Release(1);
+        Assert.False(slots.IsHeld(1));
+        Assert.True(slots.TryAcquire(out var again));
+        Assert.Equal(1, again);
+        Assert.Equal(0, slots.Length(1));
+    }
+
+    [Fact]
+    public void Free_or_unknown_slots_and_a_disposed_cache_are_refused()
+    {
+        var slots = new KvSlots(1, 2, 1, 8, 8);
+        Assert.Contains("not held", Assert.Throws<ArgumentException>(() => slots.Release(0)).Message);
+        Assert.Contains("not held", Assert.Throws<ArgumentException>(() => slots.Length(5)).Message);
+        Assert.Contains("positive sizes", Assert.Throws<ArgumentException>(() => new KvSlots(1, 0, 1, 8, 8)).Message);
+        slots.Dispose();
+        slots.Dispose(); // twice is harmless
+        Assert.Throws<ObjectDisposedException>(() => slots.TryAcquire(out _));
+    }
+}
