@@ -7,10 +7,16 @@ namespace Uld.Forget.Worker;
 /// <summary>How a child process ended: its exit code and its last output lines (for the error it reports).</summary>
 /// <param name="ErrorLine">The first line the child printed that starts with <c>error</c> (the CLIs' one-line error, or
 /// the first line of a defect's report before its stack trace), with the line after it when it is a defect's.</param>
-public sealed record ChildExit(int ExitCode, IReadOnlyList<string> LastLines, string? ErrorLine = null)
+public sealed record ChildExit(int ExitCode, IReadOnlyList<string> LastLines, string? ErrorLine = null, IReadOnlyList<string>? LastErrorLines = null)
 {
-    /// <summary>The child's own error line, else its last line.</summary>
-    public string Reason => ErrorLine ?? LastLines.LastOrDefault() ?? $"exit code {ExitCode}";
+    /// <summary>
+    /// The child's own "error…" line; else what it last wrote to stderr (a command-line parse error prints its reasons
+    /// there and the usage text on stdout, which ends with a blank line); else its last non-empty line.
+    /// </summary>
+    public string Reason => ErrorLine
+        ?? (LastErrorLines is { Count: > 0 } errors ? string.Join(" ", errors) : null)
+        ?? LastLines.LastOrDefault(l => l.Trim().Length > 0)
+        ?? $"exit code {ExitCode}";
 }
 
 /// <summary>
@@ -21,6 +27,7 @@ public sealed record ChildExit(int ExitCode, IReadOnlyList<string> LastLines, st
 public static class ChildProcess
 {
     private const int KeptLines = 20;
+    private const int KeptErrorLines = 3;
 
     public static (string Command, IReadOnlyList<string> Arguments) Resolve(ProcessOptions options, string appFolder, string executable) =>
         (options.Command ?? "dotnet", options.Arguments ?? (options.Command is null ? [AppLocator.Default(appFolder, executable).FullName] : []));
@@ -35,10 +42,11 @@ public static class ChildProcess
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         await using var log = new StreamWriter(logFile, append: true) { AutoFlush = true };
         var last = new Queue<string>();
+        var lastErrors = new Queue<string>();
         var gate = new Lock();
         string? errorLine = null;
         var continueError = false;
-        void OnLine(string? line)
+        void OnLine(string? line, bool stderr)
         {
             if (line is null) return;
             lock (gate)
@@ -46,6 +54,11 @@ public static class ChildProcess
                 log.WriteLine(line);
                 last.Enqueue(line);
                 if (last.Count > KeptLines) last.Dequeue();
+                if (stderr && line.Trim().Length > 0)
+                {
+                    lastErrors.Enqueue(line.Trim());
+                    if (lastErrors.Count > KeptErrorLines) lastErrors.Dequeue();
+                }
                 // A defect prints "error (a defect…): " and the exception on the next line; keep both.
                 if (continueError) (errorLine, continueError) = ($"{errorLine} {line.Trim()}", false);
                 else if (errorLine is null && line.StartsWith("error", StringComparison.Ordinal)) (errorLine, continueError) = (line.Trim(), line.TrimEnd().EndsWith(':'));
@@ -56,8 +69,8 @@ public static class ChildProcess
         await log.WriteLineAsync($"$ {program.Command} {string.Join(' ', start.ArgumentList)}");
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program.Command}.");
         started?.Invoke(process.Id);
-        process.OutputDataReceived += (_, e) => OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, stderr: false);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, stderr: true);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -71,7 +84,7 @@ public static class ChildProcess
             throw;
         }
         // WaitForExitAsync returns once the output streams are drained as well.
-        lock (gate) return new ChildExit(process.ExitCode, [.. last], errorLine);
+        lock (gate) return new ChildExit(process.ExitCode, [.. last], errorLine, [.. lastErrors]);
     }
 
     /// <summary>

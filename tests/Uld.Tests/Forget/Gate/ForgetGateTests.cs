@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Uld.Contracts.Forget;
 using Uld.Contracts.Models;
+using Uld.Forget.Store;
 using Uld.Tests.Support;
 
 namespace Uld.Tests.Forget.Gate;
@@ -41,7 +42,10 @@ public sealed class ForgetGateTests : IAsyncLifetime
         });
         Assert.Equal(202, status);
         var id = body!["id"]!.GetValue<string>();
-        DirectoryCopy.Copy(RepositoryModels.UldAssistant, Path.Combine(service.DataDirectory, "requests", id, "assistant"));
+        var files = new RequestFiles(service.DataDirectory, id);
+        DirectoryCopy.Copy(RepositoryModels.UldAssistant, files.Assistant);
+        // What training writes first under the default Union combination: for a deployment's first request, its own data.
+        File.Copy(files.Forget, files.UnionForget);
         return id;
     }
 

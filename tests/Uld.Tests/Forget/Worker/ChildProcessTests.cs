@@ -29,6 +29,18 @@ public sealed class ChildProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_command_line_parse_error_reports_what_the_child_wrote_to_stderr_not_the_usage_text()
+    {
+        // uld-eval prints its usage on stdout (ending with a blank line) and the reasons on stderr.
+        var exit = await ChildProcess.RunAsync(("dotnet", [AppBuilds.Eval]), ["corpus", "-m", "x", "--forget", "/nonexistent-forget.jsonl", "--retain", "/nonexistent-retain.jsonl"],
+            _temp["eval.log"], started: null, onLine: null, CancellationToken.None);
+        Assert.NotEqual(0, exit.ExitCode);
+        Assert.Contains("/nonexistent-forget.jsonl", exit.Reason);
+        Assert.Contains("--output", exit.Reason);
+        Assert.DoesNotContain("Usage", exit.Reason);
+    }
+
+    [Fact]
     public async Task Cancelling_kills_the_child_and_a_leftover_is_stopped_only_while_it_is_still_the_one()
     {
         using var cancel = new CancellationTokenSource();
