@@ -4,36 +4,32 @@ using Uld.Tokenization;
 namespace Uld.LogitServer.Streaming;
 
 /// <summary>
-/// Turns a stream of token ids into text deltas. Each new token is decoded together with a few tokens before it and
-/// the text of those alone is subtracted — so SentencePiece spaces and multi-token UTF-8 characters come out right
-/// at constant cost per token (decoding the whole generation each time would be quadratic). An incomplete character
-/// and any tail that could begin a stop string are held back; the text is cut at the first stop string, which is
-/// not included.
+/// Turns a stream of token ids into text deltas: the tokenizer's <see cref="IncrementalDecoder"/> decodes each token
+/// once (its bytes join a streaming UTF-8 decoder, so a character split over several tokens comes out whole when its
+/// last byte arrives, and SentencePiece's leading space is dropped only at the very start), special tokens are
+/// skipped as in the final text, any tail that could begin a stop string is held back, and the text is cut at the
+/// first stop string, which is not included.
 /// </summary>
 public sealed class TextAssembler
 {
-    /// <summary>Context tokens decoded with each new one; enough for the longest UTF-8 character split into byte tokens.</summary>
-    private const int Window = 6;
-
     private readonly ModelTokenizer _tokenizer;
+    private readonly IncrementalDecoder _decoder;
     private readonly IReadOnlyList<string> _stops;
     private readonly int _longestStop;
-    private readonly List<int> _tokens = [];
     private readonly System.Text.StringBuilder _text = new();
-    /// <summary>Tokens [_decodedUpTo..] are not yet part of <see cref="_text"/> (an incomplete character).</summary>
-    private int _decodedUpTo;
     private int _emitted;
 
+    /// <param name="contextToken">
+    /// The prompt's last token, for a completion that continues it: decoded first and not emitted, so the first
+    /// generated token keeps its leading space (a completion is not the start of a text).
+    /// </param>
     public TextAssembler(ModelTokenizer tokenizer, IReadOnlyList<string> stops, int? contextToken = null)
     {
         _tokenizer = tokenizer;
+        _decoder = tokenizer.CreateIncrementalDecoder();
         _stops = stops;
         _longestStop = stops.Count == 0 ? 0 : stops.Max(s => s.Length);
-        if (contextToken is { } c)
-        {
-            _tokens.Add(c);
-            _decodedUpTo = 1;
-        }
+        if (contextToken is { } c && !tokenizer.IsSpecial(c)) _decoder.Push(c);
     }
 
     /// <summary>All text decided so far.</summary>
@@ -43,15 +39,11 @@ public sealed class TextAssembler
     /// <summary>Adds a token; returns the new text safe to send (possibly empty).</summary>
     public string Add(int token)
     {
-        if (Stopped) return "";
-        _tokens.Add(token);
-        var start = Math.Max(0, _decodedUpTo - Window);
-        var context = _decodedUpTo == start ? "" : _tokenizer.Decode(_tokens.GetRange(start, _decodedUpTo - start), skipSpecialTokens: true);
-        var withNew = _tokenizer.Decode(_tokens.GetRange(start, _tokens.Count - start), skipSpecialTokens: true);
-        if (withNew.EndsWith('\uFFFD')) return ""; // the rest of a multi-byte character is still to come
+        if (Stopped || _tokenizer.IsSpecial(token)) return "";
+        var added = _decoder.Push(token);
+        if (added.Length == 0) return ""; // the rest of a multi-byte character is still to come
         var searchFrom = Math.Max(0, _text.Length - _longestStop + 1);
-        _text.Append(withNew.AsSpan(Math.Min(context.Length, withNew.Length)));
-        _decodedUpTo = _tokens.Count;
+        _text.Append(added);
 
         var visible = _text.Length;
         if (_stops.Count > 0)

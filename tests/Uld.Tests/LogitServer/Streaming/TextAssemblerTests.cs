@@ -74,4 +74,22 @@ public sealed class TextAssemblerTests
         Assert.True(assembler.Stopped);
         Assert.Equal("one ", string.Concat(deltas));
     }
+
+    [Fact]
+    public void A_sentencepiece_completion_keeps_the_leading_space_its_prompt_token_gives_it_and_skips_special_tokens()
+    {
+        var llama2 = ModelTokenizer.Load(TokenizerFixtures.TokenizerDirectory("llama2"));
+        var ids = llama2.Encode("Once upon a time there was", addBos: true);
+        Assert.True(llama2.StripsLeadingSpace && llama2.IsSpecial(ids[0])); // the premise: '▁' pieces, a special BOS
+        var expected = llama2.Decode(ids, skipSpecialTokens: true);
+
+        // A chat answer starts a text: BOS is skipped and the first piece's space dropped, as Decode does.
+        var fromStart = new TextAssembler(llama2, []);
+        Assert.Equal(expected, string.Concat(ids.Select(fromStart.Add)) + fromStart.Flush());
+
+        // A completion continues its prompt's last token: " there was" keeps its space.
+        var continuing = new TextAssembler(llama2, [], contextToken: ids[4]);
+        Assert.Equal(" there was", string.Concat(ids.Skip(5).Select(continuing.Add)) + continuing.Flush());
+        Assert.Equal("", continuing.Add(ids[0])); // a special token adds nothing
+    }
 }
