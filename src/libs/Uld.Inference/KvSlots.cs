@@ -85,6 +85,37 @@ public sealed class KvSlots : IDisposable
     internal void Advance(int slot, int positions) => _lengths[slot] += positions;
 
     /// <summary>
+    /// Makes held slot <paramref name="to"/> cache exactly what held slot <paramref name="from"/> does: a prompt
+    /// prefilled once serves every sequence that starts with it (n &gt; 1), at the cost of a copy of its positions
+    /// instead of another forward pass over them.
+    /// </summary>
+    public void CopyPositions(int from, int to)
+    {
+        CheckHeld(from);
+        CheckHeld(to);
+        if (from == to) return;
+        var length = _lengths[from];
+        var count = length * HeadDim;
+        for (var l = 0; l < Layers; l++)
+        {
+            foreach (var key in (bool[])[true, false])
+            {
+                using var source = View(l, key, from, 1);
+                using var target = View(l, key, to, 1);
+                var src = source.GetTensorDataAsSpan<float>();
+                var dst = target.GetTensorMutableDataAsSpan<float>();
+                // [kv_heads, max_length, head_dim]: each head's first `length` positions are one contiguous run.
+                for (var h = 0; h < KvHeads; h++)
+                {
+                    var at = h * MaxLength * HeadDim;
+                    src.Slice(at, count).CopyTo(dst.Slice(at, count));
+                }
+            }
+        }
+        _lengths[to] = length;
+    }
+
+    /// <summary>
     /// A tensor over slots [<paramref name="first"/>, first + count) of a layer's key or value buffer — the memory
     /// itself, not a copy: contiguous because a slot is the outermost axis. The caller disposes the view, never the memory.
     /// </summary>

@@ -39,4 +39,25 @@ public sealed class KvSlotsTests
         slots.Dispose(); // twice is harmless
         Assert.Throws<ObjectDisposedException>(() => slots.TryAcquire(out _));
     }
+
+    [Fact]
+    public void A_copied_prompt_decodes_exactly_as_the_same_prompt_prefilled_again()
+    {
+        using var model = new ServingCausalLm(ModelDirectory.Open(Stories260KModels.BaseDirectory).ServingOnnxPath);
+        using var slots = model.CreateSlots(3, 32);
+        int[] prompt = [1, 403, 407, 261, 378, 300, 301];
+        for (var i = 0; i < 3; i++) Assert.True(slots.TryAcquire(out _));
+        model.Extend(slots, 0, prompt);
+        model.Extend(slots, 2, prompt);
+        model.Extend(slots, 1, [1, 500]); // something else in the target slot first: the copy must replace it
+        slots.CopyPositions(0, 1);
+        Assert.Equal(prompt.Length, slots.Length(1));
+
+        var step = model.Decode(slots, [0, 1, 2], [290, 290, 290]);
+        var copied = step.Row(1, 0).ToArray();
+        Assert.Equal(step.Row(0, 0).ToArray(), copied);
+        var prefilled = step.Row(2, 0).ToArray();
+        Assert.True(copied.Zip(prefilled).Max(p => Math.Abs(p.First - p.Second)) < 1e-5f);
+        Assert.Throws<ArgumentException>(() => slots.CopyPositions(0, 5));
+    }
 }

@@ -7,7 +7,7 @@ namespace Uld.LogitServer.Engine;
 /// The batch of serving graphs (docs/DESIGN.md, *The serving graph and its slot cache*): the base's and, for kinds
 /// with companions (a ULD assistant, an offset pair), each companion's, every one with its own preallocated
 /// <see cref="KvSlots"/> cache in which a row holds the same slot from its prefill to its end. A newcomer is prefilled
-/// alone into a free slot; a decode step appends one position per row in place; a row that leaves frees its slot and
+/// alone into a free slot (a prompt identical to one prefilled in the same call is copied from its slot instead); a decode step appends one position per row in place; a row that leaves frees its slot and
 /// nothing is copied. Sequences wait in the queue while every slot is held.
 /// </summary>
 internal sealed class SlotBatch : IBatch
@@ -50,7 +50,16 @@ internal sealed class SlotBatch : IBatch
         {
             var slot = Acquire();
             pending.Add(slot);
-            var step = Run((model, cache) => model.Extend(cache, slot, sequence.Prompt, keep));
+            // The n choices of one request (and any identical prompts arriving together) are prefilled once: the
+            // others copy its cached positions and read the same logits.
+            var twin = rows.FindIndex(r => SamePrompt(r.Sequence.Prompt, sequence.Prompt));
+            StepLogits step;
+            if (twin >= 0)
+            {
+                foreach (var cache in _caches) cache.CopyPositions(pending[twin], slot);
+                step = rows[twin].Step;
+            }
+            else step = Run((model, cache) => model.Extend(cache, slot, sequence.Prompt, keep));
             rows.Add(new PrefilledRow(sequence, step, 0, 0));
         }
         // Newcomers that do not join (finished at their first token) give their slot back.
@@ -96,6 +105,9 @@ internal sealed class SlotBatch : IBatch
         Clear();
         foreach (var cache in _caches) cache.Dispose();
     }
+
+    private static bool SamePrompt(IReadOnlyList<int> a, IReadOnlyList<int> b) =>
+        ReferenceEquals(a, b) || (a.Count == b.Count && a.SequenceEqual(b));
 
     /// <summary>The lowest free slot, taken in every model's cache (they are acquired and released together, so it is the same one).</summary>
     private int Acquire()

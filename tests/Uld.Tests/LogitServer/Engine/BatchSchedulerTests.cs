@@ -93,6 +93,21 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
     [Theory]
     [InlineData("plain")]
     [InlineData("plain-in-place")]
+    public async Task Identical_prompts_admitted_together_each_decode_as_the_prompt_would_alone(string deployment)
+    {
+        // In place, the copies after the first take its cached positions instead of a prefill of their own (n > 1).
+        var d = deployments.Named(deployment);
+        using var scheduler = Scheduler(d);
+        var sequences = new[] { Prompts[0], Prompts[1], Prompts[0], Prompts[0] }.Select(p => Greedy(d, p, 10)).ToList();
+        Assert.All(sequences, s => Assert.True(scheduler.TryEnqueue(s)));
+        var results = await Task.WhenAll(sequences.Select(s => Collect(s)));
+        var (first, second) = (Alone(Prompts[0], 10), Alone(Prompts[1], 10));
+        Assert.Equal([first, second, first, first], results.Select(r => r.Tokens));
+    }
+
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("plain-in-place")]
     public async Task Prompts_of_different_lengths_admitted_together_decode_as_they_would_alone(string deployment)
     {
         var d = deployments.Named(deployment);
