@@ -41,12 +41,22 @@ internal sealed class SessionRunner(Deployment deployment, bool concurrent, stri
             }
         }
 
+        return Step(RunBase, RunCompanions, companions.Count, concurrent, label);
+    }
+
+    /// <summary>
+    /// One step of a deployment's sessions, whatever cache they use (<see cref="ConcatBatch"/>, <see cref="SlotBatch"/>):
+    /// the base, then its companions — or the companions beside the base when the threading plan gives them their own
+    /// cores — timed as the engine's session time.
+    /// </summary>
+    public static StepLogits Step(Func<DecoderStep> runBase, Func<DecoderStep[]> runCompanions, int companions, bool concurrent, string label)
+    {
         var started = Stopwatch.GetTimestamp();
         try
         {
-            if (companions.Count == 0) return new StepLogits(RunBase(), []);
-            if (!concurrent) return new StepLogits(RunBase(), RunCompanions());
-            return RunConcurrently(RunBase, RunCompanions);
+            if (companions == 0) return new StepLogits(runBase(), []);
+            if (!concurrent) return new StepLogits(runBase(), runCompanions());
+            return RunConcurrently(runBase, runCompanions);
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Uld.Inference;
 
 namespace Uld.LogitServer.Engine;
@@ -126,34 +125,8 @@ internal sealed class SlotBatch : IBatch
     }
 
     /// <summary>One step of every model on its own cache: the companions after the base, or beside it when concurrent.</summary>
-    private StepLogits Run(Func<ServingCausalLm, KvSlots, DecoderStep> step)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            DecoderStep[] Companions() => [.. Enumerable.Range(1, _models.Length - 1).Select(i => step(_models[i], _caches[i]))];
-            if (_models.Length == 1) return new StepLogits(step(_models[0], _caches[0]), []);
-            if (!_concurrent) return new StepLogits(step(_models[0], _caches[0]), Companions());
-            var companions = Task.Run(Companions);
-            DecoderStep baseStep;
-            try
-            {
-                baseStep = step(_models[0], _caches[0]);
-            }
-            catch
-            {
-                try
-                {
-                    companions.GetAwaiter().GetResult();
-                }
-                catch (Exception) { /* the base failure is the one to report */ }
-                throw;
-            }
-            return new StepLogits(baseStep, companions.GetAwaiter().GetResult());
-        }
-        finally
-        {
-            EngineMetrics.EngineSeconds.WithLabels(_label, "session").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        }
-    }
+    private StepLogits Run(Func<ServingCausalLm, KvSlots, DecoderStep> step) =>
+        SessionRunner.Step(() => step(_models[0], _caches[0]),
+            () => [.. Enumerable.Range(1, _models.Length - 1).Select(i => step(_models[i], _caches[i]))],
+            _models.Length - 1, _concurrent, _label);
 }
