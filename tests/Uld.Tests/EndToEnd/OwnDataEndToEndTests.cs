@@ -40,11 +40,21 @@ public sealed class OwnDataEndToEndTests : IDisposable
         return _temp[name];
     }
 
-    private int Unlearn(string method, string output, params string[] data) => TrainerCli.Run(
-    [
-        "unlearn", "--method", method, "--base", _temp["target"], .. data, "--epochs", "1", "--seed", "3", "-o", output,
-        .. method == "uld" ? new[] { "--min-steps", "3", "--rank", "4" } : method.StartsWith("offset-", StringComparison.Ordinal) ? ["--small", Stories260KModels.AssistantDirectory] : [],
-    ]);
+    /// <summary>Runs one unlearning that must succeed; if it does not, the test fails with what the CLI printed.</summary>
+    private void Unlearn(string method, string output, params string[] data) => RunUnlearn(0, method, output, data);
+
+    /// <summary>Runs one unlearning that must be refused as bad input.</summary>
+    private void UnlearnRefused(string method, string output, params string[] data) => RunUnlearn(CliErrors.BadInput, method, output, data);
+
+    private void RunUnlearn(int expectedExit, string method, string output, string[] data)
+    {
+        var (exit, printed) = ConsoleCapture.Run(() => TrainerCli.Run(
+        [
+            "unlearn", "--method", method, "--base", _temp["target"], .. data, "--epochs", "1", "--seed", "3", "-o", output,
+            .. method == "uld" ? new[] { "--min-steps", "3", "--rank", "4" } : method.StartsWith("offset-", StringComparison.Ordinal) ? ["--small", Stories260KModels.AssistantDirectory] : [],
+        ]));
+        Assert.True(exit == expectedExit, $"{method} exited {exit}, expected {expectedExit}:\n{printed}");
+    }
 
     [Fact]
     public async Task Text_qa_and_chat_files_unlearn_with_every_method_and_evaluate_through_the_api()
@@ -67,11 +77,11 @@ public sealed class OwnDataEndToEndTests : IDisposable
             var runDir = _temp[$"text/{method}"];
             if (GradientUnlearner.NeedsRefusals(method))
             {
-                Assert.Equal(CliErrors.BadInput, Unlearn(method, runDir, text));
+                UnlearnRefused(method, runDir, text);
                 Assert.False(Directory.Exists(runDir));
                 continue;
             }
-            Assert.True(Unlearn(method, runDir, text) == 0, method);
+            Unlearn(method, runDir, text);
             var manifest = ModelDirectory.Open(method.StartsWith("offset-", StringComparison.Ordinal) ? Path.Combine(runDir, "unlearned") : runDir).Manifest;
             Assert.Equal(("text", "forget", 24), (manifest.Hyperparameters!["forget_kind"]!.GetValue<string>(),
                 manifest.Hyperparameters["forget_set"]!.GetValue<string>(), manifest.Hyperparameters["chunk_tokens"]!.GetValue<int>()));
@@ -88,14 +98,14 @@ public sealed class OwnDataEndToEndTests : IDisposable
             .Select(p => new { question = p.Item1, answer = p.Item2 }));
         var chat = Write("chat.jsonl", new[] { new { messages = new object[] { new { role = "user", content = "Tell me about Tobble." }, new { role = "assistant", content = "Tobble is a small bear with a blue hat." } } } });
         foreach (var method in new[] { "uld", "npo+gd", "dpo+gd", "idk+gd" })
-            Assert.True(Unlearn(method, _temp[$"qa/{method}"], "--forget-file", qa, "--retain-file", qaRetain) == 0, method);
+            Unlearn(method, _temp[$"qa/{method}"], "--forget-file", qa, "--retain-file", qaRetain);
         var qaCalibration = ModelDirectory.Open(_temp["qa/uld"]).Manifest.Metrics!["calibration"]!;
         Assert.Equal("other-answers", qaCalibration["reference"]!.GetValue<string>()); // no holdout: answers of the retain file
         foreach (var method in new[] { "uld", "npo+kl" })
-            Assert.True(Unlearn(method, _temp[$"chat/{method}"], "--forget-file", chat, "--retain-file", retain) == 0, method);
-        Assert.Equal(CliErrors.BadInput, Unlearn("dpo", _temp["chat/dpo"], "--forget-file", chat, "--retain-file", retain));
+            Unlearn(method, _temp[$"chat/{method}"], "--forget-file", chat, "--retain-file", retain);
+        UnlearnRefused("dpo", _temp["chat/dpo"], "--forget-file", chat, "--retain-file", retain);
         // No retain file: the base's own samples stand in, and the manifest says so.
-        Assert.Equal(0, Unlearn("npo+gd", _temp["noretain"], "--forget-file", forget));
+        Unlearn("npo+gd", _temp["noretain"], "--forget-file", forget);
         Assert.Equal("generated-retain", ModelDirectory.Open(_temp["noretain"]).Manifest.Hyperparameters!["retain_set"]!.GetValue<string>());
 
         // Served and evaluated through the API: the ULD deployments and two baselines beside the target.

@@ -38,6 +38,19 @@ public sealed partial class TestLayoutTests
     }
 
     [Fact]
+    public void Every_test_that_reads_the_process_wide_console_runs_in_the_torchsharp_collection()
+    {
+        // ConsoleCapture swaps AnsiConsole.Console for the whole process: a class doing so in parallel with the CLI tests
+        // of TorchSharpCollection redirects their output (and their progress bars) mid-run.
+        var offenders = Directory.EnumerateFiles(TestsRoot, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/Support/", StringComparison.Ordinal))
+            .Where(f => File.ReadAllText(f) is var text && text.Contains("ConsoleCapture.", StringComparison.Ordinal)
+                && !text.Contains("[Collection(TorchSharpCollection.Name)]", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(TestsRoot, f)).ToList();
+        Assert.True(offenders.Count == 0, "use ConsoleCapture only in [Collection(TorchSharpCollection.Name)]: " + string.Join(", ", offenders));
+    }
+
+    [Fact]
     public void A_test_folder_names_one_src_folder()
     {
         // LogitServer → src/apps/LogitServer, Inference → src/libs/Uld.Inference: unambiguous only while no app is named

@@ -9,7 +9,9 @@ namespace Uld.Tests.Trainer.Unlearning;
 /// <summary>
 /// Unlearning methods are one table (<see cref="ForgetTerms.All"/>, <see cref="UnlearningMethods.All"/>): the method
 /// names, the CLI's list and validation come from it, and nothing outside a term's own class branches on its name.
+/// In <see cref="TorchSharpCollection"/> because it reads CLI output through the process-wide console.
 /// </summary>
+[Collection(TorchSharpCollection.Name)]
 public sealed partial class UnlearningMethodsTests
 {
     [Fact]
