@@ -68,6 +68,33 @@ public sealed class ServingCausalLmTests
     }
 
     [Fact]
+    public void A_prompt_extended_in_chunks_has_the_logits_of_one_prefill()
+    {
+        int[] prompt = [1, 403, 407, 261, 378, 333, 273, 426, 275, 301, 382, 289, 343];
+        using var serving = new ServingCausalLm(Model.ServingOnnxPath);
+        using var slots = serving.CreateSlots(2, 32);
+        Assert.True(slots.TryAcquire(out var whole));
+        Assert.True(slots.TryAcquire(out var chunked));
+        var expected = serving.Extend(slots, whole, prompt, LogitPositions.All);
+        var position = 0;
+        foreach (var size in new[] { 5, 1, 4, 3 })
+        {
+            var step = serving.Extend(slots, chunked, prompt[position..(position + size)], LogitPositions.All);
+            for (var t = 0; t < size; t++)
+            {
+                var a = step.Row(0, t);
+                var b = expected.Row(0, position + t);
+                for (var v = 0; v < serving.Vocab; v++) Assert.InRange(Math.Abs(a[v] - b[v]), 0, Bound);
+            }
+            position += size;
+        }
+        Assert.Equal(prompt.Length, slots.Length(chunked));
+        // Decoding on from either slot gives the same next logits.
+        var next = serving.Decode(slots, [whole, chunked], [308, 308]);
+        for (var v = 0; v < serving.Vocab; v++) Assert.InRange(Math.Abs(next.Row(0, 0)[v] - next.Row(1, 0)[v]), 0, Bound);
+    }
+
+    [Fact]
     public void A_step_that_does_not_fit_or_names_an_empty_slot_is_refused()
     {
         using var serving = new ServingCausalLm(Model.ServingOnnxPath);

@@ -117,6 +117,15 @@ public sealed class LogitServerOptions
     public bool AllowsInPlaceKvCache => string.Equals(KvCache, InPlaceKvCache, StringComparison.OrdinalIgnoreCase);
     public int DefaultMaxTokens { get; set; } = 256;
     /// <summary>
+    /// Chunked prefill on the in-place cache: while streams are decoding, a scheduler iteration runs prompt tokens for
+    /// at most this multiple of the last decode step's time, so a long prompt arriving raises the running streams'
+    /// inter-token latency to about (1 + share)× instead of stalling them for its whole prefill; the prompt's own time
+    /// to first token grows in exchange. 0 runs every prompt whole (docs/SERVING.md, *Chunked prefill*).
+    /// </summary>
+    public double PrefillTimeShare { get; set; } = 1.0;
+    /// <summary>The fewest prompt tokens a chunk runs, so that a prompt always progresses however fast decoding is.</summary>
+    public int MinPrefillChunkTokens { get; set; } = 16;
+    /// <summary>
     /// The lowercase hex sha256 of the admin key (never the key itself) that the admin API
     /// (<c>/admin/deployments</c>) requires as <c>Authorization: Bearer &lt;key&gt;</c>. Unset (the default): the admin
     /// API does not exist and the deployments are exactly the configured ones (docs/DESIGN.md, *Runtime deployments*).

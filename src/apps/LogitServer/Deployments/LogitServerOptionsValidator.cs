@@ -25,6 +25,8 @@ public sealed class LogitServerOptionsValidator : IValidateOptions<LogitServerOp
         if (o.ExecutionProvider.ToLowerInvariant() is not ("cpu" or "cuda")) return $"{root}:ExecutionProvider must be \"cpu\" or \"cuda\"; got \"{o.ExecutionProvider}\".";
         if (!o.AllowsInPlaceKvCache && !string.Equals(o.KvCache, LogitServerOptions.ConcatKvCache, StringComparison.OrdinalIgnoreCase))
             return $"{root}:KvCache must be \"{LogitServerOptions.InPlaceKvCache}\" or \"{LogitServerOptions.ConcatKvCache}\"; got \"{o.KvCache}\".";
+        if (!(o.PrefillTimeShare >= 0) || double.IsInfinity(o.PrefillTimeShare)) return $"{root}:PrefillTimeShare must be a finite number ≥ 0 (0 runs prompts whole); got {o.PrefillTimeShare}.";
+        if (o.MinPrefillChunkTokens < 1) return $"{root}:MinPrefillChunkTokens must be at least 1; got {o.MinPrefillChunkTokens}.";
         if (o.KvCacheMaxLength < 1) return $"{root}:KvCacheMaxLength must be at least 1; got {o.KvCacheMaxLength}.";
         if (o.AdminKeySha256 is not null && !Uld.Web.KeyHash.IsSha256Hex(o.AdminKeySha256))
             return $"{root}:AdminKeySha256 must be 64 hex digits (the sha256 of the admin key, never the key).";

@@ -8,8 +8,10 @@ namespace Uld.LogitServer.Engine;
 
 /// <summary>
 /// The continuous-batching loop of one deployment, on its own thread. Each iteration drops finished or cancelled
-/// rows, prefills waiting requests and lets them join the running batch, then runs one decode step for every row, and
-/// samples each row's next token from the distribution the deployment's kind combines. What the rows' KV state is and
+/// rows, admits waiting requests, runs admitted prompts — while rows are decoding, only as many prompt tokens as the
+/// <see cref="PrefillBudget"/> allows (chunked prefill), so a long prompt never stalls the running streams for its whole
+/// length — lets the completed ones join, then runs one decode step for every row and samples each row's next token
+/// from the distribution the deployment's kind combines. What the rows' KV state is and
 /// how the sessions step it is the batch's (<see cref="IBatch"/>): slot caches written in place when the deployment
 /// serves its models' serving graphs (<see cref="SlotBatch"/>), else Contract 2's concatenated cache (<see cref="ConcatBatch"/>).
 /// </summary>
@@ -25,6 +27,7 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>Running sequences that ended at their last step; they leave the batch at the next.</summary>
     private readonly HashSet<Sequence> _finished = [];
     private readonly string _label;
+    private readonly PrefillBudget _budget;
     private int _queued;
 
     public BatchScheduler(Deployment deployment, LogitServerOptions options, ThreadingPlan plan, ILogger logger)
@@ -33,6 +36,7 @@ public sealed class BatchScheduler : IDisposable
         _options = options;
         _logger = logger;
         _label = deployment.Name;
+        _budget = new PrefillBudget(options.PrefillTimeShare, options.MinPrefillChunkTokens);
         _batch = deployment.ServingModel is { } serving
             ? new SlotBatch(serving, deployment.ServingCompanions, plan.ConcurrentUldSessions, options.MaxBatchSize, deployment.ContextLength, _label)
             : new ConcatBatch(deployment, new SessionRunner(deployment, plan.ConcurrentUldSessions, _label), options.MaxBatchSize, _label);
@@ -69,7 +73,7 @@ public sealed class BatchScheduler : IDisposable
             while (true)
             {
                 DropFinishedRows();
-                if (_batch.Sequences.Count == 0 && !_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
+                if (_batch.Sequences.Count == 0 && _batch.Prefilling.Count == 0 && !_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
 
                 var newcomers = new List<Sequence>();
                 var room = _batch.Room;
@@ -82,14 +86,15 @@ public sealed class BatchScheduler : IDisposable
 
                 try
                 {
-                    if (newcomers.Count > 0) Prefill(newcomers);
-                    if (_batch.Sequences.Any(s => !_finished.Contains(s) && !s.IsCancelled)) DecodeStep();
+                    if (newcomers.Count > 0) _batch.Admit(newcomers);
+                    if (_batch.Prefilling.Count > 0) Prefill(_budget.Next(streamsDecoding: Decoding()));
+                    if (Decoding()) DecodeStep();
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    var running = _batch.Sequences;
-                    _logger.LogError(e, "Engine step failed on {Deployment}; failing {Rows} sequences", _label, running.Count + newcomers.Count);
-                    foreach (var s in running.Concat(newcomers).Distinct()) s.Complete(new FailedEvent("the engine failed while generating: " + e.Message));
+                    var held = _batch.Sequences.Concat(_batch.Prefilling).Concat(newcomers).Distinct().ToList();
+                    _logger.LogError(e, "Engine step failed on {Deployment}; failing {Rows} sequences", _label, held.Count);
+                    foreach (var s in held) s.Complete(new FailedEvent("the engine failed while generating: " + e.Message));
                     ResetBatch();
                 }
             }
@@ -102,19 +107,22 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
-    private void Prefill(List<Sequence> newcomers)
+    /// <summary>Whether any running row still decodes (rows that ended at their last step leave at the next).</summary>
+    private bool Decoding() => _batch.Sequences.Any(s => !_finished.Contains(s) && !s.IsCancelled);
+
+    private void Prefill(int tokens)
     {
         var started = Stopwatch.GetTimestamp();
-        // Full [batch, seq, vocab] logits leave ONNX Runtime only when someone scores the prompt.
-        var keep = newcomers.Any(s => s.WantsPromptLogprobs) ? LogitPositions.All : LogitPositions.Last;
-        using var prefill = _batch.Prefill(newcomers, keep);
-        EngineMetrics.PromptTokens.WithLabels(_label).Inc(newcomers.Sum(s => s.Prompt.Count));
-        EngineMetrics.StepSeconds.WithLabels(_label, "prefill").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        using var prefill = _batch.Prefill(tokens);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _budget.ObservePrefill(prefill.Tokens, seconds);
+        EngineMetrics.PromptTokens.WithLabels(_label).Inc(prefill.Tokens);
+        EngineMetrics.StepSeconds.WithLabels(_label, "prefill").Observe(seconds);
 
         var sampling = Stopwatch.GetTimestamp();
         var (logits, logprobs) = (new float[_deployment.Vocab], new float[_deployment.Vocab]);
         var joining = new List<int>();
-        for (var j = 0; j < newcomers.Count; j++)
+        for (var j = 0; j < prefill.Rows.Count; j++)
         {
             var (sequence, step, row, offset) = prefill.Rows[j];
             if (sequence.WantsPromptLogprobs) sequence.Emit(PromptLogprobs(sequence, step, row, offset, logits, logprobs));
@@ -137,8 +145,10 @@ public sealed class BatchScheduler : IDisposable
         var started = Stopwatch.GetTimestamp();
         var rows = _batch.Sequences;
         var step = _batch.Decode();
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _budget.ObserveDecode(seconds);
         EngineMetrics.BatchSize.WithLabels(_label).Observe(rows.Count);
-        EngineMetrics.StepSeconds.WithLabels(_label, "decode").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        EngineMetrics.StepSeconds.WithLabels(_label, "decode").Observe(seconds);
 
         var sampling = Stopwatch.GetTimestamp();
         var (logits, logprobs) = (new float[_deployment.Vocab], new float[_deployment.Vocab]);
@@ -206,9 +216,10 @@ public sealed class BatchScheduler : IDisposable
     private void DropFinishedRows()
     {
         var rows = _batch.Sequences;
-        if (rows.Count == 0) return;
-        foreach (var sequence in rows.Where(s => s.IsCancelled && !_finished.Contains(s))) sequence.Complete(new FinishedEvent("cancelled"));
-        var leaving = rows.Where(s => _finished.Contains(s) || s.IsCancelled).ToHashSet();
+        var prefilling = _batch.Prefilling;
+        if (rows.Count == 0 && prefilling.Count == 0) return;
+        foreach (var sequence in rows.Concat(prefilling).Where(s => s.IsCancelled && !_finished.Contains(s))) sequence.Complete(new FinishedEvent("cancelled"));
+        var leaving = rows.Concat(prefilling).Where(s => _finished.Contains(s) || s.IsCancelled).ToHashSet();
         if (leaving.Count == 0) return;
         _batch.Remove(leaving);
         _finished.Clear();

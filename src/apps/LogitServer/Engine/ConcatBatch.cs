@@ -8,23 +8,33 @@ namespace Uld.LogitServer.Engine;
 /// The batch of Contract 2 graphs (<c>onnx/model.onnx</c>, fused ULD graphs, and every kind with companions): rows
 /// left-padded in one KV cache per session, which each step's graph returns concatenated with the new position. The
 /// cache is rebuilt (<see cref="KvCache.Gather"/>) only when membership changes, which also trims padding no row needs
-/// any more.
+/// any more. Admitted prompts run whole, together, in one left-padded prefill (the graph's concatenated cache cannot
+/// be extended a chunk at a time without copying it).
 /// </summary>
 internal sealed class ConcatBatch(Deployment deployment, SessionRunner runner, int maxRows, string label) : IBatch
 {
     private sealed record Row(Sequence Sequence, int Padding);
 
     private readonly List<Row> _rows = [];
+    private readonly List<Sequence> _admitted = [];
     private KvCache? _baseCache;
     /// <summary>One cache per companion model (<see cref="Deployment.CompanionModels"/>), in the same order.</summary>
     private KvCache[] _companionCaches = [];
     private int _length;
 
     public IReadOnlyList<Sequence> Sequences => _rows.Select(r => r.Sequence).ToList();
-    public int Room => maxRows - _rows.Count;
+    public IReadOnlyList<Sequence> Prefilling => _admitted;
+    public int Room => maxRows - _rows.Count - _admitted.Count;
 
-    public Prefilled Prefill(IReadOnlyList<Sequence> newcomers, LogitPositions keep)
+    public void Admit(IReadOnlyList<Sequence> newcomers) => _admitted.AddRange(newcomers);
+
+    public Prefilled Prefill(int tokens)
     {
+        var newcomers = _admitted.ToList();
+        _admitted.Clear();
+        if (newcomers.Count == 0) return new Prefilled([], 0);
+        // Full [batch, seq, vocab] logits leave ONNX Runtime only when someone scores the prompt.
+        var keep = newcomers.Any(s => s.WantsPromptLogprobs) ? LogitPositions.All : LogitPositions.Last;
         var batch = newcomers.Count;
         var length = newcomers.Max(s => s.Prompt.Count);
         var (ids, mask, positions) = (new long[batch * length], new long[batch * length], new long[batch * length]);
@@ -41,7 +51,7 @@ internal sealed class ConcatBatch(Deployment deployment, SessionRunner runner, i
         var alphas = newcomers.Select(s => (float)s.Parameters.Alpha).ToArray();
         var step = runner.Run(ids, mask, positions, batch, null, null, keep, alphas);
         var rows = newcomers.Select((s, j) => new PrefilledRow(s, step, j, length - s.Prompt.Count)).ToList();
-        return new Prefilled(rows, () =>
+        return new Prefilled(rows, newcomers.Sum(s => s.Prompt.Count), () =>
         {
             step.Base.Present.Dispose();
             foreach (var companion in step.Companions) companion.Present.Dispose();
@@ -85,22 +95,29 @@ internal sealed class ConcatBatch(Deployment deployment, SessionRunner runner, i
 
     public void Remove(IReadOnlySet<Sequence> leaving)
     {
+        _admitted.RemoveAll(leaving.Contains);
         var keep = _rows.Select((r, i) => (Base: _baseCache!, Companions: _companionCaches, Row: i, Skip: r.Padding, r.Sequence))
             .Where(x => !leaving.Contains(x.Sequence)).ToList();
         if (keep.Count == _rows.Count) return;
-        if (keep.Count == 0) Clear();
+        if (keep.Count == 0) ClearRows();
         else Rebuild(keep);
     }
 
     public void Clear()
+    {
+        ClearRows();
+        _admitted.Clear();
+    }
+
+    public void Dispose() => Clear();
+
+    private void ClearRows()
     {
         _baseCache?.Dispose();
         foreach (var cache in _companionCaches) cache.Dispose();
         (_baseCache, _companionCaches, _length) = (null, [], 0);
         _rows.Clear();
     }
-
-    public void Dispose() => Clear();
 
     /// <summary>Replaces the batch with <paramref name="rows"/>, each keeping only its real (unpadded) columns.</summary>
     private void Rebuild(List<(KvCache Base, KvCache[] Companions, int Row, int Skip, Sequence Sequence)> rows)
@@ -111,7 +128,7 @@ internal sealed class ConcatBatch(Deployment deployment, SessionRunner runner, i
         var newCompanions = Enumerable.Range(0, deployment.CompanionModels.Count)
             .Select(c => KvCache.Gather(rows.Select(r => (r.Companions[c], r.Row, r.Skip)).ToList(), length)).ToArray();
         var newRows = rows.Select(r => new Row(r.Sequence, length - (r.Base.Length - r.Skip))).ToList();
-        Clear();
+        ClearRows();
         (_baseCache, _companionCaches, _length) = (newBase, newCompanions, length);
         _rows.AddRange(newRows);
         EngineMetrics.EngineSeconds.WithLabels(label, "cache").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);

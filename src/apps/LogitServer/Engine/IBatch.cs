@@ -13,14 +13,22 @@ internal interface IBatch : IDisposable
     /// <summary>The running sequences: row i of every <see cref="Decode"/> step.</summary>
     IReadOnlyList<Sequence> Sequences { get; }
 
-    /// <summary>How many more sequences may be prefilled now.</summary>
+    /// <summary>Admitted sequences whose prompts have not fully run yet, in admission order.</summary>
+    IReadOnlyList<Sequence> Prefilling { get; }
+
+    /// <summary>How many more sequences may be admitted now.</summary>
     int Room { get; }
 
+    /// <summary>Takes newcomers in (at most <see cref="Room"/>); their prompts run in <see cref="Prefill"/>.</summary>
+    void Admit(IReadOnlyList<Sequence> newcomers);
+
     /// <summary>
-    /// Runs the newcomers' prompts; they join the batch only through <see cref="Join"/>. The logits of the whole
-    /// prompt are kept when <paramref name="keep"/> is <see cref="LogitPositions.All"/>, else those of its last token.
+    /// Runs admitted prompts, in admission order: about <paramref name="tokens"/> prompt tokens this call where the
+    /// batch can extend a row's cache piece by piece (chunked prefill), else every admitted prompt whole. Returns the
+    /// rows whose prompts are now complete; they join the batch only through <see cref="Join"/>. A sequence that scores
+    /// its prompt (<see cref="Sequence.WantsPromptLogprobs"/>) keeps the logits of every prompt position and runs whole.
     /// </summary>
-    Prefilled Prefill(IReadOnlyList<Sequence> newcomers, LogitPositions keep);
+    Prefilled Prefill(int tokens);
 
     /// <summary>Adds the listed newcomers (indices into the prefill's) to the batch; the others' state is dropped.</summary>
     void Join(Prefilled prefill, IReadOnlyList<int> joining);
@@ -28,10 +36,10 @@ internal interface IBatch : IDisposable
     /// <summary>One step: each row's <see cref="Sequence.PendingToken"/> in, the next logits out (row i = <see cref="Sequences"/>[i]).</summary>
     StepLogits Decode();
 
-    /// <summary>Drops the rows of <paramref name="leaving"/>.</summary>
+    /// <summary>Drops the rows, and the sequences still prefilling, of <paramref name="leaving"/>.</summary>
     void Remove(IReadOnlySet<Sequence> leaving);
 
-    /// <summary>Drops every row (after a failed step, or at the end).</summary>
+    /// <summary>Drops every row and every sequence still prefilling (after a failed step, or at the end).</summary>
     void Clear();
 }
 
@@ -42,9 +50,11 @@ internal sealed record StepLogits(DecoderStep Base, DecoderStep[] Companions);
 internal sealed record PrefilledRow(Sequence Sequence, StepLogits Step, int Row, int Offset);
 
 /// <summary>A prefill's rows, one per newcomer, and what to release once they have joined (or not).</summary>
-internal sealed class Prefilled(IReadOnlyList<PrefilledRow> rows, Action? release = null) : IDisposable
+internal sealed class Prefilled(IReadOnlyList<PrefilledRow> rows, int tokens, Action? release = null) : IDisposable
 {
     public IReadOnlyList<PrefilledRow> Rows { get; } = rows;
+    /// <summary>Prompt tokens the models ran in this call (a prompt copied from an identical one's cache runs none).</summary>
+    public int Tokens { get; } = tokens;
     /// <summary>The slot each row was prefilled into, for batches that hold one per row (<see cref="SlotBatch"/>).</summary>
     public IReadOnlyList<int>? Slots { get; init; }
 

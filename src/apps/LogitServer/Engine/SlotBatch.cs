@@ -5,9 +5,11 @@ namespace Uld.LogitServer.Engine;
 /// <summary>
 /// The batch of serving graphs (docs/DESIGN.md, *The serving graph and its slot cache*): the base's and, for kinds
 /// with companions (a ULD assistant, an offset pair), each companion's, every one with its own preallocated
-/// <see cref="KvSlots"/> cache in which a row holds the same slot from its prefill to its end. A newcomer is prefilled
-/// alone into a free slot (a prompt identical to one prefilled in the same call is copied from its slot instead); a decode step appends one position per row in place; a row that leaves frees its slot and
-/// nothing is copied. Sequences wait in the queue while every slot is held.
+/// <see cref="KvSlots"/> cache in which a row holds the same slot from its admission to its end. A newcomer's prompt is
+/// run alone into its slot, in chunks of the scheduler's budget (chunked prefill: the running rows decode between
+/// chunks); a prompt identical to one admitted with it is copied from that one's slot instead of run. A decode step
+/// appends one position per row in place; a row that leaves frees its slot and nothing is copied. Sequences wait in
+/// the queue while every slot is held.
 /// </summary>
 internal sealed class SlotBatch : IBatch
 {
@@ -18,6 +20,18 @@ internal sealed class SlotBatch : IBatch
     private readonly string _label;
     /// <summary>Running rows in slot order, so that a step's rows are the slots [0, highest held] minus free ones.</summary>
     private readonly List<(Sequence Sequence, int Slot)> _rows = [];
+    /// <summary>Admitted sequences whose prompts are not complete, in admission order.</summary>
+    private readonly List<Admitted> _admitted = [];
+
+    /// <summary>A sequence holding <see cref="Slot"/> while its prompt runs: <see cref="Done"/> tokens so far, or a copy of <see cref="Source"/>'s.</summary>
+    private sealed class Admitted(Sequence sequence, int slot, Admitted? source)
+    {
+        public Sequence Sequence { get; } = sequence;
+        public int Slot { get; } = slot;
+        public Admitted? Source { get; } = source;
+        public int Done { get; set; }
+        public int Remaining => Sequence.Prompt.Count - Done;
+    }
 
     /// <param name="concurrent">Run the companions beside the base (the threading plan gives them their own cores).</param>
     /// <param name="slots">Most sequences at once.</param>
@@ -39,33 +53,55 @@ internal sealed class SlotBatch : IBatch
     }
 
     public IReadOnlyList<Sequence> Sequences => _rows.Select(r => r.Sequence).ToList();
+    public IReadOnlyList<Sequence> Prefilling => _admitted.Select(a => a.Sequence).ToList();
     public int Room => _caches[0].Slots - _caches[0].Held;
 
-    public Prefilled Prefill(IReadOnlyList<Sequence> newcomers, LogitPositions keep)
+    public void Admit(IReadOnlyList<Sequence> newcomers)
     {
-        var pending = new List<int>(newcomers.Count);
-        var rows = new List<PrefilledRow>(newcomers.Count);
         foreach (var sequence in newcomers)
         {
-            var slot = Acquire();
-            pending.Add(slot);
-            // The n choices of one request (and any identical prompts arriving together) are prefilled once: the
-            // others copy its cached positions and read the same logits.
-            var twin = rows.FindIndex(r => SamePrompt(r.Sequence.Prompt, sequence.Prompt));
-            StepLogits step;
-            if (twin >= 0)
+            // The n choices of one request (and identical prompts admitted before the first of them ran) are
+            // prefilled once: the others copy its cached positions and read the same logits.
+            var source = _admitted.FirstOrDefault(a => a.Source is null && a.Done == 0 && SamePrompt(a.Sequence.Prompt, sequence.Prompt)
+                && a.Sequence.WantsPromptLogprobs == sequence.WantsPromptLogprobs);
+            _admitted.Add(new Admitted(sequence, Acquire(), source));
+        }
+    }
+
+    public Prefilled Prefill(int tokens)
+    {
+        var rows = new List<PrefilledRow>();
+        var slots = new List<int>();
+        var run = 0;
+        var complete = new Dictionary<Admitted, StepLogits>();
+        foreach (var entry in _admitted.Where(a => a.Source is null).ToList())
+        {
+            if (run >= tokens) break;
+            // A prompt that is scored keeps every position's logits, so it runs in one piece.
+            var chunk = entry.Sequence.WantsPromptLogprobs ? entry.Remaining : Math.Min(entry.Remaining, tokens - run);
+            var keep = entry.Sequence.WantsPromptLogprobs ? LogitPositions.All : LogitPositions.Last;
+            var piece = entry.Sequence.Prompt.Skip(entry.Done).Take(chunk).ToArray();
+            var step = Run((model, cache) => model.Extend(cache, entry.Slot, piece, keep));
+            (entry.Done, run) = (entry.Done + chunk, run + chunk);
+            if (entry.Remaining == 0) complete[entry] = step;
+        }
+        foreach (var entry in _admitted.ToList())
+        {
+            if (!complete.TryGetValue(entry.Source ?? entry, out var step)) continue;
+            if (entry.Source is { } source)
             {
-                foreach (var cache in _caches) cache.CopyPositions(pending[twin], slot);
-                step = rows[twin].Step;
+                foreach (var cache in _caches) cache.CopyPositions(source.Slot, entry.Slot);
             }
-            else step = Run((model, cache) => model.Extend(cache, slot, sequence.Prompt, keep));
-            rows.Add(new PrefilledRow(sequence, step, 0, 0));
+            _admitted.Remove(entry);
+            // The step covers the last chunk: the prompt's last token is its last position.
+            rows.Add(new PrefilledRow(entry.Sequence, step, 0, step.Base.Sequence - entry.Sequence.Prompt.Count));
+            slots.Add(entry.Slot);
         }
         // Newcomers that do not join (finished at their first token) give their slot back.
-        return new Prefilled(rows, () =>
+        return new Prefilled(rows, run, () =>
         {
-            foreach (var slot in pending.Where(s => _caches[0].IsHeld(s) && !_rows.Any(r => r.Slot == s))) Release(slot);
-        }) { Slots = pending };
+            foreach (var slot in slots.Where(s => _caches[0].IsHeld(s) && !_rows.Any(r => r.Slot == s))) Release(slot);
+        }) { Slots = slots };
     }
 
     public void Join(Prefilled prefill, IReadOnlyList<int> joining)
@@ -85,6 +121,18 @@ internal sealed class SlotBatch : IBatch
     {
         foreach (var row in _rows.Where(r => leaving.Contains(r.Sequence))) Release(row.Slot);
         _rows.RemoveAll(r => leaving.Contains(r.Sequence));
+        foreach (var entry in _admitted.Where(a => leaving.Contains(a.Sequence)).ToList())
+        {
+            Release(entry.Slot);
+            _admitted.Remove(entry);
+            // Its copies run the prompt themselves now: the first of them becomes the source of the others.
+            var copies = _admitted.Where(a => a.Source == entry).ToList();
+            if (copies.Count == 0) continue;
+            var index = _admitted.IndexOf(copies[0]);
+            var successor = new Admitted(copies[0].Sequence, copies[0].Slot, null);
+            _admitted[index] = successor;
+            foreach (var copy in copies.Skip(1)) _admitted[_admitted.IndexOf(copy)] = new Admitted(copy.Sequence, copy.Slot, successor);
+        }
     }
 
     public void Clear()
@@ -97,6 +145,7 @@ internal sealed class SlotBatch : IBatch
             }
         }
         _rows.Clear();
+        _admitted.Clear();
     }
 
     public void Dispose()

@@ -60,6 +60,10 @@ public sealed class DeploymentValidationTests(ServerFixture fixture) : IDisposab
         { "LogitServer:Deployments:1:Rule", "7", "LogitServer:Deployments:1:Rule (deployment 'stories-uld') must be Difference or SuppressOnly" },
         { "LogitServer:MaxQueuedRequests", "-1", "LogitServer:MaxQueuedRequests must be at least 1" },
         { "LogitServer:KvCacheMaxLength", "0", "LogitServer:KvCacheMaxLength must be at least 1; got 0." },
+        { "LogitServer:PrefillTimeShare", "-0.5", "LogitServer:PrefillTimeShare must be a finite number ≥ 0 (0 runs prompts whole); got -0.5." },
+        { "LogitServer:PrefillTimeShare", "NaN", "LogitServer:PrefillTimeShare must be a finite number ≥ 0" },
+        { "LogitServer:PrefillTimeShare", "Infinity", "LogitServer:PrefillTimeShare must be a finite number ≥ 0" },
+        { "LogitServer:MinPrefillChunkTokens", "0", "LogitServer:MinPrefillChunkTokens must be at least 1; got 0." },
         { "LogitServer:KvCache", "inplace ", "LogitServer:KvCache must be \"InPlace\" or \"Concat\"; got \"inplace \"" },
     };
 

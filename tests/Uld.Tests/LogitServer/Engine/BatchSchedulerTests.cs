@@ -55,8 +55,13 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         "Question: Name a book.\nAnswer:",
     ];
 
-    private BatchScheduler Scheduler(Deployment deployment, int maxBatch = 8, int maxQueued = 16) =>
-        new(deployment, new LogitServerOptions { MaxBatchSize = maxBatch, MaxQueuedRequests = maxQueued }, EngineDeployments.Plan, NullLogger.Instance);
+    private BatchScheduler Scheduler(Deployment deployment, int maxBatch = 8, int maxQueued = 16, double prefillShare = 1.0, int minChunk = 16) =>
+        new(deployment, new LogitServerOptions { MaxBatchSize = maxBatch, MaxQueuedRequests = maxQueued, PrefillTimeShare = prefillShare, MinPrefillChunkTokens = minChunk },
+            EngineDeployments.Plan, NullLogger.Instance);
+
+    /// <summary>A prompt of about 150 tokens: long enough to take many chunks of <see cref="ChunkTokens"/>.</summary>
+    private static readonly string LongPrompt = "Question: " + string.Join(" ", Enumerable.Repeat("Tell me about the author's books, awards, family and the places the author lived.", 8)) + "\nAnswer:";
+    private const int ChunkTokens = 8;
 
     private static Sequence Greedy(Deployment deployment, string prompt, int maxTokens, double alpha = 0) =>
         new(deployment.Tokenizer.Encode(prompt, addBos: true), new SamplingParameters(SamplingSettings.Greedy, alpha, deployment.CompanionModels.Count > 0 ? 0.1 : 0, 0), maxTokens);
@@ -153,6 +158,77 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
             var result = await Collect(sequence);
             Assert.Equal(Alone(prompt, 16), result.Tokens);
         }
+    }
+
+    [Theory]
+    [InlineData(1e-9)] // every chunk the minimum: the running row decodes between each
+    [InlineData(0.0)] // chunking off: the prompt runs whole
+    public async Task A_long_prompt_arriving_during_a_running_stream_is_prefilled_in_chunks_between_its_steps(double share)
+    {
+        var d = deployments.PlainInPlace;
+        var longTokens = d.Tokenizer.Encode(LongPrompt, addBos: true).Count;
+        Assert.InRange(longTokens, 120, 400); // the premise: many chunks, within the context
+        var runningTokens = 8 + longTokens / ChunkTokens;
+        List<int> runningAlone;
+        using (var alone = Scheduler(d))
+        {
+            var reference = NoEos(d, Prompts[1], runningTokens);
+            Assert.True(alone.TryEnqueue(reference));
+            runningAlone = (await Collect(reference)).Tokens;
+        }
+        Assert.Equal(runningTokens, runningAlone.Count);
+
+        using var scheduler = Scheduler(d, prefillShare: share, minChunk: ChunkTokens);
+        var running = NoEos(d, Prompts[1], runningTokens);
+        var longOne = Greedy(d, LongPrompt, 12);
+        var (before, during) = (-1, -1);
+        var sent = new TaskCompletionSource();
+        Assert.True(scheduler.TryEnqueue(running));
+        var runningResult = Collect(running, n =>
+        {
+            if (n != 2) return;
+            before = running.Generated;
+            Assert.True(scheduler.TryEnqueue(longOne));
+            sent.SetResult();
+        });
+        await sent.Task;
+        var longResult = await Collect(longOne, n => { if (n == 1) during = running.Generated; });
+
+        Assert.Equal(Alone(LongPrompt, 12), longResult.Tokens);
+        Assert.Equal(runningAlone, (await runningResult).Tokens);
+        // Chunked: one decode step of the running row after each chunk (the last chunk's step is the long prompt's
+        // first too). Whole, the running row may only have gone on by the steps its reader lagged behind.
+        if (share > 0) Assert.InRange(during - before, longTokens / ChunkTokens - 1, runningTokens);
+    }
+
+    /// <summary>Greedy with EOS biased away: a row that is still decoding however long another prompt takes.</summary>
+    private static Sequence NoEos(Deployment deployment, string prompt, int maxTokens) =>
+        new(deployment.Tokenizer.Encode(prompt, addBos: true),
+            new SamplingParameters(SamplingSettings.Greedy with { LogitBias = new Dictionary<int, float> { [deployment.EosId ?? throw new InvalidOperationException("no EOS")] = -100 } }, 0, 0, 0), maxTokens);
+
+    [Fact]
+    public async Task A_sequence_cancelled_while_its_prompt_is_in_chunks_frees_its_slot_and_identical_prompts_still_decode()
+    {
+        var d = deployments.PlainInPlace;
+        using var scheduler = Scheduler(d, maxBatch: 4, prefillShare: 1e-9, minChunk: ChunkTokens);
+        var running = NoEos(d, Prompts[1], 60);
+        Assert.True(scheduler.TryEnqueue(running));
+        await running.Events.WaitToReadAsync();
+        // Three identical long prompts: the first runs in chunks, the others wait to copy it; the first is cancelled
+        // before its first token, so one of the copies takes over its prompt.
+        var copies = Enumerable.Range(0, 3).Select(_ => Greedy(d, LongPrompt, 6)).ToList();
+        copies[0].Cancel();
+        Assert.All(copies, s => Assert.True(scheduler.TryEnqueue(s)));
+        var results = await Task.WhenAll(copies.Select(s => Collect(s)));
+        Assert.Equal("cancelled", results[0].Reason);
+        var alone = Alone(LongPrompt, 6);
+        Assert.Equal([alone, alone], results.Skip(1).Select(r => r.Tokens));
+        await Collect(running);
+        // Every slot was given back: four more sequences fit at once.
+        var next = Enumerable.Range(0, 4).Select(i => Greedy(d, Prompts[i], 4)).ToList();
+        Assert.All(next, s => Assert.True(scheduler.TryEnqueue(s)));
+        var nextResults = await Task.WhenAll(next.Select(s => Collect(s)));
+        Assert.Equal(Prompts.Select(p => Alone(p, 4)), nextResults.Select(r => r.Tokens));
     }
 
     [Fact]
