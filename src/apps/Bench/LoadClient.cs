@@ -48,6 +48,44 @@ public static class LoadClient
         return (ttft ?? Stopwatch.GetElapsedTime(started).TotalMilliseconds, tokens);
     }
 
+    /// <summary>
+    /// A streamed completion of token ids (greedy, EOS biased away so that it runs to <paramref name="maxTokens"/> or
+    /// until cancelled): the <see cref="Stopwatch"/> timestamp of every chunk that brought tokens, in arrival order.
+    /// Cancelling ends it without an error (the server frees its slot at its next step).
+    /// </summary>
+    public static async Task<List<long>> StreamTimestampsAsync(HttpClient http, string model, int[] prompt, int maxTokens, int eos, CancellationToken cancel = default)
+    {
+        var body = new JsonObject
+        {
+            ["model"] = model,
+            ["prompt"] = new JsonArray(prompt.Select(t => (JsonNode)t).ToArray()),
+            ["max_tokens"] = maxTokens,
+            ["temperature"] = 0,
+            ["stream"] = true,
+            ["logit_bias"] = new JsonObject { [eos.ToString(System.Globalization.CultureInfo.InvariantCulture)] = -100 },
+        };
+        var arrivals = new List<long>();
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
+            if (!response.IsSuccessStatusCode) throw new UserErrorException($"{model}: HTTP {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancel)}");
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel));
+            while (await reader.ReadLineAsync(cancel) is { } line)
+            {
+                if (!line.StartsWith("data: {", StringComparison.Ordinal)) continue;
+                var data = line[6..];
+                if (OpenAiWire.Error(data) is { } error) throw new UserErrorException($"{model}: the stream failed: {error.Message}");
+                // A token whose text is not complete yet (part of a UTF-8 character) arrives with the next one.
+                if (OpenAiWire.Read<Completion>(data).Choices.Any(c => c.Text.Length > 0)) arrivals.Add(Stopwatch.GetTimestamp());
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+        }
+        return arrivals;
+    }
+
     /// <summary>A greedy completion of token ids; the tokens counted are the server's own usage (a random model may stop early at EOS).</summary>
     public static async Task<(double Seconds, int Tokens)> CompleteAsync(HttpClient http, string model, int[] prompt, int maxTokens)
     {

@@ -147,6 +147,24 @@ var sampler = new Command("sampler", "Per-token work outside the model at 32K an
 sampler.SetAction(parse => CliErrors.Run(parse, () => SamplerBenchmark.Run(parse.GetValue(vocabularies)!, parse.GetValue(samplerSteps),
     parse.GetValue(decodeSpeed), parse.GetValue(results)!.FullName)));
 
+var longModel = new Option<DirectoryInfo>("--model") { Description = "model directory with a serving graph (its context must hold the long prompt)", Required = true };
+var longStreams = new Option<int>("--streams") { Description = "streams decoding when the long prompt arrives", DefaultValueFactory = _ => 8 };
+var promptTokens = new Option<int>("--prompt-tokens") { Description = "length of the long prompt", DefaultValueFactory = _ => 2000 };
+var shares = new Option<double[]>("--share") { Description = "LogitServer:PrefillTimeShare values to compare, one server each (0: prompts run whole)", DefaultValueFactory = _ => [0, 0.5, 1], AllowMultipleArgumentsPerToken = true };
+var longRounds = new Option<int>("--rounds") { Description = "interleaved rounds", DefaultValueFactory = _ => 3 };
+var longPrompt = new Command("long-prompt", "What a long prompt arriving does to streams already decoding: their inter-token p95 before and during its prefill, per LogitServer:PrefillTimeShare (chunked prefill).")
+    { longModel, longStreams, promptTokens, shares, longRounds, results, serverDll };
+longPrompt.SetAction((parse, _) => CliErrors.RunAsync(parse, () => LongPromptBenchmark.RunAsync(new LongPromptOptions
+{
+    ServerDll = AppLocator.Require(parse.GetValue(serverDll)!, "LogitServer"),
+    ModelDir = parse.GetValue(longModel)!.FullName,
+    Streams = parse.GetValue(longStreams),
+    PromptTokens = parse.GetValue(promptTokens),
+    Shares = parse.GetValue(shares)!,
+    Rounds = parse.GetValue(longRounds),
+    ResultsDir = parse.GetValue(results)!.FullName,
+})));
+
 var root = new RootCommand("uld-bench: benchmarks of UldServer's apps, run as child processes; results go under bench/results/.")
-    { serve, gateway, train, scale, book, sampler, ForgetRequestsCommand.Create(serverDll, trainerDll, results), CliErrors.CreateVerboseOption() };
+    { serve, gateway, train, scale, book, sampler, longPrompt, ForgetRequestsCommand.Create(serverDll, trainerDll, results), CliErrors.CreateVerboseOption() };
 return await root.Parse(args).InvokeAsync();

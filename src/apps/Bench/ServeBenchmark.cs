@@ -206,6 +206,6 @@ public static class ServeBenchmark
         return md.ToString();
     }
 
-    private static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(q * sorted.Count))];
+    internal static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(q * sorted.Count))];
     private static string F(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
 }
