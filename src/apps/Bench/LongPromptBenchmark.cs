@@ -34,7 +34,9 @@ public static class LongPromptBenchmark
     private const int Warm = 48;
     private const int BaselineTokens = 48;
 
-    private sealed record Trial(List<double> Baseline, List<double> Window, double TtftMs);
+    /// <param name="FollowUpTtftMs">The long prompt plus 16 tokens, sent once nothing runs: its prefix is still in the slot.</param>
+    /// <param name="ColdTtftMs">A new prompt of the follow-up's length, nothing of it cached, nothing else running.</param>
+    private sealed record Trial(List<double> Baseline, List<double> Window, double TtftMs, double FollowUpTtftMs, double ColdTtftMs);
 
     public static async Task<int> RunAsync(LongPromptOptions o)
     {
@@ -42,7 +44,8 @@ public static class LongPromptBenchmark
         var context = model.Config.MaxPositionEmbeddings;
         var eos = model.Generation.EosTokenId ?? throw new UserErrorException($"{o.ModelDir} declares no eos_token_id.");
         var runningTokens = Math.Min(context - 16, 8192);
-        if (o.PromptTokens + 1 > context) throw new UserErrorException($"--prompt-tokens {o.PromptTokens} does not fit {model.Manifest.Name}'s context of {context}.");
+        // The follow-up turn adds 16 tokens and asks for one.
+        if (o.PromptTokens + 17 > context) throw new UserErrorException($"--prompt-tokens {o.PromptTokens} (+ 17 for the next turn) does not fit {model.Manifest.Name}'s context of {context}.");
         if (o.Streams < 1 || o.Rounds < 1) throw new UserErrorException("--streams and --rounds must be positive.");
         if (!File.Exists(model.ServingOnnxPath)) throw new UserErrorException($"{o.ModelDir} has no serving graph (onnx/serving.onnx): chunked prefill needs the in-place cache; re-export it with uld-trainer export-onnx.");
 
@@ -131,7 +134,19 @@ public static class LongPromptBenchmark
                 else if (start < first && end > sent) window.Add(gap);
             }
         }
-        return new Trial(baseline, window, Stopwatch.GetElapsedTime(sent, first).TotalMilliseconds);
+        // The next turn of the same conversation, then a cold prompt as long, both with nothing else running.
+        var followUp = longPrompt.Concat(Enumerable.Range(0, 16).Select(i => 3 + (i * 7919 % (vocab - 3)))).ToArray();
+        var followUpMs = await FirstTokenMsAsync(http, followUp, eos);
+        var cold = followUp.Select(t => 3 + ((t * 31 + 17) % (vocab - 3))).ToArray();
+        var coldMs = await FirstTokenMsAsync(http, cold, eos);
+        return new Trial(baseline, window, Stopwatch.GetElapsedTime(sent, first).TotalMilliseconds, followUpMs, coldMs);
+    }
+
+    private static async Task<double> FirstTokenMsAsync(HttpClient http, int[] prompt, int eos)
+    {
+        var sent = Stopwatch.GetTimestamp();
+        var arrivals = await LoadClient.StreamTimestampsAsync(http, "plain", prompt, 1, eos);
+        return Stopwatch.GetElapsedTime(sent, arrivals.Count > 0 ? arrivals[0] : Stopwatch.GetTimestamp()).TotalMilliseconds;
     }
 
     private static async Task<double> GeneratedAsync(HttpClient http) =>
@@ -142,20 +157,21 @@ public static class LongPromptBenchmark
         var md = new StringBuilder()
             .AppendLine("# A long prompt arriving during running streams")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; {modelName}, in-place KV cache; {o.Streams} greedy streams decoding, then one prompt of {o.PromptTokens} random tokens; {o.Rounds} rounds interleaved across one server per `LogitServer:PrefillTimeShare`. Baseline: the streams' inter-token gaps over {BaselineTokens} tokens each before the prompt arrives; window: the gaps overlapping its arrival → its first token. Client-side SSE arrival times.")
+            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; {modelName}, in-place KV cache; {o.Streams} greedy streams decoding, then one prompt of {o.PromptTokens} random tokens; {o.Rounds} rounds interleaved across one server per `LogitServer:PrefillTimeShare`. Baseline: the streams' inter-token gaps over {BaselineTokens} tokens each before the prompt arrives; window: the gaps overlapping its arrival → its first token. Then, with nothing else running, the same prompt plus 16 tokens (the next turn of a conversation: its prefix is still in the slot) and a new prompt as long (nothing cached). Client-side SSE arrival times.")
             .AppendLine()
-            .AppendLine("| PrefillTimeShare | baseline p50 ms | baseline p95 ms | window p50 ms | window p95 ms | window max ms | window p95 / baseline p95 | long prompt TTFT ms (mean) |")
-            .AppendLine("|---|---|---|---|---|---|---|---|");
-        var table = new Table().AddColumns("PrefillTimeShare", "baseline p95 ms", "window p95 ms", "window max ms", "p95 ratio", "TTFT ms");
+            .AppendLine("| PrefillTimeShare | baseline p50 ms | baseline p95 ms | window p50 ms | window p95 ms | window max ms | window p95 / baseline p95 | long prompt TTFT ms (mean) | next turn TTFT ms (prefix cached) | cold prompt as long, TTFT ms |")
+            .AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        var table = new Table().AddColumns("PrefillTimeShare", "baseline p95 ms", "window p95 ms", "window max ms", "p95 ratio", "TTFT ms", "next turn TTFT ms", "cold TTFT ms");
         foreach (var (share, list) in trials)
         {
             var baseline = list.SelectMany(t => t.Baseline).Order().ToList();
             var window = list.SelectMany(t => t.Window).Order().ToList();
             var (b95, w95) = (ServeBenchmark.Percentile(baseline, 0.95), ServeBenchmark.Percentile(window, 0.95));
             var ttft = list.Average(t => t.TtftMs);
-            string[] row = [F(share), F(ServeBenchmark.Percentile(baseline, 0.5)), F(b95), F(ServeBenchmark.Percentile(window, 0.5)), F(w95), F(window.Count == 0 ? double.NaN : window[^1]), F(w95 / b95) + "×", F(ttft)];
+            string[] row = [F(share), F(ServeBenchmark.Percentile(baseline, 0.5)), F(b95), F(ServeBenchmark.Percentile(window, 0.5)), F(w95), F(window.Count == 0 ? double.NaN : window[^1]), F(w95 / b95) + "×", F(ttft),
+                F(list.Average(t => t.FollowUpTtftMs)), F(list.Average(t => t.ColdTtftMs))];
             md.AppendLine("| " + string.Join(" | ", row) + " |");
-            table.AddRow(row[0], row[2], row[4], row[5], row[6], row[7]);
+            table.AddRow(row[0], row[2], row[4], row[5], row[6], row[7], row[8], row[9]);
         }
         AnsiConsole.Write(table);
         Directory.CreateDirectory(o.ResultsDir);

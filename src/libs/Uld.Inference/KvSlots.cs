@@ -18,6 +18,8 @@ public sealed class KvSlots : IDisposable
     private readonly nint[] _values;
     private readonly int[] _lengths;
     private readonly bool[] _held;
+    /// <summary>Positions a free slot still holds from its last sequence (0 once anything may have overwritten them).</summary>
+    private readonly int[] _left;
     private bool _disposed;
 
     public KvSlots(int layers, int slots, int kvHeads, int maxLength, int headDim)
@@ -28,7 +30,7 @@ public sealed class KvSlots : IDisposable
         SlotBytes = checked((long)kvHeads * maxLength * headDim * sizeof(float));
         var layerBytes = checked(SlotBytes * slots);
         (_keys, _values) = (new nint[layers], new nint[layers]);
-        (_lengths, _held) = (new int[slots], new bool[slots]);
+        (_lengths, _held, _left) = (new int[slots], new bool[slots], new int[slots]);
         try
         {
             for (var l = 0; l < layers; l++)
@@ -62,15 +64,41 @@ public sealed class KvSlots : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         slot = Array.IndexOf(_held, false);
         if (slot < 0) return false;
-        (_held[slot], _lengths[slot]) = (true, 0);
+        (_held[slot], _lengths[slot], _left[slot]) = (true, 0, 0);
         return true;
     }
 
-    /// <summary>Frees a held slot; its contents are simply overwritten by the next sequence that acquires it.</summary>
+    /// <summary>
+    /// Takes free slot <paramref name="slot"/>, keeping the first <paramref name="keep"/> positions its last sequence
+    /// left there (a prefix the new one shares: they are not computed again); false if the slot is held.
+    /// </summary>
+    public bool TryAcquire(int slot, int keep)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (slot < 0 || slot >= Slots) throw new ArgumentOutOfRangeException(nameof(slot), $"slot {slot} is not one of 0–{Slots - 1}.");
+        if (_held[slot]) return false;
+        if (keep < 0 || keep > _left[slot]) throw new ArgumentOutOfRangeException(nameof(keep), $"slot {slot} has {_left[slot]} positions left; {keep} cannot be kept.");
+        (_held[slot], _lengths[slot], _left[slot]) = (true, keep, 0);
+        return true;
+    }
+
+    /// <summary>
+    /// Frees a held slot. Its positions stay where they are (<see cref="Left"/>) until another sequence, or a step that
+    /// writes into the free slot (<see cref="Overwritten"/>), replaces them.
+    /// </summary>
     public void Release(int slot)
     {
         CheckHeld(slot);
-        (_held[slot], _lengths[slot]) = (false, 0);
+        (_held[slot], _left[slot], _lengths[slot]) = (false, _lengths[slot], 0);
+    }
+
+    /// <summary>Positions free slot <paramref name="slot"/> still holds from its last sequence (0 for a held slot).</summary>
+    public int Left(int slot) => _held[slot] ? 0 : _left[slot];
+
+    /// <summary>Marks what a free slot holds as gone: a step ran a padding row through it.</summary>
+    public void Overwritten(int slot)
+    {
+        if (!_held[slot]) _left[slot] = 0;
     }
 
     public bool IsHeld(int slot) => slot >= 0 && slot < Slots && _held[slot];
@@ -85,16 +113,17 @@ public sealed class KvSlots : IDisposable
     internal void Advance(int slot, int positions) => _lengths[slot] += positions;
 
     /// <summary>
-    /// Makes held slot <paramref name="to"/> cache exactly what held slot <paramref name="from"/> does: a prompt
-    /// prefilled once serves every sequence that starts with it (n &gt; 1), at the cost of a copy of its positions
-    /// instead of another forward pass over them.
+    /// Makes held slot <paramref name="to"/> cache exactly the first <paramref name="positions"/> (default: all) of
+    /// what held slot <paramref name="from"/> does: a prompt or prefix prefilled once serves every sequence that starts
+    /// with it (n &gt; 1, a shared system prompt), at the cost of a copy of its positions instead of a forward pass over them.
     /// </summary>
-    public void CopyPositions(int from, int to)
+    public void CopyPositions(int from, int to, int? positions = null)
     {
         CheckHeld(from);
         CheckHeld(to);
+        var length = positions ?? _lengths[from];
+        if (length < 0 || length > _lengths[from]) throw new ArgumentOutOfRangeException(nameof(positions), $"slot {from} holds {_lengths[from]} positions; {length} cannot be copied.");
         if (from == to) return;
-        var length = _lengths[from];
         var count = length * HeadDim;
         for (var l = 0; l < Layers; l++)
         {

@@ -111,7 +111,13 @@ public sealed class ServingCausalLm : IDisposable
         }
         for (var slot = 0; slot < span; slot++)
         {
-            if (listed[slot] || !cache.IsHeld(slot)) continue;
+            if (listed[slot]) continue;
+            // A free slot's padding row writes its position 0: what its last sequence left there is gone.
+            if (!cache.IsHeld(slot))
+            {
+                cache.Overwritten(slot);
+                continue;
+            }
             // A held slot that sits this step out: its padding row writes one position past its end, which its own
             // next step overwrites. A full slot has no such position.
             var length = cache.Length(slot);

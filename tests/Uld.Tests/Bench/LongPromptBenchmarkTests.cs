@@ -24,7 +24,7 @@ public sealed class LongPromptBenchmarkTests : IDisposable
         var report = File.ReadAllText(Path.Combine(_temp["results"], "long-prompt.md"));
         Assert.Contains("2 greedy streams decoding, then one prompt of 300 random tokens", report);
         foreach (var share in new[] { "0", "1" })
-            Assert.Matches(new Regex($@"^\| {share} \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+× \| [0-9.,]+ \|$", RegexOptions.Multiline), report);
+            Assert.Matches(new Regex($@"^\| {share} \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+× \| [0-9.,]+ \| [0-9.,]+ \| [0-9.,]+ \|$", RegexOptions.Multiline), report);
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class LongPromptBenchmarkTests : IDisposable
     {
         var run = Run("--prompt-tokens", "600");
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("does not fit stories260K's context of 512", run.Stdout + run.Stderr);
+        Assert.Contains("does not fit stories260K", run.Stdout + run.Stderr);
         Assert.False(File.Exists(Path.Combine(_temp["results"], "long-prompt.md")));
     }
 }

@@ -60,4 +60,38 @@ public sealed class KvSlotsTests
         Assert.True(copied.Zip(prefilled).Max(p => Math.Abs(p.First - p.Second)) < 1e-5f);
         Assert.Throws<ArgumentException>(() => slots.CopyPositions(0, 5));
     }
+
+    [Fact]
+    public void A_freed_slot_keeps_its_positions_until_a_step_writes_into_it_and_a_prefix_of_them_can_be_taken_back()
+    {
+        using var model = new ServingCausalLm(ModelDirectory.Open(Stories260KModels.BaseDirectory).ServingOnnxPath);
+        using var slots = model.CreateSlots(3, 32);
+        int[] prompt = [1, 403, 407, 261, 378, 300, 301];
+        for (var i = 0; i < 3; i++) Assert.True(slots.TryAcquire(out _));
+        model.Extend(slots, 0, prompt);
+        model.Extend(slots, 2, prompt[..5]);
+        slots.Release(0);
+        Assert.Equal(7, slots.Left(0));
+        Assert.Equal(0, slots.Left(2)); // held: nothing "left"
+
+        // Taking back 5 of its 7 positions and running the rest gives what running the whole prompt gives.
+        Assert.Contains("cannot be kept", Assert.Throws<ArgumentOutOfRangeException>(() => slots.TryAcquire(0, 8)).Message);
+        Assert.True(slots.TryAcquire(0, 5));
+        Assert.False(slots.TryAcquire(0, 0)); // held now
+        Assert.Equal((5, 0), (slots.Length(0), slots.Left(0)));
+        var kept = model.Extend(slots, 0, prompt[5..]).Row(0, 1).ToArray();
+        slots.CopyPositions(0, 1, 5);
+        Assert.Equal(5, slots.Length(1));
+        var copied = model.Extend(slots, 1, prompt[5..]).Row(0, 1).ToArray();
+        model.Extend(slots, 2, prompt[5..]);
+        Assert.Equal(kept, copied);
+        Assert.Throws<ArgumentOutOfRangeException>(() => slots.CopyPositions(0, 1, 8));
+
+        // A decode step over slots 0–2 with slot 1 free runs a padding row through it: what it left is gone.
+        slots.Release(1);
+        Assert.Equal(7, slots.Left(1));
+        model.Decode(slots, [0, 2], [290, 290]);
+        Assert.Equal(0, slots.Left(1));
+        Assert.Contains("cannot be kept", Assert.Throws<ArgumentOutOfRangeException>(() => slots.TryAcquire(1, 1)).Message);
+    }
 }

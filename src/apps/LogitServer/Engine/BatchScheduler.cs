@@ -86,7 +86,7 @@ public sealed class BatchScheduler : IDisposable
 
                 try
                 {
-                    if (newcomers.Count > 0) _batch.Admit(newcomers);
+                    if (newcomers.Count > 0) EngineMetrics.CachedPromptTokens.WithLabels(_label).Inc(_batch.Admit(newcomers));
                     if (_batch.Prefilling.Count > 0) Prefill(_budget.Next(streamsDecoding: Decoding()));
                     if (Decoding()) DecodeStep();
                 }

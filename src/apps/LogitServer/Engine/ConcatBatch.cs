@@ -26,7 +26,11 @@ internal sealed class ConcatBatch(Deployment deployment, SessionRunner runner, i
     public IReadOnlyList<Sequence> Prefilling => _admitted;
     public int Room => maxRows - _rows.Count - _admitted.Count;
 
-    public void Admit(IReadOnlyList<Sequence> newcomers) => _admitted.AddRange(newcomers);
+    public int Admit(IReadOnlyList<Sequence> newcomers)
+    {
+        _admitted.AddRange(newcomers);
+        return 0;
+    }
 
     public Prefilled Prefill(int tokens)
     {

@@ -14,6 +14,8 @@ public static class EngineMetrics
     });
     public static readonly Counter GeneratedTokens = Metrics.CreateCounter("uld_generated_tokens_total", "Tokens generated (tokens/s = rate of this).", "deployment");
     public static readonly Counter PromptTokens = Metrics.CreateCounter("uld_prompt_tokens_total", "Prompt tokens prefilled.", "deployment");
+    public static readonly Counter CachedPromptTokens = Metrics.CreateCounter("uld_cached_prompt_tokens_total",
+        "Prompt tokens found in the KV cache (a prefix an earlier or running sequence computed) and not prefilled.", "deployment");
     public static readonly Histogram TimeToFirstToken = Metrics.CreateHistogram("uld_time_to_first_token_seconds", "Queue + prefill time until the first token.", new HistogramConfiguration
     {
         LabelNames = ["deployment"],

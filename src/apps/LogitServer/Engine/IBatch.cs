@@ -19,8 +19,11 @@ internal interface IBatch : IDisposable
     /// <summary>How many more sequences may be admitted now.</summary>
     int Room { get; }
 
-    /// <summary>Takes newcomers in (at most <see cref="Room"/>); their prompts run in <see cref="Prefill"/>.</summary>
-    void Admit(IReadOnlyList<Sequence> newcomers);
+    /// <summary>
+    /// Takes newcomers in (at most <see cref="Room"/>); their prompts run in <see cref="Prefill"/>. Returns how many of
+    /// their prompt tokens were found already cached (a prefix computed for another sequence) and will not run.
+    /// </summary>
+    int Admit(IReadOnlyList<Sequence> newcomers);
 
     /// <summary>
     /// Runs admitted prompts, in admission order: about <paramref name="tokens"/> prompt tokens this call where the

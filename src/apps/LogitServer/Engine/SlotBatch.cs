@@ -7,9 +7,11 @@ namespace Uld.LogitServer.Engine;
 /// with companions (a ULD assistant, an offset pair), each companion's, every one with its own preallocated
 /// <see cref="KvSlots"/> cache in which a row holds the same slot from its admission to its end. A newcomer's prompt is
 /// run alone into its slot, in chunks of the scheduler's budget (chunked prefill: the running rows decode between
-/// chunks); a prompt identical to one admitted with it is copied from that one's slot instead of run. A decode step
-/// appends one position per row in place; a row that leaves frees its slot and nothing is copied. Sequences wait in
-/// the queue while every slot is held.
+/// chunks). What a prompt shares with tokens already cached is not run again: a prompt identical to one admitted with it
+/// waits for that one and copies its slot; a prefix of a running sequence's tokens is copied from its slot; a prefix of
+/// what a finished sequence left in a free slot (the previous turn of a conversation, a shared system prompt) is kept
+/// by taking that slot. A decode step appends one position per row in place; a row that leaves frees its slot and
+/// nothing is copied. Sequences wait in the queue while every slot is held.
 /// </summary>
 internal sealed class SlotBatch : IBatch
 {
@@ -22,6 +24,13 @@ internal sealed class SlotBatch : IBatch
     private readonly List<(Sequence Sequence, int Slot)> _rows = [];
     /// <summary>Admitted sequences whose prompts are not complete, in admission order.</summary>
     private readonly List<Admitted> _admitted = [];
+    /// <summary>
+    /// Per slot, the tokens whose positions it caches, in order: a held slot's sequence so far, or what a free slot's
+    /// last sequence left (valid for <see cref="KvSlots.Left"/> positions). The same in every model's cache.
+    /// </summary>
+    private readonly List<int>[] _tokens;
+    /// <summary>The shortest shared prefix worth taking from another slot (every prompt shares its BOS).</summary>
+    private const int MinSharedPrefix = 4;
 
     /// <summary>A sequence holding <see cref="Slot"/> while its prompt runs: <see cref="Done"/> tokens so far, or a copy of <see cref="Source"/>'s.</summary>
     private sealed class Admitted(Sequence sequence, int slot, Admitted? source)
@@ -50,22 +59,76 @@ internal sealed class SlotBatch : IBatch
             throw;
         }
         (_concurrent, _label) = (concurrent, label);
+        _tokens = [.. Enumerable.Range(0, slots).Select(_ => new List<int>())];
     }
 
     public IReadOnlyList<Sequence> Sequences => _rows.Select(r => r.Sequence).ToList();
     public IReadOnlyList<Sequence> Prefilling => _admitted.Select(a => a.Sequence).ToList();
     public int Room => _caches[0].Slots - _caches[0].Held;
 
-    public void Admit(IReadOnlyList<Sequence> newcomers)
+    public int Admit(IReadOnlyList<Sequence> newcomers)
     {
+        var cached = 0;
         foreach (var sequence in newcomers)
         {
             // The n choices of one request (and identical prompts admitted before the first of them ran) are
             // prefilled once: the others copy its cached positions and read the same logits.
             var source = _admitted.FirstOrDefault(a => a.Source is null && a.Done == 0 && SamePrompt(a.Sequence.Prompt, sequence.Prompt)
                 && a.Sequence.WantsPromptLogprobs == sequence.WantsPromptLogprobs);
-            _admitted.Add(new Admitted(sequence, Acquire(), source));
+            if (source is not null)
+            {
+                _admitted.Add(new Admitted(sequence, Acquire(), source));
+                continue;
+            }
+            var (slot, shared) = Place(sequence);
+            _admitted.Add(new Admitted(sequence, slot, null) { Done = shared });
+            cached += shared;
         }
+        return cached;
+    }
+
+    /// <summary>
+    /// A slot for a newcomer and how many of its prompt tokens it already caches: the free slot its prompt shares the
+    /// longest prefix with (taken as it is), else a slot with a copy of the longest prefix a held slot shares, else the
+    /// lowest free slot. At least the prompt's last token always runs, for its logits; a scored prompt runs whole.
+    /// </summary>
+    private (int Slot, int Shared) Place(Sequence sequence)
+    {
+        var (best, length) = (-1, 0);
+        if (!sequence.WantsPromptLogprobs)
+        {
+            var limit = sequence.Prompt.Count - 1;
+            for (var slot = 0; slot < _tokens.Length; slot++)
+            {
+                var held = _caches[0].IsHeld(slot);
+                var valid = held ? _caches[0].Length(slot) : _caches[0].Left(slot);
+                var shared = SharedPrefix(sequence.Prompt, _tokens[slot], Math.Min(valid, limit));
+                // A free slot is preferred on a tie: taking it copies nothing.
+                if (shared > length || (shared == length && shared > 0 && !held && _caches[0].IsHeld(best))) (best, length) = (slot, shared);
+            }
+        }
+        if (length < MinSharedPrefix) return (Acquire(), 0);
+        if (!_caches[0].IsHeld(best))
+        {
+            foreach (var cache in _caches)
+            {
+                if (!cache.TryAcquire(best, length)) throw new InvalidOperationException($"slot {best} went out of step across the models' caches.");
+            }
+            _tokens[best].RemoveRange(length, _tokens[best].Count - length);
+            return (best, length);
+        }
+        var target = Acquire();
+        foreach (var cache in _caches) cache.CopyPositions(best, target, length);
+        _tokens[target].AddRange(_tokens[best].Take(length));
+        return (target, length);
+    }
+
+    private static int SharedPrefix(IReadOnlyList<int> prompt, List<int> cached, int limit)
+    {
+        var n = Math.Min(limit, cached.Count);
+        var i = 0;
+        while (i < n && prompt[i] == cached[i]) i++;
+        return i;
     }
 
     public Prefilled Prefill(int tokens)
@@ -82,6 +145,7 @@ internal sealed class SlotBatch : IBatch
             var keep = entry.Sequence.WantsPromptLogprobs ? LogitPositions.All : LogitPositions.Last;
             var piece = entry.Sequence.Prompt.Skip(entry.Done).Take(chunk).ToArray();
             var step = Run((model, cache) => model.Extend(cache, entry.Slot, piece, keep));
+            _tokens[entry.Slot].AddRange(piece);
             (entry.Done, run) = (entry.Done + chunk, run + chunk);
             if (entry.Remaining == 0) complete[entry] = step;
         }
@@ -91,6 +155,7 @@ internal sealed class SlotBatch : IBatch
             if (entry.Source is { } source)
             {
                 foreach (var cache in _caches) cache.CopyPositions(source.Slot, entry.Slot);
+                _tokens[entry.Slot].AddRange(_tokens[source.Slot]);
             }
             _admitted.Remove(entry);
             // The step covers the last chunk: the prompt's last token is its last position.
@@ -114,7 +179,9 @@ internal sealed class SlotBatch : IBatch
     {
         var slots = _rows.Select(r => r.Slot).ToList();
         var tokens = _rows.Select(r => r.Sequence.PendingToken).ToList();
-        return Run((model, cache) => model.Decode(cache, slots, tokens));
+        var step = Run((model, cache) => model.Decode(cache, slots, tokens));
+        for (var i = 0; i < slots.Count; i++) _tokens[slots[i]].Add(tokens[i]);
+        return step;
     }
 
     public void Remove(IReadOnlySet<Sequence> leaving)
@@ -142,8 +209,11 @@ internal sealed class SlotBatch : IBatch
             for (var slot = 0; slot < cache.Slots; slot++)
             {
                 if (cache.IsHeld(slot)) cache.Release(slot);
+                // After a failed step nothing cached is trusted again.
+                cache.Overwritten(slot);
             }
         }
+        foreach (var tokens in _tokens) tokens.Clear();
         _rows.Clear();
         _admitted.Clear();
     }
@@ -165,6 +235,7 @@ internal sealed class SlotBatch : IBatch
         {
             if (!cache.TryAcquire(out var same) || same != slot) throw new InvalidOperationException($"the companions' KV slots went out of step with the base's ({same} ≠ {slot}).");
         }
+        _tokens[slot].Clear();
         return slot;
     }
 

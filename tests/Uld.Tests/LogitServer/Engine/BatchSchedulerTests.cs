@@ -201,6 +201,74 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         if (share > 0) Assert.InRange(during - before, longTokens / ChunkTokens - 1, runningTokens);
     }
 
+    private static double CachedPromptTokens(Deployment d) => EngineMetrics.CachedPromptTokens.WithLabels(d.Name).Value;
+
+    private static Sequence GreedyIds(Deployment deployment, IReadOnlyList<int> prompt, int maxTokens) =>
+        new(prompt, new SamplingParameters(SamplingSettings.Greedy, 0, 0, 0), maxTokens);
+
+    /// <summary>Greedy decoding of token ids alone, on the same target's model.onnx.</summary>
+    private List<int> AloneIds(IReadOnlyList<int> prompt, int maxTokens) => GreedyDecoder.Generate(deployments.Plain.BaseModel, prompt, maxTokens, deployments.Plain.EosId);
+
+    [Fact]
+    public async Task The_next_turn_of_a_conversation_keeps_what_the_last_turn_left_in_its_slot()
+    {
+        var d = deployments.PlainInPlace;
+        using var scheduler = Scheduler(d);
+        var first = Greedy(d, Prompts[2], 12);
+        Assert.True(scheduler.TryEnqueue(first));
+        var answer = (await Collect(first)).Tokens;
+        // The next turn sends the whole conversation again: the first prompt, the answer, a new question.
+        IReadOnlyList<int> next = [.. first.Prompt, .. answer, .. d.Tokenizer.Encode("\nQuestion: Where was she born?\nAnswer:", addBos: false)];
+        var before = CachedPromptTokens(d);
+        var second = GreedyIds(d, next, 10);
+        Assert.True(scheduler.TryEnqueue(second));
+        Assert.Equal(AloneIds(next, 10), (await Collect(second)).Tokens);
+        // Everything the slot computed: the prompt and every answer token but the last, which was sampled, never fed.
+        Assert.Equal(first.Prompt.Count + answer.Count - 1, CachedPromptTokens(d) - before);
+    }
+
+    [Fact]
+    public async Task A_prompt_starting_with_a_running_sequences_prompt_copies_those_positions()
+    {
+        var d = deployments.PlainInPlace;
+        using var scheduler = Scheduler(d);
+        var running = NoEos(d, LongPrompt, 40);
+        Assert.True(scheduler.TryEnqueue(running));
+        await running.Events.WaitToReadAsync();
+        IReadOnlyList<int> extended = [.. running.Prompt, .. d.Tokenizer.Encode(" Name one of them.\nAnswer:", addBos: false)];
+        var before = CachedPromptTokens(d);
+        var follower = GreedyIds(d, extended, 10);
+        Assert.True(scheduler.TryEnqueue(follower));
+        Assert.Equal(AloneIds(extended, 10), (await Collect(follower)).Tokens);
+        Assert.InRange(CachedPromptTokens(d) - before, running.Prompt.Count, extended.Count - 1);
+        await Collect(running);
+    }
+
+    [Fact]
+    public async Task A_free_slot_a_decode_step_wrote_into_is_not_taken_for_its_old_prefix()
+    {
+        var d = deployments.PlainInPlace;
+        using var scheduler = Scheduler(d);
+        var shortLived = Greedy(d, Prompts[0], 3); // slot 0
+        // Slot 1, sharing no more than BOS with the others: its steps run a padding row through slot 0 once that is free.
+        var keeper = NoEos(d, "Tell me a story.", 200);
+        Assert.True(scheduler.TryEnqueue(shortLived));
+        Assert.True(scheduler.TryEnqueue(keeper));
+        var keeperResult = Collect(keeper);
+        await Collect(shortLived);
+        var at = keeper.Generated;
+        while (keeper.Generated < at + 3) await Task.Delay(1);
+
+        IReadOnlyList<int> again = [.. shortLived.Prompt, .. d.Tokenizer.Encode(" Tell me more.", addBos: false)];
+        var before = CachedPromptTokens(d);
+        var late = GreedyIds(d, again, 10);
+        Assert.True(scheduler.TryEnqueue(late));
+        Assert.Equal(AloneIds(again, 10), (await Collect(late)).Tokens);
+        Assert.Equal(0, CachedPromptTokens(d) - before);
+        keeper.Cancel();
+        await keeperResult;
+    }
+
     /// <summary>Greedy with EOS biased away: a row that is still decoding however long another prompt takes.</summary>
     private static Sequence NoEos(Deployment deployment, string prompt, int maxTokens) =>
         new(deployment.Tokenizer.Encode(prompt, addBos: true),
