@@ -123,6 +123,12 @@ public sealed class LogitServerOptions
     /// to first token grows in exchange. 0 runs every prompt whole (docs/SERVING.md, *Chunked prefill*).
     /// </summary>
     public double PrefillTimeShare { get; set; } = 1.0;
+    /// <summary>
+    /// Prefix caching on the in-place cache (docs/SERVING.md, *Prefix caching*): prompt tokens another sequence already
+    /// computed are not computed again. Off where tenants must not learn from a faster first token that someone sent
+    /// the same prefix before.
+    /// </summary>
+    public bool PrefixCaching { get; set; } = true;
     /// <summary>The fewest prompt tokens a chunk runs, so that a prompt always progresses however fast decoding is.</summary>
     public int MinPrefillChunkTokens { get; set; } = 16;
     /// <summary>

@@ -38,7 +38,7 @@ public sealed class BatchScheduler : IDisposable
         _label = deployment.Name;
         _budget = new PrefillBudget(options.PrefillTimeShare, options.MinPrefillChunkTokens);
         _batch = deployment.ServingModel is { } serving
-            ? new SlotBatch(serving, deployment.ServingCompanions, plan.ConcurrentUldSessions, options.MaxBatchSize, deployment.ContextLength, _label)
+            ? new SlotBatch(serving, deployment.ServingCompanions, plan.ConcurrentUldSessions, options.MaxBatchSize, deployment.ContextLength, _label, options.PrefixCaching)
             : new ConcatBatch(deployment, new SessionRunner(deployment, plan.ConcurrentUldSessions, _label), options.MaxBatchSize, _label);
         _queue = Channel.CreateBounded<Sequence>(new BoundedChannelOptions(options.MaxQueuedRequests) { SingleReader = true });
         _thread = new Thread(Loop) { IsBackground = true, Name = $"scheduler:{deployment.Name}" };

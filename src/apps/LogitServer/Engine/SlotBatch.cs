@@ -31,6 +31,7 @@ internal sealed class SlotBatch : IBatch
     private readonly List<int>[] _tokens;
     /// <summary>The shortest shared prefix worth taking from another slot (every prompt shares its BOS).</summary>
     private const int MinSharedPrefix = 4;
+    private readonly bool _prefixCaching;
 
     /// <summary>A sequence holding <see cref="Slot"/> while its prompt runs: <see cref="Done"/> tokens so far, or a copy of <see cref="Source"/>'s.</summary>
     private sealed class Admitted(Sequence sequence, int slot, Admitted? source)
@@ -45,8 +46,10 @@ internal sealed class SlotBatch : IBatch
     /// <param name="concurrent">Run the companions beside the base (the threading plan gives them their own cores).</param>
     /// <param name="slots">Most sequences at once.</param>
     /// <param name="maxLength">Positions per slot: the deployment's context, which admission holds every request to.</param>
-    public SlotBatch(ServingCausalLm baseModel, IReadOnlyList<ServingCausalLm> companions, bool concurrent, int slots, int maxLength, string label)
+    /// <param name="prefixCaching">Reuse cached prefixes across sequences (off: only the copies of one admission share).</param>
+    public SlotBatch(ServingCausalLm baseModel, IReadOnlyList<ServingCausalLm> companions, bool concurrent, int slots, int maxLength, string label, bool prefixCaching = true)
     {
+        _prefixCaching = prefixCaching;
         _models = [baseModel, .. companions];
         _caches = new KvSlots[_models.Length];
         try
@@ -95,7 +98,7 @@ internal sealed class SlotBatch : IBatch
     private (int Slot, int Shared) Place(Sequence sequence)
     {
         var (best, length) = (-1, 0);
-        if (!sequence.WantsPromptLogprobs)
+        if (_prefixCaching && !sequence.WantsPromptLogprobs)
         {
             var limit = sequence.Prompt.Count - 1;
             for (var slot = 0; slot < _tokens.Length; slot++)
