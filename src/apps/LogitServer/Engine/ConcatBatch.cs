@@ -22,7 +22,9 @@ internal sealed class ConcatBatch(Deployment deployment, SessionRunner runner, i
     private KvCache[] _companionCaches = [];
     private int _length;
 
-    public IReadOnlyList<Sequence> Sequences => _rows.Select(r => r.Sequence).ToList();
+    // A snapshot, made again only after the rows change: the scheduler reads it several times a step.
+    public IReadOnlyList<Sequence> Sequences => _sequences ??= _rows.Select(r => r.Sequence).ToList();
+    private List<Sequence>? _sequences;
     public IReadOnlyList<Sequence> Prefilling => _admitted;
     public int Room => maxRows - _rows.Count - _admitted.Count;
 
@@ -121,6 +123,7 @@ internal sealed class ConcatBatch(Deployment deployment, SessionRunner runner, i
         foreach (var cache in _companionCaches) cache.Dispose();
         (_baseCache, _companionCaches, _length) = (null, [], 0);
         _rows.Clear();
+        _sequences = null;
     }
 
     /// <summary>Replaces the batch with <paramref name="rows"/>, each keeping only its real (unpadded) columns.</summary>
@@ -135,6 +138,7 @@ internal sealed class ConcatBatch(Deployment deployment, SessionRunner runner, i
         ClearRows();
         (_baseCache, _companionCaches, _length) = (newBase, newCompanions, length);
         _rows.AddRange(newRows);
+        _sequences = null;
         EngineMetrics.EngineSeconds.WithLabels(label, "cache").Inc(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 }

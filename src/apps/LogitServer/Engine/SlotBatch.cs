@@ -65,8 +65,13 @@ internal sealed class SlotBatch : IBatch
         _tokens = [.. Enumerable.Range(0, slots).Select(_ => new List<int>())];
     }
 
-    public IReadOnlyList<Sequence> Sequences => _rows.Select(r => r.Sequence).ToList();
-    public IReadOnlyList<Sequence> Prefilling => _admitted.Select(a => a.Sequence).ToList();
+    // Snapshots, made again only after the rows (or the admitted) change: the scheduler reads them several times a step.
+    public IReadOnlyList<Sequence> Sequences => _sequences ??= _rows.Select(r => r.Sequence).ToList();
+    public IReadOnlyList<Sequence> Prefilling => _prefilling ??= _admitted.Select(a => a.Sequence).ToList();
+    private List<Sequence>? _sequences;
+    private List<Sequence>? _prefilling;
+
+    private void Changed() => (_sequences, _prefilling) = (null, null);
     public int Room => _caches[0].Slots - _caches[0].Held;
 
     public int Admit(IReadOnlyList<Sequence> newcomers)
@@ -87,6 +92,7 @@ internal sealed class SlotBatch : IBatch
             _admitted.Add(new Admitted(sequence, slot, null) { Done = shared });
             cached += shared;
         }
+        Changed();
         return cached;
     }
 
@@ -165,6 +171,7 @@ internal sealed class SlotBatch : IBatch
             rows.Add(new PrefilledRow(entry.Sequence, step, 0, step.Base.Sequence - entry.Sequence.Prompt.Count));
             slots.Add(entry.Slot);
         }
+        Changed();
         // Newcomers that do not join (finished at their first token) give their slot back.
         return new Prefilled(rows, run, () =>
         {
@@ -176,6 +183,7 @@ internal sealed class SlotBatch : IBatch
     {
         foreach (var j in joining) _rows.Add((prefill.Rows[j].Sequence, prefill.Slots![j]));
         _rows.Sort((a, b) => a.Slot.CompareTo(b.Slot));
+        Changed();
     }
 
     public StepLogits Decode()
@@ -203,6 +211,7 @@ internal sealed class SlotBatch : IBatch
             _admitted[index] = successor;
             foreach (var copy in copies.Skip(1)) _admitted[_admitted.IndexOf(copy)] = new Admitted(copy.Sequence, copy.Slot, successor);
         }
+        Changed();
     }
 
     public void Clear()
@@ -219,6 +228,7 @@ internal sealed class SlotBatch : IBatch
         foreach (var tokens in _tokens) tokens.Clear();
         _rows.Clear();
         _admitted.Clear();
+        Changed();
     }
 
     public void Dispose()
