@@ -8,8 +8,15 @@
 #   bench/tofu-mini.sh [--pairs "val4:forget4 val2:forget2 val1:forget1"] [--methods "uld ga+gd ..."] [--seeds "1 2 3"]
 #                      [--work artifacts/tofu-mini] [--report bench/results/tofu-mini.md] [--jobs 2]
 #
+#                      [--target DIR] [--carry DIR] [--stop-after val]
+#
 # Every step skips outputs that already exist, so an interrupted run continues where it stopped (delete a directory
-# under --work to redo it). Unlearning runs go --jobs at a time, one thread each: these models are too small to use two
+# under --work to redo it). A run longer than one sitting on a machine whose --work does not survive is carried in
+# parts: --carry DIR (a directory kept with the repository, e.g. bench/results/tofu-mini-carry) receives each pair's
+# validation outcome (chosen configurations, their configs, the validation results) once it exists and each test
+# set's results, and a later run with the same --carry restores them and skips what they cover; --stop-after val ends
+# a run once every pair's configurations are chosen. --target DIR starts from a packaged target that kept its
+# training weights (models/tofu-mini-target: the same recipe and tokenizer) instead of training one (20 min). Unlearning runs go --jobs at a time, one thread each: these models are too small to use two
 # cores each. Wall time measured on a 2-core machine (val4:forget4): 20 min for the target, 12 min for a pair's two
 # retain models, then 56 min of validation unlearning (9 methods × 4 configurations), 10 min of validation evaluation
 # (VAL_QUESTIONS=60), 25 min of test unlearning per seed and 10 min of test evaluation (TEST_QUESTIONS=100): ≈ 2 h 50 min
@@ -45,9 +52,17 @@ while [ $# -gt 0 ]; do
     --work) WORK="$2"; shift 2 ;;
     --report) REPORT="$2"; shift 2 ;;
     --jobs) JOBS="$2"; shift 2 ;;
+    --target) TARGET_DIR="$2"; shift 2 ;;
+    --carry) CARRY="$2"; shift 2 ;;
+    --stop-after) STOP_AFTER="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
+TARGET_DIR="${TARGET_DIR:-}" CARRY="${CARRY:-}" STOP_AFTER="${STOP_AFTER:-}"
+case "$STOP_AFTER" in ""|val) ;; *) echo "--stop-after takes val" >&2; exit 2 ;; esac
+if [ -n "$TARGET_DIR" ] && [ ! -f "$TARGET_DIR/model.safetensors" ]; then
+  echo "--target $TARGET_DIR has no model.safetensors (package it with --keep-weights)" >&2; exit 2
+fi
 [ -f "$DATA/full.json" ] || { echo "no TOFU data at $DATA (set DATA=...)" >&2; exit 2; }
 
 # The tuning grid: the same number of configurations (4) for every method. Gradient methods: learning rate × optimizer
@@ -66,7 +81,19 @@ grid() {
 build_apps Trainer LogitServer Gateway Eval
 
 [ -f "$WORK/tokenizer/tokenizer.json" ] || trainer tokenizer train --corpus "$DATA/full.json" --vocab-size 1024 -o "$WORK/tokenizer"
+if [ -n "$TARGET_DIR" ] && [ ! -f "$WORK/target/manifest.json" ]; then
+  cmp -s "$TARGET_DIR/tokenizer.json" "$WORK/tokenizer/tokenizer.json" || { echo "--target $TARGET_DIR has another tokenizer than this recipe's" >&2; exit 2; }
+  mkdir -p "$WORK" && cp -r "$TARGET_DIR" "$WORK/target"
+fi
 [ -f "$WORK/target/manifest.json" ] || trainer train --data "$DATA" --split "$SPLIT" --tokenizer "$WORK/tokenizer" -o "$WORK/target"
+# What an earlier part of the run carried over (see --carry above).
+[ -n "$CARRY" ] && [ -d "$CARRY" ] && mkdir -p "$WORK" && cp -rn "$CARRY/." "$WORK/"
+# carry FIND-ARGS...: the files under $WORK that `find` selects, copied to $CARRY with their relative paths.
+carry() {
+  [ -n "$CARRY" ] || return 0
+  local f
+  (cd "$WORK" && find "$@" -type f) | while read -r f; do mkdir -p "$CARRY/$(dirname "$f")" && cp "$WORK/$f" "$CARRY/$f"; done
+}
 # The offset pair's small model: the target's recipe (same data, same tokenizer) at about a tenth of its parameters.
 [ -f "$WORK/small/manifest.json" ] || trainer train --data "$DATA" --split "$SPLIT" --tokenizer "$WORK/tokenizer" \
   --hidden 64 --layers 2 --heads 4 --kv-heads 2 --intermediate 176 -o "$WORK/small"
@@ -170,11 +197,13 @@ ab_report() {
 
 for pair in $PAIRS; do
   val="${pair%%:*}"; test="${pair#*:}"
-  for set in "$val" "$test"; do
-    [ -f "$WORK/retain-$set/manifest.json" ] || trainer train --data "$DATA" --split "$SPLIT" --tokenizer "$WORK/tokenizer" --role retain --forget "$set" -o "$WORK/retain-$set"
-  done
+  retain_model() {
+    [ -f "$WORK/retain-$1/manifest.json" ] || trainer train --data "$DATA" --split "$SPLIT" --tokenizer "$WORK/tokenizer" --role retain --forget "$1" -o "$WORK/retain-$1"
+  }
 
-  # Validation: every configuration of every method, one seed.
+  # Validation: every configuration of every method, one seed (skipped once its outcome exists, e.g. carried over).
+  if [ ! -f "$WORK/selected-$val.txt" ]; then
+  retain_model "$val"
   entries=()
   for m in $METHODS; do
     for spec in $(grid "$m"); do
@@ -191,6 +220,12 @@ for pair in $PAIRS; do
   done
   serve_and_evaluate "$val" "$WORK/results/$val" "$VAL_QUESTIONS" "${entries[@]}"
   evaluate select --results "$WORK/results/$val"/*.json -o "$WORK/selected-$val.txt"
+  carry "selected-$val.txt" "results/$val" "val/$val" \( -name '*.config' -o -path "results/$val/*.json" -o -name "selected-$val.txt" \)
+  fi
+  [ "$STOP_AFTER" = val ] && continue
+  # Test: skipped once its results are complete (e.g. carried over; the models they measured are then not here).
+  [ -f "$WORK/results/$test/_complete" ] && continue
+  retain_model "$test"
 
   # Test: each method's chosen configuration, every seed.
   # Seed-major, so that a run stopped early (or restarted with fewer --seeds) has every method at the same seeds.
@@ -204,7 +239,11 @@ for pair in $PAIRS; do
   entries=()
   while read -r m c; do for s in $SEEDS; do entries+=("$m~seed$s=$WORK/test/$test/$m/seed$s"); done; done < "$WORK/selected-$val.txt"
   serve_and_evaluate "$test" "$WORK/results/$test" "$TEST_QUESTIONS" "${entries[@]}"
+  touch "$WORK/results/$test/_complete"
+  # The report reads each test run's manifest (calibrated α, training time) beside the results.
+  carry "results/$test" "test/$test" \( -path "results/$test/*.json" -o -path "results/$test/_complete" -o -path "results/$test/ab-report.*" -o -name manifest.json \)
 done
+[ "$STOP_AFTER" = val ] && { echo "==> configurations chosen for $PAIRS${CARRY:+ (carried in $CARRY)}; stopping before the test sets (--stop-after val)"; exit 0; }
 
 evaluate report --work "$WORK" --pairs "$PAIRS" -o "$REPORT"
 if [ "$REPORT" = bench/results/tofu-mini.md ] && [ -f "$WORK/results/$AB_FORGET/ab-report.md" ]; then
