@@ -29,10 +29,12 @@ public static class BooksResults
             rows.Add(Row(method.Key, selected.GetValueOrDefault(method.Key, "?"),
                 method.Where(x => x.Config.StartsWith("seed", StringComparison.Ordinal)).Select(x => x.Result).ToList(), target, retain));
         // The baseline shown beside ULD is the one that forgets most like the retain model, so the comparison is with the strongest.
-        var best = rows.Skip(2).Where(r => r.Method != "uld" && r.ForgetVerbMem.N > 0).MinBy(r => Math.Abs(r.ForgetVerbMem.Mean - retain.Forget.VerbMem))?.Method;
+        var best = rows.Skip(2).Where(r => r.Method is not ("uld" or "uld-prior") && r.ForgetVerbMem.N > 0).MinBy(r => Math.Abs(r.ForgetVerbMem.Mean - retain.Forget.VerbMem))?.Method;
         var sweep = all.Where(r => IsSweep(r) && ConfigurationSelection.Parse(r.Deployment)?.Method == "uld").OrderBy(r => r.Alpha)
             .Select(r => new SweepPoint(r.Alpha!.Value, r.Forget.VerbMem, r.Retain.VerbMem / target.Retain.VerbMem, r.FluencyRatio, r.PrivLeak)).ToList();
-        var shown = new[] { Target, Retain, "uld~seed1", best + "~seed1" }.Select(d => all.FirstOrDefault(r => r.Deployment == d)).OfType<CorpusDeploymentResult>().ToList();
+        // ULD with a prior (bench/books-prior.sh), where it was run, beside ULD.
+        var shown = new[] { Target, Retain, "uld~seed1", "uld-prior~seed1", best + "~seed1" }.Distinct()
+            .Select(d => all.FirstOrDefault(r => r.Deployment == d)).OfType<CorpusDeploymentResult>().ToList();
         var validation = Validation(work, selected);
         var settings = test[0].Run.Settings;
         return new BooksSummary(
