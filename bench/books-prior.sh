@@ -72,11 +72,15 @@ serve_and_evaluate val "$WORK/results/val/uld-prior.json" "${entries[@]}"
 [ -f "$WORK/selected-prior.txt" ] || evaluate select --corpus --results "$WORK/results/val/uld-prior.json" -o "$WORK/selected-prior.txt"
 beta="$(awk '$1 == "uld-prior" { print substr($2, 2) }' "$WORK/selected-prior.txt")"
 [ -n "$beta" ] || { echo "no uld-prior choice in $WORK/selected-prior.txt" >&2; exit 1; }
-grep -q '^uld-prior ' "$WORK/selected-val.txt" || awk '$1 == "uld-prior"' "$WORK/selected-prior.txt" >> "$WORK/selected-val.txt"
 
-# Test: the chosen β with each test seed's ULD assistant.
+# Test: the chosen β with each test seed's ULD assistant (bench/books.sh must have finished: it reads selected-val.txt,
+# to which the choice is added only now, for the report).
 entries=()
-for s in $SEEDS; do entries+=("uld-prior~seed$s=$WORK/test/uld/seed$s=$beta"); done
+for s in $SEEDS; do
+  [ -f "$WORK/test/uld/seed$s/manifest.json" ] || { echo "no ULD test assistant $WORK/test/uld/seed$s yet: let bench/books.sh finish" >&2; exit 2; }
+  entries+=("uld-prior~seed$s=$WORK/test/uld/seed$s=$beta")
+done
 serve_and_evaluate test "$WORK/results/test/uld-prior.json" "${entries[@]}"
+grep -q '^uld-prior ' "$WORK/selected-val.txt" || awk '$1 == "uld-prior"' "$WORK/selected-prior.txt" >> "$WORK/selected-val.txt"
 
 evaluate report --books --work "$WORK" -o "$REPORT"
