@@ -166,4 +166,13 @@ public sealed class ExportParityTests(Stories260KFixture fixture)
         for (var i = 0; i < a.Length; i++) max = Math.Max(max, Math.Abs(a[i] - b[i]));
         return max;
     }
+
+    [Theory]
+    [InlineData(5e-5, 5e-7, true)] // within the absolute bound
+    [InlineData(1.41e-4, 1.4e-6, true)] // a gradient-ascent model's logits near ±100: float32 rounding, not a bug
+    [InlineData(1.41e-4, 1e-4, false)] // the same difference on logits near ±1
+    [InlineData(0.5, 5e-3, false)]
+    [InlineData(double.NaN, double.NaN, false)]
+    public void Float32_graphs_agree_within_the_absolute_or_the_relative_bound(double maxAbsDiff, double relative, bool agrees) =>
+        Assert.Equal(agrees, Uld.Trainer.Onnx.OnnxExport.Float32Agrees(new Uld.Trainer.Onnx.OnnxExport.Drift(maxAbsDiff, relative), 1e-4));
 }
