@@ -68,19 +68,19 @@ serve_and_evaluate() {
 # Validation: β over the chosen validation assistant, the same rule as every method's configurations.
 entries=()
 for b in $BETAS; do entries+=("uld-prior~b$b=$assistant_val=$b"); done
-serve_and_evaluate val "$WORK/results/val/uld-prior.json" "${entries[@]}"
-[ -f "$WORK/selected-prior.txt" ] || evaluate select --corpus --results "$WORK/results/val/uld-prior.json" -o "$WORK/selected-prior.txt"
+# Kept out of results/val, whose every file bench/books.sh selects from (the report reads both).
+serve_and_evaluate val "$WORK/results/val-prior/uld-prior.json" "${entries[@]}"
+[ -f "$WORK/selected-prior.txt" ] || evaluate select --corpus --results "$WORK/results/val-prior/uld-prior.json" -o "$WORK/selected-prior.txt"
 beta="$(awk '$1 == "uld-prior" { print substr($2, 2) }' "$WORK/selected-prior.txt")"
 [ -n "$beta" ] || { echo "no uld-prior choice in $WORK/selected-prior.txt" >&2; exit 1; }
 
-# Test: the chosen β with each test seed's ULD assistant (bench/books.sh must have finished: it reads selected-val.txt,
-# to which the choice is added only now, for the report).
+# Test: the chosen β with each test seed's ULD assistant (bench/books.sh must have finished). The choice stays in
+# selected-prior.txt, which the report reads beside selected-val.txt.
 entries=()
 for s in $SEEDS; do
   [ -f "$WORK/test/uld/seed$s/manifest.json" ] || { echo "no ULD test assistant $WORK/test/uld/seed$s yet: let bench/books.sh finish" >&2; exit 2; }
   entries+=("uld-prior~seed$s=$WORK/test/uld/seed$s=$beta")
 done
 serve_and_evaluate test "$WORK/results/test/uld-prior.json" "${entries[@]}"
-grep -q '^uld-prior ' "$WORK/selected-val.txt" || awk '$1 == "uld-prior"' "$WORK/selected-prior.txt" >> "$WORK/selected-val.txt"
 
 evaluate report --books --work "$WORK" -o "$REPORT"

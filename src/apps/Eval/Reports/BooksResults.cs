@@ -4,7 +4,8 @@ using Uld.Eval.Corpora;
 namespace Uld.Eval.Reports;
 
 /// <summary>
-/// Reads a books benchmark work directory: <c>results/test/*.json</c> and <c>results/val/*.json</c> (uld-eval corpus
+/// Reads a books benchmark work directory: <c>results/test/*.json</c> and <c>results/val/*.json</c> (and
+/// <c>results/val-prior/*.json</c> of bench/books-prior.sh) (uld-eval corpus
 /// runs holding <c>target</c>, <c>retain</c> and <c>method~seedN</c> or <c>method~config</c> deployments; ULD's α sweep as
 /// <c>uld~seed1@α</c>) and <c>selected-val.txt</c>, into a <see cref="BooksSummary"/>.
 /// </summary>
@@ -21,7 +22,7 @@ public static class BooksResults
         var test = Runs(work, "test");
         if (test.Count == 0) throw new UserErrorException($"no test results in {Path.Combine(work, "results", "test")} (*.json of uld-eval corpus).");
         var (target, retain) = References(test);
-        var selected = ConfigurationSelection.ReadChoices(Path.Combine(work, "selected-val.txt"));
+        var selected = Choices(work);
         var all = test.SelectMany(r => r.Run.Results).ToList();
         var rows = new List<BooksRow> { Row(Target, null, [target], target, retain), Row(Retain, null, [retain], target, retain) };
         foreach (var method in ConfigurationSelection.ByMethod(all.Where(r => !IsSweep(r)), r => r.Deployment)
@@ -63,13 +64,26 @@ public static class BooksResults
 
     private static (string? Forget, List<ValidationRow> Rows) Validation(string work, IReadOnlyDictionary<string, string> selected)
     {
-        var runs = Runs(work, "val");
+        // val-prior: bench/books-prior.sh's β sweep, kept apart from the configurations bench/books.sh selects among.
+        var runs = Runs(work, "val").Concat(Runs(work, "val-prior")).ToList();
         if (runs.Count == 0) return (null, []);
         var (target, retain) = References(runs);
         var rows = CorpusSelection.Candidates(runs.SelectMany(r => r.Run.Results), target, retain)
             .OrderBy(c => c.Method == "uld" ? "" : c.Method, StringComparer.Ordinal).ThenBy(c => c.Config, StringComparer.Ordinal)
             .Select(c => new ValidationRow(c, selected.GetValueOrDefault(c.Method) == c.Config)).ToList();
         return (runs[0].Run.Settings.Forget.Path, rows);
+    }
+
+    /// <summary>selected-val.txt's choices, and bench/books-prior.sh's β (selected-prior.txt) where it ran.</summary>
+    private static IReadOnlyDictionary<string, string> Choices(string work)
+    {
+        var choices = new Dictionary<string, string>(ConfigurationSelection.ReadChoices(Path.Combine(work, "selected-val.txt")), StringComparer.Ordinal);
+        var prior = Path.Combine(work, "selected-prior.txt");
+        if (File.Exists(prior))
+        {
+            foreach (var (method, config) in ConfigurationSelection.ReadChoices(prior)) choices.TryAdd(method, config);
+        }
+        return choices;
     }
 
     private static List<(string Path, CorpusRun Run)> Runs(string work, string set)
