@@ -123,6 +123,30 @@ public sealed class BooksReportTests : IDisposable
     }
 
     [Fact]
+    public async Task Uld_with_a_prior_joins_the_report_with_its_own_validation_results_and_choice_and_is_never_the_baseline_shown()
+    {
+        Assert.Equal(0, (await Cli(["select", "--corpus", "--results", .. SaveValidation(), "-o", _work["selected-val.txt"]])).Exit);
+        // bench/books-prior.sh's files: its β sweep in results/val-prior, its choice in selected-prior.txt.
+        var prior = Save("val-prior", "uld-prior", Result("uld-prior~b1", 0.40, 0.58, -30, fluency: 0.5), Result("uld-prior~b2", 0.21, 0.57, -2, fluency: 0.4));
+        Assert.Equal(0, (await Cli(["select", "--corpus", "--results", prior, "-o", _work["selected-prior.txt"]])).Exit);
+        Assert.Equal("uld-prior b2\n", File.ReadAllText(_work["selected-prior.txt"]));
+        Save("test", "uld", Result("uld~seed1", 0.22, 0.57, lines: [3]), Result("uld~seed2", 0.26, 0.55));
+        Save("test", "uld-prior", Result("uld-prior~seed1", 0.20, 0.56, lines: [3]), Result("uld-prior~seed2", 0.20, 0.58));
+        Save("test", "npo+gd", Result("npo+gd~seed1", 0.05, 0.50, lines: [3]), Result("npo+gd~seed2", 0.07, 0.50));
+
+        var (exit, output) = await Cli("report", "--books", "--work", _work.Path, "-o", _work["out/books.md"]);
+
+        Assert.True(exit == 0, output);
+        var md = File.ReadAllText(_work["out/books.md"]);
+        Assert.Contains("| ULD + prior | b2 | 2 | 0.200 ± 0.000 | 0.570 ± 0.014 |", md);
+        Assert.Contains("| ULD + prior | b2 | 0.210 | 0.010 | 0.950 | 0.40 | -2.0 | ✓ | ✓ |", md);
+        Assert.Contains("| ULD + prior | b1 | 0.400 |", md);
+        // Its forget VerbMem is the nearest the retain model's, but the baseline beside ULD is a baseline.
+        Assert.Equal("npo+gd", JsonNode.Parse(File.ReadAllText(_work["out/books.json"]))!["best_baseline"]!.GetValue<string>());
+        Assert.Contains("- uld-prior~seed1: “uld-prior~seed1 wrote 3”", md);
+    }
+
+    [Fact]
     public async Task Missing_files_and_results_without_a_target_or_retain_model_are_one_error_line()
     {
         async Task<string> Fails(params string[] args)
