@@ -230,6 +230,30 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
     }
 
     [Fact]
+    public async Task A_uld_pair_in_place_serves_the_next_turn_from_both_caches_as_it_would_without_them()
+    {
+        // Base and assistant each keep their slot cache: the next turn takes the prefix from both, or the assistant's
+        // logits would come from positions that are not there.
+        var d = deployments.Named("uld-in-place");
+        async Task<(List<int> Second, double Cached)> TwoTurns(bool prefixCaching)
+        {
+            using var scheduler = Scheduler(d, prefixCaching: prefixCaching);
+            var first = Greedy(d, "Once upon a time", 16, alpha: 1);
+            Assert.True(scheduler.TryEnqueue(first));
+            var answer = (await Collect(first)).Tokens;
+            var before = CachedPromptTokens(d);
+            var second = new Sequence([.. first.Prompt, .. answer, .. d.Tokenizer.Encode(" Then", addBos: false)],
+                new SamplingParameters(SamplingSettings.Greedy, 1, 0.1, 0), 16);
+            Assert.True(scheduler.TryEnqueue(second));
+            return ((await Collect(second)).Tokens, CachedPromptTokens(d) - before);
+        }
+        var cached = await TwoTurns(prefixCaching: true);
+        var computed = await TwoTurns(prefixCaching: false);
+        Assert.Equal(computed.Second, cached.Second);
+        Assert.Equal((0, true), (computed.Cached, cached.Cached > 16));
+    }
+
+    [Fact]
     public async Task A_prompt_starting_with_a_running_sequences_prompt_copies_those_positions()
     {
         var d = deployments.PlainInPlace;
