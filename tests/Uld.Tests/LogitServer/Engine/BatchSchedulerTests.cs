@@ -168,7 +168,8 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         var d = deployments.PlainInPlace;
         var longTokens = d.Tokenizer.Encode(LongPrompt, addBos: true).Count;
         Assert.InRange(longTokens, 120, 400); // the premise: many chunks, within the context
-        var runningTokens = 8 + longTokens / ChunkTokens;
+        // Enough to outlast the prompt even when the reader that sends it lags the scheduler by many tokens.
+        var runningTokens = 64 + longTokens / ChunkTokens;
         List<int> runningAlone;
         using (var alone = Scheduler(d))
         {
@@ -277,13 +278,14 @@ public sealed class BatchSchedulerTests(EngineDeployments deployments) : IClassF
         using var scheduler = Scheduler(d);
         var shortLived = Greedy(d, Prompts[0], 3); // slot 0
         // Slot 1, sharing no more than BOS with the others: its steps run a padding row through slot 0 once that is free.
-        var keeper = NoEos(d, "Tell me a story.", 200);
+        var keeper = NoEos(d, "Tell me a story.", 400);
         Assert.True(scheduler.TryEnqueue(shortLived));
         Assert.True(scheduler.TryEnqueue(keeper));
         var keeperResult = Collect(keeper);
         await Collect(shortLived);
         var at = keeper.Generated;
-        while (keeper.Generated < at + 3) await Task.Delay(1);
+        while (keeper.Generated < at + 3 && !keeperResult.IsCompleted) await Task.Delay(1);
+        Assert.False(keeperResult.IsCompleted, "premise: the keeper still decodes after the short one left");
 
         IReadOnlyList<int> again = [.. shortLived.Prompt, .. d.Tokenizer.Encode(" Tell me more.", addBos: false)];
         var before = CachedPromptTokens(d);
