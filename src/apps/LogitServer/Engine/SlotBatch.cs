@@ -117,6 +117,7 @@ internal sealed class SlotBatch : IBatch
             }
         }
         if (length < MinSharedPrefix) return (Acquire(), 0);
+        var lowestFree = Enumerable.Range(0, _tokens.Length).First(slot => !_caches[0].IsHeld(slot));
         if (!_caches[0].IsHeld(best))
         {
             foreach (var cache in _caches)
@@ -124,7 +125,15 @@ internal sealed class SlotBatch : IBatch
                 if (!cache.TryAcquire(best, length)) throw new InvalidOperationException($"slot {best} went out of step across the models' caches.");
             }
             _tokens[best].RemoveRange(length, _tokens[best].Count - length);
-            return (best, length);
+            if (best == lowestFree) return (best, length);
+            // A decode step runs every slot up to the highest one held, so a sequence in a high slot costs padding rows on
+            // every step it lives: the prefix moves down to the lowest free slot instead (a copy, not a forward pass), and
+            // the slot it came from is free again with the prefix still in it.
+            var moved = Acquire();
+            foreach (var cache in _caches) cache.CopyPositions(best, moved, length);
+            _tokens[moved].AddRange(_tokens[best]);
+            Release(best);
+            return (moved, length);
         }
         var target = Acquire();
         foreach (var cache in _caches) cache.CopyPositions(best, target, length);
