@@ -51,9 +51,11 @@ public static class LoadClient
     /// <summary>
     /// A streamed completion of token ids (greedy, EOS biased away so that it runs to <paramref name="maxTokens"/> or
     /// until cancelled): the <see cref="Stopwatch"/> timestamp of every chunk that brought tokens, in arrival order.
-    /// Cancelling ends it without an error (the server frees its slot at its next step).
+    /// Cancelling ends it without an error (the server frees its slot at its next step). <paramref name="onTokens"/> is
+    /// called at each such chunk, as it arrives.
     /// </summary>
-    public static async Task<List<long>> StreamTimestampsAsync(HttpClient http, string model, int[] prompt, int maxTokens, int eos, CancellationToken cancel = default)
+    public static async Task<List<long>> StreamTimestampsAsync(HttpClient http, string model, int[] prompt, int maxTokens, int eos, CancellationToken cancel = default,
+        Action? onTokens = null)
     {
         var body = new JsonObject
         {
@@ -77,7 +79,9 @@ public static class LoadClient
                 var data = line[6..];
                 if (OpenAiWire.Error(data) is { } error) throw new UserErrorException($"{model}: the stream failed: {error.Message}");
                 // A token whose text is not complete yet (part of a UTF-8 character) arrives with the next one.
-                if (OpenAiWire.Read<Completion>(data).Choices.Any(c => c.Text.Length > 0)) arrivals.Add(Stopwatch.GetTimestamp());
+                if (!OpenAiWire.Read<Completion>(data).Choices.Any(c => c.Text.Length > 0)) continue;
+                arrivals.Add(Stopwatch.GetTimestamp());
+                onTokens?.Invoke();
             }
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)

@@ -24,15 +24,15 @@ public sealed record LongPromptOptions
 /// <summary>
 /// What a long prompt does to streams already decoding (docs/SERVING.md, *Chunked prefill*): one server per
 /// <c>PrefillTimeShare</c>, the same model, rounds interleaved across them. In each trial <c>streams</c> greedy
-/// completions decode (EOS biased away); once each has 48 tokens, their inter-token gaps of the next 48 are the
+/// completions decode (EOS biased away); once each has 48 tokens (fewer in a short context), their inter-token gaps of the next 48 are the
 /// baseline; then one prompt of <c>prompt-tokens</c> random tokens arrives, and the gaps that overlap the time from its
 /// arrival to its first token are the window. Reported: baseline and window inter-token p50 / p95 / max, window p95 ÷
 /// baseline p95, and the long prompt's time to first token. Timestamps are the client's, at each SSE chunk's arrival.
 /// </summary>
 public static class LongPromptBenchmark
 {
-    private const int Warm = 48;
-    private const int BaselineTokens = 48;
+    /// <summary>Tokens per stream of the warm-up and of the baseline (fewer where the context is short).</summary>
+    private const int MaxWindowTokens = 48;
 
     /// <param name="FollowUpTtftMs">The long prompt plus 16 tokens, sent once nothing runs: its prefix is still in the slot.</param>
     /// <param name="ColdTtftMs">A new prompt of the follow-up's length, nothing of it cached, nothing else running.</param>
@@ -100,20 +100,19 @@ public static class LongPromptBenchmark
     {
         using var stop = new CancellationTokenSource();
         var prompts = Enumerable.Range(0, streams).Select(i => new[] { 1, 3 + (i * 37 % (vocab - 3)), 3 + (i * 101 % (vocab - 3)) }).ToArray();
-        var running = prompts.Select(p => LoadClient.StreamTimestampsAsync(http, "plain", p, runningTokens, eos, stop.Token)).ToArray();
-        // The streams' own arrival lists are not shared while they run, so progress is polled from the server's counter.
+        long arrived = 0;
+        var running = prompts.Select(p => LoadClient.StreamTimestampsAsync(http, "plain", p, runningTokens, eos, stop.Token,
+            () => Interlocked.Increment(ref arrived))).ToArray();
         async Task WaitForTokens(int perStream)
         {
-            var before = await GeneratedAsync(http);
-            while (await GeneratedAsync(http) - before < perStream * streams)
-            {
-                if (running.Any(t => t.IsCompleted)) break;
-                await Task.Delay(5);
-            }
+            var target = Interlocked.Read(ref arrived) + perStream * streams;
+            while (Interlocked.Read(ref arrived) < target && !running.Any(t => t.IsCompleted)) await Task.Delay(1);
         }
-        await WaitForTokens(Warm);
+        // A short context leaves fewer tokens to measure in: the windows shrink with it (down to 8 tokens a stream).
+        var window = Math.Clamp(runningTokens / 16, 8, MaxWindowTokens);
+        await WaitForTokens(window);
         var baselineStart = Stopwatch.GetTimestamp();
-        await WaitForTokens(BaselineTokens);
+        await WaitForTokens(window);
         var sent = Stopwatch.GetTimestamp();
         var longOne = await LoadClient.StreamTimestampsAsync(http, "plain", longPrompt, 1, eos);
         var first = longOne.Count > 0 ? longOne[0] : Stopwatch.GetTimestamp();
@@ -123,7 +122,7 @@ public static class LongPromptBenchmark
         if (running.Any(t => t.IsCompletedSuccessfully && t.Result.Count >= runningTokens))
             throw new UserErrorException($"a running stream ended ({runningTokens} tokens) before the long prompt was served; use a model with a longer context.");
 
-        var (baseline, window) = (new List<double>(), new List<double>());
+        var (baseline, during) = (new List<double>(), new List<double>());
         foreach (var times in arrivals)
         {
             for (var i = 1; i < times.Count; i++)
@@ -131,7 +130,7 @@ public static class LongPromptBenchmark
                 var (start, end) = (times[i - 1], times[i]);
                 var gap = Stopwatch.GetElapsedTime(start, end).TotalMilliseconds;
                 if (start >= baselineStart && end <= sent) baseline.Add(gap);
-                else if (start < first && end > sent) window.Add(gap);
+                else if (start < first && end > sent) during.Add(gap);
             }
         }
         // The next turn of the same conversation, then a cold prompt as long, both with nothing else running.
@@ -139,7 +138,7 @@ public static class LongPromptBenchmark
         var followUpMs = await FirstTokenMsAsync(http, followUp, eos);
         var cold = followUp.Select(t => 3 + ((t * 31 + 17) % (vocab - 3))).ToArray();
         var coldMs = await FirstTokenMsAsync(http, cold, eos);
-        return new Trial(baseline, window, Stopwatch.GetElapsedTime(sent, first).TotalMilliseconds, followUpMs, coldMs);
+        return new Trial(baseline, during, Stopwatch.GetElapsedTime(sent, first).TotalMilliseconds, followUpMs, coldMs);
     }
 
     private static async Task<double> FirstTokenMsAsync(HttpClient http, int[] prompt, int eos)
@@ -149,15 +148,12 @@ public static class LongPromptBenchmark
         return Stopwatch.GetElapsedTime(sent, arrivals.Count > 0 ? arrivals[0] : Stopwatch.GetTimestamp()).TotalMilliseconds;
     }
 
-    private static async Task<double> GeneratedAsync(HttpClient http) =>
-        (await EngineCounters.ScrapeAsync(http)).TryGetValue("plain", out var counters) ? counters.GeneratedTokens : 0;
-
     private static void Report(LongPromptOptions o, string modelName, Dictionary<double, List<Trial>> trials)
     {
         var md = new StringBuilder()
             .AppendLine("# A long prompt arriving during running streams")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; {modelName}, in-place KV cache; {o.Streams} greedy streams decoding, then one prompt of {o.PromptTokens} random tokens; {o.Rounds} rounds interleaved across one server per `LogitServer:PrefillTimeShare`. Baseline: the streams' inter-token gaps over {BaselineTokens} tokens each before the prompt arrives; window: the gaps overlapping its arrival → its first token. Then, with nothing else running, the same prompt plus 16 tokens (the next turn of a conversation: its prefix is still in the slot) and a new prompt as long (nothing cached). Client-side SSE arrival times.")
+            .AppendLine(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:u}, {Environment.ProcessorCount} cores; {modelName}, in-place KV cache; {o.Streams} greedy streams decoding, then one prompt of {o.PromptTokens} random tokens; {o.Rounds} rounds interleaved across one server per `LogitServer:PrefillTimeShare`. Baseline: the streams' inter-token gaps over up to {MaxWindowTokens} tokens each before the prompt arrives; window: the gaps overlapping its arrival → its first token. Then, with nothing else running, the same prompt plus 16 tokens (the next turn of a conversation: its prefix is still in the slot) and a new prompt as long (nothing cached). Client-side SSE arrival times.")
             .AppendLine()
             .AppendLine("| PrefillTimeShare | baseline p50 ms | baseline p95 ms | window p50 ms | window p95 ms | window max ms | window p95 / baseline p95 | long prompt TTFT ms (mean) | next turn TTFT ms (prefix cached) | cold prompt as long, TTFT ms |")
             .AppendLine("|---|---|---|---|---|---|---|---|---|---|");
