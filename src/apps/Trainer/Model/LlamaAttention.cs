@@ -18,6 +18,13 @@ public sealed class LlamaAttention : nn.Module
     /// </summary>
     public const float MaskedScore = -1e9f;
 
+    /// <summary>
+    /// <see cref="MaskedScore"/> as one long-lived native scalar. An implicit float → Scalar conversion at the call makes a
+    /// temporary that nothing keeps alive once its handle is passed to libtorch, so the GC may finalize (free) it while
+    /// masked_fill still reads it: under memory pressure that surfaced as libtorch's "toFloat" check failing mid-forward.
+    /// </summary>
+    private static readonly TorchSharp.Scalar MaskedScoreScalar = (TorchSharp.Scalar)MaskedScore;
+
     private readonly LlamaLinear _q, _k, _v, _o;
     private readonly RmsNorm? _qNorm, _kNorm;
     private readonly int _heads, _kvHeads, _headDim;
@@ -63,7 +70,7 @@ public sealed class LlamaAttention : nn.Module
         var present = new LayerCache(k, v);
 
         var scores = q.matmul(RepeatKv(k).transpose(2, 3)) * (float)(1.0 / Math.Sqrt(_headDim));
-        scores = scores.masked_fill(mask.logical_not(), MaskedScore);
+        scores = scores.masked_fill(mask.logical_not(), MaskedScoreScalar);
         var context = nn.functional.softmax(scores, -1).matmul(RepeatKv(v));
         var output = _o.forward(context.transpose(1, 2).reshape(batch, seq, _heads * _headDim));
         return (output, present);
