@@ -8,9 +8,9 @@ namespace Uld.LogitServer.Engine;
 /// <see cref="KvSlots"/> cache in which a row holds the same slot from its admission to its end. A newcomer's prompt is
 /// run alone into its slot, in chunks of the scheduler's budget (chunked prefill: the running rows decode between
 /// chunks). What a prompt shares with tokens already cached is not run again: a prompt identical to one admitted with it
-/// waits for that one and copies its slot; a prefix of a running sequence's tokens is copied from its slot; a prefix of
-/// what a finished sequence left in a free slot (the previous turn of a conversation, a shared system prompt) is kept
-/// by taking that slot. A decode step appends one position per row in place; a row that leaves frees its slot and
+/// waits for that one and copies its slot; a prefix of a running sequence's tokens, or of what a finished sequence left
+/// in a free slot (the previous turn of a conversation, a shared system prompt), is copied into the lowest free slot, or
+/// kept where it is when that is the one. A decode step appends one position per row in place; a row that leaves frees its slot and
 /// nothing is copied. Sequences wait in the queue while every slot is held.
 /// </summary>
 internal sealed class SlotBatch : IBatch
@@ -97,9 +97,9 @@ internal sealed class SlotBatch : IBatch
     }
 
     /// <summary>
-    /// A slot for a newcomer and how many of its prompt tokens it already caches: the free slot its prompt shares the
-    /// longest prefix with (taken as it is), else a slot with a copy of the longest prefix a held slot shares, else the
-    /// lowest free slot. At least the prompt's last token always runs, for its logits; a scored prompt runs whole.
+    /// A slot for a newcomer and how many of its prompt tokens it already caches: the lowest free slot, holding the
+    /// longest prefix of the prompt any slot caches (in place when the lowest free slot is where it was left, else
+    /// copied there). At least the prompt's last token always runs, for its logits; a scored prompt runs whole.
     /// </summary>
     private (int Slot, int Shared) Place(Sequence sequence)
     {
@@ -112,7 +112,7 @@ internal sealed class SlotBatch : IBatch
                 var held = _caches[0].IsHeld(slot);
                 var valid = held ? _caches[0].Length(slot) : _caches[0].Left(slot);
                 var shared = SharedPrefix(sequence.Prompt, _tokens[slot], Math.Min(valid, limit));
-                // A free slot is preferred on a tie: taking it copies nothing.
+                // A free slot is preferred on a tie: if it is the lowest free one, taking it copies nothing.
                 if (shared > length || (shared == length && shared > 0 && !held && _caches[0].IsHeld(best))) (best, length) = (slot, shared);
             }
         }
@@ -130,15 +130,21 @@ internal sealed class SlotBatch : IBatch
             // every step it lives: the prefix moves down to the lowest free slot instead (a copy, not a forward pass), and
             // the slot it came from is free again with the prefix still in it.
             var moved = Acquire();
-            foreach (var cache in _caches) cache.CopyPositions(best, moved, length);
-            _tokens[moved].AddRange(_tokens[best]);
+            CopySlot(best, moved, length);
             Release(best);
             return (moved, length);
         }
         var target = Acquire();
-        foreach (var cache in _caches) cache.CopyPositions(best, target, length);
-        _tokens[target].AddRange(_tokens[best].Take(length));
+        CopySlot(best, target, length);
         return (target, length);
+    }
+
+    /// <summary>Makes held slot <paramref name="to"/> cache the first <paramref name="positions"/> of held slot <paramref name="from"/>'s, in every model's cache, tokens included.</summary>
+    private void CopySlot(int from, int to, int positions)
+    {
+        foreach (var cache in _caches) cache.CopyPositions(from, to, positions);
+        _tokens[to].Clear();
+        _tokens[to].AddRange(_tokens[from].Take(positions));
     }
 
     private static int SharedPrefix(IReadOnlyList<int> prompt, List<int> cached, int limit)
@@ -170,11 +176,7 @@ internal sealed class SlotBatch : IBatch
         foreach (var entry in _admitted.ToList())
         {
             if (!complete.TryGetValue(entry.Source ?? entry, out var step)) continue;
-            if (entry.Source is { } source)
-            {
-                foreach (var cache in _caches) cache.CopyPositions(source.Slot, entry.Slot);
-                _tokens[entry.Slot].AddRange(_tokens[source.Slot]);
-            }
+            if (entry.Source is { } source) CopySlot(source.Slot, entry.Slot, _caches[0].Length(source.Slot));
             _admitted.Remove(entry);
             // The step covers the last chunk: the prompt's last token is its last position.
             rows.Add(new PrefilledRow(entry.Sequence, step, 0, step.Base.Sequence - entry.Sequence.Prompt.Count));
